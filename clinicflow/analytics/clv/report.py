@@ -1,0 +1,158 @@
+"""Output shapes of a CLV run: the JSON document, the CSV patient table, a text summary.
+
+Parameters and probabilities are rounded to 6 significant figures, money to 2 decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+
+from clinicflow.analytics.clv.predict import ClvResult
+
+CSV_COLUMNS = (
+    "patient_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary",
+    "p_alive",
+    "expected_visits",
+    "expected_value",
+    "clv",
+)
+CENT = Decimal("0.01")
+
+
+def sig6(value: float) -> float:
+    """``value`` rounded to 6 significant figures."""
+    return float(f"{value:.6g}")
+
+
+def money(value: float | Decimal) -> Decimal:
+    """``value`` rounded half-up to 2 decimals, as an exact Decimal."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"money value is not finite: {value}")
+        value = Decimal(repr(value))
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def patient_records(result: ClvResult) -> list[dict[str, Any]]:
+    """One dict per patient with the CSV/JSON columns (money as Decimal)."""
+    s, pr = result.summary, result.predictions
+    return [
+        {
+            "patient_id": s.patient_ids[i],
+            "frequency": int(s.frequency[i]),
+            "recency": sig6(float(s.recency[i])),
+            "T": sig6(float(s.T[i])),
+            "monetary": money(s.monetary[i]),
+            "p_alive": sig6(float(pr.p_alive[i])),
+            "expected_visits": sig6(float(pr.expected_visits[i])),
+            "expected_value": money(float(pr.expected_value[i])),
+            "clv": money(float(pr.clv[i])),
+        }
+        for i in range(len(s))
+    ]
+
+
+def as_json(result: ClvResult) -> dict[str, Any]:
+    """The ``--json`` document (money values as numbers with 2 decimals)."""
+    bg, gg = result.bgnbd, result.gamma_gamma
+    patients = [
+        {k: (float(v) if isinstance(v, Decimal) else v) for k, v in record.items()}
+        for record in patient_records(result)
+    ]
+    return {
+        "time_unit": result.summary.time_unit,
+        "until": result.summary.until.isoformat(),
+        "bgnbd": {
+            "r": sig6(bg.params.r),
+            "alpha": sig6(bg.params.alpha),
+            "a": sig6(bg.params.a),
+            "b": sig6(bg.params.b),
+            "log_likelihood": sig6(bg.log_likelihood),
+            "std_err": {
+                "r": sig6(bg.std_err.r),
+                "alpha": sig6(bg.std_err.alpha),
+                "a": sig6(bg.std_err.a),
+                "b": sig6(bg.std_err.b),
+            },
+        },
+        "gamma_gamma": {
+            "p": sig6(gg.params.p),
+            "q": sig6(gg.params.q),
+            "v": sig6(gg.params.v),
+            "log_likelihood": sig6(gg.log_likelihood),
+            "std_err": {"p": sig6(gg.std_err.p), "q": sig6(gg.std_err.q), "v": sig6(gg.std_err.v)},
+        },
+        "patients": patients,
+    }
+
+
+def csv_rows(result: ClvResult) -> list[list[str]]:
+    """The ``--csv`` table: a header row, then one row per patient."""
+    rows: list[list[str]] = [list(CSV_COLUMNS)]
+    for record in patient_records(result):
+        rows.append([_cell(record[c]) for c in CSV_COLUMNS])
+    return rows
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def text_summary(result: ClvResult, *, top: int = 10) -> str:
+    """A human-readable summary: parameters, counts and the patients with the highest CLV."""
+    s, bg, gg, pr = result.summary, result.bgnbd, result.gamma_gamma, result.predictions
+    unit = s.time_unit
+    repeaters = int(np.count_nonzero(s.frequency))
+    lines = [
+        f"CLV until {s.until.isoformat()} (time unit: {unit})",
+        f"patients: {len(s)}, with repeat visits: {repeaters}, repeat visits: {int(s.frequency.sum())}",
+        "",
+        "BG/NBD visit model (estimate ± standard error):",
+        f"  r = {_pm(bg.params.r, bg.std_err.r)}   alpha = {_pm(bg.params.alpha, bg.std_err.alpha)} {unit}s",
+        f"  a = {_pm(bg.params.a, bg.std_err.a)}   b = {_pm(bg.params.b, bg.std_err.b)}",
+        f"  log-likelihood = {bg.log_likelihood:.6g}",
+        "Gamma-Gamma value-per-visit model:",
+        f"  p = {_pm(gg.params.p, gg.std_err.p)}   q = {_pm(gg.params.q, gg.std_err.q)}"
+        f"   v = {_pm(gg.params.v, gg.std_err.v)}",
+        f"  log-likelihood = {gg.log_likelihood:.6g} ({gg.n_patients} patients with repeat visits)",
+        "",
+        f"expected visits in the next {result.predict_units:g} {unit}s: "
+        f"{float(pr.expected_visits.sum()):.6g}",
+        f"expected patients still active: {float(pr.p_alive.sum()):.6g} of {len(s)}",
+        f"total CLV over {result.horizon_months} months: {money(float(pr.clv.sum()))}",
+        "",
+    ]
+    order = np.argsort(-pr.clv, kind="stable")[:top]
+    if order.size:
+        lines.append(f"top {order.size} patients by CLV:")
+        header = ("patient_id", "visits", "p_alive", "exp_visits", "value/visit", "clv")
+        table = [header] + [
+            (
+                s.patient_ids[i],
+                str(int(s.frequency[i]) + 1),
+                f"{pr.p_alive[i]:.3f}",
+                f"{pr.expected_visits[i]:.3f}",
+                str(money(float(pr.expected_value[i]))),
+                str(money(float(pr.clv[i]))),
+            )
+            for i in order
+        ]
+        widths = [max(len(row[c]) for row in table) for c in range(len(header))]
+        for row in table:
+            cells = [row[0].ljust(widths[0])] + [row[c].rjust(widths[c]) for c in range(1, len(row))]
+            lines.append("  " + "  ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _pm(value: float, err: float) -> str:
+    return f"{value:.6g} ± {err:.3g}"

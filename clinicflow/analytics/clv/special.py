@@ -1,0 +1,228 @@
+"""Special functions for the CLV models, computed in log space.
+
+The BG/NBD conditional expectation needs the Gaussian hypergeometric function
+``2F1(r + x, b + x; a + b + x - 1; z)`` with ``0 <= z < 1``.  For a patient with many
+visits the parameters are large and the plain series overflows (its terms first
+grow like ``(x z)^n / n!``), while ``2F1`` itself behaves like ``(1 - z)^(c - a - b)``.
+:func:`hyp2f1_log` therefore
+
+1. applies Euler's transformation ``2F1(a, b; c; z) = (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z)``
+   whenever ``c - a - b < 0``; with the BG/NBD arguments this turns the two large
+   numerator parameters into the small, fixed ``a + b - 1 - r`` and ``a - 1``;
+2. sums the series with a per-element running scale so that no intermediate value can
+   overflow, and stops each element once a geometric bound on the remaining tail is
+   below the tolerance.
+
+Everything is vectorised over broadcast arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+
+FloatArray = NDArray[np.float64]
+
+# Rescale a running sum once its magnitude passes this, long before float64 overflows.
+_RESCALE_ABOVE = 1e200
+
+
+class SeriesDidNotConverge(ArithmeticError):
+    """The hypergeometric series needed more terms than allowed."""
+
+
+def hyp2f1_log(
+    a: ArrayLike,
+    b: ArrayLike,
+    c: ArrayLike,
+    z: ArrayLike,
+    *,
+    rtol: float = 1e-15,
+    max_terms: int = 2_000_000,
+) -> tuple[FloatArray, FloatArray]:
+    """Return ``(log|2F1(a, b; c; z)|, sign)`` for real parameters and ``0 <= z < 1``.
+
+    ``c`` must not be zero or a negative integer.  The result is exact to about
+    ``rtol`` relative (a few ulps more when the series alternates).
+    """
+    a_, b_, c_, z_ = np.broadcast_arrays(
+        np.asarray(a, dtype=np.float64),
+        np.asarray(b, dtype=np.float64),
+        np.asarray(c, dtype=np.float64),
+        np.asarray(z, dtype=np.float64),
+    )
+    shape = a_.shape
+    a_, b_, c_, z_ = (np.ravel(v).copy() for v in (a_, b_, c_, z_))
+    if not (np.all(np.isfinite(z_)) and np.all(z_ >= 0.0) and np.all(z_ < 1.0)):
+        raise ValueError("hyp2f1_log needs 0 <= z < 1")
+    if not (np.all(np.isfinite(a_)) and np.all(np.isfinite(b_)) and np.all(np.isfinite(c_))):
+        raise ValueError("hyp2f1_log needs finite parameters")
+    if np.any((c_ <= 0.0) & (c_ == np.round(c_))):
+        raise ValueError("hyp2f1_log is undefined for c = 0, -1, -2, ...")
+
+    with np.errstate(under="ignore"):
+        # Euler's transformation where it shrinks the series (c - a - b < 0).
+        prefactor = np.zeros_like(z_)
+        euler = (c_ - a_ - b_) < 0.0
+        if np.any(euler):
+            s = c_[euler] - a_[euler] - b_[euler]
+            prefactor[euler] = s * np.log1p(-z_[euler])
+            a_e = c_[euler] - a_[euler]
+            b_e = c_[euler] - b_[euler]
+            a_[euler] = a_e
+            b_[euler] = b_e
+        log_abs, sign = _series_log(a_, b_, c_, z_, rtol=rtol, max_terms=max_terms)
+    return (log_abs + prefactor).reshape(shape), sign.reshape(shape)
+
+
+def _series_log(
+    a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray, *, rtol: float, max_terms: int
+) -> tuple[FloatArray, FloatArray]:
+    """Sum ``sum_n (a)_n (b)_n / ((c)_n n!) z^n`` with a running log scale per element.
+
+    Here ``a + b - c <= 0`` (the caller transformed it), so beyond
+    ``k* = (a b - c) / (c + 1 - a - b)`` every term ratio is at most ``z`` in magnitude
+    and the tail after a term ``t`` is bounded by ``|t| z / (1 - z)``.
+    """
+    size = a.size
+    out_log = np.zeros(size)
+    out_sign = np.ones(size)
+    # Terms ratios are bounded by z from this index on (see docstring).
+    k_star = np.maximum((a * b - c) / (c + 1.0 - a - b), 0.0)
+    tail_factor = 1.0 / (1.0 - z)
+
+    idx = np.arange(size)
+    term = np.ones(size)
+    total = np.ones(size)
+    log_scale = np.zeros(size)
+    a_act, b_act, c_act, z_act, k_act, tail_act = a, b, c, z, k_star, tail_factor
+    n = 0
+    while idx.size:
+        if n >= max_terms:
+            raise SeriesDidNotConverge(f"2F1 series did not converge in {max_terms} terms")
+        term = term * ((a_act + n) * (b_act + n) / ((c_act + n) * (n + 1.0)) * z_act)
+        total = total + term
+        n += 1
+        big = np.abs(total) > _RESCALE_ABOVE
+        if np.any(big):
+            scale = np.abs(total[big])
+            total[big] /= scale
+            term[big] /= scale
+            log_scale[big] += np.log(scale)
+        done = (n >= k_act) & (np.abs(term) * tail_act <= rtol * np.abs(total))
+        if np.any(done):
+            finished = idx[done]
+            out_log[finished] = np.log(np.abs(total[done])) + log_scale[done]
+            out_sign[finished] = np.sign(total[done])
+            keep = ~done
+            idx = idx[keep]
+            term, total, log_scale = term[keep], total[keep], log_scale[keep]
+            a_act, b_act, c_act, z_act = a_act[keep], b_act[keep], c_act[keep], z_act[keep]
+            k_act, tail_act = k_act[keep], tail_act[keep]
+    return out_log, out_sign
+
+
+def log_sigmoid_parts(d: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Return ``(log(1 + e^d), e^d / (1 + e^d))`` without overflow for any real ``d``."""
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(d))
+        softplus = np.maximum(d, 0.0) + np.log1p(e)
+        sigmoid = np.where(d >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return softplus, sigmoid
+
+
+# ----------------------------------------------------------------------------------
+# Maximum likelihood on log parameters, shared by the BG/NBD and Gamma-Gamma fits.
+
+
+class FitFailed(Exception):
+    """The data cannot be described by the model (the message says why)."""
+
+
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+# log-parameter box: parameters between about 1e-11 and 1e11 (in the scaled units).
+_LOG_BOUND = 25.0
+
+
+@dataclass(frozen=True)
+class Optimum:
+    theta: FloatArray
+    std_err_log: FloatArray
+    iterations: int
+
+
+def maximise(
+    objective: Objective,
+    start: FloatArray,
+    names: Sequence[str],
+    *,
+    model: str,
+    total_weight: float,
+) -> Optimum:
+    """Minimise a mean negative log-likelihood over log parameters with L-BFGS-B.
+
+    Returns the optimum and the standard errors of the log parameters from the inverse
+    of the observed information (a central-difference Hessian of the analytic gradient,
+    times ``total_weight``).  Raises :class:`FitFailed` with a plain-language reason.
+    """
+    k = len(names)
+    try:
+        res = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+        )
+    except (FloatingPointError, ValueError, SeriesDidNotConverge) as exc:
+        raise FitFailed(f"the {model} fit did not converge (numerical failure: {exc})") from exc
+    theta = np.asarray(res.x, dtype=np.float64)
+    value, grad = objective(theta)
+    if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+        raise FitFailed(f"the {model} fit did not converge (the likelihood is not finite at the end)")
+    runaway = [names[i] for i in range(k) if abs(theta[i]) > _LOG_BOUND - 1.0]
+    if runaway:
+        raise FitFailed(
+            f"the {model} fit did not converge: {', '.join(runaway)} ran off towards "
+            "0 or infinity (the data do not pin the model down)"
+        )
+    if float(np.max(np.abs(grad))) > 1e-6:
+        drifting = [names[i] for i in range(k) if abs(theta[i] - start[i]) > 10.0]
+        if drifting:
+            raise FitFailed(
+                f"the {model} fit did not converge: {', '.join(drifting)} drift towards 0 or "
+                "infinity (the likelihood keeps rising along a boundary of the model, so the "
+                "data do not pin its parameters down)"
+            )
+        raise FitFailed(
+            f"the {model} fit did not converge ({res.message}; largest gradient {np.max(np.abs(grad)):.2g})"
+        )
+    hessian = _hessian(objective, theta) * total_weight
+    try:
+        eigenvalues = np.linalg.eigvalsh(hessian)
+    except np.linalg.LinAlgError as exc:
+        raise FitFailed(f"the {model} fit did not converge (the information matrix is singular)") from exc
+    if not np.all(np.isfinite(eigenvalues)) or eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1e-300):
+        raise FitFailed(
+            f"the {model} fit did not converge: the likelihood is flat in some direction, "
+            "so the parameters are not identified by these data"
+        )
+    cov = np.linalg.inv(hessian)
+    return Optimum(theta, np.sqrt(np.diag(cov)), int(res.nit))
+
+
+def _hessian(objective: Objective, theta: FloatArray, step: float = 1e-4) -> FloatArray:
+    """Symmetrised central-difference Jacobian of the analytic gradient."""
+    k = theta.size
+    h = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        h[i] = (objective(theta + e)[1] - objective(theta - e)[1]) / (2.0 * step)
+    return 0.5 * (h + h.T)
