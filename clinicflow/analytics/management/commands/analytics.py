@@ -1,0 +1,64 @@
+"""``analytics`` management command: analytics reports by subcommand.
+
+``clv``: predictive lifetime value (BG/NBD + Gamma-Gamma), see ``docs/clv.md``::
+
+    clinicflow analytics clv --transactions visits.csv --until 2024-12-31 --json
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clinicflow.analytics.clv import cli as clv_cli
+
+ORG_SOURCE = "clinicflow.analytics.clv.org_source"
+
+
+class Command(BaseCommand):
+    help = "Analytics reports. Subcommands: clv (predictive patient lifetime value)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        clv = subparsers.add_parser(
+            "clv",
+            help="predictive lifetime value per patient (BG/NBD visits, Gamma-Gamma value)",
+            description="Fit the BG/NBD and Gamma-Gamma models to patients' visits and "
+            "predict each patient's P(alive), expected visits, value per visit and CLV.",
+        )
+        clv_cli.add_arguments(clv)
+        clv.add_argument(
+            "--org",
+            metavar="SLUG",
+            help="read the transactions of this organisation from the database "
+            "instead of --transactions FILE",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] != "clv":  # pragma: no cover - argparse allows only clv
+            raise CommandError(f"unknown analytics action {options['action']!r}")
+        org = options.get("org")
+        if org and options.get("transactions"):
+            raise CommandError("give either --transactions FILE or --org SLUG, not both")
+        if not org and not options.get("transactions"):
+            raise CommandError("give the transactions with --transactions FILE or --org SLUG")
+        rows_loader = None
+        if org:
+            # Written separately: load_org_transactions(slug) -> iterable of (patient_id, date, amount).
+            try:
+                source = importlib.import_module(ORG_SOURCE)
+            except ModuleNotFoundError as exc:
+                if exc.name != ORG_SOURCE:
+                    raise
+                raise CommandError(f"--org is not available: {ORG_SOURCE} is not installed") from exc
+            load_org_transactions = source.load_org_transactions
+
+            def rows_loader() -> Any:
+                return load_org_transactions(org)
+
+        try:
+            clv_cli.execute(options, self.stdout, self.stderr, rows_loader)
+        except clv_cli.ClvError as exc:
+            raise CommandError(str(exc), returncode=exc.exit_code) from exc
