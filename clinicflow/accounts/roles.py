@@ -1,0 +1,67 @@
+"""Staff roles and the permission matrix: declared once, deny by default."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Clinic manager")
+    MARKETER = "marketer", _("Marketer")
+    FRONTDESK = "frontdesk", _("Front desk")
+    DOCTOR = "doctor", _("Doctor")
+
+
+O, M, K, F, D = Role.OWNER, Role.MANAGER, Role.MARKETER, Role.FRONTDESK, Role.DOCTOR
+ALL = frozenset({O, M, K, F, D})
+
+# permission -> roles that hold it. Anything not listed here is denied to everyone.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # patients
+    "patients.view": ALL,
+    "patients.view_contacts": frozenset({O, M, F, D}),
+    "patients.view_clinical": frozenset({O, M, D}),
+    "patients.view_consents": frozenset({O, M, F, D}),
+    "patients.edit": frozenset({O, M, F, D}),
+    "patients.edit_clinical": frozenset({O, D}),
+    "patients.merge": frozenset({O, M}),
+    "patients.export": frozenset({O, M}),
+    # organisation settings and staff
+    "org.settings": frozenset({O}),
+    "org.staff": frozenset({O, M}),
+    "audit.view": frozenset({O}),
+    # catalogue, booking and capacity
+    "catalogue.view": ALL,
+    "catalogue.manage": frozenset({O, M}),
+    "booking.view": frozenset({O, M, F, D}),
+    "booking.book": frozenset({O, M, F}),
+    "booking.manage": frozenset({O, M}),
+    "booking.own_schedule": frozenset({D}),
+    # acquisition and calls
+    "acquisition.view": frozenset({O, M, K}),
+    "acquisition.manage": frozenset({O, K}),
+    "calls.view": frozenset({O, M, F}),
+    "calls.handle": frozenset({O, M, F}),
+    "calls.review": frozenset({O, M}),
+    "integrations.manage": frozenset({O}),
+    # messaging
+    "messaging.view": frozenset({O, M}),
+    # analytics and reports
+    "reports.view": frozenset({O, M, K}),
+    "reports.marketing": frozenset({O, M, K}),
+    "reports.frontdesk": frozenset({O, M}),
+    "reports.clinical": frozenset({O, M}),
+    "reports.capacity": frozenset({O, M}),
+}
+
+
+def has_permission(role: str | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"undeclared permission {permission!r}")
+    return bool(role) and role in PERMISSIONS[permission]
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    return frozenset(p for p, roles in PERMISSIONS.items() if role in roles)

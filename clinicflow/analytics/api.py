@@ -1,0 +1,44 @@
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from clinicflow.analytics.reports.base import build_context, get_report, result_to_json, run_report
+from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.errors import PermissionDenied
+
+router = Router(tags=["reports"])
+
+
+class ColumnOut(Schema):
+    key: str
+    label: str
+    kind: str
+
+
+class ReportOut(Schema):
+    name: str
+    title: str
+    date_from: str = Field(..., alias="from")
+    date_to: str = Field(..., alias="to")
+    currency: str
+    columns: list[ColumnOut]
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any] | None = None
+    notes: list[str]
+    params: dict[str, str]
+    branch: str | None = None
+
+
+@router.get("/{name}", response={200: ReportOut, **ERRORS}, by_alias=True)
+@api_perm("reports.view")
+def report(request: HttpRequest, name: str) -> dict[str, Any]:
+    """Any report as JSON: `from`, `to` (YYYY-MM-DD, in the branch's zone), `branch` (id or slug), and the
+    report's own parameters (e.g. `model` for attribution)."""
+    spec = get_report(name[:60])
+    user = request.auth  # type: ignore[attr-defined]
+    if not user.has_perm_cf(spec.permission):
+        raise PermissionDenied(f"your role may not see this report ({spec.permission})")
+    ctx = build_context(spec, org=request.org, user=user, query=request.GET)  # type: ignore[attr-defined]
+    data = result_to_json(spec, ctx, run_report(spec, ctx))
+    return data

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.http import QueryDict
+from django.utils import timezone
+
+from clinicflow.accounts.models import User
+from clinicflow.core.errors import NotFound, ValidationFailed
+from clinicflow.core.models import Branch, Organization
+
+# Modules that register reports; each domain adds its module here.
+REPORT_MODULES: list[str] = [
+    "clinicflow.analytics.reports.patients",
+]
+
+KINDS = ("text", "int", "money", "percent", "float", "date")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any
+    kind: str = "text"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    type: str  # "bar" | "line" | "heatmap"
+    x: str
+    series: tuple[str, ...]
+    stacked: bool = False
+
+
+@dataclass(frozen=True)
+class Param:
+    """An extra query parameter with an allowlist of values."""
+
+    name: str
+    label: Any
+    choices: tuple[tuple[str, Any], ...]
+    default: str
+
+
+@dataclass
+class ReportContext:
+    org: Organization
+    user: User | None
+    date_from: dt.date
+    date_to: dt.date
+    branch: Branch | None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def currency(self) -> str:
+        return self.branch.currency if self.branch is not None else self.org.currency
+
+    def start_utc(self) -> dt.datetime:
+        tz = self.branch.tz if self.branch is not None else dt.UTC
+        return dt.datetime.combine(self.date_from, dt.time.min, tzinfo=tz)
+
+    def end_utc(self) -> dt.datetime:
+        """Exclusive end: the start of the day after ``date_to``."""
+        tz = self.branch.tz if self.branch is not None else dt.UTC
+        return dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+
+@dataclass
+class ReportResult:
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    title: Any
+    description: Any
+    permission: str
+    columns: tuple[Column, ...]
+    compute: Callable[[ReportContext], ReportResult]
+    chart: ChartSpec | None = None
+    params: tuple[Param, ...] = ()
+    default_days: int = 90
+
+
+REGISTRY: dict[str, ReportSpec] = {}
+
+
+def register(spec: ReportSpec) -> ReportSpec:
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def load_reports() -> dict[str, ReportSpec]:
+    for module in REPORT_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+def get_report(name: str) -> ReportSpec:
+    load_reports()
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise NotFound(f"unknown report {name!r}")
+    return spec
+
+
+def _parse_date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationFailed.field(name, "must be a date as YYYY-MM-DD") from exc
+
+
+def build_context(
+    spec: ReportSpec, *, org: Organization, user: User | None, query: QueryDict | dict[str, str]
+) -> ReportContext:
+    today = timezone.localdate()
+    raw_to = (query.get("to") or "").strip()
+    raw_from = (query.get("from") or "").strip()
+    date_to = _parse_date(raw_to, "to") if raw_to else today
+    date_from = (
+        _parse_date(raw_from, "from") if raw_from else date_to - dt.timedelta(days=spec.default_days - 1)
+    )
+    if date_from > date_to:
+        raise ValidationFailed.field("from", "must not be after 'to'")
+    if (date_to - date_from).days > 366 * 10:
+        raise ValidationFailed.field("from", "the period may be at most ten years")
+    branch = None
+    raw_branch = (query.get("branch") or "").strip()
+    if raw_branch:
+        from clinicflow.patients.selectors import parse_uuid
+
+        pk = parse_uuid(raw_branch)
+        branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
+        if branch is None:
+            branch = Branch.objects.for_org(org).filter(slug=raw_branch[:60]).first()
+        if branch is None:
+            raise ValidationFailed.field("branch", "unknown branch")
+    params: dict[str, str] = {}
+    for p in spec.params:
+        value = (query.get(p.name) or p.default).strip()
+        allowed = [c for c, _ in p.choices]
+        if value not in allowed:
+            raise ValidationFailed.field(p.name, f"must be one of {', '.join(allowed)}")
+        params[p.name] = value
+    return ReportContext(
+        org=org, user=user, date_from=date_from, date_to=date_to, branch=branch, params=params
+    )
+
+
+def run_report(spec: ReportSpec, ctx: ReportContext) -> ReportResult:
+    result = spec.compute(ctx)
+    if not result.currency:
+        result.currency = ctx.currency
+    return result
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def result_to_json(spec: ReportSpec, ctx: ReportContext, result: ReportResult) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": str(spec.title),
+        "from": ctx.date_from.isoformat(),
+        "to": ctx.date_to.isoformat(),
+        "branch": str(ctx.branch.pk) if ctx.branch else None,
+        "params": ctx.params,
+        "currency": result.currency,
+        "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in spec.columns],
+        "rows": [{k: json_value(v) for k, v in row.items()} for row in result.rows],
+        "totals": {k: json_value(v) for k, v in result.totals.items()} if result.totals else None,
+        "notes": [str(n) for n in result.notes],
+    }
+
+
+def ratio(numerator: float | Decimal | int, denominator: float | Decimal | int) -> float | None:
+    """A share in 0..1, or None when the denominator is zero."""
+    if not denominator:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def money_ratio(numerator: Decimal, denominator: int | Decimal) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.01"))

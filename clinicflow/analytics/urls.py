@@ -1,0 +1,10 @@
+from django.urls import path
+
+from clinicflow.analytics import views
+
+app_name = "analytics"
+urlpatterns = [
+    path("reports/", views.report_index, name="reports"),
+    path("reports/<slug:name>/", views.report_page, name="report"),
+    path("reports/<slug:name>/export.<str:fmt>", views.report_export, name="report_export"),
+]

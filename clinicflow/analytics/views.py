@@ -1,0 +1,127 @@
+"""Report pages: a chart, a table and CSV/XLSX exports for every registered report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from clinicflow.analytics.reports.base import (
+    ReportSpec,
+    build_context,
+    get_report,
+    json_value,
+    load_reports,
+    run_report,
+)
+from clinicflow.analytics.reports.export import to_csv, to_xlsx
+from clinicflow.core.access import AuthedRequest, require_perm
+from clinicflow.core.audit import audit_record
+from clinicflow.core.errors import DomainError, NotFound
+from clinicflow.core.models import AuditAction, Branch
+
+
+def _spec_for(request: AuthedRequest, name: str) -> ReportSpec:
+    try:
+        spec = get_report(name)
+    except NotFound as exc:
+        raise Http404 from exc
+    return spec
+
+
+@require_perm("reports.view")
+def report_index(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    specs = [s for s in load_reports().values() if user.has_perm_cf(s.permission)]
+    return render(request, "analytics/index.html", {"specs": sorted(specs, key=lambda s: str(s.title))})
+
+
+def _chart_payload(spec: ReportSpec, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if spec.chart is None:
+        return None
+    labels = {c.key: str(c.label) for c in spec.columns}
+    return {
+        "type": spec.chart.type,
+        "stacked": spec.chart.stacked,
+        "labels": [str(json_value(r.get(spec.chart.x, ""))) for r in rows],
+        "series": [
+            {"label": labels.get(key, key), "data": [_num(r.get(key)) for r in rows]}
+            for key in spec.chart.series
+        ],
+    }
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_perm("reports.view")
+def report_page(request: AuthedRequest, name: str) -> HttpResponse:
+    spec = _spec_for(request, name)
+    user, org = request.user, request.org
+    if not user.has_perm_cf(spec.permission):
+        return render(request, "core/403.html", status=403)
+    error = None
+    ctx = result = None
+    try:
+        ctx = build_context(spec, org=org, user=user, query=request.GET)
+        result = run_report(spec, ctx)
+    except DomainError as exc:
+        error = exc.message
+    chart = _chart_payload(spec, result.rows) if result else None
+    return render(
+        request,
+        "analytics/report.html",
+        {
+            "spec": spec,
+            "ctx": ctx,
+            "result": result,
+            "error": error,
+            "columns": spec.columns,
+            "branches": Branch.objects.for_org(org),
+            "chart_json": json.dumps(chart) if chart else "",
+            "query": request.GET.urlencode(),
+        },
+        status=422 if error else 200,
+    )
+
+
+@require_perm("reports.view")
+def report_export(request: AuthedRequest, name: str, fmt: str) -> HttpResponse:
+    spec = _spec_for(request, name)
+    user, org = request.user, request.org
+    if not user.has_perm_cf(spec.permission):
+        return render(request, "core/403.html", status=403)
+    try:
+        ctx = build_context(spec, org=org, user=user, query=request.GET)
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=422, content_type="text/plain; charset=utf-8")
+    result = run_report(spec, ctx)
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.EXPORT,
+        object_type="report",
+        object_id=spec.name,
+        request=request,
+    )
+    filename = f"{spec.name}_{ctx.date_from.isoformat()}_{ctx.date_to.isoformat()}"
+    if fmt == "csv":
+        response = HttpResponse(to_csv(spec, ctx, result), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            to_xlsx(spec, ctx, result),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise Http404(_("Unknown export format"))
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response

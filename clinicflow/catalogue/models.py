@@ -1,0 +1,72 @@
+"""The catalogue: services with prices (and price history), durations and the room type they need."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinicflow.core.models import Branch, TenantModel
+
+
+class ServiceCategory(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation")
+    INJECTABLES = "injectables", _("Injectables")
+    BOTULINUM = "botulinum", _("Botulinum therapy")
+    FILLERS = "fillers", _("Fillers")
+    LASER = "laser", _("Laser")
+    PEELS = "peels", _("Peels")
+    BODY = "body", _("Body")
+    SURGERY = "surgery", _("Plastic surgery")
+    DENTAL = "dental", _("Dental")
+
+
+class RoomType(models.TextChoices):
+    TREATMENT = "treatment", _("Treatment room")
+    LASER = "laser", _("Laser room")
+    OPERATING = "operating", _("Operating theatre")
+    DENTAL = "dental", _("Dental chair")
+    CONSULTATION = "consultation", _("Consultation room")
+
+
+class Service(TenantModel):
+    code = models.SlugField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=20, choices=ServiceCategory.choices)
+    duration_minutes = models.PositiveIntegerField(_("duration, minutes"))
+    buffer_minutes = models.PositiveIntegerField(_("buffer after, minutes"), default=0)
+    room_type = models.CharField(_("room type"), max_length=20, choices=RoomType.choices)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    is_first_visit = models.BooleanField(_("first-visit service"), default=False)
+    course_sessions = models.PositiveIntegerField(_("sessions in a course"), default=1)
+    course_interval_days = models.PositiveIntegerField(_("days between sessions"), default=0)
+    follow_on_codes = models.JSONField(_("follow-on service codes"), default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_bookable_online = models.BooleanField(_("bookable online"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        ordering = ["category", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="service_org_code_uniq")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServicePrice(TenantModel):
+    """Price history: the price of a service (optionally per branch) from a date on."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="prices", db_index=False)
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["valid_from"]
+        indexes = [
+            models.Index(fields=["organization", "service", "valid_from"], name="price_org_service_idx")
+        ]

@@ -1,0 +1,88 @@
+"""Shared API plumbing: bearer-token auth, permission declarations, the error shape, paging."""
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from clinicflow.accounts.models import ApiToken, User, hash_token
+from clinicflow.accounts.roles import PERMISSIONS
+from clinicflow.core.errors import PermissionDenied
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer cf_...``; the token (stored as SHA-256) names the user and organisation."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if not token or len(token) > 200:
+            return None
+        row = (
+            ApiToken.objects.select_related("user", "user__organization")
+            .filter(key_hash=hash_token(token))
+            .first()
+        )
+        now = timezone.now()
+        if row is None or not row.is_usable(now) or not row.user.is_active:
+            return None
+        if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.org = row.user.organization  # type: ignore[attr-defined]
+        request.api_user = row.user  # type: ignore[attr-defined]
+        return row.user
+
+
+def api_perm(permission: str) -> Callable[[F], F]:
+    """Declare (and enforce) the permission an API operation needs."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"undeclared permission {permission!r}")
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            user = request.auth  # type: ignore[attr-defined]
+            if not isinstance(user, User) or not user.has_perm_cf(permission):
+                raise PermissionDenied(f"your role may not do this ({permission})")
+            return func(request, *args, **kwargs)
+
+        wrapped.cf_permission = permission  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def api_public(func: F) -> F:
+    func.cf_permission = "__public__"  # type: ignore[attr-defined]
+    return func
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class Page(Schema, Generic[T]):
+    count: int
+    limit: int
+    offset: int
+    items: list[T]
+
+
+def bad_request(message: str) -> HttpError:
+    return HttpError(400, message)

@@ -1,0 +1,253 @@
+"""The demo installation: two organisations, staff logins with password ``demo``, a few patients.
+
+The clinic simulator (clinicflow.simulator) fills the demo organisation with months of activity;
+this module only creates the tenants, branches and logins it writes into.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from clinicflow.accounts.models import User
+from clinicflow.accounts.roles import Role
+from clinicflow.accounts.services import user_create
+from clinicflow.core.models import Branch, Organization, Region
+from clinicflow.core.services import branch_create, organization_create
+from clinicflow.patients.models import ConsentMethod, ConsentPurpose, Sex, Source
+from clinicflow.patients.services import PatientData, consent_record, patient_create
+
+DEMO_PASSWORD = "demo"
+
+DEMO_USERS = [
+    ("demo", "owner@demo.clinic", Role.OWNER, "Olga Owner", False),
+    ("demo", "manager@demo.clinic", Role.MANAGER, "Maria Manager", False),
+    ("demo", "marketer@demo.clinic", Role.MARKETER, "Mark Marketer", False),
+    ("demo", "frontdesk@demo.clinic", Role.FRONTDESK, "Fiona Frontdesk", False),
+    ("demo", "doctor@demo.clinic", Role.DOCTOR, "Dmitry Doctor", True),
+    ("other", "owner@other.clinic", Role.OWNER, "Oscar Other", False),
+]
+
+DEMO_PATIENTS = {
+    "demo": [
+        (
+            "Ivanova",
+            "Anna",
+            "Sergeevna",
+            Sex.FEMALE,
+            dt.date(1988, 4, 12),
+            "8 (916) 123-45-67",
+            "anna@example.ru",
+            "ru",
+            Source.SEARCH_ADS,
+            "moscow",
+        ),
+        (
+            "Petrova",
+            "Elena",
+            "",
+            Sex.FEMALE,
+            dt.date(1979, 11, 3),
+            "+7 903 555 12 34",
+            "",
+            "ru",
+            Source.REFERRAL,
+            "moscow",
+        ),
+        (
+            "Smirnov",
+            "Pavel",
+            "Igorevich",
+            Sex.MALE,
+            dt.date(1990, 1, 25),
+            "+7 (383) 210-44-55",
+            "pavel@example.ru",
+            "ru",
+            Source.SOCIAL_ADS,
+            "novosibirsk",
+        ),
+        (
+            "Kuznetsova",
+            "Olga",
+            "",
+            Sex.FEMALE,
+            dt.date(1995, 7, 30),
+            "89137778899",
+            "",
+            "ru",
+            Source.AGGREGATOR,
+            "novosibirsk",
+        ),
+        (
+            "Wang",
+            "Li",
+            "",
+            Sex.FEMALE,
+            dt.date(1992, 2, 14),
+            "+86 138 0013 8000",
+            "li.wang@example.cn",
+            "zh-hans",
+            Source.ORGANIC,
+            "moscow",
+        ),
+        (
+            "Tamm",
+            "Kristi",
+            "",
+            Sex.FEMALE,
+            dt.date(1985, 9, 9),
+            "+372 5123 4567",
+            "kristi@example.ee",
+            "en",
+            Source.DIRECT,
+            "moscow",
+        ),
+    ],
+    "other": [
+        (
+            "Chen",
+            "Mei",
+            "",
+            Sex.FEMALE,
+            dt.date(1990, 6, 1),
+            "139 1234 5678",
+            "mei@example.cn",
+            "zh-hans",
+            Source.SOCIAL_ADS,
+            "main",
+        ),
+        (
+            "Zhang",
+            "Wei",
+            "",
+            Sex.MALE,
+            dt.date(1983, 3, 17),
+            "+86 21 6123 4567",
+            "",
+            "zh-hans",
+            Source.REFERRAL,
+            "main",
+        ),
+    ],
+}
+
+
+@dataclass
+class DemoSummary:
+    organizations: int
+    branches: int
+    users: int
+    patients: int
+    created: bool
+
+
+def demo_exists() -> bool:
+    return Organization.objects.filter(slug="demo").exists()
+
+
+@transaction.atomic
+def demo_setup(*, with_patients: bool = True) -> DemoSummary:
+    """Create the demo tenants, branches and users (idempotent: nothing is done if they exist)."""
+    if demo_exists():
+        return DemoSummary(0, 0, 0, 0, created=False)
+    demo = organization_create(
+        name="Demo Aesthetic Clinic",
+        slug="demo",
+        country="RU",
+        currency="RUB",
+        data_region=Region.RU,
+        default_language="ru",
+    )
+    branch_create(
+        org=demo,
+        name="Moscow, Tverskaya",
+        slug="moscow",
+        timezone="Europe/Moscow",
+        city="Moscow",
+        address="Tverskaya 15",
+        phone="+7 495 123-45-67",
+    )
+    branch_create(
+        org=demo,
+        name="Novosibirsk, Krasny prospekt",
+        slug="novosibirsk",
+        timezone="Asia/Novosibirsk",
+        city="Novosibirsk",
+        address="Krasny prospekt 25",
+        phone="+7 383 209-00-00",
+    )
+    other = organization_create(
+        name="Other Clinic",
+        slug="other",
+        country="CN",
+        currency="CNY",
+        data_region=Region.CN,
+        default_language="zh-hans",
+    )
+    branch_create(
+        org=other,
+        name="Shanghai, Jing'an",
+        slug="main",
+        timezone="Asia/Shanghai",
+        city="Shanghai",
+        phone="+86 21 6288 0000",
+    )
+    orgs = {"demo": demo, "other": other}
+    users = 0
+    for slug, email, role, name, consultant in DEMO_USERS:
+        user_create(
+            org=orgs[slug],
+            actor=None,
+            email=email,
+            password=DEMO_PASSWORD,
+            role=role,
+            full_name=name,
+            is_consultant=consultant,
+            validate=False,
+        )
+        users += 1
+    patients = 0
+    if with_patients:
+        for slug, rows in DEMO_PATIENTS.items():
+            org = orgs[slug]
+            owner = User.objects.get(email=f"owner@{slug}.clinic")
+            for last, first, middle, sex, birth, phone, email, lang, source, branch_slug in rows:
+                branch = Branch.objects.get(organization=org, slug=branch_slug)
+                patient = patient_create(
+                    org=org,
+                    actor=owner,
+                    data=PatientData(
+                        last_name=last,
+                        first_name=first,
+                        middle_name=middle,
+                        sex=sex,
+                        birth_date=birth,
+                        phones=[phone],
+                        email=email,
+                        preferred_language=lang,
+                        source=source,
+                        branch=branch,
+                    ),
+                )
+                consent_record(
+                    org=org,
+                    actor=owner,
+                    patient=patient,
+                    purpose=ConsentPurpose.HEALTH_DATA,
+                    granted=True,
+                    method=ConsentMethod.WRITTEN,
+                    template_version="2026-01",
+                )
+                if patients % 2 == 0:
+                    consent_record(
+                        org=org,
+                        actor=owner,
+                        patient=patient,
+                        purpose=ConsentPurpose.MARKETING_SMS,
+                        granted=True,
+                        method=ConsentMethod.WEB_FORM,
+                    )
+                patients += 1
+    return DemoSummary(organizations=2, branches=3, users=users, patients=patients, created=True)

@@ -1,0 +1,224 @@
+"""Patients API: thin handlers over selectors and services."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from clinicflow.accounts.models import User
+from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.audit import audit_record
+from clinicflow.core.errors import ValidationFailed
+from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.patients import selectors, services
+from clinicflow.patients.models import Sex, Source
+from clinicflow.patients.schemas import (
+    ConsentIn,
+    ConsentOut,
+    MergeIn,
+    PatientIn,
+    PatientOut,
+    PatientPageOut,
+    PatientPatch,
+    patient_out,
+)
+
+router = Router(tags=["patients"])
+
+
+class ListParams(Schema):
+    q: str = ""
+    branch: str | None = None
+    source: str | None = None
+    sex: str | None = None
+    sort: str = "name"
+    limit: int = 50
+    offset: int = 0
+
+
+def _ctx(request: HttpRequest) -> tuple[Organization, User]:
+    return request.org, request.auth  # type: ignore[attr-defined]
+
+
+def _branch(org: Organization, branch_id: str | None, field: str = "branch") -> Branch | None:
+    if not branch_id:
+        return None
+    pk = selectors.parse_uuid(branch_id)
+    branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
+    if branch is None:
+        raise ValidationFailed.field(field, "unknown branch")
+    return branch
+
+
+@router.get("", response={200: PatientPageOut, **ERRORS})
+@api_perm("patients.view")
+def patient_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    """List the organisation's patients. `q` searches names, e-mail, or phones in any format."""
+    org, user = _ctx(request)
+    if params.sort not in selectors.SORTS:
+        raise HttpError(400, f"sort must be one of {', '.join(selectors.SORTS)}")
+    if not 1 <= params.limit <= 200 or params.offset < 0 or params.offset > 10_000_000:
+        raise ValidationFailed.field("limit", "limit must be 1..200 and offset >= 0")
+    if params.source and params.source not in Source.values:
+        raise ValidationFailed.field("source", f"must be one of {', '.join(Source.values)}")
+    if params.sex and params.sex not in Sex.values:
+        raise ValidationFailed.field("sex", f"must be one of {', '.join(Sex.values)}")
+    filters = selectors.PatientFilters(
+        q=params.q[:100],
+        branch=_branch(org, params.branch),
+        source=params.source or "",
+        sex=params.sex or "",
+        sort=params.sort,
+    )
+    qs = selectors.patient_list(org=org, filters=filters)
+    items = list(qs[params.offset : params.offset + params.limit])
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.LIST,
+        object_type="patient",
+        fields=["q"] if params.q else [],
+        request=request,
+    )
+    return {
+        "count": qs.count(),
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": [patient_out(p, user) for p in items],
+    }
+
+
+@router.get("/{patient_id}", response={200: PatientOut, **ERRORS}, exclude_unset=True)
+@api_perm("patients.view")
+def patient_detail(request: HttpRequest, patient_id: str) -> dict[str, Any]:
+    org, user = _ctx(request)
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    data = patient_out(patient, user)
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        fields=sorted(data),
+        request=request,
+    )
+    return data
+
+
+def _data_from(payload: PatientIn | PatientPatch, org: Organization, user: User) -> services.PatientData:
+    given = payload.model_fields_set
+    values = payload.model_dump(exclude_unset=isinstance(payload, PatientPatch))
+    if ("clinical_notes" in given and values.get("clinical_notes")) and not user.has_perm_cf(
+        "patients.edit_clinical"
+    ):
+        raise HttpError(403, "your role may not write clinical notes")
+    values.pop("clinical_notes", None) if not user.has_perm_cf("patients.edit_clinical") else None
+    branch = _branch(org, values.pop("branch", None)) if "branch" in values else None
+    data = services.PatientData(**{k: v for k, v in values.items() if k != "branch"})
+    if "branch" in given:
+        data.branch = branch
+        data.given.add("branch")
+    if "birth_date" in given:
+        data.given.add("birth_date")
+    return data
+
+
+@router.post("", response={201: PatientOut, **ERRORS}, exclude_unset=True)
+@api_perm("patients.edit")
+def patient_create(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+    """Create a patient. Phones in any format are stored as E.164 (default region: the branch's country)."""
+    org, user = _ctx(request)
+    patient = services.patient_create(
+        org=org, actor=user, data=_data_from(payload, org, user), request=request
+    )
+    return 201, patient_out(selectors.patient_get(org=org, patient_id=patient.pk), user)
+
+
+@router.patch("/{patient_id}", response={200: PatientOut, **ERRORS}, exclude_unset=True)
+@api_perm("patients.edit")
+def patient_update(request: HttpRequest, patient_id: str, payload: PatientPatch) -> dict[str, Any]:
+    org, user = _ctx(request)
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    services.patient_update(
+        org=org, actor=user, patient=patient, data=_data_from(payload, org, user), request=request
+    )
+    return patient_out(selectors.patient_get(org=org, patient_id=patient.pk), user)
+
+
+@router.get("/{patient_id}/duplicates", response={200: list[PatientOut], **ERRORS}, exclude_unset=True)
+@api_perm("patients.merge")
+def patient_duplicates(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
+    """Other patients sharing a phone or the e-mail: candidates for a merge."""
+    org, user = _ctx(request)
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    phones = [p.e164 for p in patient.phones.all()]
+    found = selectors.patient_duplicates(org=org, phones=phones, email=patient.email, exclude_id=patient.pk)
+    return [patient_out(p, user) for p in found]
+
+
+@router.post("/{patient_id}/merge", response={200: PatientOut, **ERRORS}, exclude_unset=True)
+@api_perm("patients.merge")
+def patient_merge(request: HttpRequest, patient_id: str, payload: MergeIn) -> dict[str, Any]:
+    """Merge the patient `merge_id` into this one."""
+    org, user = _ctx(request)
+    keep = selectors.patient_get(org=org, patient_id=patient_id)
+    merge = selectors.patient_get(org=org, patient_id=payload.merge_id)
+    services.patient_merge(org=org, actor=user, keep=keep, merge=merge, request=request)
+    return patient_out(selectors.patient_get(org=org, patient_id=keep.pk), user)
+
+
+@router.get("/{patient_id}/consents", response={200: list[ConsentOut], **ERRORS})
+@api_perm("patients.view_consents")
+def consent_list(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
+    org, user = _ctx(request)
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.VIEW,
+        object_type="consent",
+        object_id=patient.pk,
+        request=request,
+    )
+    return [
+        {
+            "id": str(e.pk),
+            "purpose": e.purpose,
+            "kind": e.kind,
+            "method": e.method,
+            "at": e.at,
+            "template_version": e.template_version,
+            "text_sha256": e.text_sha256,
+        }
+        for e in selectors.consent_history(org=org, patient=patient)
+    ]
+
+
+@router.post("/{patient_id}/consents", response={201: ConsentOut, **ERRORS})
+@api_perm("patients.edit")
+def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) -> tuple[int, dict[str, Any]]:
+    """Record a consent grant or withdrawal (append-only)."""
+    org, user = _ctx(request)
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    e = services.consent_record(
+        org=org,
+        actor=user,
+        patient=patient,
+        purpose=payload.purpose,
+        granted=payload.granted,
+        method=payload.method,
+        evidence=payload.evidence,
+        template_version=payload.template_version,
+        request=request,
+    )
+    return 201, {
+        "id": str(e.pk),
+        "purpose": e.purpose,
+        "kind": e.kind,
+        "method": e.method,
+        "at": e.at,
+        "template_version": e.template_version,
+        "text_sha256": e.text_sha256,
+    }

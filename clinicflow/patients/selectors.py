@@ -1,0 +1,160 @@
+"""Reads of patients. Every function takes the organisation first."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from clinicflow.core.errors import NotFound
+from clinicflow.core.models import Branch, Organization
+from clinicflow.core.phones import looks_like_phone, try_normalize
+from clinicflow.patients.models import ConsentEvent, ConsentEventKind, Patient, PatientPhone
+
+SORTS = {
+    "name": ("last_name", "first_name", "id"),
+    "-name": ("-last_name", "-first_name", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "clv": ("predictions__clv", "id"),
+    "-clv": ("-predictions__clv", "-id"),
+    "p_alive": ("predictions__p_alive", "id"),
+    "-p_alive": ("-predictions__p_alive", "-id"),
+}
+
+
+def default_region(org: Organization, branch: Branch | None = None) -> str:
+    return (branch.country if branch is not None else org.country) or "RU"
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def patient_get(*, org: Organization, patient_id: object) -> Patient:
+    pk = parse_uuid(patient_id)
+    if pk is None:
+        raise NotFound("patient not found")
+    patient = (
+        Patient.objects.for_org(org).select_related("branch").prefetch_related("phones").filter(pk=pk).first()
+    )
+    if patient is None:
+        raise NotFound("patient not found")
+    return patient
+
+
+@dataclass(frozen=True)
+class PatientFilters:
+    q: str = ""
+    branch: Branch | None = None
+    source: str = ""
+    sex: str = ""
+    min_clv: str = ""
+    max_p_alive: str = ""
+    sort: str = "name"
+    include_merged: bool = False
+
+
+def patient_list(*, org: Organization, filters: PatientFilters | None = None) -> QuerySet[Patient]:
+    f = filters or PatientFilters()
+    qs = Patient.objects.for_org(org).select_related("branch").prefetch_related("phones")
+    if not f.include_merged:
+        qs = qs.filter(merged_into__isnull=True)
+    query = f.q.strip()
+    if query:
+        qs = qs.filter(_search_condition(org, query, f.branch))
+    if f.branch is not None:
+        qs = qs.filter(branch=f.branch)
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.sex:
+        qs = qs.filter(sex=f.sex)
+    if f.min_clv:
+        qs = qs.filter(predictions__clv__gte=f.min_clv)
+    if f.max_p_alive:
+        qs = qs.filter(predictions__p_alive__lte=f.max_p_alive)
+    return qs.order_by(*SORTS.get(f.sort, SORTS["name"]))
+
+
+def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q:
+    if looks_like_phone(query):
+        e164 = try_normalize(query, default_region(org, branch))
+        if e164:
+            ids = PatientPhone.objects.for_org(org).filter(e164=e164).values("patient_id")
+            return Q(pk__in=ids)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        ids = PatientPhone.objects.for_org(org).filter(e164__contains=digits).values("patient_id")
+        return Q(pk__in=ids)
+    if "@" in query:
+        return Q(email__iexact=query)
+    condition = Q()
+    for word in query.lower().split()[:4]:
+        condition &= Q(search_name__contains=word)
+    return condition
+
+
+def patient_find_by_phone(*, org: Organization, e164: str) -> list[Patient]:
+    ids = PatientPhone.objects.for_org(org).filter(e164=e164).values("patient_id")
+    return list(Patient.objects.for_org(org).filter(pk__in=ids, merged_into__isnull=True))
+
+
+def patient_duplicates(
+    *, org: Organization, phones: list[str], email: str, exclude_id: uuid.UUID | None = None
+) -> list[Patient]:
+    """Other live patients of the organisation who share a phone (E.164) or the e-mail."""
+    condition = Q()
+    if phones:
+        condition |= Q(pk__in=PatientPhone.objects.for_org(org).filter(e164__in=phones).values("patient_id"))
+    if email:
+        condition |= Q(email__iexact=email)
+    if not condition:
+        return []
+    qs = Patient.objects.for_org(org).filter(condition, merged_into__isnull=True)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.prefetch_related("phones")[:20])
+
+
+def consent_state(*, org: Organization, patient: Patient) -> dict[str, ConsentEvent]:
+    """The latest event of each consent purpose for the patient."""
+    latest: dict[str, ConsentEvent] = {}
+    for event in ConsentEvent.objects.filter(organization=org).filter(patient=patient).order_by("at", "id"):
+        latest[event.purpose] = event
+    return latest
+
+
+def consent_history(*, org: Organization, patient: Patient) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(organization=org).filter(patient=patient).order_by("-at", "-id")
+
+
+def patients_with_consent(*, org: Organization, purpose: str) -> QuerySet[Patient]:
+    """Patients whose latest event for the purpose is a grant (checked at send time)."""
+    latest = (
+        ConsentEvent.objects.filter(organization=org, patient=OuterRef("pk"), purpose=purpose)
+        .order_by("-at", "-id")
+        .values("kind")[:1]
+    )
+    granted = ConsentEvent.objects.filter(organization=org, patient=OuterRef("pk"), purpose=purpose)
+    return (
+        Patient.objects.for_org(org)
+        .filter(merged_into__isnull=True)
+        .annotate(has_any=Exists(granted))
+        .filter(has_any=True)
+        .alias(last_kind=latest)
+        .filter(last_kind=ConsentEventKind.GRANTED)
+    )
+
+
+def has_consent(*, org: Organization, patient_id: uuid.UUID, purpose: str) -> bool:
+    last = (
+        ConsentEvent.objects.filter(organization=org)
+        .filter(patient_id=patient_id, purpose=purpose)
+        .order_by("-at", "-id")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return last == ConsentEventKind.GRANTED

@@ -1,0 +1,235 @@
+"""Patient pages: list and search, card, create, edit, consents, merge. Thin: selectors and services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinicflow.core.access import AuthedRequest, require_perm
+from clinicflow.core.audit import audit_record
+from clinicflow.core.errors import DomainError, NotFound
+from clinicflow.core.models import AuditAction, Branch
+from clinicflow.core.phones import display
+from clinicflow.patients import selectors, services
+from clinicflow.patients.forms import ConsentForm, PatientForm
+from clinicflow.patients.models import Patient, Sex, Source
+
+PAGE_SIZE = 50
+
+
+def _get(request: AuthedRequest, patient_id: object) -> Patient:
+    try:
+        return selectors.patient_get(org=request.org, patient_id=patient_id)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+@require_perm("patients.view")
+def patient_list(request: AuthedRequest) -> HttpResponse:
+    org = request.org
+    branch_id = request.GET.get("branch", "")
+    branch = (
+        Branch.objects.for_org(org).filter(pk=selectors.parse_uuid(branch_id)).first() if branch_id else None
+    )
+    sort = request.GET.get("sort", "name")
+    source = request.GET.get("source", "")
+    filters = selectors.PatientFilters(
+        q=request.GET.get("q", "")[:100],
+        branch=branch,
+        source=source if source in Source.values else "",
+        sort=sort if sort in selectors.SORTS else "name",
+    )
+    page = Paginator(selectors.patient_list(org=org, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    audit_record(
+        org=org,
+        actor=request.user,
+        action=AuditAction.LIST,
+        object_type="patient",
+        request=request,
+    )
+    return render(
+        request,
+        "patients/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "branches": Branch.objects.for_org(org),
+            "sources": Source.choices,
+            "show_contacts": request.user.has_perm_cf("patients.view_contacts"),
+        },
+    )
+
+
+@require_perm("patients.view", audit_object="patient")
+def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    org, user = request.org, request.user
+    patient = _get(request, patient_id)
+    can_clinical = user.has_perm_cf("patients.view_clinical")
+    can_contacts = user.has_perm_cf("patients.view_contacts")
+    shown = ["last_name", "first_name", "sex", "birth_date", "source"]
+    if can_contacts:
+        shown += ["phones", "email", "notes"]
+    if can_clinical:
+        shown += ["clinical_notes"]
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        fields=shown,
+        request=request,
+    )
+    consents = None
+    if user.has_perm_cf("patients.view_consents"):
+        consents = {
+            "state": selectors.consent_state(org=org, patient=patient),
+            "history": selectors.consent_history(org=org, patient=patient)[:50],
+        }
+    duplicates = []
+    if user.has_perm_cf("patients.merge"):
+        duplicates = selectors.patient_duplicates(
+            org=org, phones=[p.e164 for p in patient.phones.all()], email=patient.email, exclude_id=patient.pk
+        )
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "patient": patient,
+            "can_clinical": can_clinical,
+            "can_contacts": can_contacts,
+            "phones": [(p.e164, display(p.e164)) for p in patient.phones.all()],
+            "consents": consents,
+            "consent_form": ConsentForm(),
+            "duplicates": duplicates,
+            "prediction": patient.predictions.first(),
+        },
+    )
+
+
+def _form_to_data(form: PatientForm) -> services.PatientData:
+    cd = form.cleaned_data
+    data = services.PatientData(
+        last_name=cd["last_name"],
+        first_name=cd["first_name"],
+        middle_name=cd.get("middle_name") or "",
+        sex=cd.get("sex") or Sex.UNKNOWN,
+        birth_date=cd.get("birth_date"),
+        email=cd.get("email") or "",
+        preferred_language=cd.get("preferred_language"),
+        source=cd.get("source"),
+        notes=cd.get("notes") or "",
+        branch=cd.get("branch"),
+        phones=form.phone_list(),
+    )
+    data.given |= {"birth_date", "branch"}
+    if "clinical_notes" in form.fields:
+        data.clinical_notes = cd.get("clinical_notes") or ""
+    return data
+
+
+def _apply_domain_errors(form: PatientForm, exc: DomainError) -> None:
+    for name, errs in exc.fields.items():
+        key = name.split("[")[0]
+        form.add_error(key if key in form.fields else None, "; ".join(errs))
+    if not exc.fields:
+        form.add_error(None, exc.message)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("patients.edit")
+def patient_create(request: AuthedRequest) -> HttpResponse:
+    org, user = request.org, request.user
+    clinical = user.has_perm_cf("patients.edit_clinical")
+    form = PatientForm(
+        request.POST or None, org=org, clinical=clinical, initial={"preferred_language": org.default_language}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(org=org, actor=user, data=_form_to_data(form), request=request)
+        except DomainError as exc:
+            _apply_domain_errors(form, exc)
+        else:
+            messages.success(request, _("Patient created."))
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request, "patients/form.html", {"form": form, "patient": None}, status=422 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("patients.edit", audit_object="patient")
+def patient_edit(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    org, user = request.org, request.user
+    patient = _get(request, patient_id)
+    clinical = user.has_perm_cf("patients.edit_clinical")
+    initial = {
+        "last_name": patient.last_name,
+        "first_name": patient.first_name,
+        "middle_name": patient.middle_name,
+        "sex": patient.sex,
+        "birth_date": patient.birth_date,
+        "email": patient.email,
+        "phones": ", ".join(p.e164 for p in patient.phones.all()),
+        "preferred_language": patient.preferred_language,
+        "source": patient.source,
+        "branch": patient.branch_id,
+        "notes": patient.notes,
+        "clinical_notes": patient.clinical_notes if clinical else "",
+    }
+    form = PatientForm(request.POST or None, org=org, clinical=clinical, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(
+                org=org, actor=user, patient=patient, data=_form_to_data(form), request=request
+            )
+        except DomainError as exc:
+            _apply_domain_errors(form, exc)
+        else:
+            messages.success(request, _("Patient saved."))
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request, "patients/form.html", {"form": form, "patient": patient}, status=422 if form.errors else 200
+    )
+
+
+@require_POST
+@require_perm("patients.edit", audit_object="consent")
+def consent_add(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    patient = _get(request, patient_id)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        services.consent_record(
+            org=request.org,
+            actor=request.user,
+            patient=patient,
+            purpose=form.cleaned_data["purpose"],
+            granted=form.cleaned_data["granted"],
+            method=form.cleaned_data["method"],
+            evidence=form.cleaned_data["evidence"],
+            request=request,
+        )
+        messages.success(request, _("Consent recorded."))
+    else:
+        messages.error(request, _("The consent was not recorded: check the fields."))
+    return redirect("patients:detail", patient_id=patient.pk)
+
+
+@require_POST
+@require_perm("patients.merge", audit_object="patient")
+def patient_merge(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    keep = _get(request, patient_id)
+    merge = _get(request, request.POST.get("merge_id", ""))
+    try:
+        services.patient_merge(org=request.org, actor=request.user, keep=keep, merge=merge, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Patients merged."))
+    return redirect("patients:detail", patient_id=keep.pk)

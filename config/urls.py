@@ -1,0 +1,22 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from clinicflow.core.access import public_view
+from config.api import api
+
+urlpatterns = [
+    path("", include("clinicflow.core.urls")),
+    path("accounts/", include("clinicflow.accounts.urls")),
+    path("patients/", include("clinicflow.patients.urls")),
+    path("booking/", include("clinicflow.booking.urls")),
+    path("book/", include("clinicflow.booking.public_urls")),
+    path("acquisition/", include("clinicflow.acquisition.urls")),
+    path("", include("clinicflow.acquisition.public_urls")),  # /hooks/calls/..., /t/... (tracking script)
+    path("messaging/", include("clinicflow.messaging.urls")),
+    path("analytics/", include("clinicflow.analytics.urls")),
+    path("i18n/setlang/", public_view(set_language), name="set_language"),
+    path("api/v1/", api.urls),
+]
+
+handler404 = "clinicflow.core.views.not_found"
+handler500 = "clinicflow.core.views.server_error"
