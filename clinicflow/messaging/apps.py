@@ -1,7 +1,17 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.messaging"
     label = "messaging"
+    verbose_name = _("Messaging")
+    nav = [("messaging:list", _("Messages"), "messaging.view")]
+
+    def ready(self) -> None:
+        from clinicflow.messaging.services import messages_cancel_for_withdrawn_consent
+        from clinicflow.patients.services import CONSENT_WITHDRAWN_HOOKS
+
+        if messages_cancel_for_withdrawn_consent not in CONSENT_WITHDRAWN_HOOKS:
+            CONSENT_WITHDRAWN_HOOKS.append(messages_cancel_for_withdrawn_consent)

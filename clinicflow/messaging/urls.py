@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from clinicflow.messaging import views
 
 app_name = "messaging"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.message_list, name="list"),
+]
