@@ -13,7 +13,9 @@ from ninja.security import HttpBearer
 
 from clinicflow.accounts.models import ApiToken, User, hash_token
 from clinicflow.accounts.roles import PERMISSIONS
+from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import PermissionDenied
+from clinicflow.core.models import AuditAction, AuditOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -40,8 +42,9 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-def api_perm(permission: str) -> Callable[[F], F]:
-    """Declare (and enforce) the permission an API operation needs."""
+def api_perm(permission: str, *, audit_object: str | None = None) -> Callable[[F], F]:
+    """Declare (and enforce) the permission an API operation needs. A refusal is audited
+    (``outcome=denied``) against ``audit_object`` (default: the permission's domain)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"undeclared permission {permission!r}")
 
@@ -50,6 +53,16 @@ def api_perm(permission: str) -> Callable[[F], F]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             user = request.auth  # type: ignore[attr-defined]
             if not isinstance(user, User) or not user.has_perm_cf(permission):
+                if isinstance(user, User):
+                    audit_record(
+                        org=user.organization,
+                        actor=user,
+                        action=AuditAction.VIEW if request.method == "GET" else AuditAction.UPDATE,
+                        object_type=audit_object or permission.split(".")[0].rstrip("s"),
+                        object_id=str(next(iter(kwargs.values()), ""))[:64],
+                        request=request,
+                        outcome=AuditOutcome.DENIED,
+                    )
                 raise PermissionDenied(f"your role may not do this ({permission})")
             return func(request, *args, **kwargs)
 

@@ -30,3 +30,27 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+class ApiContentTypeMiddleware:
+    """The JSON API accepts only JSON bodies: anything else is 415 with the error shape."""
+
+    BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path.startswith("/api/")
+            and request.method in self.BODY_METHODS
+            and request.META.get("CONTENT_LENGTH", "0") not in ("", "0")
+            and request.content_type != "application/json"
+        ):
+            return HttpResponse(
+                b'{"error": {"code": "unsupported_media_type", "message": "send a JSON body with '
+                b'Content-Type: application/json", "fields": {}}}',
+                status=415,
+                content_type="application/json",
+            )
+        return self.get_response(request)

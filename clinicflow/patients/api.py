@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from clinicflow.accounts.models import User
 from clinicflow.core.api import ERRORS, api_perm
@@ -51,7 +52,7 @@ def _branch(org: Organization, branch_id: str | None, field: str = "branch") -> 
     return branch
 
 
-@router.get("", response={200: PatientPageOut, **ERRORS})
+@router.get("", response={200: PatientPageOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.view")
 def patient_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     """List the organisation's patients. `q` searches names, e-mail, or phones in any format."""
@@ -127,13 +128,13 @@ def _data_from(payload: PatientIn | PatientPatch, org: Organization, user: User)
 
 @router.post("", response={201: PatientOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.edit")
-def patient_create(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+def patient_create(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
     """Create a patient. Phones in any format are stored as E.164 (default region: the branch's country)."""
     org, user = _ctx(request)
     patient = services.patient_create(
         org=org, actor=user, data=_data_from(payload, org, user), request=request
     )
-    return 201, patient_out(selectors.patient_get(org=org, patient_id=patient.pk), user)
+    return Status(201, patient_out(selectors.patient_get(org=org, patient_id=patient.pk), user))
 
 
 @router.patch("/{patient_id}", response={200: PatientOut, **ERRORS}, exclude_unset=True)
@@ -198,7 +199,7 @@ def consent_list(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
 
 @router.post("/{patient_id}/consents", response={201: ConsentOut, **ERRORS})
 @api_perm("patients.edit")
-def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) -> tuple[int, dict[str, Any]]:
+def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) -> Status[dict[str, Any]]:
     """Record a consent grant or withdrawal (append-only)."""
     org, user = _ctx(request)
     patient = selectors.patient_get(org=org, patient_id=patient_id)
@@ -213,12 +214,15 @@ def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) ->
         template_version=payload.template_version,
         request=request,
     )
-    return 201, {
-        "id": str(e.pk),
-        "purpose": e.purpose,
-        "kind": e.kind,
-        "method": e.method,
-        "at": e.at,
-        "template_version": e.template_version,
-        "text_sha256": e.text_sha256,
-    }
+    return Status(
+        201,
+        {
+            "id": str(e.pk),
+            "purpose": e.purpose,
+            "kind": e.kind,
+            "method": e.method,
+            "at": e.at,
+            "template_version": e.template_version,
+            "text_sha256": e.text_sha256,
+        },
+    )
