@@ -153,7 +153,9 @@ def test_long_uncommon_passwords_are_accepted(password: str) -> None:
 
 def test_api_token_is_stored_hashed_and_works(users, db) -> None:
     response = Client().post(
-        "/api/v1/auth/token", {"email": "owner@demo.test", "password": PASSWORD}, content_type="application/json"
+        "/api/v1/auth/token",
+        {"email": "owner@demo.test", "password": PASSWORD},
+        content_type="application/json",
     )
     assert response.status_code == 200
     raw = response.json()["token"]
@@ -168,7 +170,9 @@ def test_api_token_is_stored_hashed_and_works(users, db) -> None:
 
 def test_api_token_for_wrong_password_is_401_with_the_error_shape(users) -> None:
     response = Client().post(
-        "/api/v1/auth/token", {"email": "owner@demo.test", "password": "nope"}, content_type="application/json"
+        "/api/v1/auth/token",
+        {"email": "owner@demo.test", "password": "nope"},
+        content_type="application/json",
     )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"

@@ -64,9 +64,13 @@ def test_tenant_indexes_and_unique_constraints_start_with_organization() -> None
             if model._meta.label_lower == "accounts.user":
                 continue
             if field.db_index and not field.unique and not field.primary_key:
-                wrong.append(f"{model._meta.label_lower}.{field.name} has its own index (use an org-first index)")
+                wrong.append(
+                    f"{model._meta.label_lower}.{field.name} has its own index (use an org-first index)"
+                )
             if field.unique and not field.primary_key:
-                wrong.append(f"{model._meta.label_lower}.{field.name} is unique alone (use an org-first constraint)")
+                wrong.append(
+                    f"{model._meta.label_lower}.{field.name} is unique alone (use an org-first constraint)"
+                )
     assert wrong == []
 
 
@@ -90,7 +94,9 @@ def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def test_every_page_declares_its_permission() -> None:
-    undeclared = [route for route, view in _walk(get_resolver().url_patterns) if not hasattr(view, "cf_permission")]
+    undeclared = [
+        route for route, view in _walk(get_resolver().url_patterns) if not hasattr(view, "cf_permission")
+    ]
     assert undeclared == []
 
 

@@ -13,14 +13,21 @@ CLINICAL = "Botulinum 50U glabella; mild ptosis history"
 
 @pytest.fixture
 def patient(org, branch):
-    return make_patient(org, branch=branch, email="anna@example.ru", notes="prefers mornings",
-                        clinical_notes=CLINICAL)
+    return make_patient(
+        org, branch=branch, email="anna@example.ru", notes="prefers mornings", clinical_notes=CLINICAL
+    )
 
 
 @pytest.fixture
 def foreign_patient(other_org):
-    return make_patient(other_org, last_name="Chen", first_name="Mei", phones=["139 1234 5678"],
-                        email="mei@example.cn", clinical_notes="Other clinic secret")
+    return make_patient(
+        other_org,
+        last_name="Chen",
+        first_name="Mei",
+        phones=["139 1234 5678"],
+        email="mei@example.cn",
+        clinical_notes="Other clinic secret",
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,13 +96,19 @@ def test_role_matrix_for_patient_endpoints(api, users, patient, role, method, pa
         ("post", "/api/v1/patients/{id}/merge"),
     ],
 )
-def test_another_organisations_patient_is_404_and_leaks_nothing(api, users, patient, foreign_patient, method,
-                                                                 path) -> None:
+def test_another_organisations_patient_is_404_and_leaks_nothing(
+    api, users, patient, foreign_patient, method, path
+) -> None:
     client = api("outsider")
     url = path.format(id=patient.pk)
     payloads = {
         "patch": {"first_name": "Hacked"},
-        "post": {"purpose": "marketing_sms", "granted": True, "method": "web_form", "merge_id": str(patient.pk)},
+        "post": {
+            "purpose": "marketing_sms",
+            "granted": True,
+            "method": "web_form",
+            "merge_id": str(patient.pk),
+        },
     }
     if method == "get":
         response = client.get(url)
@@ -120,8 +133,15 @@ def test_search_never_returns_another_organisations_patients(api, users, patient
 def test_mass_assignment_of_organisation_and_ids_is_ignored(api, users, org, other_org) -> None:
     response = api("frontdesk").post(
         "/api/v1/patients",
-        {"last_name": "Petrova", "first_name": "Elena", "organization": str(other_org.pk), "id": "x",
-         "is_staff": True, "merged_into": "y", "created_by": "z"},
+        {
+            "last_name": "Petrova",
+            "first_name": "Elena",
+            "organization": str(other_org.pk),
+            "id": "x",
+            "is_staff": True,
+            "merged_into": "y",
+            "created_by": "z",
+        },
         content_type="application/json",
     )
     assert response.status_code == 201
@@ -162,8 +182,17 @@ def test_validation_errors_name_the_field_and_store_nothing(api, users, patient)
 
 @pytest.mark.parametrize(
     "query",
-    ["sort=name;DROP TABLE x", "sort=__class__", "limit=-1", "limit=100000", "offset=-5", "branch=' OR 1=1",
-     "source=<script>", "sex=%00", "limit=abc"],
+    [
+        "sort=name;DROP TABLE x",
+        "sort=__class__",
+        "limit=-1",
+        "limit=100000",
+        "offset=-5",
+        "branch=' OR 1=1",
+        "source=<script>",
+        "sex=%00",
+        "limit=abc",
+    ],
 )
 def test_junk_query_parameters_are_4xx_never_500(api, users, patient, query) -> None:
     response = api("owner").get(f"/api/v1/patients?{query}")
@@ -174,7 +203,10 @@ def test_junk_query_parameters_are_4xx_never_500(api, users, patient, query) -> 
 def test_wrong_content_type_and_bad_json_are_4xx(api, users) -> None:
     client = api("owner")
     assert client.post("/api/v1/patients", "last_name=X", content_type="text/plain").status_code == 415
-    assert client.post("/api/v1/patients", "{not json", content_type="application/json").status_code in (400, 422)
+    assert client.post("/api/v1/patients", "{not json", content_type="application/json").status_code in (
+        400,
+        422,
+    )
     assert client.generic("TRACE", "/api/v1/patients").status_code == 405
     assert Patient.objects.count() == 0
 
@@ -186,12 +218,24 @@ def test_viewing_and_editing_a_patient_write_audit_rows(api, users, patient) -> 
     client.get(f"/api/v1/patients/{patient.pk}", HTTP_USER_AGENT="pytest-agent")
     view = AuditEvent.objects.order_by("-seq").first()
     assert AuditEvent.objects.count() == before + 1
-    assert (view.action, view.object_type, view.object_id, view.outcome) == ("view", "patient", str(patient.pk), "ok")
-    assert (view.actor_email, view.role, view.user_agent, view.ip) == ("doctor@demo.test", "doctor", "pytest-agent",
-                                                                        "127.0.0.1")
+    assert (view.action, view.object_type, view.object_id, view.outcome) == (
+        "view",
+        "patient",
+        str(patient.pk),
+        "ok",
+    )
+    assert (view.actor_email, view.role, view.user_agent, view.ip) == (
+        "doctor@demo.test",
+        "doctor",
+        "pytest-agent",
+        "127.0.0.1",
+    )
     assert "clinical_notes" in view.fields
-    client.patch(f"/api/v1/patients/{patient.pk}", {"clinical_notes": "new text", "first_name": "Anya"},
-                 content_type="application/json")
+    client.patch(
+        f"/api/v1/patients/{patient.pk}",
+        {"clinical_notes": "new text", "first_name": "Anya"},
+        content_type="application/json",
+    )
     edit = AuditEvent.objects.order_by("-seq").first()
     assert (edit.action, edit.fields) == ("update", ["clinical_notes", "first_name"])
     assert "new text" not in edit.canonical() and CLINICAL not in edit.canonical()
@@ -200,8 +244,9 @@ def test_viewing_and_editing_a_patient_write_audit_rows(api, users, patient) -> 
 def test_a_denied_attempt_is_audited(api, users, patient) -> None:
     client = api("marketer")
     before = AuditEvent.objects.count()
-    response = client.patch(f"/api/v1/patients/{patient.pk}", {"first_name": "X"},
-                                     content_type="application/json")
+    response = client.patch(
+        f"/api/v1/patients/{patient.pk}", {"first_name": "X"}, content_type="application/json"
+    )
     assert response.status_code == 403
     denied = AuditEvent.objects.order_by("-seq").first()
     assert AuditEvent.objects.count() == before + 1
@@ -209,22 +254,29 @@ def test_a_denied_attempt_is_audited(api, users, patient) -> None:
 
 
 def test_duplicates_and_merge_move_phones_and_consents(api, users, org, patient) -> None:
-    twin = make_patient(org, last_name="Ivanova", first_name="Anya", phones=["+7 916 123 45 67", "+7 903 555 12 34"])
+    twin = make_patient(
+        org, last_name="Ivanova", first_name="Anya", phones=["+7 916 123 45 67", "+7 903 555 12 34"]
+    )
     client = api("manager")
-    client.post(f"/api/v1/patients/{twin.pk}/consents",
-                {"purpose": "marketing_sms", "granted": True, "method": "web_form"}, content_type="application/json")
+    client.post(
+        f"/api/v1/patients/{twin.pk}/consents",
+        {"purpose": "marketing_sms", "granted": True, "method": "web_form"},
+        content_type="application/json",
+    )
     dups = client.get(f"/api/v1/patients/{patient.pk}/duplicates").json()
     assert [d["id"] for d in dups] == [str(twin.pk)]
-    merged = client.post(f"/api/v1/patients/{patient.pk}/merge", {"merge_id": str(twin.pk)},
-                         content_type="application/json")
+    merged = client.post(
+        f"/api/v1/patients/{patient.pk}/merge", {"merge_id": str(twin.pk)}, content_type="application/json"
+    )
     assert merged.status_code == 200
     assert sorted(p["e164"] for p in merged.json()["phones"]) == ["+79035551234", "+79161234567"]
     twin.refresh_from_db()
     assert twin.merged_into_id == patient.pk
     assert ConsentEvent.objects.filter(patient=patient, purpose="marketing_sms").count() == 1
     assert PatientPhone.objects.filter(patient=twin).count() == 0
-    again = client.post(f"/api/v1/patients/{patient.pk}/merge", {"merge_id": str(twin.pk)},
-                        content_type="application/json")
+    again = client.post(
+        f"/api/v1/patients/{patient.pk}/merge", {"merge_id": str(twin.pk)}, content_type="application/json"
+    )
     assert again.status_code == 409
     assert client.get("/api/v1/patients").json()["count"] == 1
 

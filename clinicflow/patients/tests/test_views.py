@@ -11,7 +11,7 @@ from clinicflow.core.models import AuditEvent
 from clinicflow.patients.models import Patient
 from clinicflow.patients.tests.factories import make_patient
 
-XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 @pytest.fixture
@@ -55,10 +55,18 @@ def test_another_organisations_card_and_edit_page_are_404(web, users, patient) -
 
 
 def test_create_page_stores_a_patient_with_e164_phone(web, branch) -> None:
-    response = web("frontdesk").post("/patients/new/", {
-        "last_name": "Sidorova", "first_name": "Maria", "sex": "F", "phones": "8 (903) 555-12-34",
-        "preferred_language": "ru", "source": "referral", "branch": str(branch.pk),
-    })
+    response = web("frontdesk").post(
+        "/patients/new/",
+        {
+            "last_name": "Sidorova",
+            "first_name": "Maria",
+            "sex": "F",
+            "phones": "8 (903) 555-12-34",
+            "preferred_language": "ru",
+            "source": "referral",
+            "branch": str(branch.pk),
+        },
+    )
     assert response.status_code == 302
     created = Patient.objects.get(last_name="Sidorova")
     assert list(created.phones.values_list("e164", flat=True)) == ["+79035551234"]
@@ -66,10 +74,17 @@ def test_create_page_stores_a_patient_with_e164_phone(web, branch) -> None:
 
 
 def test_create_page_with_a_bad_phone_shows_the_error_and_stores_nothing(web) -> None:
-    response = web("frontdesk").post("/patients/new/", {
-        "last_name": "Sidorova", "first_name": "Maria", "sex": "F", "phones": "12-34",
-        "preferred_language": "ru", "source": "referral",
-    })
+    response = web("frontdesk").post(
+        "/patients/new/",
+        {
+            "last_name": "Sidorova",
+            "first_name": "Maria",
+            "sex": "F",
+            "phones": "12-34",
+            "preferred_language": "ru",
+            "source": "referral",
+        },
+    )
     assert response.status_code == 422
     assert b"is not" in response.content
     assert Patient.objects.count() == 0
@@ -82,11 +97,21 @@ def test_marketer_cannot_open_the_create_page_and_the_denial_is_not_a_change(web
 
 
 def test_edit_page_updates_and_audits_field_names_only(web, patient) -> None:
-    response = web("doctor").post(f"/patients/{patient.pk}/edit/", {
-        "last_name": "Ivanova", "first_name": "Anna", "sex": "F", "phones": "+79161234567",
-        "preferred_language": "en", "source": "other", "clinical_notes": "secret new note",
-        "birth_date": "1990-05-17", "email": "anna@example.ru", "branch": str(patient.branch_id),
-    })
+    response = web("doctor").post(
+        f"/patients/{patient.pk}/edit/",
+        {
+            "last_name": "Ivanova",
+            "first_name": "Anna",
+            "sex": "F",
+            "phones": "+79161234567",
+            "preferred_language": "en",
+            "source": "other",
+            "clinical_notes": "secret new note",
+            "birth_date": "1990-05-17",
+            "email": "anna@example.ru",
+            "branch": str(patient.branch_id),
+        },
+    )
     assert response.status_code == 302
     patient.refresh_from_db()
     assert (patient.sex, patient.clinical_notes) == ("F", "secret new note")
