@@ -11,7 +11,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
 from freezegun import freeze_time
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from clinicflow.accounts.models import ApiToken, User
 from clinicflow.conftest import PASSWORD
@@ -54,7 +56,7 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(users) -> None:
     unknown = _login(Client(), "nobody@demo.test", "wrong password!", ip="10.2.2.2")
     wrong = _login(Client(), "owner@demo.test", "wrong password!", ip="10.3.3.3")
     assert unknown.status_code == wrong.status_code == 200
-    strip = lambda r: r.content.replace(b"nobody@demo.test", b"").replace(b"owner@demo.test", b"")  # noqa: E731
+    strip = lambda r: r.content.replace(b"nobody@demo.test", b"").replace(b"owner@demo.test", b"")
     import re
 
     token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
@@ -116,7 +118,7 @@ def test_session_cookie_attributes(users) -> None:
     client = Client()
     response = _login(client, "owner@demo.test", PASSWORD)
     jar = SimpleCookie()
-    jar.load(response.headers["Set-Cookie"] if "Set-Cookie" in response.headers else "")
+    jar.load(response.headers.get("Set-Cookie", ""))
     morsel = response.cookies[settings.SESSION_COOKIE_NAME]
     assert morsel["httponly"] is True
     assert morsel["secure"] is True
