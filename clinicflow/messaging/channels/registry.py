@@ -1,0 +1,48 @@
+"""Building the configured channels from Django settings or the environment.
+
+SMS: ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_TOKEN``, ``SMS_PROVIDER_REGION`` (RU, CN, EU, OTHER).
+E-mail: Django's ``EMAIL_*`` settings and ``EMAIL_REGION``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+from clinicflow.messaging.channels.base import EmailSender, SmsProvider
+from clinicflow.messaging.channels.http_sms import HttpJsonSmsProvider
+from clinicflow.messaging.channels.smtp import SmtpEmailSender
+
+
+def setting(name: str, default: Any = "") -> Any:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return value
+
+
+def sms_provider() -> SmsProvider | None:
+    url = str(setting("SMS_PROVIDER_URL", "")).strip()
+    if not url:
+        return None
+    return HttpJsonSmsProvider(
+        url=url,
+        token=str(setting("SMS_PROVIDER_TOKEN", "")),
+        region=str(setting("SMS_PROVIDER_REGION", "OTHER")),
+        timeout=float(setting("SMS_PROVIDER_TIMEOUT", "15")),
+    )
+
+
+def email_sender() -> EmailSender:
+    return SmtpEmailSender(
+        host=settings.EMAIL_HOST,
+        port=int(settings.EMAIL_PORT),
+        user=settings.EMAIL_HOST_USER,
+        password=settings.EMAIL_HOST_PASSWORD,
+        use_tls=bool(settings.EMAIL_USE_TLS),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        timeout=float(setting("EMAIL_TIMEOUT", "30") or 30),
+        region=str(setting("EMAIL_REGION", "OTHER")),
+    )

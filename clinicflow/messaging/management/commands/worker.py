@@ -1,0 +1,73 @@
+"""``clinicflow worker``: deliver the outbox (SMS and e-mail). Several workers may run at once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clinicflow.messaging.delivery import Summary, Worker
+
+
+class Command(BaseCommand):
+    help = (
+        "Deliver queued messages (SMS, e-mail) from the outbox. Claims due messages atomically, so "
+        "several workers can run side by side; retries temporary failures with exponential back-off."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="Process what is due now, then exit.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=5.0,
+            metavar="SECONDS",
+            help="Seconds to sleep between polls of the outbox (default 5).",
+        )
+        parser.add_argument(
+            "--batch", type=int, default=50, metavar="N", help="Messages claimed per round (default 50)."
+        )
+        parser.add_argument(
+            "--max-attempts",
+            type=int,
+            default=5,
+            metavar="N",
+            help="Delivery attempts before a message is marked failed (default 5).",
+        )
+        parser.add_argument(
+            "--lease",
+            type=int,
+            default=300,
+            metavar="SECONDS",
+            help="How long a claim lasts before another worker may take the message over (default 300).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch, attempts = options["batch"], options["max_attempts"]
+        lease, interval = options["lease"], options["interval"]
+        if batch < 1 or attempts < 1 or interval <= 0 or lease < 1:
+            raise CommandError("--batch, --max-attempts, --lease and --interval must be positive")
+        worker = Worker(batch=batch, max_attempts=attempts, lease_seconds=lease)
+        if options["once"]:
+            self.stdout.write(f"worker {worker.worker_id}: {worker.run_once()}")
+            return
+        stop = {"now": False}
+
+        def on_signal(signum: int, frame: Any) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        total = Summary()
+        self.stdout.write(f"worker {worker.worker_id}: polling every {interval} s (Ctrl+C to stop)")
+        while not stop["now"]:
+            summary = worker.run_once()
+            total.add(summary)
+            if any(vars(summary).values()):
+                self.stdout.write(f"worker {worker.worker_id}: {summary}")
+            deadline = time.monotonic() + interval
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+        self.stdout.write(f"worker {worker.worker_id} stopped: {total}")
