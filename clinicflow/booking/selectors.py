@@ -1,0 +1,429 @@
+"""Reads of booking data. Every function takes the organisation first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import uuid
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from clinicflow.booking import availability as av
+from clinicflow.booking.models import (
+    HOLDING_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingSettings,
+    Doctor,
+    DoctorBranch,
+    DoctorService,
+    ExceptionKind,
+    Room,
+    ScheduleBreak,
+    ScheduleException,
+    WaitlistEntry,
+    WaitlistStatus,
+    WorkingHours,
+)
+from clinicflow.catalogue.models import Service
+from clinicflow.core.errors import NotFound
+from clinicflow.core.models import Branch, Organization
+
+# Appointments longer than this are not expected; period queries look back this far for overlaps.
+MAX_APPOINTMENT = dt.timedelta(hours=24)
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _get(qs: QuerySet, value: object, what: str):  # type: ignore[no-untyped-def,type-arg]
+    pk = parse_uuid(value)
+    obj = qs.filter(pk=pk).first() if pk else None
+    if obj is None:
+        raise NotFound(f"{what} not found")
+    return obj
+
+
+def branch_get(*, org: Organization, branch_id: object) -> Branch:
+    return _get(Branch.objects.for_org(org), branch_id, "branch")  # type: ignore[no-any-return]
+
+
+def branch_find(*, org: Organization, key: str) -> Branch | None:
+    """A branch by id or by slug."""
+    pk = parse_uuid(key)
+    if pk is not None:
+        return Branch.objects.for_org(org).filter(pk=pk).first()
+    return Branch.objects.for_org(org).filter(slug=key[:60]).first()
+
+
+def branch_list(*, org: Organization) -> list[Branch]:
+    return list(Branch.objects.for_org(org).filter(is_active=True).order_by("name"))
+
+
+def service_get(*, org: Organization, service_id: object) -> Service:
+    return _get(Service.objects.for_org(org), service_id, "service")  # type: ignore[no-any-return]
+
+
+def service_list(
+    *, org: Organization, online_only: bool = False, branch: Branch | None = None
+) -> list[Service]:
+    qs = Service.objects.for_org(org).filter(is_active=True)
+    if online_only:
+        qs = qs.filter(is_bookable_online=True)
+    if branch is not None:
+        performed = DoctorService.objects.for_org(org).filter(
+            doctor__is_active=True,
+            doctor_id__in=DoctorBranch.objects.for_org(org).filter(branch=branch).values("doctor_id"),
+        )
+        qs = qs.filter(pk__in=performed.values("service_id"))
+    return list(qs.order_by("category", "name"))
+
+
+def doctor_get(*, org: Organization, doctor_id: object) -> Doctor:
+    return _get(Doctor.objects.for_org(org).select_related("user"), doctor_id, "doctor")  # type: ignore[no-any-return]
+
+
+def doctor_for_user(*, org: Organization, user: object) -> Doctor | None:
+    return Doctor.objects.for_org(org).filter(user=user, is_active=True).first()
+
+
+def doctor_list(
+    *,
+    org: Organization,
+    branch: Branch | None = None,
+    service: Service | None = None,
+    active_only: bool = True,
+) -> list[Doctor]:
+    qs = Doctor.objects.for_org(org)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    if branch is not None:
+        qs = qs.filter(pk__in=DoctorBranch.objects.for_org(org).filter(branch=branch).values("doctor_id"))
+    if service is not None:
+        qs = qs.filter(pk__in=DoctorService.objects.for_org(org).filter(service=service).values("doctor_id"))
+    return list(qs.order_by("full_name", "id"))
+
+
+def doctor_links(*, org: Organization, doctors: Iterable[Doctor]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """(doctor id -> branch ids, doctor id -> service ids) in two queries."""
+    ids = [d.pk for d in doctors]
+    branches: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    services: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for d_id, b_id in (
+        DoctorBranch.objects.for_org(org).filter(doctor_id__in=ids).values_list("doctor_id", "branch_id")
+    ):
+        branches[d_id].append(b_id)
+    for d_id, s_id in (
+        DoctorService.objects.for_org(org).filter(doctor_id__in=ids).values_list("doctor_id", "service_id")
+    ):
+        services[d_id].append(s_id)
+    return branches, services
+
+
+def room_get(*, org: Organization, room_id: object) -> Room:
+    return _get(Room.objects.for_org(org).select_related("branch"), room_id, "room")  # type: ignore[no-any-return]
+
+
+def room_list(*, org: Organization, branch: Branch | None = None, room_type: str = "") -> list[Room]:
+    qs = Room.objects.for_org(org).filter(is_active=True)
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    if room_type:
+        qs = qs.filter(room_type=room_type)
+    return list(qs.order_by("name", "id"))
+
+
+def settings_for(*, org: Organization, branch: Branch) -> BookingSettings:
+    """The branch's booking settings (an unsaved row with the defaults when none is stored)."""
+    row = BookingSettings.objects.for_org(org).filter(branch=branch).first()
+    return row or BookingSettings(organization=org, branch=branch)
+
+
+def appointment_get(*, org: Organization, appointment_id: object) -> Appointment:
+    return _get(  # type: ignore[no-any-return]
+        Appointment.objects.for_org(org).select_related("branch", "patient", "service", "doctor", "room"),
+        appointment_id,
+        "appointment",
+    )
+
+
+@dataclass(frozen=True)
+class AppointmentFilters:
+    branch: Branch | None = None
+    doctor: Doctor | None = None
+    room: Room | None = None
+    patient_id: uuid.UUID | None = None
+    status: str = ""
+    start_from: dt.datetime | None = None
+    start_to: dt.datetime | None = None
+
+
+def appointment_list(
+    *, org: Organization, filters: AppointmentFilters | None = None
+) -> QuerySet[Appointment]:
+    f = filters or AppointmentFilters()
+    qs = Appointment.objects.for_org(org).select_related("branch", "patient", "service", "doctor", "room")
+    if f.branch is not None:
+        qs = qs.filter(branch=f.branch)
+    if f.doctor is not None:
+        qs = qs.filter(doctor=f.doctor)
+    if f.room is not None:
+        qs = qs.filter(room=f.room)
+    if f.patient_id is not None:
+        qs = qs.filter(patient_id=f.patient_id)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.start_from is not None:
+        qs = qs.filter(start_at__gte=f.start_from)
+    if f.start_to is not None:
+        qs = qs.filter(start_at__lt=f.start_to)
+    return qs.order_by("start_at", "id")
+
+
+def waitlist_list(
+    *, org: Organization, branch: Branch | None = None, open_only: bool = True
+) -> QuerySet[WaitlistEntry]:
+    qs = WaitlistEntry.objects.for_org(org).select_related(
+        "patient", "service", "doctor", "offered_doctor", "branch"
+    )
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    if open_only:
+        qs = qs.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+    return qs.order_by("created_at", "id")
+
+
+# --- schedules and availability ------------------------------------------------------------------
+
+
+def schedules_load(
+    *,
+    org: Organization,
+    branch: Branch,
+    doctor_ids: Iterable[uuid.UUID],
+    date_from: dt.date,
+    date_to: dt.date,
+) -> dict[uuid.UUID, av.Schedule]:
+    """Each doctor's week at the branch plus exceptions in the period: three queries for all doctors."""
+    ids = list(doctor_ids)
+    tz = branch.tz
+    out = {d: av.Schedule(tz=tz) for d in ids}
+    for d_id, wd, start, end in (
+        WorkingHours.objects.for_org(org)
+        .filter(branch=branch, doctor_id__in=ids)
+        .values_list("doctor_id", "weekday", "start_time", "end_time")
+    ):
+        out[d_id].hours.setdefault(wd, []).append((start, end))
+    for d_id, wd, start, end in (
+        ScheduleBreak.objects.for_org(org)
+        .filter(branch=branch, doctor_id__in=ids)
+        .values_list("doctor_id", "weekday", "start_time", "end_time")
+    ):
+        out[d_id].breaks.setdefault(wd, []).append((start, end))
+    for d_id, day, kind, start, end, reason in (
+        ScheduleException.objects.for_org(org)
+        .filter(branch=branch, doctor_id__in=ids, date__gte=date_from, date__lte=date_to)
+        .values_list("doctor_id", "date", "kind", "start_time", "end_time", "reason")
+    ):
+        hours = (start, end) if start is not None and end is not None else None
+        out[d_id].exceptions.setdefault(day, []).append(
+            av.DateException(kind=kind, hours=hours, reason=reason)
+        )
+    return out
+
+
+def room_closures(
+    *, org: Organization, branch: Branch, room_ids: Iterable[uuid.UUID], date_from: dt.date, date_to: dt.date
+) -> dict[uuid.UUID, list[av.Interval]]:
+    tz = branch.tz
+    out: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
+    for r_id, day, _kind, start, end in (
+        ScheduleException.objects.for_org(org)
+        .filter(room_id__in=list(room_ids), date__gte=date_from, date__lte=date_to, kind=ExceptionKind.CLOSED)
+        .values_list("room_id", "date", "kind", "start_time", "end_time")
+    ):
+        if start is not None and end is not None:
+            out[r_id].append((av.local_dt(day, start, tz), av.local_dt(day, end, tz)))
+        else:
+            out[r_id].append(
+                (av.local_dt(day, dt.time(0), tz), av.local_dt(day + dt.timedelta(days=1), dt.time(0), tz))
+            )
+    return {k: av.merge(v) for k, v in out.items()}
+
+
+def taken_intervals(
+    *,
+    org: Organization,
+    field: str,
+    ids: Iterable[uuid.UUID],
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_id: uuid.UUID | None = None,
+) -> dict[uuid.UUID, list[av.Interval]]:
+    """Live appointments' ``[start_at, busy_until)`` per doctor (``field="doctor"``) or room, in one query."""
+    qs = Appointment.objects.for_org(org).filter(
+        **{f"{field}_id__in": list(ids)},
+        status__in=HOLDING_STATUSES,
+        start_at__lt=end,
+        start_at__gte=start - MAX_APPOINTMENT,
+        busy_until__gt=start,
+    )
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    out: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
+    for key, s, e in qs.values_list(f"{field}_id", "start_at", "busy_until"):
+        out[key].append((s, e))
+    return {k: av.merge(v) for k, v in out.items()}
+
+
+def day_bounds(branch: Branch, date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = branch.tz
+    return av.local_dt(date_from, dt.time(0), tz), av.local_dt(date_to + dt.timedelta(days=1), dt.time(0), tz)
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.datetime
+    end: dt.datetime
+    doctor_id: uuid.UUID
+    room_id: uuid.UUID | None
+
+
+def slots_find(
+    *,
+    org: Organization,
+    branch: Branch,
+    service: Service,
+    doctor: Doctor | None = None,
+    date_from: dt.date,
+    date_to: dt.date,
+    limit: int | None = 100,
+    not_before: dt.datetime | None = None,
+    weekdays: Iterable[int] | None = None,
+    time_from: dt.time | None = None,
+    time_to: dt.time | None = None,
+    step_minutes: int | None = None,
+) -> list[Slot]:
+    """Free slots of a service at a branch, chronological, each with a doctor and a free room.
+
+    Loads the period's schedules and appointments once (7 queries whatever the period), then sweeps
+    intervals in Python. ``weekdays`` (0 = Monday) and ``time_from``/``time_to`` (local start times)
+    narrow the search ("Saturday morning")."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    not_before = max(not_before or now, now)
+    settings = settings_for(org=org, branch=branch)
+    step = dt.timedelta(minutes=step_minutes or settings.slot_step_minutes or 15)
+    duration = dt.timedelta(minutes=service.duration_minutes)
+    buffer = dt.timedelta(minutes=service.buffer_minutes)
+    length = duration + buffer
+    tz = branch.tz
+    period_start, period_end = day_bounds(branch, date_from, date_to)
+
+    if doctor is not None:
+        candidates = [doctor.pk] if doctor.is_active else []
+        if candidates:
+            ok = DoctorService.objects.for_org(org).filter(doctor=doctor, service=service).exists() and (
+                DoctorBranch.objects.for_org(org).filter(doctor=doctor, branch=branch).exists()
+            )
+            candidates = candidates if ok else []
+    else:
+        candidates = list(
+            Doctor.objects.for_org(org)
+            .filter(
+                is_active=True,
+                pk__in=DoctorService.objects.for_org(org).filter(service=service).values("doctor_id"),
+            )
+            .filter(pk__in=DoctorBranch.objects.for_org(org).filter(branch=branch).values("doctor_id"))
+            .order_by("full_name", "id")
+            .values_list("pk", flat=True)
+        )
+    if not candidates:
+        return []
+    rooms = list(
+        Room.objects.for_org(org)
+        .filter(branch=branch, room_type=service.room_type, is_active=True)
+        .order_by("name", "id")
+        .values_list("pk", flat=True)
+    )
+    if not rooms:
+        return []
+
+    schedules = schedules_load(
+        org=org, branch=branch, doctor_ids=candidates, date_from=date_from, date_to=date_to
+    )
+    doctor_taken = taken_intervals(
+        org=org, field="doctor", ids=candidates, start=period_start, end=period_end
+    )
+    room_taken = taken_intervals(org=org, field="room", ids=rooms, start=period_start, end=period_end)
+    closures = room_closures(org=org, branch=branch, room_ids=rooms, date_from=date_from, date_to=date_to)
+    whole = [(period_start, period_end + length)]
+    room_gaps: list[tuple[uuid.UUID, list[dt.datetime], list[dt.datetime]]] = []
+    for r in rooms:
+        gaps = av.subtract(av.subtract(whole, closures.get(r, [])), room_taken.get(r, []))
+        room_gaps.append((r, [g[0] for g in gaps], [g[1] for g in gaps]))
+
+    wanted_days = set(weekdays) if weekdays is not None else None
+
+    def accept(s: dt.datetime) -> uuid.UUID | None:
+        if wanted_days is not None or time_from is not None or time_to is not None:
+            local = s.astimezone(tz)
+            if wanted_days is not None and local.weekday() not in wanted_days:
+                return None
+            if time_from is not None and local.time() < time_from:
+                return None
+            if time_to is not None and local.time() > time_to:
+                return None
+        e = s + length
+        for r, starts, ends in room_gaps:
+            i = bisect_right_dt(starts, s) - 1
+            if i >= 0 and ends[i] >= e:
+                return r
+        return None
+
+    def per_doctor(d_id: uuid.UUID) -> Iterator[tuple[dt.datetime, str, uuid.UUID, uuid.UUID]]:
+        windows = av.working_windows(schedules[d_id], date_from, date_to)
+        gaps = av.free_gaps(windows, doctor_taken.get(d_id, []), buffer)
+        key = str(d_id)
+        for gap in gaps:
+            for s in av.aligned_starts(gap, length=length, step=step, tz=tz, not_before=not_before):
+                r = accept(s)
+                if r is not None:
+                    yield s, key, d_id, r
+
+    out: list[Slot] = []
+    for s, _key, d_id, r in heapq.merge(*(per_doctor(d) for d in candidates)):
+        out.append(Slot(start=s, end=s + duration, doctor_id=d_id, room_id=r))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def bisect_right_dt(values: list[dt.datetime], x: dt.datetime) -> int:
+    return bisect_right(values, x)
+
+
+def calendar_appointments(
+    *,
+    org: Organization,
+    branch: Branch,
+    start: dt.datetime,
+    end: dt.datetime,
+    include_cancelled: bool = False,
+) -> list[Appointment]:
+    qs = Appointment.objects.for_org(org).filter(
+        branch=branch, start_at__lt=end, start_at__gte=start - MAX_APPOINTMENT
+    )
+    qs = qs.filter(Q(busy_until__gt=start))
+    if not include_cancelled:
+        qs = qs.exclude(status=AppointmentStatus.CANCELLED)
+    return list(qs.select_related("patient", "service", "doctor", "room").order_by("start_at", "id"))
