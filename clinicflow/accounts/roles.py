@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "integrations.manage": frozenset({O}),
     # messaging
     "messaging.view": frozenset({O, M}),
+    "messaging.manage": frozenset({O, M}),
     # analytics and reports
     "reports.view": frozenset({O, M, K}),
     "reports.marketing": frozenset({O, M, K}),
