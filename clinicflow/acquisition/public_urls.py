@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from clinicflow.acquisition import tracking, webhooks
 
 app_name = "acquisition_public"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("hooks/calls/<str:provider>/<str:secret>", webhooks.call_webhook, name="call_webhook"),
+    path("t/cf.js", tracking.script, name="script"),
+    path("t/session", tracking.session_view, name="session"),
+    path("t/lead", tracking.lead_view, name="lead"),
+]

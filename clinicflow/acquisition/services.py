@@ -1,0 +1,1016 @@
+"""Writes of acquisition and call tracking. Keyword-only, atomic, organisation first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clinicflow.acquisition.attribution import DIRECT, Visit, classify_visit
+from clinicflow.acquisition.models import (
+    STATUS_RANK,
+    AttributionMethod,
+    Call,
+    CallbackTask,
+    CallChecklist,
+    CallChecklistItem,
+    CallScore,
+    CallStatus,
+    CallTag,
+    CallTagging,
+    Campaign,
+    Channel,
+    ChannelCode,
+    ChannelKind,
+    Integration,
+    Lead,
+    NumberLease,
+    NumberPool,
+    Provider,
+    ReviewListEntry,
+    ReviewVerdict,
+    TrackingNumber,
+    TrackingSettings,
+    WebhookEvent,
+    WebhookStatus,
+    WebSession,
+    hash_secret,
+)
+from clinicflow.acquisition.providers import PROVIDERS, CallEvent
+from clinicflow.core.audit import audit_record
+from clinicflow.core.errors import Conflict, NotFound, ValidationFailed
+from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.core.phones import InvalidPhone, normalize, try_normalize
+from clinicflow.patients.selectors import patient_find_by_phone
+
+if TYPE_CHECKING:
+    from clinicflow.accounts.models import User
+
+DEFAULT_CHANNEL_NAMES = {
+    ChannelCode.SEARCH_ADS: ("Search ads", ChannelKind.PAID),
+    ChannelCode.SOCIAL_ADS: ("Social ads", ChannelKind.PAID),
+    ChannelCode.ORGANIC: ("SEO / organic", ChannelKind.FREE),
+    ChannelCode.AGGREGATOR: ("Aggregators", ChannelKind.PAID),
+    ChannelCode.REFERRAL: ("Referral", ChannelKind.FREE),
+    ChannelCode.OFFLINE: ("Offline ads", ChannelKind.OFFLINE),
+    ChannelCode.DIRECT: ("Direct / unknown", ChannelKind.FREE),
+}
+SESSION_TIMEOUT = dt.timedelta(minutes=30)
+
+
+def unique_window() -> dt.timedelta:
+    return dt.timedelta(days=int(settings.CLINICFLOW.get("UNIQUE_CALL_WINDOW_DAYS", 30)))
+
+
+def _actor(actor: User | None) -> User | None:
+    return actor if actor is not None and actor.pk else None
+
+
+# --- channels, campaigns, settings -------------------------------------------------------------------
+
+
+def channel_for_code(*, org: Organization, code: str) -> Channel:
+    """The organisation's channel with this code, created with a default name on first use."""
+    if code not in ChannelCode.values:
+        raise ValidationFailed.field("channel", f"must be one of {', '.join(ChannelCode.values)}")
+    channel = Channel.objects.for_org(org).filter(code=code).first()
+    if channel is None:
+        name, kind = DEFAULT_CHANNEL_NAMES[ChannelCode(code)]
+        channel, _ = Channel.objects.get_or_create(
+            organization=org, code=code, defaults={"name": name, "kind": kind}
+        )
+    return channel
+
+
+def channels_ensure(*, org: Organization) -> dict[str, Channel]:
+    return {code: channel_for_code(org=org, code=code) for code in ChannelCode.values}
+
+
+@transaction.atomic
+def channel_update(
+    *, org: Organization, actor: User | None, channel: Channel, name: str, kind: str
+) -> Channel:
+    if not name.strip():
+        raise ValidationFailed.field("name", "is required")
+    if kind not in ChannelKind.values:
+        raise ValidationFailed.field("kind", f"must be one of {', '.join(ChannelKind.values)}")
+    channel.name, channel.kind = name.strip()[:100], kind
+    channel.save(update_fields=["name", "kind"])
+    audit_record(org=org, actor=actor, action=AuditAction.UPDATE, object_type="channel", object_id=channel.pk)
+    return channel
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    org: Organization,
+    actor: User | None,
+    channel: Channel,
+    name: str,
+    utm_source: str = "",
+    utm_medium: str = "",
+    utm_campaign: str = "",
+    branch: Branch | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+) -> Campaign:
+    if channel.organization_id != org.id:
+        raise ValidationFailed.field("channel", "unknown channel")
+    if branch is not None and branch.organization_id != org.id:
+        raise ValidationFailed.field("branch", "unknown branch")
+    name = name.strip()
+    if not name:
+        raise ValidationFailed.field("name", "is required")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationFailed.field("ends_on", "is before the start")
+    if Campaign.objects.for_org(org).filter(channel=channel, name=name).exists():
+        raise Conflict(f"campaign {name!r} already exists", fields={"name": ["already exists"]})
+    campaign = Campaign.objects.create(
+        organization=org,
+        channel=channel,
+        name=name[:200],
+        utm_source=utm_source.strip()[:100],
+        utm_medium=utm_medium.strip()[:100],
+        utm_campaign=utm_campaign.strip()[:200],
+        branch=branch,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    audit_record(
+        org=org, actor=actor, action=AuditAction.CREATE, object_type="campaign", object_id=campaign.pk
+    )
+    return campaign
+
+
+def tracking_settings(*, org: Organization) -> TrackingSettings:
+    row = TrackingSettings.objects.for_org(org).first()
+    if row is None:
+        row, _ = TrackingSettings.objects.get_or_create(organization=org)
+    return row
+
+
+@transaction.atomic
+def tracking_settings_update(
+    *,
+    org: Organization,
+    actor: User | None,
+    hold_minutes: int,
+    allowed_origins: str,
+    gross_margin: Decimal,
+    callback_minutes: int,
+    default_branch: Branch | None,
+) -> TrackingSettings:
+    row = tracking_settings(org=org)
+    if not 1 <= hold_minutes <= 24 * 60:
+        raise ValidationFailed.field("hold_minutes", "must be between 1 and 1440")
+    if not Decimal(0) < gross_margin <= Decimal(1):
+        raise ValidationFailed.field("gross_margin", "must be above 0 and at most 1")
+    if default_branch is not None and default_branch.organization_id != org.id:
+        raise ValidationFailed.field("default_branch", "unknown branch")
+    for origin in allowed_origins.splitlines():
+        if origin.strip() and not origin.strip().startswith(("https://", "http://")):
+            raise ValidationFailed.field(
+                "allowed_origins", f"{origin.strip()[:60]!r} is not an http(s) origin"
+            )
+    row.hold_minutes = hold_minutes
+    row.allowed_origins = allowed_origins.strip()
+    row.gross_margin = gross_margin
+    row.callback_minutes = callback_minutes
+    row.default_branch = default_branch
+    row.save()
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="tracking_settings", object_id=row.pk
+    )
+    return row
+
+
+@transaction.atomic
+def tracking_number_add(
+    *,
+    org: Organization,
+    actor: User | None,
+    number: str,
+    pool: str,
+    branch: Branch | None = None,
+    campaign: Campaign | None = None,
+    channel: Channel | None = None,
+) -> TrackingNumber:
+    region = branch.country if branch is not None else org.country
+    try:
+        e164 = normalize(number, region)
+    except InvalidPhone as exc:
+        raise ValidationFailed.field("number", f"{number[:40]!r} {exc}") from exc
+    if pool not in NumberPool.values:
+        raise ValidationFailed.field("pool", f"must be one of {', '.join(NumberPool.values)}")
+    for name, obj in (("branch", branch), ("campaign", campaign), ("channel", channel)):
+        if obj is not None and obj.organization_id != org.id:
+            raise ValidationFailed.field(name, f"unknown {name}")
+    if pool == NumberPool.STATIC and campaign is None and channel is None:
+        raise ValidationFailed.field("campaign", "a static number needs a campaign or a channel")
+    if TrackingNumber.objects.for_org(org).filter(e164=e164).exists():
+        raise Conflict(f"{e164} is already a tracking number", fields={"number": ["already exists"]})
+    row = TrackingNumber.objects.create(
+        organization=org,
+        e164=e164,
+        pool=pool,
+        branch=branch,
+        campaign=campaign if pool == NumberPool.STATIC else None,
+        channel=(channel or (campaign.channel if campaign else None)) if pool == NumberPool.STATIC else None,
+    )
+    audit_record(
+        org=org, actor=actor, action=AuditAction.CREATE, object_type="tracking_number", object_id=row.pk
+    )
+    return row
+
+
+@transaction.atomic
+def tracking_number_set_active(
+    *, org: Organization, actor: User | None, number: TrackingNumber, active: bool
+) -> TrackingNumber:
+    number.is_active = active
+    number.save(update_fields=["is_active"])
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="tracking_number", object_id=number.pk
+    )
+    return number
+
+
+# --- integrations -------------------------------------------------------------------------------------
+
+
+def webhook_path(provider: str, secret: str) -> str:
+    return f"/hooks/calls/{provider}/{secret}"
+
+
+@transaction.atomic
+def integration_create(
+    *,
+    org: Organization,
+    actor: User | None,
+    provider: str,
+    signing_key: str = "",
+    name: str = "",
+    branch: Branch | None = None,
+) -> tuple[Integration, str]:
+    """Create an integration; returns it with the raw URL secret (shown once, stored hashed)."""
+    if provider not in Provider.values:
+        raise ValidationFailed.field("provider", f"must be one of {', '.join(Provider.values)}")
+    if branch is not None and branch.organization_id != org.id:
+        raise ValidationFailed.field("branch", "unknown branch")
+    if len(signing_key) > 200:
+        raise ValidationFailed.field("signing_key", "at most 200 characters")
+    secret = secrets.token_urlsafe(32)
+    integration = Integration.objects.create(
+        organization=org,
+        provider=provider,
+        name=name.strip()[:100] or Provider(provider).label,
+        secret_hash=hash_secret(secret),
+        secret_prefix=secret[:6],
+        signing_key=signing_key.strip(),
+        branch=branch,
+    )
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="integration",
+        object_id=integration.pk,
+        fields=["provider", "signing_key"] if signing_key else ["provider"],
+    )
+    return integration, secret
+
+
+@transaction.atomic
+def integration_set_active(
+    *, org: Organization, actor: User | None, integration: Integration, active: bool
+) -> Integration:
+    if integration.organization_id != org.id:
+        raise NotFound("integration not found")
+    integration.is_active = active
+    integration.save(update_fields=["is_active"])
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="integration", object_id=integration.pk
+    )
+    return integration
+
+
+# --- call ingestion -----------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    call: Call
+    created: bool
+    changed: bool
+
+
+def _attribution(
+    *, org: Organization, number: TrackingNumber | None, at: dt.datetime, event: CallEvent
+) -> dict[str, Any]:
+    """number → the web session that held it at that time → source/medium/campaign; a static number →
+    its campaign; a source reported by the provider; otherwise direct/unknown."""
+    if number is not None and number.pool == NumberPool.DYNAMIC:
+        lease = (
+            NumberLease.objects.for_org(org)
+            .filter(number=number, leased_at__lte=at, held_until__gte=at)
+            .select_related("session")
+            .order_by("-leased_at")
+            .first()
+        )
+        if lease is not None:
+            s = lease.session
+            return {
+                "attribution_method": AttributionMethod.SESSION,
+                "session_id": s.pk,
+                "channel_id": s.channel_id,
+                "campaign_id": s.campaign_id,
+                "source": s.source,
+                "medium": s.medium,
+                "utm_campaign": s.utm_campaign,
+            }
+    if number is not None and number.pool == NumberPool.STATIC and (number.campaign_id or number.channel_id):
+        campaign = number.campaign
+        return {
+            "attribution_method": AttributionMethod.STATIC,
+            "channel_id": number.channel_id or (campaign.channel_id if campaign else None),
+            "campaign_id": number.campaign_id,
+            "source": campaign.utm_source if campaign else "",
+            "medium": campaign.utm_medium if campaign else "",
+            "utm_campaign": campaign.utm_campaign if campaign else "",
+        }
+    if event.utm_source or event.utm_medium or event.source:
+        visit = Visit(
+            utm_source=event.utm_source or event.source, utm_medium=event.utm_medium or event.medium
+        )
+        found = classify_visit(visit)
+        campaign = (
+            Campaign.objects.for_org(org).filter(utm_campaign=event.utm_campaign).first()
+            if event.utm_campaign
+            else None
+        )
+        channel = campaign.channel if campaign else channel_for_code(org=org, code=found.channel)
+        return {
+            "attribution_method": AttributionMethod.PROVIDER,
+            "channel_id": channel.pk,
+            "campaign_id": campaign.pk if campaign else None,
+            "source": found.source,
+            "medium": found.medium,
+            "utm_campaign": event.utm_campaign,
+        }
+    return {
+        "attribution_method": AttributionMethod.NONE,
+        "channel_id": channel_for_code(org=org, code=DIRECT).pk,
+        "campaign_id": None,
+        "source": "(direct)",
+        "medium": "(none)",
+        "utm_campaign": "",
+    }
+
+
+MERGE_FIELDS = ("answered_at", "ended_at", "duration", "recording_url", "administrator_id")
+
+
+def _event_values(org: Organization, event: CallEvent) -> dict[str, Any]:
+    admin_id = None
+    if event.administrator_email:
+        from clinicflow.accounts.models import User
+
+        admin_id = (
+            User.objects.filter(organization=org, email__iexact=event.administrator_email)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return {
+        "answered_at": event.answered_at,
+        "ended_at": event.ended_at,
+        "duration": event.duration,
+        "recording_url": event.recording_url,
+        "administrator_id": admin_id,
+    }
+
+
+def call_ingest(
+    *,
+    org: Organization,
+    integration: Integration | None,
+    provider: str,
+    event: CallEvent,
+    payload: Mapping[str, Any],
+) -> IngestResult:
+    """Upsert one call event on (organisation, provider, provider call id).
+
+    Duplicates and out-of-order events end as one row: the status never goes backwards (a lower-rank
+    event only fills empty fields), so any order of the same events gives the same row."""
+    branch_obj = integration.branch if integration is not None and integration.branch_id else None
+    region = (branch_obj.country if branch_obj is not None else "") or org.country
+    rank = STATUS_RANK[CallStatus(event.status)]
+    values = _event_values(org, event)
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .filter(organization=org, provider=provider, provider_call_id=event.provider_call_id)
+            .first()
+        )
+        created = False
+        if call is None:
+            caller_e164 = try_normalize(event.caller, region) or ""
+            called_e164 = try_normalize(event.called, region) or ""
+            number = (
+                TrackingNumber.objects.for_org(org)
+                .select_related("campaign")
+                .filter(e164=called_e164)
+                .first()
+                if called_e164
+                else None
+            )
+            attribution = _attribution(org=org, number=number, at=event.started_at, event=event)
+            branch_id = (number.branch_id if number else None) or (
+                integration.branch_id if integration else None
+            )
+            now = timezone.now()
+            new = Call(
+                organization=org,
+                provider=provider,
+                provider_call_id=event.provider_call_id,
+                integration=integration,
+                branch_id=branch_id,
+                tracking_number=number,
+                called_number=called_e164 or event.called[:40],
+                caller_e164=caller_e164,
+                caller_raw=event.caller[:40],
+                started_at=event.started_at,
+                status=event.status,
+                status_rank=rank,
+                payload=dict(payload),
+                created_at=now,
+                updated_at=now,
+                **{k: v for k, v in values.items() if v not in (None, "")},
+                **attribution,
+            )
+            Call.objects.bulk_create([new], ignore_conflicts=True)
+            call = (
+                Call.objects.select_for_update()
+                .filter(organization=org, provider=provider, provider_call_id=event.provider_call_id)
+                .get()
+            )
+            created = call.pk == new.pk
+        changed = created
+        old_status = call.status
+        if not created:
+            changed = _merge(call, event, rank, values, payload)
+        if created:
+            _after_insert(org=org, call=call)
+        if call.status == CallStatus.MISSED and (created or old_status != CallStatus.MISSED):
+            _callback_for_missed(org=org, call=call, integration=integration)
+        if call.status in (CallStatus.ANSWERED, CallStatus.COMPLETED) and (
+            created or old_status != call.status
+        ):
+            _close_callbacks(org=org, call=call)
+    if integration is not None and (
+        integration.last_event_at is None
+        or timezone.now() - integration.last_event_at > dt.timedelta(minutes=1)
+    ):
+        Integration.objects.filter(pk=integration.pk).update(last_event_at=timezone.now())
+    return IngestResult(call=call, created=created, changed=changed)
+
+
+def _merge(
+    call: Call, event: CallEvent, rank: int, values: dict[str, Any], payload: Mapping[str, Any]
+) -> bool:
+    update: dict[str, Any] = {}
+    higher = rank > call.status_rank
+    if higher:
+        update["status"] = event.status
+        update["status_rank"] = rank
+        update["payload"] = dict(payload)
+    for name in MERGE_FIELDS:
+        new = values[name]
+        if new in (None, ""):
+            continue
+        current = getattr(call, name)
+        if current in (None, "") or (higher and current != new):
+            update[name] = new
+    if not update:
+        return False
+    update["updated_at"] = timezone.now()
+    for k, v in update.items():
+        setattr(call, k, v)
+    call.save(update_fields=list(update))
+    return True
+
+
+def _caller_filter(call: Call) -> Q | None:
+    if call.caller_e164:
+        return Q(caller_e164=call.caller_e164)
+    if call.caller_raw:
+        return Q(caller_e164="", caller_raw=call.caller_raw)
+    return None
+
+
+def _after_insert(*, org: Organization, call: Call) -> None:
+    """Unique-call flag (no call from the number in the preceding window), the patient match."""
+    window = unique_window()
+    same = _caller_filter(call)
+    fields: list[str] = []
+    if same is not None:
+        qs = Call.objects.for_org(org).filter(same).exclude(pk=call.pk)
+        earlier = qs.filter(started_at__gte=call.started_at - window, started_at__lt=call.started_at).exists()
+        call.is_unique = not earlier
+        fields.append("is_unique")
+        qs.filter(
+            started_at__gt=call.started_at, started_at__lte=call.started_at + window, is_unique=True
+        ).update(is_unique=False)
+    if call.caller_e164:
+        matches = patient_find_by_phone(org=org, e164=call.caller_e164)
+        if matches:
+            call.patient = min(matches, key=lambda p: (p.created_at, str(p.pk)))
+            fields.append("patient")
+            if call.session_id:
+                WebSession.objects.for_org(org).filter(pk=call.session_id, patient__isnull=True).update(
+                    patient=call.patient
+                )
+    if fields:
+        call.save(update_fields=fields)
+
+
+def _callback_for_missed(*, org: Organization, call: Call, integration: Integration | None) -> None:
+    minutes = tracking_settings(org=org).callback_minutes
+    base = call.ended_at or call.started_at
+    answered_later = (
+        Call.objects.for_org(org)
+        .filter(_caller_filter(call) or Q(pk=None), started_at__gt=call.started_at)
+        .filter(status__in=[CallStatus.ANSWERED, CallStatus.COMPLETED])
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    CallbackTask.objects.get_or_create(
+        organization=org,
+        call=call,
+        defaults={
+            "branch_id": call.branch_id,
+            "phone": call.caller_e164 or call.caller_raw,
+            "due_at": base + dt.timedelta(minutes=minutes),
+            "done_at": answered_later,
+            "outcome": "the caller got through later" if answered_later else "",
+        },
+    )
+
+
+def _close_callbacks(*, org: Organization, call: Call) -> None:
+    phone = call.caller_e164 or call.caller_raw
+    if not phone:
+        return
+    CallbackTask.objects.for_org(org).filter(
+        phone=phone, done_at__isnull=True, call__started_at__lt=call.started_at
+    ).update(done_at=call.started_at, outcome="the caller got through later")
+
+
+# --- webhook dead letters -----------------------------------------------------------------------------
+
+HEADER_KEEP = ("Content-Type", "Content-Length", "User-Agent", "Signature", "X-Clinicflow-Signature")
+
+
+def dead_letter_store(
+    *,
+    integration: Integration,
+    http_status: int,
+    error: str,
+    content_type: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    limit: int,
+) -> WebhookEvent:
+    truncated = len(body) > limit
+    return WebhookEvent.objects.create(
+        organization_id=integration.organization_id,
+        integration=integration,
+        provider=integration.provider,
+        http_status=http_status,
+        error=error[:500],
+        content_type=content_type[:100],
+        headers={k: str(headers.get(k, ""))[:300] for k in HEADER_KEEP if headers.get(k)},
+        body=body[:limit].decode("utf-8", errors="replace"),
+        body_truncated=truncated,
+    )
+
+
+@transaction.atomic
+def dead_letter_replay(*, org: Organization, actor: User | None, event: WebhookEvent) -> WebhookEvent:
+    """Run a stored delivery through its provider's current normaliser again."""
+    from clinicflow.acquisition.webhooks import PayloadProblem, parse_body
+
+    if event.organization_id != org.id:
+        raise NotFound("dead letter not found")
+    if event.status == WebhookStatus.REPLAYED:
+        raise Conflict("this delivery was already replayed")
+    integration = Integration.objects.for_org(org).filter(pk=event.integration_id).first()
+    spec = PROVIDERS[event.provider]
+    try:
+        if event.body_truncated:
+            raise PayloadProblem(413, "the body was larger than the limit and was not kept whole")
+        payload = parse_body(event.body.encode(), event.content_type)
+        normalised = spec.normalise(payload)
+        result = call_ingest(
+            org=org, integration=integration, provider=event.provider, event=normalised, payload=payload
+        )
+    except Exception as exc:
+        event.replay_error = str(exc)[:500]
+        event.replayed_at = timezone.now()
+        event.save(update_fields=["replay_error", "replayed_at"])
+        audit_record(
+            org=org, actor=actor, action=AuditAction.UPDATE, object_type="webhook_event", object_id=event.pk
+        )
+        raise ValidationFailed(f"replay failed: {str(exc)[:300]}") from exc
+    event.status = WebhookStatus.REPLAYED
+    event.replayed_at = timezone.now()
+    event.replay_error = ""
+    event.call = result.call
+    event.save(update_fields=["status", "replayed_at", "replay_error", "call"])
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="webhook_event", object_id=event.pk
+    )
+    return event
+
+
+@transaction.atomic
+def dead_letter_discard(*, org: Organization, actor: User | None, event: WebhookEvent) -> WebhookEvent:
+    if event.organization_id != org.id:
+        raise NotFound("dead letter not found")
+    event.status = WebhookStatus.DISCARDED
+    event.save(update_fields=["status"])
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="webhook_event", object_id=event.pk
+    )
+    return event
+
+
+# --- front desk -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_tag_set(*, org: Organization, actor: User | None, call: Call, tags: list[str]) -> list[str]:
+    bad = [t for t in tags if t not in CallTag.values]
+    if bad:
+        raise ValidationFailed.field("tags", f"unknown tag {bad[0][:30]!r}; use {', '.join(CallTag.values)}")
+    wanted = set(tags)
+    CallTagging.objects.for_org(org).filter(call=call).exclude(tag__in=wanted).delete()
+    have = set(CallTagging.objects.for_org(org).filter(call=call).values_list("tag", flat=True))
+    CallTagging.objects.bulk_create(
+        [
+            CallTagging(organization=org, call=call, tag=t, tagged_by=_actor(actor))
+            for t in sorted(wanted - have)
+        ]
+    )
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call",
+        object_id=call.pk,
+        fields=["tags"],
+    )
+    return sorted(wanted)
+
+
+def checklist_for(*, org: Organization, branch: Branch | None) -> CallChecklist:
+    """The branch's checklist, else the organisation's default (created with the standard items)."""
+    if branch is not None:
+        own = CallChecklist.objects.for_org(org).filter(branch=branch).first()
+        if own is not None:
+            return own
+    default = CallChecklist.objects.for_org(org).filter(branch__isnull=True).first()
+    if default is None:
+        default = CallChecklist.objects.create(organization=org, branch=None, name="Standard call checklist")
+        CallChecklistItem.objects.bulk_create(
+            [
+                CallChecklistItem(organization=org, checklist=default, code=code, label=label, position=i)
+                for i, (code, label) in enumerate(
+                    [
+                        ("greeting", "Greets and introduces the clinic"),
+                        ("services_prices", "Knows the services and prices"),
+                        ("offers_slot", "Offers a concrete slot"),
+                        ("books", "Books the visit"),
+                        ("contact", "Takes the name and confirms the phone"),
+                    ]
+                )
+            ]
+        )
+    return default
+
+
+@transaction.atomic
+def call_score(
+    *, org: Organization, actor: User | None, call: Call, results: Mapping[str, bool]
+) -> Decimal | None:
+    """Score a call against its branch's checklist; ``results`` maps item code → passed."""
+    checklist = checklist_for(org=org, branch=call.branch)
+    items = {
+        i.code: i for i in CallChecklistItem.objects.for_org(org).filter(checklist=checklist, is_active=True)
+    }
+    unknown = [c for c in results if c not in items]
+    if unknown:
+        raise ValidationFailed.field("items", f"unknown checklist item {unknown[0][:40]!r}")
+    now = timezone.now()
+    for code, passed in results.items():
+        CallScore.objects.update_or_create(
+            organization=org,
+            call=call,
+            item=items[code],
+            defaults={"passed": bool(passed), "scored_by": _actor(actor), "scored_at": now},
+        )
+    scored = list(CallScore.objects.for_org(org).filter(call=call).values_list("passed", flat=True))
+    call.score = (
+        (Decimal(sum(scored)) * 100 / Decimal(len(scored))).quantize(Decimal("0.1")) if scored else None
+    )
+    call.save(update_fields=["score"])
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call",
+        object_id=call.pk,
+        fields=["score"],
+    )
+    return call.score
+
+
+@transaction.atomic
+def call_assign_patient(*, org: Organization, actor: User | None, call: Call, patient_id: Any) -> Call:
+    from clinicflow.patients.selectors import patient_get
+
+    patient = patient_get(org=org, patient_id=patient_id)
+    call.patient = patient
+    call.save(update_fields=["patient"])
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call",
+        object_id=call.pk,
+        fields=["patient"],
+    )
+    return call
+
+
+@transaction.atomic
+def callback_done(
+    *, org: Organization, actor: User | None, task: CallbackTask, outcome: str = ""
+) -> CallbackTask:
+    if task.done_at is not None:
+        raise Conflict("this callback is already done")
+    task.done_at = timezone.now()
+    task.outcome = outcome.strip()[:200]
+    task.assigned_to = task.assigned_to or _actor(actor)
+    task.save(update_fields=["done_at", "outcome", "assigned_to"])
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="callback_task", object_id=task.pk
+    )
+    return task
+
+
+def week_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+@transaction.atomic
+def review_add(
+    *, org: Organization, actor: User | None, call: Call, verdict: str, note: str = ""
+) -> ReviewListEntry:
+    if verdict not in ReviewVerdict.values:
+        raise ValidationFailed.field("verdict", "must be good or bad")
+    entry, _ = ReviewListEntry.objects.update_or_create(
+        organization=org,
+        call=call,
+        defaults={
+            "week": week_of(call.started_at.date()),
+            "verdict": verdict,
+            "note": note.strip()[:500],
+            "added_by": _actor(actor),
+        },
+    )
+    audit_record(
+        org=org, actor=actor, action=AuditAction.UPDATE, object_type="review_entry", object_id=entry.pk
+    )
+    return entry
+
+
+# --- website tracking -----------------------------------------------------------------------------------
+
+
+def _lease_number(
+    *, org: Organization, session: WebSession, branch: Branch | None, now: dt.datetime, hold: dt.timedelta
+) -> None:
+    """Give the session a free dynamic number (or keep and extend the one it holds)."""
+    if session.number_id and session.held_until and session.held_until >= now:
+        lease = (
+            NumberLease.objects.for_org(org)
+            .filter(session=session, number_id=session.number_id)
+            .order_by("-leased_at")
+            .first()
+        )
+        session.held_until = now + hold
+        if lease is not None:
+            NumberLease.objects.filter(pk=lease.pk).update(held_until=session.held_until)
+        return
+    busy = (
+        WebSession.objects.for_org(org).filter(number__isnull=False, held_until__gte=now).values("number_id")
+    )
+    pool = (
+        TrackingNumber.objects.for_org(org)
+        .filter(pool=NumberPool.DYNAMIC, is_active=True)
+        .exclude(pk__in=busy)
+    )
+    if branch is not None:
+        pool = pool.filter(Q(branch=branch) | Q(branch__isnull=True))
+    # Prefer the number this visitor had before, then the one rested longest.
+    ids = list(pool.values_list("pk", flat=True)[:200])
+    if not ids:
+        session.number = None
+        session.held_until = None
+        return
+    candidates = TrackingNumber.objects.select_for_update(skip_locked=True).filter(pk__in=ids)
+    chosen = None
+    if session.number_id in ids:
+        chosen = candidates.filter(pk=session.number_id).first()
+    if chosen is None:
+        last_used = {
+            row["number_id"]: row["last"]
+            for row in NumberLease.objects.for_org(org)
+            .filter(number_id__in=ids)
+            .values("number_id")
+            .annotate(last=models_max("held_until"))
+        }
+        for pk in sorted(
+            ids, key=lambda p: (last_used.get(p) or dt.datetime.min.replace(tzinfo=dt.UTC), str(p))
+        ):
+            chosen = candidates.filter(pk=pk).first()
+            if chosen is not None:
+                break
+    if chosen is None:
+        return
+    session.number = chosen
+    session.held_until = now + hold
+    NumberLease.objects.create(
+        organization=org, number=chosen, session=session, leased_at=now, held_until=session.held_until
+    )
+
+
+def models_max(field: str) -> Any:
+    from django.db.models import Max
+
+    return Max(field)
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    client_id: str
+    url: str = ""
+    referrer: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_content: str = ""
+    utm_term: str = ""
+    gclid: str = ""
+    yclid: str = ""
+    branch: str = ""
+
+
+@transaction.atomic
+def session_touch(*, org: Organization, data: SessionInput, now: dt.datetime | None = None) -> WebSession:
+    """Record a page view: continue the visitor's session (or start one) and hold a dynamic number."""
+    now = now or timezone.now()
+    cfg = tracking_settings(org=org)
+    hold = dt.timedelta(minutes=cfg.hold_minutes)
+    branch = (
+        Branch.objects.for_org(org).filter(slug=data.branch[:60]).first() if data.branch else None
+    ) or cfg.default_branch
+    session = (
+        WebSession.objects.select_for_update()
+        .filter(organization=org, client_id=data.client_id, last_seen_at__gte=now - SESSION_TIMEOUT)
+        .order_by("-last_seen_at")
+        .first()
+    )
+    has_new_source = bool(data.utm_source or data.utm_medium or data.gclid or data.yclid)
+    if (
+        session is not None
+        and has_new_source
+        and (data.utm_campaign or data.gclid or data.yclid)
+        and (data.utm_campaign != session.utm_campaign or data.utm_source != session.utm_source)
+    ):
+        session = None  # a new ad click starts a new session
+    if session is None:
+        host = ""
+        try:
+            from urllib.parse import urlsplit
+
+            host = (urlsplit(data.url).hostname or "").lower()
+        except ValueError:
+            host = ""
+        found = classify_visit(
+            Visit(
+                utm_source=data.utm_source,
+                utm_medium=data.utm_medium,
+                utm_campaign=data.utm_campaign,
+                referrer=data.referrer,
+                gclid=data.gclid,
+                yclid=data.yclid,
+                site_host=host,
+            )
+        )
+        campaign = (
+            Campaign.objects.for_org(org)
+            .filter(utm_campaign=data.utm_campaign)
+            .select_related("channel")
+            .first()
+            if data.utm_campaign
+            else None
+        )
+        channel = campaign.channel if campaign else channel_for_code(org=org, code=found.channel)
+        previous = (
+            WebSession.objects.for_org(org).filter(client_id=data.client_id).order_by("-last_seen_at").first()
+        )
+        session = WebSession(
+            organization=org,
+            client_id=data.client_id,
+            started_at=now,
+            last_seen_at=now,
+            utm_source=data.utm_source[:100],
+            utm_medium=data.utm_medium[:100],
+            utm_campaign=data.utm_campaign[:200],
+            utm_content=data.utm_content[:200],
+            utm_term=data.utm_term[:200],
+            referrer=data.referrer[:500],
+            landing_page=data.url[:500],
+            gclid=data.gclid[:200],
+            yclid=data.yclid[:200],
+            source=found.source[:100],
+            medium=found.medium[:100],
+            channel=channel,
+            campaign=campaign,
+            branch=branch or (campaign.branch if campaign else None),
+            number=previous.number if previous else None,
+            patient=previous.patient if previous else None,
+        )
+        session.save(force_insert=True)
+    session.last_seen_at = now
+    _lease_number(org=org, session=session, branch=session.branch, now=now, hold=hold)
+    session.save(update_fields=["last_seen_at", "number", "held_until"])
+    return session
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    org: Organization,
+    session: WebSession | None,
+    name: str,
+    phone: str,
+    email: str = "",
+    message: str = "",
+    page_url: str = "",
+    branch: Branch | None = None,
+    now: dt.datetime | None = None,
+) -> Lead:
+    """A web-form lead. The phone is normalised to E.164 and matched to a patient card."""
+    region = branch or (session.branch if session else None) or None
+    region_code = region.country if region is not None else org.country
+    phone = phone.strip()
+    e164 = try_normalize(phone, region_code) if phone else None
+    if phone and e164 is None:
+        raise ValidationFailed.field("phone", f"{phone[:40]!r} is not a valid phone number")
+    if not e164 and not email.strip():
+        raise ValidationFailed.field("phone", "a phone number or an e-mail is required")
+    patient = None
+    if e164:
+        matches = patient_find_by_phone(org=org, e164=e164)
+        patient = min(matches, key=lambda p: (p.created_at, str(p.pk))) if matches else None
+    lead = Lead.objects.create(
+        organization=org,
+        session=session,
+        branch=branch or (session.branch if session else None),
+        name=name.strip()[:200],
+        phone=e164 or "",
+        phone_raw=phone[:40],
+        email=email.strip()[:254],
+        message=message.strip()[:5000],
+        page_url=page_url[:500],
+        patient=patient,
+        channel_id=session.channel_id if session else channel_for_code(org=org, code=DIRECT).pk,
+        campaign_id=session.campaign_id if session else None,
+        source=session.source if session else "(direct)",
+        medium=session.medium if session else "(none)",
+        created_at=now or timezone.now(),
+    )
+    if session is not None and patient is not None and session.patient_id is None:
+        WebSession.objects.filter(pk=session.pk).update(patient=patient)
+    return lead
