@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "clinicflow.accounts.middleware.SessionIdleTimeoutMiddleware",
+    "clinicflow.accounts.mfa.MfaEnforcementMiddleware",
     "clinicflow.core.middleware.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -256,6 +257,8 @@ CLINICFLOW = {
     "API_TOKEN_TTL_DAYS": int(os.environ.get("API_TOKEN_TTL_DAYS", "90")),
     "UNIQUE_CALL_WINDOW_DAYS": int(os.environ.get("UNIQUE_CALL_WINDOW_DAYS", "30")),
     "DEFAULT_PAGE_SIZE": 50,
+    # Two-factor authentication for every staff user (on by default in production).
+    "MFA_REQUIRED": _env_bool("MFA_REQUIRED", PRODUCTION),
 }
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))

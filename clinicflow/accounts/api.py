@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from clinicflow.accounts import mfa
 from clinicflow.accounts.models import User
 from clinicflow.accounts.services import api_token_issue, api_token_revoke
 from clinicflow.core.api import ERRORS, api_perm, api_public
@@ -15,6 +16,7 @@ router = Router(tags=["auth"])
 class TokenIn(Schema):
     email: str
     password: str
+    otp: str = ""
 
 
 class TokenOut(Schema):
@@ -40,6 +42,11 @@ def token_create(request: HttpRequest, data: TokenIn) -> TokenOut:
         raise HttpError(429, "too many failed attempts; try again later")
     if not isinstance(user, User) or not user.is_active:
         raise HttpError(401, "invalid e-mail or password")
+    if mfa.mfa_required_for(user):
+        device = mfa.confirmed_device(user)
+        code = data.otp.strip()
+        if device is None or not code.isdigit() or not device.verify_token(code):
+            raise HttpError(401, "a valid one-time code from the authenticator app is required (field otp)")
     token, raw = api_token_issue(user=user, name="api")
     return TokenOut(
         token=raw, expires_at=token.expires_at, organization=user.organization.slug, role=user.role

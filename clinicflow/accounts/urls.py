@@ -6,4 +6,6 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
+    path("mfa/", views.mfa_verify, name="mfa_verify"),
 ]

@@ -1,0 +1,80 @@
+"""Two-factor authentication (TOTP, django-otp) for staff who can see patient data (AU-03).
+
+Required when ``settings.CLINICFLOW["MFA_REQUIRED"]`` is on (the production default) or the user's
+``mfa_required`` flag is set. A signed-in user who must use MFA and has not passed it in this
+session is sent to enrol (first time) or to enter a code. Codes are single-use: django-otp's
+TOTPDevice remembers the last accepted time step.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinicflow.accounts.models import User
+
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/", "/healthz", "/book/", "/hooks/", "/t/")
+
+
+def mfa_required_for(user: User) -> bool:
+    return bool(settings.CLINICFLOW.get("MFA_REQUIRED")) or user.mfa_required
+
+
+def confirmed_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def pending_device(user: User) -> TOTPDevice:
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    return device
+
+
+def verify(request: HttpRequest, user: User, token: str, *, enrolling: bool = False) -> bool:
+    token = (token or "").strip().replace(" ", "")
+    if not token.isdigit() or len(token) != 6:
+        return False
+    device = pending_device(user) if enrolling else confirmed_device(user)
+    if device is None or not device.verify_token(token):
+        return False
+    if enrolling:
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    otp_login(request, device)
+    return True
+
+
+def qr_svg_data_uri(device: TOTPDevice) -> str:
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buf = io.BytesIO()
+    image.save(buf)
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+class MfaEnforcementMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            isinstance(user, User)
+            and user.is_authenticated
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and mfa_required_for(user)
+            and not user.is_verified()  # type: ignore[attr-defined]
+        ):
+            target = "accounts:mfa_verify" if confirmed_device(user) else "accounts:mfa_setup"
+            return redirect(target)
+        return self.get_response(request)
