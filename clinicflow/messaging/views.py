@@ -1,12 +1,131 @@
-"""Messaging pages for managers: the outbox."""
+"""Messaging pages for managers: the outbox and the message templates."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.core.access import AuthedRequest, require_perm
+from clinicflow.core.audit import audit_record
+from clinicflow.core.errors import DomainError, NotFound
+from clinicflow.core.models import AuditAction
+from clinicflow.messaging import selectors, services
+from clinicflow.messaging.models import Channel, Kind, MessageTemplate, Status
+from clinicflow.patients.selectors import parse_uuid
+
+PAGE_SIZE = 50
 
 
 @require_perm("messaging.view")
 def message_list(request: AuthedRequest) -> HttpResponse:
-    return HttpResponse("")
+    org, user = request.org, request.user
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    channel = request.GET.get("channel", "")
+    patient_id = parse_uuid(request.GET.get("patient", "")) if request.GET.get("patient") else None
+    filters = selectors.MessageFilters(
+        status=status if status in Status.values else "",
+        kind=kind if kind in Kind.values else "",
+        channel=channel if channel in Channel.values else "",
+        patient_id=patient_id,
+    )
+    page = Paginator(selectors.message_list(org=org, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    show_contacts = user.has_perm_cf("patients.view_contacts")
+    counts = selectors.message_status_counts(org=org)
+    audit_record(
+        org=org,
+        actor=user,
+        action=AuditAction.LIST,
+        object_type="message",
+        fields=["to"] if show_contacts else [],
+        request=request,
+    )
+    pairs = (("status", filters.status), ("kind", filters.kind), ("channel", filters.channel))
+    query = "&".join(f"{k}={v}" for k, v in pairs if v)
+    return render(
+        request,
+        "messaging/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "statuses": Status.choices,
+            "kinds": Kind.choices,
+            "channels": Channel.choices,
+            "counts": [(value, label, counts[value]) for value, label in Status.choices],
+            "show_contacts": show_contacts,
+            "query": query,
+        },
+    )
+
+
+@require_perm("messaging.manage")
+def template_list(request: AuthedRequest) -> HttpResponse:
+    rows = selectors.message_template_table(org=request.org)
+    return render(request, "messaging/templates.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("messaging.manage")
+def template_edit(request: AuthedRequest, kind: str, channel: str, language: str) -> HttpResponse:
+    org = request.org
+    try:
+        current = selectors.message_template_get(org=org, kind=kind, channel=channel, language=language)
+    except NotFound as exc:
+        raise Http404 from exc
+    errors: dict[str, list[str]] = {}
+    subject, body = str(current["subject"]), str(current["body"])
+    if request.method == "POST":
+        subject = request.POST.get("subject", "")[:300]
+        body = request.POST.get("body", "")[:10_000]
+        try:
+            services.message_template_save(
+                org=org,
+                actor=request.user,
+                kind=kind,
+                channel=channel,
+                language=language,
+                subject=subject,
+                body=body,
+            )
+        except DomainError as exc:
+            errors = exc.fields or {"body": [exc.message]}
+        else:
+            messages.success(request, _("Template saved."))
+            return redirect("messaging:templates")
+    return render(
+        request,
+        "messaging/template_form.html",
+        {
+            "kind": kind,
+            "kind_label": Kind(kind).label,
+            "channel": channel,
+            "language": language,
+            "subject": subject,
+            "body": body,
+            "current": current,
+            "errors": errors,
+            "is_email": channel == Channel.EMAIL,
+        },
+        status=422 if errors else 200,
+    )
+
+
+@require_POST
+@require_perm("messaging.manage")
+def template_reset(request: AuthedRequest, kind: str, channel: str, language: str) -> HttpResponse:
+    row = (
+        MessageTemplate.objects.for_org(request.org)
+        .filter(kind=kind, channel=channel, language=language)
+        .first()
+    )
+    if row is None:
+        raise Http404
+    services.message_template_delete(org=request.org, actor=request.user, template=row)
+    messages.success(request, _("The built-in text is used again."))
+    return redirect("messaging:templates")
