@@ -106,3 +106,10 @@ def test_outsiders_override_does_not_touch_organisation_a(web, org, other_org):
             org=org, patient=patient, channel="sms", kind="booking_code", context={"code": "1"}
         )
     assert m.body_text == "Demo Aesthetic Clinic: your booking code is 1. Do not share it with anyone."
+
+
+@pytest.mark.parametrize(("language", "title"), [("ru", "Шаблоны сообщений"), ("zh-hans", "消息模板")])
+def test_pages_are_translated(web, org, language, title):
+    client = web("owner")
+    client.cookies["cf_language"] = language
+    assert f"<h1>{title}</h1>" in client.get("/messaging/templates/").content.decode()
