@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -186,6 +187,7 @@ def tracking_settings_update(
     row.callback_minutes = callback_minutes
     row.default_branch = default_branch
     row.save()
+    clear_caches()
     audit_record(
         org=org, actor=actor, action=AuditAction.UPDATE, object_type="tracking_settings", object_id=row.pk
     )
@@ -237,6 +239,7 @@ def tracking_number_set_active(
 ) -> TrackingNumber:
     number.is_active = active
     number.save(update_fields=["is_active"])
+    clear_caches()
     audit_record(
         org=org, actor=actor, action=AuditAction.UPDATE, object_type="tracking_number", object_id=number.pk
     )
@@ -367,7 +370,7 @@ def _attribution(
         }
     return {
         "attribution_method": AttributionMethod.NONE,
-        "channel_id": channel_for_code(org=org, code=DIRECT).pk,
+        "channel_id": _direct_channel_id(org),
         "campaign_id": None,
         "source": "(direct)",
         "medium": "(none)",
@@ -397,6 +400,47 @@ def _event_values(org: Organization, event: CallEvent) -> dict[str, Any]:
     }
 
 
+_TTL = 10.0
+_lookup_cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
+
+
+def _cached(kind: str, org: Organization, key: str, load: Any) -> Any:
+    """A short-lived per-process cache for hot webhook lookups (numbers, channels, settings)."""
+    ck = (kind, str(org.pk), key)
+    now = time.monotonic()
+    hit = _lookup_cache.get(ck)
+    if hit is not None and now - hit[0] < _TTL:
+        return hit[1]
+    value = load()
+    if len(_lookup_cache) > 50_000:
+        _lookup_cache.clear()
+    _lookup_cache[ck] = (now, value)
+    return value
+
+
+def clear_caches() -> None:
+    _lookup_cache.clear()
+
+
+def _number_for(org: Organization, e164: str) -> TrackingNumber | None:
+    if not e164:
+        return None
+    return _cached(
+        "number",
+        org,
+        e164,
+        lambda: TrackingNumber.objects.for_org(org).select_related("campaign").filter(e164=e164).first(),
+    )
+
+
+def _direct_channel_id(org: Organization) -> Any:
+    return _cached("channel", org, DIRECT, lambda: channel_for_code(org=org, code=DIRECT).pk)
+
+
+def _callback_minutes(org: Organization) -> int:
+    return int(_cached("settings", org, "callback", lambda: tracking_settings(org=org).callback_minutes))
+
+
 def call_ingest(
     *,
     org: Organization,
@@ -408,29 +452,21 @@ def call_ingest(
     """Upsert one call event on (organisation, provider, provider call id).
 
     Duplicates and out-of-order events end as one row: the status never goes backwards (a lower-rank
-    event only fills empty fields), so any order of the same events gives the same row."""
+    event only fills empty fields), so any order of the same events gives the same row. Concurrent
+    duplicates: ``INSERT ... ON CONFLICT DO NOTHING`` then a locked re-read, so PostgreSQL never
+    creates two rows."""
     branch_obj = integration.branch if integration is not None and integration.branch_id else None
     region = (branch_obj.country if branch_obj is not None else "") or org.country
     rank = STATUS_RANK[CallStatus(event.status)]
     values = _event_values(org, event)
+    key = {"organization": org, "provider": provider, "provider_call_id": event.provider_call_id}
     with transaction.atomic():
-        call = (
-            Call.objects.select_for_update()
-            .filter(organization=org, provider=provider, provider_call_id=event.provider_call_id)
-            .first()
-        )
+        call = Call.objects.select_for_update().filter(**key).first()
         created = False
         if call is None:
             caller_e164 = try_normalize(event.caller, region) or ""
             called_e164 = try_normalize(event.called, region) or ""
-            number = (
-                TrackingNumber.objects.for_org(org)
-                .select_related("campaign")
-                .filter(e164=called_e164)
-                .first()
-                if called_e164
-                else None
-            )
+            number = _number_for(org, called_e164)
             attribution = _attribution(org=org, number=number, at=event.started_at, event=event)
             branch_id = (number.branch_id if number else None) or (
                 integration.branch_id if integration else None
@@ -455,30 +491,30 @@ def call_ingest(
                 **{k: v for k, v in values.items() if v not in (None, "")},
                 **attribution,
             )
+            _prepare_insert(org=org, call=new)
             Call.objects.bulk_create([new], ignore_conflicts=True)
-            call = (
-                Call.objects.select_for_update()
-                .filter(organization=org, provider=provider, provider_call_id=event.provider_call_id)
-                .get()
-            )
-            created = call.pk == new.pk
+            winner = Call.objects.filter(**key).values_list("pk", flat=True).first()
+            created = winner == new.pk
+            if created:
+                call = new
+                _after_insert(org=org, call=call)
+            else:
+                call = Call.objects.select_for_update().filter(**key).get()
         changed = created
         old_status = call.status
         if not created:
             changed = _merge(call, event, rank, values, payload)
-        if created:
-            _after_insert(org=org, call=call)
         if call.status == CallStatus.MISSED and (created or old_status != CallStatus.MISSED):
-            _callback_for_missed(org=org, call=call, integration=integration)
+            _callback_for_missed(org=org, call=call)
         if call.status in (CallStatus.ANSWERED, CallStatus.COMPLETED) and (
             created or old_status != call.status
         ):
             _close_callbacks(org=org, call=call)
-    if integration is not None and (
-        integration.last_event_at is None
-        or timezone.now() - integration.last_event_at > dt.timedelta(minutes=1)
-    ):
-        Integration.objects.filter(pk=integration.pk).update(last_event_at=timezone.now())
+    if integration is not None:
+        now = timezone.now()
+        if integration.last_event_at is None or now - integration.last_event_at > dt.timedelta(minutes=1):
+            integration.last_event_at = now
+            Integration.objects.filter(pk=integration.pk).update(last_event_at=now)
     return IngestResult(call=call, created=created, changed=changed)
 
 
@@ -515,34 +551,41 @@ def _caller_filter(call: Call) -> Q | None:
     return None
 
 
-def _after_insert(*, org: Organization, call: Call) -> None:
-    """Unique-call flag (no call from the number in the preceding window), the patient match."""
+def _prepare_insert(*, org: Organization, call: Call) -> None:
+    """Before the insert: the unique-call flag (no call from the number in the preceding window) and
+    the patient card matched by E.164."""
     window = unique_window()
     same = _caller_filter(call)
-    fields: list[str] = []
     if same is not None:
-        qs = Call.objects.for_org(org).filter(same).exclude(pk=call.pk)
-        earlier = qs.filter(started_at__gte=call.started_at - window, started_at__lt=call.started_at).exists()
-        call.is_unique = not earlier
-        fields.append("is_unique")
-        qs.filter(
-            started_at__gt=call.started_at, started_at__lte=call.started_at + window, is_unique=True
-        ).update(is_unique=False)
+        call.is_unique = not (
+            Call.objects.for_org(org)
+            .filter(same, started_at__gte=call.started_at - window, started_at__lt=call.started_at)
+            .exists()
+        )
     if call.caller_e164:
         matches = patient_find_by_phone(org=org, e164=call.caller_e164)
         if matches:
             call.patient = min(matches, key=lambda p: (p.created_at, str(p.pk)))
-            fields.append("patient")
-            if call.session_id:
-                WebSession.objects.for_org(org).filter(pk=call.session_id, patient__isnull=True).update(
-                    patient=call.patient
-                )
-    if fields:
-        call.save(update_fields=fields)
 
 
-def _callback_for_missed(*, org: Organization, call: Call, integration: Integration | None) -> None:
-    minutes = tracking_settings(org=org).callback_minutes
+def _after_insert(*, org: Organization, call: Call) -> None:
+    """After the insert: later calls from the number inside the window are no longer unique."""
+    same = _caller_filter(call)
+    if same is not None:
+        Call.objects.for_org(org).filter(
+            same,
+            started_at__gt=call.started_at,
+            started_at__lte=call.started_at + unique_window(),
+            is_unique=True,
+        ).exclude(pk=call.pk).update(is_unique=False)
+    if call.patient_id and call.session_id:
+        WebSession.objects.for_org(org).filter(pk=call.session_id, patient__isnull=True).update(
+            patient_id=call.patient_id
+        )
+
+
+def _callback_for_missed(*, org: Organization, call: Call) -> None:
+    minutes = _callback_minutes(org)
     base = call.ended_at or call.started_at
     answered_later = (
         Call.objects.for_org(org)
@@ -552,16 +595,19 @@ def _callback_for_missed(*, org: Organization, call: Call, integration: Integrat
         .values_list("started_at", flat=True)
         .first()
     )
-    CallbackTask.objects.get_or_create(
-        organization=org,
-        call=call,
-        defaults={
-            "branch_id": call.branch_id,
-            "phone": call.caller_e164 or call.caller_raw,
-            "due_at": base + dt.timedelta(minutes=minutes),
-            "done_at": answered_later,
-            "outcome": "the caller got through later" if answered_later else "",
-        },
+    CallbackTask.objects.bulk_create(
+        [
+            CallbackTask(
+                organization=org,
+                call=call,
+                branch_id=call.branch_id,
+                phone=call.caller_e164 or call.caller_raw,
+                due_at=base + dt.timedelta(minutes=minutes),
+                done_at=answered_later,
+                outcome="the caller got through later" if answered_later else "",
+            )
+        ],
+        ignore_conflicts=True,
     )
 
 

@@ -24,6 +24,7 @@ def load(provider: str, name: str) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
     clear_cache()
+    services.clear_caches()
     from clinicflow.acquisition import tracking
 
     tracking._settings_cache.clear()
