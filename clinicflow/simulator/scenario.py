@@ -231,8 +231,10 @@ class _R:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioError(f"{self._key(key)}: must be a number (got {value!r})")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            rng = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else (
-                f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+            rng = (
+                f"between {lo:g} and {hi:g}"
+                if lo is not None and hi is not None
+                else (f"at least {lo:g}" if lo is not None else f"at most {hi:g}")
             )
             raise ScenarioError(f"{self._key(key)}: must be {rng} (got {value!r})")
         return float(value)
@@ -240,14 +242,14 @@ class _R:
     def rate(self, key: str, default: Any = ...) -> float:
         return self.num(key, default, 0.0, 1.0)
 
-    def int(self, key: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int:
+    def integer(self, key: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScenarioError(f"{self._key(key)}: must be an integer (got {value!r})")
         self.num(key, default, lo, hi)
         return int(value)
 
-    def str(self, key: str, default: Any = ..., choices: tuple[str, ...] | None = None) -> str:
+    def text(self, key: str, default: Any = ..., choices: tuple[str, ...] | None = None) -> str:
         value = self.raw(key, default)
         if not isinstance(value, str):
             raise ScenarioError(f"{self._key(key)}: must be a string (got {value!r})")
@@ -255,7 +257,7 @@ class _R:
             raise ScenarioError(f"{self._key(key)}: must be one of {', '.join(choices)} (got {value!r})")
         return value
 
-    def bool(self, key: str, default: Any = ...) -> bool:
+    def flag(self, key: str, default: Any = ...) -> bool:
         value = self.raw(key, default)
         if not isinstance(value, bool):
             raise ScenarioError(f"{self._key(key)}: must be true or false (got {value!r})")
@@ -312,10 +314,12 @@ def _month_day(value: Any, path: str) -> tuple[int, int]:
     return month, day
 
 
-def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.date | None = None) -> Scenario:
+def parse_scenario(
+    data: dict[str, Any], *, source: str = "default", today: dt.date | None = None
+) -> Scenario:
     top = _R(data, "")
     c = top.table("clinic")
-    end_raw = c.str("end_date", "")
+    end_raw = c.text("end_date", "")
     if end_raw:
         try:
             end_date = dt.date.fromisoformat(end_raw)
@@ -323,11 +327,11 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
             raise ScenarioError(f"clinic.end_date: must be an ISO date YYYY-MM-DD (got {end_raw!r})") from exc
     else:
         end_date = today or dt.date.today()  # noqa: DTZ011 - the clinic's "today" as a calendar date
-    months = c.int("months", lo=1, hi=240)
+    months = c.integer("months", lo=1, hi=240)
 
     branches = []
     for b in top.tables("branches"):
-        tz = b.str("timezone")
+        tz = b.text("timezone")
         try:
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -336,19 +340,19 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
         for k in rooms_r.data:
             if k not in ROOM_TYPES:
                 raise ScenarioError(f"{rooms_r._key(k)}: unknown room type (one of {', '.join(ROOM_TYPES)})")
-        rooms = {rt: rooms_r.int(rt, 0, 0, 50) for rt in ROOM_TYPES}
-        open_hour = b.int("open_hour", 9, 0, 23)
-        close_hour = b.int("close_hour", 21, 1, 24)
+        rooms = {rt: rooms_r.integer(rt, 0, 0, 50) for rt in ROOM_TYPES}
+        open_hour = b.integer("open_hour", 9, 0, 23)
+        close_hour = b.integer("close_hour", 21, 1, 24)
         if close_hour <= open_hour:
             raise ScenarioError(f"{b._key('close_hour')}: must be after open_hour")
         branches.append(
             Branch(
-                slug=b.str("slug"),
-                name=b.str("name"),
+                slug=b.text("slug"),
+                name=b.text("name"),
                 timezone=tz,
-                city=b.str("city", ""),
-                address=b.str("address", ""),
-                phone=b.str("phone", ""),
+                city=b.text("city", ""),
+                address=b.text("address", ""),
+                phone=b.text("phone", ""),
                 demand=b.num("demand", 1.0, 0.0),
                 open_hour=open_hour,
                 close_hour=close_hour,
@@ -362,23 +366,23 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     for s in top.tables("services"):
         services.append(
             Service(
-                code=s.str("code"),
-                name=s.str("name"),
-                category=s.str("category", choices=CATEGORIES),
-                room_type=s.str("room_type", choices=ROOM_TYPES),
-                duration=s.int("duration", lo=5, hi=600),
+                code=s.text("code"),
+                name=s.text("name"),
+                category=s.text("category", choices=CATEGORIES),
+                room_type=s.text("room_type", choices=ROOM_TYPES),
+                duration=s.integer("duration", lo=5, hi=600),
                 price=s.num("price", lo=0.0),
-                first_visit=s.bool("first_visit", False),
-                course=s.int("course", 1, 1, 30),
-                interval=s.int("interval", 0, 0, 365),
+                first_visit=s.flag("first_visit", False),
+                course=s.integer("course", 1, 1, 30),
+                interval=s.integer("interval", 0, 0, 365),
                 follow_on=tuple(str(x) for x in s.raw("follow_on", [])),
                 weight=s.num("weight", 0.0, 0.0),
             )
         )
     _unique([s.code for s in services], "services")
     codes = {s.code for s in services}
-    for i, s in enumerate(services):
-        for code in s.follow_on:
+    for i, svc in enumerate(services):
+        for code in svc.follow_on:
             if code not in codes:
                 raise ScenarioError(f"services[{i}].follow_on: unknown service code {code!r}")
     if sum(s.first_visit for s in services) != 1:
@@ -396,14 +400,14 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
             )
         channels.append(
             Channel(
-                code=ch.str("code"),
-                name=ch.str("name"),
-                kind=ch.str("kind", choices=CHANNEL_KINDS),
+                code=ch.text("code"),
+                name=ch.text("name"),
+                kind=ch.text("kind", choices=CHANNEL_KINDS),
                 monthly_spend=spend,
                 cost_per_contact=cpc,
                 contacts=ch.num("contacts", 0.0, 0.0),
                 returns=returns,
-                web=ch.bool("web", False),
+                web=ch.flag("web", False),
                 female_share=ch.rate("female_share", 0.8),
                 age_mean=ch.num("age_mean", 38.0, 14.0, 90.0),
                 age_sd=ch.num("age_sd", 10.0, 0.0, 40.0),
@@ -417,8 +421,8 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     for a in top.tables("administrators"):
         admins.append(
             Administrator(
-                branch=a.str("branch", choices=branch_slugs),
-                name=a.str("name"),
+                branch=a.text("branch", choices=branch_slugs),
+                name=a.text("name"),
                 conversion=a.rate("conversion"),
                 quality=a.num("quality", lo=0.0, hi=100.0),
                 weight=a.num("weight", 1.0, 0.0),
@@ -432,9 +436,9 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     for d in top.tables("doctors"):
         doctors.append(
             Doctor(
-                branch=d.str("branch", choices=branch_slugs),
-                name=d.str("name"),
-                specialty=d.str("specialty", choices=ROOM_TYPES),
+                branch=d.text("branch", choices=branch_slugs),
+                name=d.text("name"),
+                specialty=d.text("specialty", choices=ROOM_TYPES),
                 conversion=d.rate("conversion"),
                 over_promise=d.num("over_promise", 0.0, -5.0, 5.0),
                 quality=d.num("quality", lo=0.0, hi=10.0),
@@ -453,8 +457,9 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
         if doc.specialty != "consultation" and not any(
             s.room_type == doc.specialty and s.weight > 0 for s in services
         ):
-            raise ScenarioError(f"doctors[{i}].specialty: no service with weight > 0 uses room type "
-                                f"{doc.specialty!r}")
+            raise ScenarioError(
+                f"doctors[{i}].specialty: no service with weight > 0 uses room type {doc.specialty!r}"
+            )
     for slug in branch_slugs:
         if not any(d.branch == slug for d in doctors):
             raise ScenarioError(f"doctors: branch {slug!r} has no doctor")
@@ -463,7 +468,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     schedule = []
     for i, item in enumerate(fvp.array("schedule", 1)):
         r = _R(item, f"first_visit_price.schedule[{i}]")
-        schedule.append((r.int("month", lo=0), r.num("price", lo=0.0)))
+        schedule.append((r.integer("month", lo=0), r.num("price", lo=0.0)))
     schedule.sort()
     if schedule[0][0] != 0:
         raise ScenarioError("first_visit_price.schedule: the first entry must be month = 0")
@@ -482,17 +487,17 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     sp = top.table("spend")
     ct = top.table("contacts")
     hours = ct.numbers("hours", lo=0.0)
-    contacts = {
+    contacts: dict[str, Any] = {
         "call_share": ct.rate("call_share"),
         "sessions_per_web_contact": ct.num("sessions_per_web_contact", lo=0.0, hi=100.0),
-        "dynamic_numbers_per_branch": ct.int("dynamic_numbers_per_branch", lo=1, hi=1000),
+        "dynamic_numbers_per_branch": ct.integer("dynamic_numbers_per_branch", lo=1, hi=1000),
         "repeat_call_rate": ct.num("repeat_call_rate", lo=0.0, hi=10.0),
         "hours": hours,
         "missed_share": ct.rate("missed_share"),
         "missed_peak_boost": ct.num("missed_peak_boost", lo=0.0, hi=3.0),
         "callback_done": ct.rate("callback_done"),
         "callback_recovery": ct.rate("callback_recovery"),
-        "lead_days_max": ct.int("lead_days_max", lo=0, hi=60),
+        "lead_days_max": ct.integer("lead_days_max", lo=0, hi=60),
     }
     sc = top.table("schedule")
     work_days = sc.array("work_days", 1)
@@ -502,13 +507,13 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     gaps = sc.numbers("gap_probabilities", lo=0.0)
     if sum(gaps) <= 0:
         raise ScenarioError("schedule.gap_probabilities: must not all be zero")
-    schedule_d = {
-        "slot_minutes": sc.int("slot_minutes", lo=5, hi=60),
+    schedule_d: dict[str, Any] = {
+        "slot_minutes": sc.integer("slot_minutes", lo=5, hi=60),
         "work_days": tuple(sorted(set(work_days))),
         "gap_probabilities": gaps,
     }
     ap = top.table("appointments")
-    appointments = {
+    appointments: dict[str, Any] = {
         "no_show": ap.rate("no_show"),
         "cancelled": ap.rate("cancelled"),
         "first_visit_no_show": ap.rate("first_visit_no_show"),
@@ -533,7 +538,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     for i, v in enumerate(fdays):
         if not isinstance(v, int) or v < 0:
             raise ScenarioError(f"aftercare.followup_days[{i}]: must be a whole number of days ≥ 0")
-    aftercare = {
+    aftercare: dict[str, Any] = {
         "followup_days": tuple(fdays),
         "followup_done": af.rate("followup_done"),
         "complication_rates": af.mix("complication_rates", CATEGORIES),
@@ -544,8 +549,8 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
             raise ScenarioError(f"aftercare.complication_rates.{k}: must be between 0 and 1 (got {v})")
     rc = top.table("recall")
     recall = {
-        "every_months": float(rc.int("every_months", lo=1, hi=24)),
-        "lapsed_days": float(rc.int("lapsed_days", lo=30, hi=1000)),
+        "every_months": float(rc.integer("every_months", lo=1, hi=24)),
+        "lapsed_days": float(rc.integer("lapsed_days", lo=30, hi=1000)),
         "contact_share": rc.rate("contact_share"),
         "return_week": rc.rate("return_week"),
         "return_two_months": rc.rate("return_two_months"),
@@ -553,7 +558,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
     if recall["return_week"] + recall["return_two_months"] > 1:
         raise ScenarioError("recall.return_two_months: return_week + return_two_months must be at most 1")
     lo_ = top.table("loyalty")
-    loyalty = {
+    loyalty: dict[str, Any] = {
         "points_share": lo_.rate("points_share"),
         "points_per_100": lo_.num("points_per_100", lo=0.0, hi=100.0),
         "redeem_threshold": lo_.num("redeem_threshold", lo=1.0),
@@ -563,21 +568,21 @@ def parse_scenario(data: dict[str, Any], *, source: str = "default", today: dt.d
         "membership_fee": lo_.num("membership_fee", lo=0.0),
         "stored_value_amount": lo_.num("stored_value_amount", lo=0.0),
         "stored_value_bonus": lo_.rate("stored_value_bonus"),
-        "package_sessions": lo_.int("package_sessions", lo=1, hi=50),
+        "package_sessions": lo_.integer("package_sessions", lo=1, hi=50),
         "package_discount": lo_.rate("package_discount"),
         "referral_probability": lo_.rate("referral_probability"),
         "consent_marketing": lo_.rate("consent_marketing"),
     }
     return Scenario(
-        name=c.str("name"),
-        country=c.str("country", choices=COUNTRIES),
-        currency=c.str("currency"),
-        language=c.str("language", "en"),
+        name=c.text("name"),
+        country=c.text("country", choices=COUNTRIES),
+        currency=c.text("currency"),
+        language=c.text("language", "en"),
         months=months,
         end_date=end_date,
         price_factor=c.num("price_factor", 1.0, 0.0001),
         demand_factor=c.num("demand_factor", 1.0, 0.0),
-        patients=c.int("patients", 0, 0),
+        patients=c.integer("patients", 0, 0),
         branches=tuple(branches),
         services=tuple(services),
         channels=tuple(channels),

@@ -53,9 +53,7 @@ def build_calendar(scn: Scenario, horizon: int = 30) -> Calendar:
     month_of_day = np.minimum(month_index, scn.months).astype(np.int32)
     month_of_day[n_days:] = scn.months
     month_start = np.searchsorted(month_of_day, np.arange(scn.months + 1)).astype(np.int32)
-    month_of_year = np.array(
-        [(start.month - 1 + m) % 12 for m in range(scn.months + 1)], dtype=np.int8
-    )
+    month_of_year = np.array([(start.month - 1 + m) % 12 for m in range(scn.months + 1)], dtype=np.int8)
     holiday = np.zeros(total, dtype=bool)
     md = [(d.month, d.day) for d in dates]
     for (m1, d1), (m2, d2) in scn.holidays:

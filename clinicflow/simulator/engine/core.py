@@ -82,7 +82,7 @@ class Patients:
     def __init__(self, capacity: int = 4096) -> None:
         self.n = 0
         self.ids = np.zeros((capacity, 16), dtype=np.uint8)
-        self.cols = {k: np.zeros(capacity, dtype=t) for k, t in PAT_FIELDS.items()}
+        self.cols: dict[str, np.ndarray] = {k: np.zeros(capacity, dtype=t) for k, t in PAT_FIELDS.items()}
 
     def add(self, ids: np.ndarray, **values: np.ndarray) -> np.ndarray:
         k = ids.shape[0]
@@ -98,8 +98,9 @@ class Patients:
         idx = np.arange(self.n, self.n + k, dtype=np.int64)
         self.ids[idx] = ids
         for name in self.cols:
-            self.cols[name][idx] = values.get(name, -1 if name in ("first_doctor", "last_visit", "first_done")
-                                             else 0)
+            self.cols[name][idx] = values.get(
+                name, -1 if name in ("first_doctor", "last_visit", "first_done") else 0
+            )
         self.n += k
         return idx
 
@@ -173,6 +174,16 @@ class Simulation:
         self.tally = Tally(scn, scn.months)
         self.pat = Patients()
         self._init_arrays()
+        ms = int(self.cal.day_epoch[0]) * DAY_S
+        st = self.st
+        self.setup_ids = {
+            "service": self._ids(np.full(len(scn.services), ms)),
+            "room": self._ids(np.full(len(st.room_branch), ms)),
+            "doctor": self._ids(np.full(len(scn.doctors), ms)),
+            "channel": self._ids(np.full(len(scn.channels), ms)),
+            "campaign": self._ids(np.full(len(st.campaign_branch), ms)),
+            "number": self._ids(np.full(len(st.number_branch), ms)),
+        }
 
     # ------------------------------------------------------------------ setup
     def _init_arrays(self) -> None:
@@ -349,16 +360,6 @@ class Simulation:
 
     def _emit_setup(self, sink: Sink) -> None:
         scn = self.scn
-        st = self.st
-        ms = int(self.cal.day_epoch[0]) * DAY_S
-        self.setup_ids = {
-            "service": self._ids(np.full(len(scn.services), ms)),
-            "room": self._ids(np.full(len(st.room_branch), ms)),
-            "doctor": self._ids(np.full(len(scn.doctors), ms)),
-            "channel": self._ids(np.full(len(scn.channels), ms)),
-            "campaign": self._ids(np.full(len(st.campaign_branch), ms)),
-            "number": self._ids(np.full(len(st.number_branch), ms)),
-        }
         price_rows = [(month, price) for month, price in scn.price_schedule if month < scn.months]
         days = np.array([self.cal.month_start[m] for m, _ in price_rows], dtype=np.int32)
         self._emit(
@@ -422,7 +423,11 @@ class Simulation:
             self._queue(req)
 
     def _new_episode(
-        self, patients: np.ndarray, docs: np.ndarray, day: np.ndarray, created: np.ndarray,
+        self,
+        patients: np.ndarray,
+        docs: np.ndarray,
+        day: np.ndarray,
+        created: np.ndarray,
         episode: np.ndarray | int = 1,
     ) -> dict[str, np.ndarray]:
         rng, st = self.rng, self.st
@@ -496,7 +501,8 @@ class Simulation:
         hour = np.minimum(open_h + hour_i, close_h - 1)
         at = self._day_seconds(br, day) + hour * 3600 + rng.integers(0, 3600, n)
         order = np.lexsort((at,))
-        br, ch, day, referrer, hour_i, at = (x[order] for x in (br, ch, day, referrer, hour_i, at))
+        br, ch, day = br[order], ch[order], day[order]
+        referrer, hour_i, at = referrer[order], hour_i[order], at[order]
         web_ch = np.array([c.web for c in scn.channels])[ch]
         kind_offline = np.array([k == "offline" for k in st.ch_kind])[ch]
         is_call = (rng.random(n) < scn.contacts["call_share"]) | kind_offline | (referrer >= 0)
@@ -551,8 +557,9 @@ class Simulation:
                     "number": s_num[o],
                     "started": s_at[o],
                     "pages": rng.integers(1, 9, s_ix.size).astype(np.int16)[o],
-                    "converted": np.concatenate([np.ones(int(has_session.sum()), bool),
-                                                 np.zeros(xs.size, bool)])[o],
+                    "converted": np.concatenate(
+                        [np.ones(int(has_session.sum()), bool), np.zeros(xs.size, bool)]
+                    )[o],
                 },
             )
             t.sessions += s_ix.size
@@ -567,8 +574,11 @@ class Simulation:
             fem_share = np.array([c.female_share for c in chans])[ch[bk]]
             female = rng.random(nb) < fem_share
             age = np.clip(
-                rng.normal(np.array([c.age_mean for c in chans])[ch[bk]], np.array([c.age_sd for c in chans])[
-                    ch[bk]]), 16, 85
+                rng.normal(
+                    np.array([c.age_mean for c in chans])[ch[bk]], np.array([c.age_sd for c in chans])[ch[bk]]
+                ),
+                16,
+                85,
             )
             birth_day = (cal.day_epoch[day[bk]] - (age * 365.25).astype(np.int64)).astype(np.int64)
             ff, mf, ln = NAMES[scn.country]
@@ -578,8 +588,11 @@ class Simulation:
             in_points = rng.random(nb) < scn.loyalty["points_share"]
             has_email = rng.random(nb) < 0.45
             p_idx = self.pat.add(pid, branch=br[bk], channel=ch[bk], consent=consent, in_points=in_points)
-            first_names = np.where(female, np.array(ff, dtype=object)[first_i % len(ff)],
-                                   np.array(mf, dtype=object)[first_i % len(mf)])
+            first_names = np.where(
+                female,
+                np.array(ff, dtype=object)[first_i % len(ff)],
+                np.array(mf, dtype=object)[first_i % len(mf)],
+            )
             last_names = np.array(ln, dtype=object)[last_i]
             if scn.country == "RU":
                 last_names = np.where(female, last_names + "a", last_names)
@@ -610,8 +623,17 @@ class Simulation:
                 doc[sel] = rng.choice(self.branch_docs[b], size=int(sel.sum()), p=self.branch_doc_p[b])
             lead = rng.integers(0, scn.contacts["lead_days_max"] + 1, nb).astype(np.int32)
             fday = np.maximum(day[bk] + lead, day[bk])
-            req = self._request(nb, patient=p_idx, doctor=doc, service=st.first_service, kind=KIND_FIRST,
-                                sess=1, n_sess=1, day=fday, created=created)
+            req = self._request(
+                nb,
+                patient=p_idx,
+                doctor=doc,
+                service=st.first_service,
+                kind=KIND_FIRST,
+                sess=1,
+                n_sess=1,
+                day=fday,
+                created=created,
+            )
             self._queue(req)
         patient_of = np.full(n, -1, dtype=np.int64)
         patient_of[bk] = p_idx
@@ -744,7 +766,7 @@ class Simulation:
         frac = self._month_fraction(m)
         rows_c, rows_b, rows_d, rows_amt = [], [], [], []
         days = np.arange(a, z, dtype=np.int32)
-        for c, ch in enumerate(scn.channels):
+        for c, _ch in enumerate(scn.channels):
             total = self.spend[m, c] * frac
             if total <= 0:
                 continue
@@ -865,12 +887,17 @@ class Simulation:
         u = rng.random(n)
         ns = np.where(is_first, scn.appointments["first_visit_no_show"], scn.appointments["no_show"])
         cancel_p = scn.appointments["cancelled"]
-        status = np.where(u < ns, ST_NO_SHOW, np.where(u < ns + cancel_p, ST_CANCELLED, ST_DONE)).astype(np.int8)
+        status = np.where(u < ns, ST_NO_SHOW, np.where(u < ns + cancel_p, ST_CANCELLED, ST_DONE)).astype(
+            np.int8
+        )
         if future:
             status = np.where(rng.random(n) < 0.6, ST_BOOKED, ST_CONFIRMED).astype(np.int8)
         np.add.at(t.appt_status, (is_first.astype(np.int64), status.astype(np.int64)), 1)
-        price = np.where(is_first, st.first_price_minor_by_month[np.minimum(cal.month_of_day[day], scn.months - 1)],
-                         st.svc_price_minor[svc])
+        price = np.where(
+            is_first,
+            st.first_price_minor_by_month[np.minimum(cal.month_of_day[day], scn.months - 1)],
+            st.svc_price_minor[svc],
+        )
         a_ids = self._ids(start)
         pidx = req["patient"]
         self._emit(
@@ -935,14 +962,21 @@ class Simulation:
             pat["first_done"][p] = day[fd]
             np.add.at(t.first_patients_channel, pat["channel"][p], 1)
             sat = scn.satisfaction
-            expectation = rng.normal(sat["expectation_mean"] + self.doc_a["over_promise"][d], sat["expectation_sd"])
+            expectation = rng.normal(
+                sat["expectation_mean"] + self.doc_a["over_promise"][d], sat["expectation_sd"]
+            )
             pat["expectation"][p] = expectation
             converted = rng.random(fd.size) < self.doc_a["conversion"][d]
             np.add.at(t.consults, d, 1)
             np.add.at(t.converted, d, converted.astype(np.int64))
             np.add.at(t.expectations, d, expectation)
-            c_req = self._new_episode(p[converted], d[converted], day[fd][converted] + rng.integers(
-                2, 15, int(converted.sum())).astype(np.int32), end[fd][converted], episode=1)
+            c_req = self._new_episode(
+                p[converted],
+                d[converted],
+                day[fd][converted] + rng.integers(2, 15, int(converted.sum())).astype(np.int32),
+                end[fd][converted],
+                episode=1,
+            )
             planned_svc = np.full(fd.size, -1, dtype=np.int16)
             planned_svc[converted] = c_req["service"]
             self._emit(
@@ -957,8 +991,12 @@ class Simulation:
                     "expectation": np.clip(np.round(expectation, 1), 0, 10),
                     "converted": converted,
                     "service": planned_svc,
-                    "quote": np.where(converted, st.svc_price_minor[np.maximum(planned_svc, 0)] *
-                                      np.maximum(c_req_n_sess(c_req, converted), 1), 0),
+                    "quote": np.where(
+                        converted,
+                        st.svc_price_minor[np.maximum(planned_svc, 0)]
+                        * np.maximum(c_req_n_sess(c_req, converted), 1),
+                        0,
+                    ),
                 },
             )
             self._emit(
@@ -978,9 +1016,22 @@ class Simulation:
         resp = done & (rng.random(n) < sat["survey_response"])
         ri = np.flatnonzero(resp)
         treat = done & ~is_first
-        comp_rate = np.array([scn.aftercare["complication_rates"][c] for c in
-                              ("consultation", "injectables", "botulinum", "fillers", "laser", "peels", "body",
-                               "surgery", "dental")])
+        comp_rate = np.array(
+            [
+                scn.aftercare["complication_rates"][c]
+                for c in (
+                    "consultation",
+                    "injectables",
+                    "botulinum",
+                    "fillers",
+                    "laser",
+                    "peels",
+                    "body",
+                    "surgery",
+                    "dental",
+                )
+            ]
+        )
         complication = treat & (rng.random(n) < comp_rate[st.svc_category[svc]])
         t.complications += int(complication.sum())
         t.treatment_visits += int(treat.sum())
@@ -1094,13 +1145,24 @@ class Simulation:
             if buy.size:
                 mix = np.array([lo["membership_mix"][k] for k in MEMBERSHIP_KINDS])
                 kind = rng.choice(len(MEMBERSHIP_KINDS), size=buy.size, p=mix / mix.sum()).astype(np.int8)
-                fee = np.where(kind == 0, lo["membership_fee"],
-                               np.where(kind == 1, lo["stored_value_amount"],
-                                        st.svc_price_minor[svc[buy]] / 100 * lo["package_sessions"] *
-                                        (1 - lo["package_discount"])))
-                fee_minor = np.round(fee * scn.price_factor * (kind != 2) * 100 + fee * 100 * (kind == 2)).astype(
-                    np.int64)
-                bonus = np.where(kind == 1, np.round(fee_minor * lo["stored_value_bonus"]), 0).astype(np.int64)
+                fee = np.where(
+                    kind == 0,
+                    lo["membership_fee"],
+                    np.where(
+                        kind == 1,
+                        lo["stored_value_amount"],
+                        st.svc_price_minor[svc[buy]]
+                        / 100
+                        * lo["package_sessions"]
+                        * (1 - lo["package_discount"]),
+                    ),
+                )
+                fee_minor = np.round(
+                    fee * scn.price_factor * (kind != 2) * 100 + fee * 100 * (kind == 2)
+                ).astype(np.int64)
+                bonus = np.where(kind == 1, np.round(fee_minor * lo["stored_value_bonus"]), 0).astype(
+                    np.int64
+                )
                 np.add.at(t.memberships, kind, 1)
                 m_at = end[buy] + 300
                 self._emit(
@@ -1121,7 +1183,9 @@ class Simulation:
                 )
         self._next(req, status, day, end)
 
-    def used_release(self, req: dict[str, np.ndarray], day: np.ndarray, start: np.ndarray, mask: np.ndarray) -> None:
+    def used_release(
+        self, req: dict[str, np.ndarray], day: np.ndarray, start: np.ndarray, mask: np.ndarray
+    ) -> None:
         """Requests packed into a later month are re-queued; their packed slot stays reserved
         (``used`` only grows), which keeps every later booking after it — no overlap either way."""
 
@@ -1156,9 +1220,9 @@ class Simulation:
             r["recall"] = np.full(r["day"].size, -1, dtype=np.int64)
             parts.append(r)
         # over-treatment: extra follow-on services after the course
-        after_course = (done & (((kind == KIND_COURSE) & (req["sess"] >= req["n_sess"])) | (kind == KIND_FOLLOW))) | (
-            gave_up & (kind != KIND_FIRST)
-        )
+        after_course = (
+            done & (((kind == KIND_COURSE) & (req["sess"] >= req["n_sess"])) | (kind == KIND_FOLLOW))
+        ) | (gave_up & (kind != KIND_FIRST))
         extra = after_course & (req["ot_left"] > 0) & done
         if extra.any():
             r = _take(req, extra)
@@ -1186,11 +1250,20 @@ class Simulation:
             observable = day[ei] <= self.cal.n_days - 1 - 200
             np.add.at(t.episode_ends, d[observable], 1)
             np.add.at(t.episode_returns, d[observable & ret], 1)
-            gap = np.minimum(rng.gamma(2.0, scn.aftercare["repeat_gap_days"] / 2.0, ei.size), 180).astype(np.int32)
+            gap = np.minimum(rng.gamma(2.0, scn.aftercare["repeat_gap_days"] / 2.0, ei.size), 180).astype(
+                np.int32
+            )
             rp = req["patient"][ei]
             if ret.any():
-                parts.append(self._new_episode(rp[ret], d[ret], day[ei][ret] + np.maximum(gap[ret], 7),
-                                               end[ei][ret] + 3600, episode=req["episode"][ei][ret] + 1))
+                parts.append(
+                    self._new_episode(
+                        rp[ret],
+                        d[ret],
+                        day[ei][ret] + np.maximum(gap[ret], 7),
+                        end[ei][ret] + 3600,
+                        episode=req["episode"][ei][ret] + 1,
+                    )
+                )
             pat["pending"][rp[~ret]] = False
             pat["treated"][rp] = True
         for p in parts:
@@ -1202,8 +1275,9 @@ class Simulation:
         rows = _concat(self.recall_rows)
         ret_day = self.recall_returned
         delta = np.where(ret_day >= 0, ret_day - self.recall_day, -1)
-        outcome = np.where((delta >= 0) & (delta <= 7), 1, np.where((delta > 7) & (delta <= 60), 2, 0)).astype(
-            np.int8)
+        outcome = np.where(
+            (delta >= 0) & (delta <= 7), 1, np.where((delta > 7) & (delta <= 60), 2, 0)
+        ).astype(np.int8)
         rows["outcome"] = outcome
         rows["returned_day"] = ret_day
         self.recall_outcome = outcome

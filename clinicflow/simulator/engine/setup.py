@@ -78,8 +78,10 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
     room_type_a = np.array(room_type, dtype=np.int8)
 
     n_doc = len(scn.doctors)
-    doc_branch = np.array([scn.branches.index(next(b for b in scn.branches if b.slug == d.branch))
-                           for d in scn.doctors], dtype=np.int16)
+    doc_branch = np.array(
+        [scn.branches.index(next(b for b in scn.branches if b.slug == d.branch)) for d in scn.doctors],
+        dtype=np.int16,
+    )
     doc_spec = np.array([ROOM_TYPES.index(d.specialty) for d in scn.doctors], dtype=np.int8)
     doc_room = np.zeros(n_doc, dtype=np.int32)
     doc_start = np.zeros(n_doc, dtype=np.int32)
@@ -126,11 +128,13 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
         doc_p.append(weight[idx] / weight[idx].sum())
     follow = [np.array([codes.index(c) for c in s.follow_on], dtype=np.int16) for s in scn.services]
 
-    adm_branch = np.array([[b.slug for b in scn.branches].index(a.branch) for a in scn.administrators],
-                          dtype=np.int16)
+    adm_branch = np.array(
+        [[b.slug for b in scn.branches].index(a.branch) for a in scn.administrators], dtype=np.int16
+    )
     n_b, n_c = len(scn.branches), len(scn.channels)
     campaign_of = np.full((n_b, n_c), -1, dtype=np.int32)
-    cb, cc = [], []
+    cb: list[int] = []
+    cc: list[int] = []
     for b in range(n_b):
         for c, ch in enumerate(scn.channels):
             if ch.kind in ("direct", "referral"):
@@ -139,7 +143,8 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
             cb.append(b)
             cc.append(c)
     n_dyn = scn.contacts["dynamic_numbers_per_branch"]
-    nb, nc = [], []
+    nb: list[int] = []
+    nc: list[int] = []
     dynamic = []
     static_of = np.full((n_b, n_c), -1, dtype=np.int32)
     for b in range(n_b):

@@ -1,0 +1,207 @@
+"""The simulator's own records, for features whose product models do not exist yet: consultations
+with expectations, survey answers (NPS/CSAT), follow-up tasks, recall campaigns and contacts,
+complications, memberships, loyalty points and referrals — plus a log of simulation runs.
+
+Every row belongs to an organisation (TenantModel); foreign keys other than the organisation are
+unindexed and covered by indexes that start with ``organization``."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinicflow.booking.models import Appointment, Doctor
+from clinicflow.catalogue.models import Service
+from clinicflow.core.models import Branch, TenantModel
+from clinicflow.patients.models import Patient
+
+
+def _fk(model: type[models.Model], *, null: bool = False) -> models.ForeignKey:
+    return models.ForeignKey(
+        model, on_delete=models.CASCADE, related_name="+", db_index=False, null=null, blank=null
+    )
+
+
+class SimulationRun(TenantModel):
+    """One `clinicflow simulate` run into an organisation: its scenario, seed and row counts."""
+
+    scenario = models.CharField(max_length=200)
+    seed = models.BigIntegerField()
+    months = models.PositiveIntegerField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    rows = models.JSONField(default=dict, blank=True)
+    truth = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="simrun_org_created_idx")]
+
+
+class Consultation(TenantModel):
+    """A first-visit consultation: the patient's stated expectation (0-10) and whether it converted
+    into a treatment plan (with the quoted amount)."""
+
+    appointment = _fk(Appointment)
+    patient = _fk(Patient)
+    doctor = _fk(Doctor)
+    at = models.DateTimeField(_("time"))
+    expectation = models.DecimalField(_("expected result (0-10)"), max_digits=3, decimal_places=1)
+    converted = models.BooleanField(_("converted into treatment"))
+    planned_service = _fk(Service, null=True)
+    quote = models.DecimalField(_("quoted amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "doctor", "at"], name="simconsult_org_doctor_idx"),
+            models.Index(fields=["organization", "patient"], name="simconsult_org_patient_idx"),
+            models.Index(fields=["organization", "appointment"], name="simconsult_org_appt_idx"),
+            models.Index(fields=["organization", "planned_service"], name="simconsult_org_service_idx"),
+        ]
+
+
+class SurveyAnswer(TenantModel):
+    """An answered post-visit survey: NPS (0-10) and CSAT (1-5)."""
+
+    appointment = _fk(Appointment)
+    patient = _fk(Patient)
+    doctor = _fk(Doctor)
+    branch = _fk(Branch)
+    nps = models.PositiveSmallIntegerField(_("NPS answer (0-10)"))
+    csat = models.PositiveSmallIntegerField(_("CSAT answer (1-5)"))
+    answered_at = models.DateTimeField(_("answered at"))
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "doctor", "answered_at"], name="simsurvey_org_doctor_idx"),
+            models.Index(fields=["organization", "branch", "answered_at"], name="simsurvey_org_branch_idx"),
+            models.Index(fields=["organization", "patient"], name="simsurvey_org_patient_idx"),
+            models.Index(fields=["organization", "appointment"], name="simsurvey_org_appt_idx"),
+        ]
+
+
+class FollowUpTask(TenantModel):
+    """An aftercare task (call on day 1, check on day 7, …) after a treatment; done or missed."""
+
+    appointment = _fk(Appointment)
+    patient = _fk(Patient)
+    doctor = _fk(Doctor)
+    branch = _fk(Branch)
+    day_offset = models.PositiveSmallIntegerField(_("day after the visit"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(max_length=8, choices=[("done", _("Done")), ("missed", _("Missed"))])
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "branch", "due_at"], name="simfollow_org_branch_idx"),
+            models.Index(fields=["organization", "doctor"], name="simfollow_org_doctor_idx"),
+            models.Index(fields=["organization", "patient"], name="simfollow_org_patient_idx"),
+            models.Index(fields=["organization", "appointment"], name="simfollow_org_appt_idx"),
+        ]
+
+
+class RecallCampaign(TenantModel):
+    name = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    lapsed_days = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "started_at"], name="simrecall_org_started_idx")]
+
+
+class RecallContact(TenantModel):
+    """A lapsed patient called in a recall campaign, and whether (and when) they came back."""
+
+    campaign = _fk(RecallCampaign)
+    patient = _fk(Patient)
+    contacted_at = models.DateTimeField()
+    outcome = models.CharField(
+        max_length=12,
+        choices=[
+            ("none", _("No return")),
+            ("week", _("Returned within a week")),
+            ("two_months", _("Within two months")),
+        ],
+    )
+    returned_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "campaign"], name="simrecallc_org_campaign_idx"),
+            models.Index(fields=["organization", "patient"], name="simrecallc_org_patient_idx"),
+        ]
+
+
+class Complication(TenantModel):
+    appointment = _fk(Appointment)
+    patient = _fk(Patient)
+    doctor = _fk(Doctor)
+    occurred_at = models.DateTimeField()
+    severity = models.CharField(max_length=8, choices=[("minor", _("Minor")), ("major", _("Major"))])
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "doctor", "occurred_at"], name="simcompl_org_doctor_idx"),
+            models.Index(fields=["organization", "patient"], name="simcompl_org_patient_idx"),
+            models.Index(fields=["organization", "appointment"], name="simcompl_org_appt_idx"),
+        ]
+
+
+class MembershipKind(models.TextChoices):
+    FEE = "fee", _("Fee-based")
+    STORED_VALUE = "stored_value", _("Stored value with a bonus")
+    PACKAGE = "package", _("Prepaid procedure package")
+
+
+class Membership(TenantModel):
+    patient = _fk(Patient)
+    branch = _fk(Branch)
+    kind = models.CharField(max_length=12, choices=MembershipKind.choices)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    bonus = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3)
+    sessions = models.PositiveSmallIntegerField(default=0)
+    service = _fk(Service, null=True)
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "kind", "started_at"], name="simmember_org_kind_idx"),
+            models.Index(fields=["organization", "patient"], name="simmember_org_patient_idx"),
+            models.Index(fields=["organization", "branch"], name="simmember_org_branch_idx"),
+            models.Index(fields=["organization", "service"], name="simmember_org_service_idx"),
+        ]
+
+
+class PointsEntry(TenantModel):
+    """Points earned (positive) on a paid visit or redeemed (negative)."""
+
+    patient = _fk(Patient)
+    appointment = _fk(Appointment, null=True)
+    points = models.IntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "patient", "at"], name="simpoints_org_patient_idx"),
+            models.Index(fields=["organization", "appointment"], name="simpoints_org_appt_idx"),
+        ]
+
+
+class Referral(TenantModel):
+    """A friend brought by a patient (a promoter); ``referred`` is set when the friend booked."""
+
+    referrer = _fk(Patient)
+    referred = _fk(Patient, null=True)
+    at = models.DateTimeField()
+    booked = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "referrer"], name="simref_org_referrer_idx"),
+            models.Index(fields=["organization", "referred"], name="simref_org_referred_idx"),
+            models.Index(fields=["organization", "at"], name="simref_org_at_idx"),
+        ]

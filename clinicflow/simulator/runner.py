@@ -1,0 +1,176 @@
+"""Run a simulation into an organisation: reset (optionally), write the structure, stream the
+engine's monthly chunks through the bulk writers in one transaction, record the run and the truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, models, transaction
+
+from clinicflow.accounts.models import User
+from clinicflow.core.models import Organization
+from clinicflow.simulator.engine.core import Simulation
+from clinicflow.simulator.models import SimulationRun
+from clinicflow.simulator.scenario import Scenario
+from clinicflow.simulator.truth import build_truth
+from clinicflow.simulator.writers.sink import DbSink
+from clinicflow.simulator.writers.structure import admin_email, write_structure
+
+Progress = Callable[[str, int, float], None]
+
+# The tables a simulation writes (the simulator's own records first).
+WRITTEN = [
+    "simulator.RecallContact",
+    "simulator.RecallCampaign",
+    "simulator.Referral",
+    "simulator.PointsEntry",
+    "simulator.Membership",
+    "simulator.Complication",
+    "simulator.FollowUpTask",
+    "simulator.SurveyAnswer",
+    "simulator.Consultation",
+    "acquisition.CallTagging",
+    "acquisition.CallbackTask",
+    "acquisition.Call",
+    "acquisition.Lead",
+    "acquisition.WebSession",
+    "acquisition.AdSpend",
+    "acquisition.TrackingNumber",
+    "acquisition.Campaign",
+    "acquisition.Channel",
+    "booking.Payment",
+    "booking.Appointment",
+    "booking.WorkingHours",
+    "booking.DoctorService",
+    "booking.DoctorBranch",
+    "booking.Doctor",
+    "booking.Room",
+    "patients.ConsentEvent",
+    "patients.PatientPhone",
+    "patients.Patient",
+    "catalogue.ServicePrice",
+    "catalogue.Service",
+]
+
+
+@dataclass
+class Result:
+    truth: dict[str, Any]
+    rows: dict[str, int]
+    seconds: float
+    write_seconds: dict[str, float] = field(default_factory=dict)
+    deleted: int = 0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def _tables_to_clear() -> list[type[models.Model]]:
+    """The written tables plus every tenant table that references them (deleted with them)."""
+    chosen = [apps.get_model(label) for label in WRITTEN]
+    seen = set(chosen)
+    changed = True
+    while changed:
+        changed = False
+        for model in apps.get_models():
+            if model in seen or model._meta.db_table == "core_auditevent":
+                continue
+            if not any(f.name == "organization" for f in model._meta.concrete_fields):
+                continue
+            for f in model._meta.concrete_fields:
+                if isinstance(f, models.ForeignKey) and f.related_model in seen:
+                    chosen.insert(0, model)
+                    seen.add(model)
+                    changed = True
+                    break
+    return chosen
+
+
+def reset_org(org: Organization) -> int:
+    """Delete the organisation's rows in every table the simulator writes (and the rows that
+    reference them). Staff users are kept. Foreign keys are deferred to the commit."""
+    deleted = 0
+    with connection.cursor() as cur:
+        for model in _tables_to_clear():
+            cur.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "organization_id" = %s', [org.pk])  # noqa: S608 - table names from models
+            deleted += max(cur.rowcount, 0)
+        table = SimulationRun._meta.db_table
+        cur.execute(f'DELETE FROM "{table}" WHERE "organization_id" = %s', [org.pk])  # noqa: S608
+    return deleted
+
+
+def has_simulated_data(org: Organization) -> bool:
+    return SimulationRun.objects.for_org(org).exists()
+
+
+def _fast_bulk_session() -> None:
+    """PostgreSQL: skip per-row foreign-key triggers for this transaction (the generator keeps
+    referential integrity by construction; the exclusion constraints still apply). Needs a role
+    allowed to set session_replication_role; silently skipped otherwise."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL session_replication_role = replica")
+    except Exception:
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")
+
+
+def simulate_org(
+    *,
+    org: Organization,
+    scenario: Scenario,
+    seed: int,
+    reset: bool = False,
+    truth_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        deleted = reset_org(org) if reset else 0
+        _fast_bulk_session()
+        sim = Simulation(scenario, seed)
+        ctx = write_structure(sim, org)
+        sink = DbSink(sim, ctx)
+
+        def on_month(phase: str, _rows: int) -> None:
+            if progress:
+                progress(phase, sink.total_rows, time.perf_counter() - t0)
+
+        sim.run(sink, on_month)
+        emails = [admin_email(org, i) for i in range(len(scenario.administrators))]
+        truth = build_truth(sim, org_slug=org.slug, rows=dict(sink.rows), admin_emails=emails)
+        admins = dict(User.objects.filter(email__in=emails).values_list("email", "id"))
+        for a in truth["administrators"]:
+            a["user_id"] = str(admins.get(a["email"], ""))
+        SimulationRun.objects.create(
+            organization=org,
+            scenario=scenario.source,
+            seed=seed,
+            months=scenario.months,
+            start_date=sim.cal.start,
+            end_date=sim.cal.end,
+            rows=dict(sink.rows),
+            truth={"seed": seed, "scenario": scenario.source},
+        )
+    seconds = time.perf_counter() - t0
+    truth["elapsed_seconds"] = round(seconds, 2)
+    if truth_path:
+        Path(truth_path).write_text(json.dumps(truth, indent=2, ensure_ascii=False, default=str) + "\n")
+    return Result(
+        truth=truth, rows=dict(sink.rows), seconds=seconds, write_seconds=dict(sink.seconds), deleted=deleted
+    )
+
+
+def today() -> dt.date:
+    return dt.date.today()  # noqa: DTZ011 - the calendar date the demo ends on

@@ -1,0 +1,193 @@
+"""Bulk writes of columnar data into Django models' tables, bypassing the ORM's per-row work:
+PostgreSQL ``COPY … FROM STDIN`` through psycopg 3, SQLite ``executemany`` in large batches.
+
+A column is a numpy array or a list; its conversion follows the model field's type:
+UUIDs come as (N, 16) uint8 arrays, datetimes as int64 UTC seconds, dates as int64 days since
+1970-01-01, decimals as int64 minor units (hundredths), booleans as bool arrays. ``None`` in a list,
+or a ``<name>__null`` boolean mask, makes NULLs. Scalars are broadcast to every row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import numpy as np
+from django.db import connection, models
+
+from clinicflow.simulator.engine.ids import hex_ids
+
+SQLITE_BATCH = 20_000
+
+
+def _dt_strings(seconds: np.ndarray, pg: bool) -> list[str]:
+    s = np.datetime_as_string(np.asarray(seconds, dtype="int64").astype("datetime64[s]"), unit="s")
+    out = np.char.replace(s, "T", " ")
+    lst: list[str] = out.tolist()
+    if pg:
+        return [x + "+00" for x in lst]
+    return lst
+
+
+def _date_strings(days: np.ndarray) -> list[str]:
+    return np.datetime_as_string(np.asarray(days, dtype="int64").astype("datetime64[D]"), unit="D").tolist()
+
+
+def _decimal_strings(minor: np.ndarray) -> list[str]:
+    v = np.asarray(minor, dtype=np.int64)
+    neg = v < 0
+    a = np.abs(v)
+    whole = (a // 100).tolist()
+    frac = (a % 100).tolist()
+    if neg.any():
+        return [
+            ("-" if n else "") + f"{w}.{f:02d}" for n, w, f in zip(neg.tolist(), whole, frac, strict=True)
+        ]
+    return [f"{w}.{f:02d}" for w, f in zip(whole, frac, strict=True)]
+
+
+def _pg_text(values: list[Any]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if v is None:
+            out.append("\\N")
+        else:
+            s = str(v)
+            if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
+                s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+            out.append(s)
+    return out
+
+
+class BulkWriter:
+    """Writes rows into one model's table. ``now`` fills datetime fields left to their default."""
+
+    def __init__(self, model: type[models.Model], *, now: int, org_id: Any) -> None:
+        self.model = model
+        self.now = now
+        self.org_hex = org_id.hex if hasattr(org_id, "hex") else str(org_id)
+        self.pg = connection.vendor == "postgresql"
+        self.table = model._meta.db_table
+        self.rows = 0
+
+    def _convert(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> list[Any]:
+        pg = self.pg
+        internal = field.get_internal_type()
+        if isinstance(field, models.ForeignKey):
+            internal = field.target_field.get_internal_type()
+        scalar = not isinstance(value, np.ndarray | list)
+        if scalar:
+            if value is None:
+                return [None] * n
+            value = self._scalar(field, internal, value)
+            return [value] * n
+        if internal == "UUIDField":
+            arr = np.asarray(value)
+            if arr.dtype == np.uint8 and arr.ndim == 2:
+                out: list[Any] = hex_ids(arr)
+            else:
+                out = [None if v is None else (v.hex if hasattr(v, "hex") else str(v)) for v in value]
+        elif internal == "DateTimeField":
+            out = _dt_strings(np.asarray(value), pg)
+        elif internal == "DateField":
+            out = _date_strings(np.asarray(value))
+        elif internal == "DecimalField":
+            out = _decimal_strings(np.asarray(value))
+        elif internal == "BooleanField":
+            b = np.asarray(value, dtype=bool).tolist()
+            out = [("t" if x else "f") for x in b] if pg else [1 if x else 0 for x in b]
+        elif internal == "JSONField":
+            out = [None if v is None else json.dumps(v) for v in value]
+        elif isinstance(value, np.ndarray):
+            out = value.tolist()
+        else:
+            out = list(value)
+        if null_mask is not None:
+            for i in np.flatnonzero(null_mask).tolist():
+                out[i] = None
+        return out
+
+    def _scalar(self, field: models.Field, internal: str, value: Any) -> Any:
+        if internal == "UUIDField":
+            return value.hex if hasattr(value, "hex") else str(value)
+        if internal == "DateTimeField":
+            if isinstance(value, dt.datetime):
+                value = int(value.timestamp())
+            return _dt_strings(np.array([value]), self.pg)[0]
+        if internal == "DateField":
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            return _date_strings(np.array([value]))[0]
+        if internal == "BooleanField":
+            return ("t" if value else "f") if self.pg else (1 if value else 0)
+        if internal == "JSONField":
+            return json.dumps(value)
+        if internal == "TimeField" and isinstance(value, dt.time):
+            return value.isoformat()
+        return value
+
+    def write(self, cols: dict[str, Any]) -> int:
+        n = 0
+        for v in cols.values():
+            if isinstance(v, np.ndarray | list):
+                n = len(v)
+                break
+        if n == 0:
+            return 0
+        names: list[Any] = []
+        values: list[list[Any]] = []
+        given = {k for k in cols if not k.endswith("__null")}
+        for field in self.model._meta.concrete_fields:
+            name = field.name
+            if name == "organization":
+                names.append(field.column)
+                values.append([self.org_hex] * n)
+                continue
+            if name in given:
+                value = cols[name]
+            elif field.attname in given:
+                value = cols[field.attname]
+            elif field.has_default():
+                default = field.default
+                if callable(default):
+                    if isinstance(field, models.DateTimeField):
+                        value = self.now
+                    elif isinstance(field, models.JSONField):
+                        value = default()
+                    else:
+                        raise ValueError(
+                            f"{self.model.__name__}.{name}: has a per-row default; the writer must supply it"
+                        )
+                else:
+                    value = default
+            elif field.null:
+                value = None
+            elif isinstance(field, models.CharField | models.TextField) and field.blank:
+                value = ""
+            else:
+                raise ValueError(f"{self.model.__name__}.{name}: required, and no value was given")
+            mask = cols.get(f"{name}__null")
+            names.append(field.column)
+            values.append(self._convert(field, value, n, mask))
+        self._insert(names, values, n)
+        self.rows += n
+        return n
+
+    def _insert(self, names: list[str], values: list[list[Any]], n: int) -> None:
+        connection.ensure_connection()
+        raw = connection.connection
+        cols = ", ".join(f'"{c}"' for c in names)
+        if self.pg:
+            text_cols = [_pg_text(v) for v in values]
+            data = "\n".join("\t".join(row) for row in zip(*text_cols, strict=True)) + "\n"
+            with raw.cursor() as cur, cur.copy(f'COPY "{self.table}" ({cols}) FROM STDIN') as copy:
+                copy.write(data)
+        else:
+            ph = ", ".join("?" for _ in names)
+            sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({ph})'  # noqa: S608 - names from model meta
+            rows = list(zip(*values, strict=True))
+            cur = raw.cursor()
+            for i in range(0, n, SQLITE_BATCH):
+                cur.executemany(sql, rows[i : i + SQLITE_BATCH])
+            cur.close()
