@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -257,8 +257,8 @@ def working_week_set(
     actor: User | None,
     doctor: Doctor,
     branch: Branch,
-    hours: dict[int, Sequence[tuple[dt.time, dt.time]]],
-    breaks: dict[int, Sequence[tuple[dt.time, dt.time]]] | None = None,
+    hours: Mapping[int, Sequence[tuple[dt.time, dt.time]]],
+    breaks: Mapping[int, Sequence[tuple[dt.time, dt.time]]] | None = None,
 ) -> None:
     """Replace the doctor's weekly hours (and breaks) at the branch. Weekday 0 = Monday."""
     _same_org(org, doctor=doctor, branch=branch)
