@@ -17,6 +17,7 @@ from clinicflow.core.models import Branch, Organization
 # Modules that register reports; each domain adds its module here.
 REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.patients",
+    "clinicflow.analytics.reports.acquisition",
     "clinicflow.analytics.reports.capacity",
 ]
 
