@@ -1,0 +1,405 @@
+"""Acquisition reports: per channel, per campaign, per administrator.
+
+Entry points (pure functions of the database, also used by the planted-truth checks):
+``acquisition_rows(org=, date_from=, date_to=, branch=, model=, group=)`` and
+``administrator_rows(org=, date_from=, date_to=, branch=)``.
+
+Definitions (docs/acquisition.md): a *first visit* is a patient's first non-cancelled appointment;
+*booked first visits* are first visits that start in the period, *arrived* those of them marked
+arrived or done (these are the period's first patients). A first patient is credited to channels
+by the attribution model over their touches (calls, leads, web sessions) up to the first visit.
+ROMI = (revenue to date of the attracted patients × gross margin − spend) / spend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
+from django.utils.translation import gettext_lazy as _
+
+from clinicflow.acquisition.attribution import MODELS, Touch, credit
+from clinicflow.acquisition.models import AdSpend, Call, CallStatus, Campaign, Channel, Lead, WebSession
+from clinicflow.analytics.reports.base import (
+    ChartSpec,
+    Column,
+    Param,
+    ReportContext,
+    ReportResult,
+    ReportSpec,
+    money_ratio,
+    ratio,
+    register,
+)
+from clinicflow.core.models import Branch, Organization
+
+ARRIVED = ("arrived", "done")
+MODEL_PARAM = Param(
+    name="model",
+    label=_("Attribution model"),
+    choices=(
+        ("last_non_direct", _("Last non-direct touch")),
+        ("first_touch", _("First touch")),
+        ("linear", _("Linear")),
+    ),
+    default="last_non_direct",
+)
+
+
+def _bounds(date_from: dt.date, date_to: dt.date, branch: Branch | None) -> tuple[dt.datetime, dt.datetime]:
+    tz = branch.tz if branch is not None else dt.UTC
+    return (
+        dt.datetime.combine(date_from, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+
+
+def first_visits(*, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None) -> Any:
+    """Appointments that are their patient's first non-cancelled one and start in [start, end)."""
+    from clinicflow.booking.models import Appointment
+
+    first_id = (
+        Appointment.objects.filter(organization=org, patient=OuterRef("patient"))
+        .exclude(status="cancelled")
+        .order_by("start_at", "id")
+        .values("id")[:1]
+    )
+    qs = (
+        Appointment.objects.for_org(org)
+        .exclude(status="cancelled")
+        .filter(start_at__gte=start, start_at__lt=end)
+        .filter(id=Subquery(first_id))
+    )
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    return qs
+
+
+def _revenue(
+    *, org: Organization, patients: Any, start: dt.datetime, end: dt.datetime
+) -> dict[Any, tuple[Decimal, Decimal]]:
+    from clinicflow.booking.models import Payment
+
+    signed = Case(
+        When(kind="refund", then=-F("amount")),
+        default=F("amount"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    rows = (
+        Payment.objects.for_org(org)
+        .filter(patient_id__in=patients, paid_at__lt=end)
+        .values("patient_id")
+        .annotate(
+            to_date=Sum(signed),
+            period=Sum(signed, filter=Q(paid_at__gte=start)),
+        )
+    )
+    return {r["patient_id"]: (r["period"] or Decimal(0), r["to_date"] or Decimal(0)) for r in rows}
+
+
+def acquisition_rows(
+    *,
+    org: Organization,
+    date_from: dt.date,
+    date_to: dt.date,
+    branch: Branch | None = None,
+    model: str = "last_non_direct",
+    group: str = "channel",
+) -> list[dict[str, Any]]:
+    """One row per channel (``group="channel"``) or campaign (``group="campaign"``)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown attribution model {model!r}")
+    key = "channel_id" if group == "channel" else "campaign_id"
+    start, end = _bounds(date_from, date_to, branch)
+    acc: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {
+            "spend": Decimal(0),
+            "impressions": 0,
+            "clicks": 0,
+            "sessions": 0,
+            "leads": 0,
+            "calls": 0,
+            "unique_calls": 0,
+            "missed": 0,
+            "booked_first": Fraction(0),
+            "arrived_first": Fraction(0),
+            "revenue_period": Decimal(0),
+            "revenue_to_date": Decimal(0),
+        }
+    )
+
+    spend = AdSpend.objects.for_org(org).filter(date__gte=date_from, date__lte=date_to)
+    if branch is not None:
+        spend = spend.filter(Q(branch=branch) | Q(branch__isnull=True, campaign__branch=branch))
+    for r in spend.values(key).annotate(s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks")):
+        row = acc[r[key]]
+        row["spend"] += r["s"] or Decimal(0)
+        row["impressions"] += r["i"] or 0
+        row["clicks"] += r["c"] or 0
+
+    def scoped(qs: Any, field: str) -> Any:
+        qs = qs.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+        return qs.filter(branch=branch) if branch is not None else qs
+
+    for r in scoped(WebSession.objects.for_org(org), "started_at").values(key).annotate(n=Count("id")):
+        acc[r[key]]["sessions"] += r["n"]
+    for r in scoped(Lead.objects.for_org(org), "created_at").values(key).annotate(n=Count("id")):
+        acc[r[key]]["leads"] += r["n"]
+    for r in (
+        scoped(Call.objects.for_org(org), "started_at")
+        .values(key)
+        .annotate(
+            n=Count("id"),
+            u=Count("id", filter=Q(is_unique=True)),
+            m=Count("id", filter=Q(status=CallStatus.MISSED)),
+        )
+    ):
+        row = acc[r[key]]
+        row["calls"] += r["n"]
+        row["unique_calls"] += r["u"]
+        row["missed"] += r["m"]
+
+    firsts = first_visits(org=org, start=start, end=end, branch=branch)
+    visit_of = {p: (at, status) for p, at, status in firsts.values_list("patient_id", "start_at", "status")}
+    if visit_of:
+        patients = firsts.values("patient_id")
+        direct_ids = set(Channel.objects.for_org(org).filter(code="direct").values_list("pk", flat=True))
+        touches: dict[Any, list[Touch]] = defaultdict(list)
+        sources = (
+            (Call.objects.for_org(org), "started_at"),
+            (Lead.objects.for_org(org), "created_at"),
+            (WebSession.objects.for_org(org), "started_at"),
+        )
+        for qs, at_field in sources:
+            for p, at, ch, camp in (
+                qs.filter(patient_id__in=patients, **{f"{at_field}__lt": end})
+                .values_list("patient_id", at_field, "channel_id", "campaign_id")
+                .iterator(chunk_size=5000)
+            ):
+                if at <= visit_of[p][0]:
+                    touches[p].append(Touch(at=at, channel=ch, campaign=camp, is_direct=ch in direct_ids))
+        revenue = _revenue(org=org, patients=patients, start=start, end=end)
+        for p, (_at, status) in visit_of.items():
+            rev_period, rev_total = revenue.get(p, (Decimal(0), Decimal(0)))
+            for (ch, camp), share in credit(touches.get(p, []), model).items():
+                row = acc[ch if group == "channel" else camp]
+                row["booked_first"] += share
+                if status in ARRIVED:
+                    row["arrived_first"] += share
+                row["revenue_period"] += rev_period * Decimal(share.numerator) / Decimal(share.denominator)
+                row["revenue_to_date"] += rev_total * Decimal(share.numerator) / Decimal(share.denominator)
+
+    from clinicflow.acquisition.services import tracking_settings
+
+    margin = tracking_settings(org=org).gross_margin
+    if group == "channel":
+        names = {c.pk: (c.code, c.name) for c in Channel.objects.for_org(org)}
+    else:
+        names = {
+            c.pk: (c.utm_campaign or c.name, f"{c.name} ({c.channel.name})")
+            for c in Campaign.objects.for_org(org).select_related("channel")
+        }
+    rows: list[dict[str, Any]] = []
+    for k, v in acc.items():
+        code, name = names.get(
+            k, ("unknown", str(_("Direct / unknown")) if group == "channel" else str(_("No campaign")))
+        )
+        cent = Decimal("0.01")
+        arrived = v["arrived_first"]
+        spend_v: Decimal = v["spend"]
+        rows.append(
+            {
+                "key": str(k) if k else "",
+                "code": code,
+                "name": name,
+                "spend": spend_v,
+                "impressions": v["impressions"],
+                "clicks": v["clicks"],
+                "sessions": v["sessions"],
+                "leads": v["leads"],
+                "calls": v["calls"],
+                "unique_calls": v["unique_calls"],
+                "missed_share": ratio(v["missed"], v["calls"]),
+                "booked_first": round(float(v["booked_first"]), 2),
+                "arrived_first": round(float(arrived), 2),
+                "cost_per_call": money_ratio(spend_v, v["calls"]),
+                "cost_per_unique_call": money_ratio(spend_v, v["unique_calls"]),
+                "cost_per_first_patient": (spend_v * arrived.denominator / arrived.numerator).quantize(cent)
+                if arrived
+                else None,
+                "revenue_period": v["revenue_period"].quantize(cent),
+                "revenue_to_date": v["revenue_to_date"].quantize(cent),
+                "romi": float((v["revenue_to_date"] * margin - spend_v) / spend_v) if spend_v else None,
+            }
+        )
+    rows.sort(key=lambda r: (-r["spend"], -r["calls"], r["name"]))
+    return rows
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    t: dict[str, Any] = {"name": str(_("Total"))}
+    for k in ("spend", "revenue_period", "revenue_to_date"):
+        t[k] = sum((r[k] for r in rows), Decimal(0))
+    for k in ("impressions", "clicks", "sessions", "leads", "calls", "unique_calls"):
+        t[k] = sum(r[k] for r in rows)
+    for k in ("booked_first", "arrived_first"):
+        t[k] = round(sum(r[k] for r in rows), 2)
+    missed = sum((r["missed_share"] or 0) * r["calls"] for r in rows)
+    t["missed_share"] = ratio(round(missed), t["calls"])
+    t["cost_per_call"] = money_ratio(t["spend"], t["calls"])
+    t["cost_per_unique_call"] = money_ratio(t["spend"], t["unique_calls"])
+    t["cost_per_first_patient"] = (
+        (t["spend"] / Decimal(str(t["arrived_first"]))).quantize(Decimal("0.01"))
+        if t["arrived_first"]
+        else None
+    )
+    return t
+
+
+def _compute(group: str) -> Any:
+    def compute(ctx: ReportContext) -> ReportResult:
+        rows = acquisition_rows(
+            org=ctx.org,
+            date_from=ctx.date_from,
+            date_to=ctx.date_to,
+            branch=ctx.branch,
+            model=ctx.params.get("model", "last_non_direct"),
+            group=group,
+        )
+        return ReportResult(
+            rows=rows,
+            totals=_totals(rows) if rows else None,
+            notes=[
+                str(_("ROMI uses the organisation's gross-margin share (tracking settings; default 1.0)."))
+            ],
+        )
+
+    return compute
+
+
+COLUMNS = (
+    Column("name", _("Name")),
+    Column("spend", _("Spend"), "money"),
+    Column("sessions", _("Sessions"), "int"),
+    Column("leads", _("Leads"), "int"),
+    Column("calls", _("Calls"), "int"),
+    Column("unique_calls", _("Unique calls"), "int"),
+    Column("missed_share", _("Missed share"), "percent"),
+    Column("booked_first", _("Booked first visits"), "float"),
+    Column("arrived_first", _("Arrived first visits"), "float"),
+    Column("cost_per_call", _("Cost per call"), "money"),
+    Column("cost_per_unique_call", _("Cost per unique call"), "money"),
+    Column("cost_per_first_patient", _("Cost per first patient"), "money"),
+    Column("revenue_period", _("Revenue in period"), "money"),
+    Column("revenue_to_date", _("Revenue to date"), "money"),
+    Column("romi", _("ROMI"), "percent"),
+)
+
+register(
+    ReportSpec(
+        name="channels",
+        title=_("Acquisition by channel"),
+        description=_(
+            "Spend, sessions, leads, calls and first patients per channel, with cost per result and ROMI."
+        ),
+        permission="reports.marketing",
+        columns=COLUMNS,
+        compute=_compute("channel"),
+        chart=ChartSpec(type="bar", x="name", series=("calls", "unique_calls", "arrived_first")),
+        params=(MODEL_PARAM,),
+    )
+)
+register(
+    ReportSpec(
+        name="campaigns",
+        title=_("Acquisition by campaign"),
+        description=_("The channel report per campaign."),
+        permission="reports.marketing",
+        columns=COLUMNS,
+        compute=_compute("campaign"),
+        chart=ChartSpec(type="bar", x="name", series=("calls", "unique_calls", "arrived_first")),
+        params=(MODEL_PARAM,),
+    )
+)
+
+
+def administrator_rows(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None = None
+) -> list[dict[str, Any]]:
+    """Per administrator: unique calls handled in the period; of those, how many callers booked
+    (their first visit starts after the call) and how many arrived; average call score."""
+    from clinicflow.booking.models import Appointment
+
+    start, end = _bounds(date_from, date_to, branch)
+    first = (
+        Appointment.objects.filter(organization=org, patient=OuterRef("patient"))
+        .exclude(status="cancelled")
+        .order_by("start_at", "id")
+    )
+    qs = Call.objects.for_org(org).filter(
+        started_at__gte=start, started_at__lt=end, is_unique=True, administrator__isnull=False
+    )
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    qs = qs.annotate(
+        fv_at=Subquery(first.values("start_at")[:1]),
+        fv_status=Subquery(first.values("status")[:1]),
+    )
+    booked_q = Q(patient__isnull=False, fv_at__gte=F("started_at"))
+    rows = []
+    for r in (
+        qs.values("administrator_id", "administrator__full_name", "administrator__email")
+        .annotate(
+            unique_calls=Count("id"),
+            booked=Count("id", filter=booked_q),
+            arrived=Count("id", filter=booked_q & Q(fv_status__in=ARRIVED)),
+            avg_score=Avg("score"),
+        )
+        .order_by("administrator__full_name", "administrator_id")
+    ):
+        rows.append(
+            {
+                "administrator": r["administrator__full_name"] or r["administrator__email"],
+                "administrator_id": str(r["administrator_id"]),
+                "unique_calls": r["unique_calls"],
+                "booked": r["booked"],
+                "arrived": r["arrived"],
+                "booked_conversion": ratio(r["booked"], r["unique_calls"]),
+                "arrived_conversion": ratio(r["arrived"], r["unique_calls"]),
+                "avg_score": round(float(r["avg_score"]), 1) if r["avg_score"] is not None else None,
+            }
+        )
+    return rows
+
+
+def _compute_admins(ctx: ReportContext) -> ReportResult:
+    return ReportResult(
+        rows=administrator_rows(org=ctx.org, date_from=ctx.date_from, date_to=ctx.date_to, branch=ctx.branch)
+    )
+
+
+register(
+    ReportSpec(
+        name="administrators",
+        title=_("Front desk: administrators"),
+        description=_(
+            "Unique calls handled, conversion into booked and arrived first visits, average call score."
+        ),
+        permission="reports.frontdesk",
+        columns=(
+            Column("administrator", _("Administrator")),
+            Column("unique_calls", _("Unique calls"), "int"),
+            Column("booked", _("Booked first visits"), "int"),
+            Column("arrived", _("Arrived first visits"), "int"),
+            Column("booked_conversion", _("Conversion to booked"), "percent"),
+            Column("arrived_conversion", _("Conversion to arrived"), "percent"),
+            Column("avg_score", _("Average score %"), "float"),
+        ),
+        compute=_compute_admins,
+        chart=ChartSpec(type="bar", x="administrator", series=("booked_conversion", "arrived_conversion")),
+    )
+)
