@@ -1,13 +1,14 @@
-"""The demo installation: two organisations, staff logins with password ``demo``, a few patients.
-
-The clinic simulator (clinicflow.simulator) fills the demo organisation with months of activity;
-this module only creates the tenants, branches and logins it writes into.
+"""The demo installation: two organisations, staff logins with password ``demo``, a few patients,
+and simulated life: the clinic simulator (clinicflow.simulator) fills "demo" with 24 months ending
+today (default scenario, fixed seed) and "other" with a small clinic (scenario other.toml).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -134,6 +135,10 @@ DEMO_PATIENTS = {
 }
 
 
+DEMO_SEED = 2026
+DEMO_SCENARIOS = {"demo": None, "other": "other"}  # None = the default scenario
+
+
 @dataclass
 class DemoSummary:
     organizations: int
@@ -251,3 +256,23 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
                     )
                 patients += 1
     return DemoSummary(organizations=2, branches=3, users=users, patients=patients, created=True)
+
+
+def demo_simulate(progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, Any]:
+    """Fill each demo organisation that has no simulated data yet; returns the runs' results by slug."""
+    from clinicflow.simulator.runner import has_simulated_data, simulate_org
+    from clinicflow.simulator.scenario import load_scenario
+
+    results: dict[str, Any] = {}
+    for slug, scenario in DEMO_SCENARIOS.items():
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None or has_simulated_data(org):
+            continue
+        scn = load_scenario(scenario)
+
+        def on_progress(phase: str, rows: int, seconds: float, slug: str = slug) -> None:
+            if progress:
+                progress(slug, phase, rows, seconds)
+
+        results[slug] = simulate_org(org=org, scenario=scn, seed=DEMO_SEED, progress=on_progress)
+    return results

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
@@ -29,13 +29,13 @@ router = Router(tags=["patients"])
 
 
 class ListParams(Schema):
-    q: str = ""
-    branch: str | None = None
+    q: str = Field("", max_length=100, description="name, e-mail, or a phone in any format")
+    branch: str | None = Field(None, description="branch id")
     source: str | None = None
     sex: str | None = None
-    sort: str = "name"
-    limit: int = 50
-    offset: int = 0
+    sort: str = Field("name", description="one of " + ", ".join(selectors.SORTS))
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 def _ctx(request: HttpRequest) -> tuple[Organization, User]:

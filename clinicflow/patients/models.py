@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinicflow.core.models import AppendOnlyTenantManager, Branch, TenantModel
 
@@ -94,7 +95,7 @@ class Patient(TenantModel):
 
 class PhoneKind(models.TextChoices):
     MOBILE = "mobile", _("Mobile")
-    HOME = "home", _("Home")
+    HOME = "home", pgettext_lazy("phone kind", "Home")
     WORK = "work", _("Work")
 
 

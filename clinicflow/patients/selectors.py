@@ -85,11 +85,15 @@ def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q
         e164 = try_normalize(query, default_region(org, branch))
         # Resolve the (few) matching ids first: an IN over a subquery makes SQLite walk the name index.
         if e164:
-            ids = list(PatientPhone.objects.for_org(org).filter(e164=e164).values_list("patient_id", flat=True)[:500])
+            ids = list(
+                PatientPhone.objects.for_org(org).filter(e164=e164).values_list("patient_id", flat=True)[:500]
+            )
             return Q(pk__in=ids)
         digits = "".join(ch for ch in query if ch.isdigit())
         ids = list(
-            PatientPhone.objects.for_org(org).filter(e164__contains=digits).values_list("patient_id", flat=True)[:500]
+            PatientPhone.objects.for_org(org)
+            .filter(e164__contains=digits)
+            .values_list("patient_id", flat=True)[:500]
         )
         return Q(pk__in=ids)
     if "@" in query:
