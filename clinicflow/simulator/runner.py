@@ -98,12 +98,13 @@ def reset_org(org: Organization) -> int:
     """Delete the organisation's rows in every table the simulator writes (and the rows that
     reference them). Staff users are kept. Foreign keys are deferred to the commit."""
     deleted = 0
+    org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)  # type: ignore[union-attr]
     with connection.cursor() as cur:
         for model in _tables_to_clear():
-            cur.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "organization_id" = %s', [org.pk])  # noqa: S608 - table names from models
+            cur.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "organization_id" = %s', [org_id])  # noqa: S608 - table names from models
             deleted += max(cur.rowcount, 0)
         table = SimulationRun._meta.db_table
-        cur.execute(f'DELETE FROM "{table}" WHERE "organization_id" = %s', [org.pk])  # noqa: S608
+        cur.execute(f'DELETE FROM "{table}" WHERE "organization_id" = %s', [org_id])  # noqa: S608
     return deleted
 
 

@@ -77,7 +77,7 @@ def test_errors_name_the_key(tmp_path, text, message):
 
 
 def test_missing_file_is_a_clear_error():
-    with pytest.raises(ScenarioError, match="scenario file not found: nowhere.toml"):
+    with pytest.raises(ScenarioError, match=r"scenario file not found: nowhere\.toml"):
         load_scenario("nowhere.toml")
 
 
