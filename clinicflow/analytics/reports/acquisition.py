@@ -58,25 +58,34 @@ def _bounds(date_from: dt.date, date_to: dt.date, branch: Branch | None) -> tupl
     )
 
 
-def first_visits(*, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None) -> Any:
-    """Appointments that are their patient's first non-cancelled one and start in [start, end)."""
+def first_visits(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
+) -> dict[Any, tuple[dt.datetime, str]]:
+    """patient id → (start, status) of their first non-cancelled appointment, when it starts in
+    [start, end) (and, with a branch, takes place there). Two grouped queries, no per-row subquery."""
+    from django.db.models import Min
+
     from clinicflow.booking.models import Appointment
 
-    first_id = (
-        Appointment.objects.filter(organization=org, patient=OuterRef("patient"))
-        .exclude(status="cancelled")
-        .order_by("start_at", "id")
-        .values("id")[:1]
+    live = Appointment.objects.for_org(org).exclude(status="cancelled")
+    firsts = dict(
+        live.values("patient_id")
+        .annotate(first=Min("start_at"))
+        .filter(first__gte=start, first__lt=end)
+        .values_list("patient_id", "first")
     )
-    qs = (
-        Appointment.objects.for_org(org)
-        .exclude(status="cancelled")
-        .filter(start_at__gte=start, start_at__lt=end)
-        .filter(id=Subquery(first_id))
-    )
+    out: dict[Any, tuple[dt.datetime, str]] = {}
+    in_period = live.filter(start_at__gte=start, start_at__lt=end)
     if branch is not None:
-        qs = qs.filter(branch=branch)
-    return qs
+        in_period = in_period.filter(branch=branch)
+    for p, at, status in in_period.order_by("start_at", "id").values_list("patient_id", "start_at", "status"):
+        if firsts.get(p) == at and p not in out:
+            out[p] = (at, status)
+    return out
+
+
+def _chunks(ids: list[Any], size: int = 5000) -> list[list[Any]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _revenue(
@@ -163,10 +172,9 @@ def acquisition_rows(
         row["unique_calls"] += r["u"]
         row["missed"] += r["m"]
 
-    firsts = first_visits(org=org, start=start, end=end, branch=branch)
-    visit_of = {p: (at, status) for p, at, status in firsts.values_list("patient_id", "start_at", "status")}
+    visit_of = first_visits(org=org, start=start, end=end, branch=branch)
     if visit_of:
-        patients = firsts.values("patient_id")
+        patient_ids = list(visit_of)
         direct_ids = set(Channel.objects.for_org(org).filter(code="direct").values_list("pk", flat=True))
         touches: dict[Any, list[Touch]] = defaultdict(list)
         sources = (
@@ -175,14 +183,15 @@ def acquisition_rows(
             (WebSession.objects.for_org(org), "started_at"),
         )
         for qs, at_field in sources:
-            for p, at, ch, camp in (
-                qs.filter(patient_id__in=patients, **{f"{at_field}__lt": end})
-                .values_list("patient_id", at_field, "channel_id", "campaign_id")
-                .iterator(chunk_size=5000)
-            ):
-                if at <= visit_of[p][0]:
-                    touches[p].append(Touch(at=at, channel=ch, campaign=camp, is_direct=ch in direct_ids))
-        revenue = _revenue(org=org, patients=patients, start=start, end=end)
+            for chunk in _chunks(patient_ids):
+                for p, at, ch, camp in qs.filter(
+                    patient_id__in=chunk, **{f"{at_field}__lt": end}
+                ).values_list("patient_id", at_field, "channel_id", "campaign_id"):
+                    if at <= visit_of[p][0]:
+                        touches[p].append(Touch(at=at, channel=ch, campaign=camp, is_direct=ch in direct_ids))
+        revenue: dict[Any, tuple[Decimal, Decimal]] = {}
+        for chunk in _chunks(patient_ids):
+            revenue.update(_revenue(org=org, patients=chunk, start=start, end=end))
         for p, (_at, status) in visit_of.items():
             rev_period, rev_total = revenue.get(p, (Decimal(0), Decimal(0)))
             for (ch, camp), share in credit(touches.get(p, []), model).items():
