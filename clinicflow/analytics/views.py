@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import Http404, HttpResponse
@@ -87,7 +86,7 @@ def report_page(request: AuthedRequest, name: str) -> HttpResponse:
             "error": error,
             "columns": spec.columns,
             "branches": Branch.objects.for_org(org),
-            "chart_json": json.dumps(chart) if chart else "",
+            "chart_json": chart,
             "query": request.GET.urlencode(),
         },
         status=422 if error else 200,

@@ -159,3 +159,14 @@ def test_no_random_module_for_secrets() -> None:
         h for h in _grep(r"^\s*import random|from random import") if "simulator" not in h and "bench" not in h
     ]
     assert offenders == []
+
+
+def test_home_shows_each_branchs_local_time(web, branch, branch2) -> None:
+    import datetime as dt
+
+    from freezegun import freeze_time
+
+    with freeze_time(dt.datetime(2026, 11, 22, 19, 16, tzinfo=dt.UTC)):
+        content = web("owner").get("/home/").content.decode()
+    assert "<td>22:16</td>" in content  # Europe/Moscow, UTC+3
+    assert "<td>02:16</td>" in content  # Asia/Novosibirsk, UTC+7
