@@ -14,10 +14,26 @@ def setup_django(database: str = "sqlite", name: str = "bench") -> str:
     """Point Django at a fresh scratch database ("sqlite" file or "postgres" database) and migrate it."""
     if database == "postgres":
         host = os.environ.get("PGHOST", "127.0.0.1")
-        subprocess.run(["psql", "-h", host, "-U", "postgres", "-d", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-                       check=True, capture_output=True)
-        subprocess.run(["psql", "-h", host, "-U", "postgres", "-d", "postgres", "-qc", f"CREATE DATABASE {name}"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                host,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qc",
+                f"DROP DATABASE IF EXISTS {name}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["psql", "-h", host, "-U", "postgres", "-d", "postgres", "-qc", f"CREATE DATABASE {name}"],
+            check=True,
+            capture_output=True,
+        )
         os.environ["DATABASE_URL"] = f"postgresql://postgres@{host}:5432/{name}"
     else:
         path = Path(tempfile.mkdtemp(prefix="cfbench-")) / f"{name}.sqlite3"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import percentile, setup_django  # noqa: E402
+from bench._common import percentile, setup_django
 
 N = int(__import__("os").environ.get("BENCH_PATIENTS", "100000"))
 
@@ -36,13 +36,22 @@ def main() -> None:
     with transaction.atomic():
         for target, offset in ((org, 0), (other, N)):
             patients = [
-                Patient(organization=target, last_name=f"Last{i}", first_name=f"First{i}", search_name=f"last{i} first{i}")
+                Patient(
+                    organization=target,
+                    last_name=f"Last{i}",
+                    first_name=f"First{i}",
+                    search_name=f"last{i} first{i}",
+                )
                 for i in range(N)
             ]
             Patient.objects.bulk_create(patients, batch_size=5000)
             PatientPhone.objects.bulk_create(
-                [PatientPhone(organization=target, patient=p, e164=f"+7{numbers[offset + i]}", is_primary=True)
-                 for i, p in enumerate(patients)],
+                [
+                    PatientPhone(
+                        organization=target, patient=p, e164=f"+7{numbers[offset + i]}", is_primary=True
+                    )
+                    for i, p in enumerate(patients)
+                ],
                 batch_size=5000,
             )
     print(f"   loaded {2 * N} patients in {time.perf_counter() - started:.1f} s", flush=True)
