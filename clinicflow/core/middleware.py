@@ -17,6 +17,10 @@ class TenantMiddleware:
         return self.get_response(request)
 
 
+# Public, non-personal assets that may be cached (the website tracking script sets its own max-age).
+CACHEABLE_PREFIXES = ("/static/", "/t/cf.js")
+
+
 class SecurityHeadersMiddleware:
     """Headers Django does not set itself: no-store on staff pages and the API, Permissions-Policy."""
 
@@ -25,7 +29,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith("/static/"):
+        if not request.path.startswith(CACHEABLE_PREFIXES):
             response["Cache-Control"] = "no-store"
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
