@@ -7,8 +7,9 @@ grow like ``(x z)^n / n!``), while ``2F1`` itself behaves like ``(1 - z)^(c - a 
 :func:`hyp2f1_log` therefore
 
 1. applies Euler's transformation ``2F1(a, b; c; z) = (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z)``
-   whenever ``c - a - b < 0``; with the BG/NBD arguments this turns the two large
-   numerator parameters into the small, fixed ``a + b - 1 - r`` and ``a - 1``;
+   whenever ``c - a - b < 0`` and the new parameters stay above -1 (so the terms cannot
+   cancel); with the BG/NBD arguments this turns the two large numerator parameters
+   into the small, fixed ``a + b - 1 - r`` and ``a - 1``;
 2. sums the series with a per-element running scale so that no intermediate value can
    overflow, and stops each element once a geometric bound on the remaining tail is
    below the tolerance.
@@ -65,9 +66,11 @@ def hyp2f1_log(
         raise ValueError("hyp2f1_log is undefined for c = 0, -1, -2, ...")
 
     with np.errstate(under="ignore"):
-        # Euler's transformation where it shrinks the series (c - a - b < 0).
+        # Euler's transformation where it shrinks the series (c - a - b < 0) without
+        # creating large negative parameters (whose alternating terms would cancel).
         prefactor = np.zeros_like(z_)
-        euler = (c_ - a_ - b_) < 0.0
+        # (A zero parameter makes the transformed series the constant 1.)
+        euler = ((c_ - a_ - b_) < 0.0) & ((((c_ - a_) > -1.0) & ((c_ - b_) > -1.0)) | (c_ == a_) | (c_ == b_))
         if np.any(euler):
             s = c_[euler] - a_[euler] - b_[euler]
             prefactor[euler] = s * np.log1p(-z_[euler])
@@ -84,27 +87,31 @@ def _series_log(
 ) -> tuple[FloatArray, FloatArray]:
     """Sum ``sum_n (a)_n (b)_n / ((c)_n n!) z^n`` with a running log scale per element.
 
-    Here ``a + b - c <= 0`` (the caller transformed it), so beyond
-    ``k* = (a b - c) / (c + 1 - a - b)`` every term ratio is at most ``z`` in magnitude
-    and the tail after a term ``t`` is bounded by ``|t| z / (1 - z)``.
+    The term ratio is ``rho_n = q_n z`` with ``q_n = (a + n)(b + n) / ((c + n)(n + 1)) -> 1``.
+    Past a gate index ``k`` the future ratios are bounded by ``max(z, |rho_n|) < 1``: when
+    ``a + b - c - 1 < 0``, ``q_n <= 1`` for ``n >= k* = (a b - c) / (c + 1 - a - b)``; otherwise
+    ``q_n`` decreases towards 1 once ``n`` exceeds the parameters' scale.  The tail after a
+    term ``t`` is then at most ``|t| rho / (1 - rho)``.
     """
     size = a.size
     out_log = np.zeros(size)
     out_sign = np.ones(size)
-    # Terms ratios are bounded by z from this index on (see docstring).
-    k_star = np.maximum((a * b - c) / (c + 1.0 - a - b), 0.0)
-    tail_factor = 1.0 / (1.0 - z)
+    slope = a + b - c - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k_below = np.maximum((a * b - c) / np.where(slope < 0.0, -slope, 1.0), 0.0)
+    k_gate = np.where(slope < 0.0, k_below, 2.0 * (np.abs(a) + np.abs(b) + np.abs(c) + 1.0))
 
     idx = np.arange(size)
     term = np.ones(size)
     total = np.ones(size)
     log_scale = np.zeros(size)
-    a_act, b_act, c_act, z_act, k_act, tail_act = a, b, c, z, k_star, tail_factor
+    a_act, b_act, c_act, z_act, k_act = a, b, c, z, k_gate
     n = 0
     while idx.size:
         if n >= max_terms:
             raise SeriesDidNotConverge(f"2F1 series did not converge in {max_terms} terms")
-        term = term * ((a_act + n) * (b_act + n) / ((c_act + n) * (n + 1.0)) * z_act)
+        ratio = (a_act + n) * (b_act + n) / ((c_act + n) * (n + 1.0)) * z_act
+        term = term * ratio
         total = total + term
         n += 1
         big = np.abs(total) > _RESCALE_ABOVE
@@ -113,7 +120,8 @@ def _series_log(
             total[big] /= scale
             term[big] /= scale
             log_scale[big] += np.log(scale)
-        done = (n >= k_act) & (np.abs(term) * tail_act <= rtol * np.abs(total))
+        rho = np.maximum(np.abs(ratio), z_act)
+        done = (n >= k_act) & (rho < 1.0) & (np.abs(term) * rho <= rtol * np.abs(total) * (1.0 - rho))
         if np.any(done):
             finished = idx[done]
             out_log[finished] = np.log(np.abs(total[done])) + log_scale[done]
@@ -121,8 +129,13 @@ def _series_log(
             keep = ~done
             idx = idx[keep]
             term, total, log_scale = term[keep], total[keep], log_scale[keep]
-            a_act, b_act, c_act, z_act = a_act[keep], b_act[keep], c_act[keep], z_act[keep]
-            k_act, tail_act = k_act[keep], tail_act[keep]
+            a_act, b_act, c_act, z_act, k_act = (
+                a_act[keep],
+                b_act[keep],
+                c_act[keep],
+                z_act[keep],
+                k_act[keep],
+            )
     return out_log, out_sign
 
 
