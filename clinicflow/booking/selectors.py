@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Func, Q, QuerySet
 
 from clinicflow.booking import availability as av
 from clinicflow.booking.models import (
@@ -259,6 +259,48 @@ def room_closures(
     return {k: av.merge(v) for k, v in out.items()}
 
 
+class Epoch(Func):
+    """Seconds since 1970 of a datetime column, computed by the database (ints load much faster than
+    timestamps)."""
+
+    output_field = BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def,override]
+        if connection.vendor == "postgresql":
+            template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
+        else:
+            template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+EPOCH0 = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _live_rows(
+    *,
+    org: Organization,
+    condition: Q,
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_id: uuid.UUID | None = None,
+) -> list[tuple[uuid.UUID, uuid.UUID | None, dt.datetime, dt.datetime]]:
+    """(doctor, room, start, busy_until) of live appointments overlapping ``[start, end)``."""
+    qs = Appointment.objects.for_org(org).filter(
+        condition,
+        status__in=HOLDING_STATUSES,
+        start_at__lt=end,
+        start_at__gte=start - MAX_APPOINTMENT,
+        busy_until__gt=start,
+    )
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    rows = qs.annotate(s=Epoch("start_at"), e=Epoch("busy_until")).values_list(
+        "doctor_id", "room_id", "s", "e"
+    )
+    sec = dt.timedelta(seconds=1)
+    return [(d, r, EPOCH0 + a * sec, EPOCH0 + b * sec) for d, r, a, b in rows]
+
+
 def taken_intervals(
     *,
     org: Organization,
@@ -269,18 +311,13 @@ def taken_intervals(
     exclude_id: uuid.UUID | None = None,
 ) -> dict[uuid.UUID, list[av.Interval]]:
     """Live appointments' ``[start_at, busy_until)`` per doctor (``field="doctor"``) or room, in one query."""
-    qs = Appointment.objects.for_org(org).filter(
-        **{f"{field}_id__in": list(ids)},
-        status__in=HOLDING_STATUSES,
-        start_at__lt=end,
-        start_at__gte=start - MAX_APPOINTMENT,
-        busy_until__gt=start,
-    )
-    if exclude_id is not None:
-        qs = qs.exclude(pk=exclude_id)
+    condition = Q(**{f"{field}_id__in": list(ids)})
+    rows = _live_rows(org=org, condition=condition, start=start, end=end, exclude_id=exclude_id)
     out: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
-    for key, s, e in qs.values_list(f"{field}_id", "start_at", "busy_until"):
-        out[key].append((s, e))
+    for d_id, r_id, s0, s1 in rows:
+        key = d_id if field == "doctor" else r_id
+        if key is not None:
+            out[key].append((s0, s1))
     return {k: av.merge(v) for k, v in out.items()}
 
 
@@ -361,21 +398,46 @@ def slots_find(
     schedules = schedules_load(
         org=org, branch=branch, doctor_ids=candidates, date_from=date_from, date_to=date_to
     )
-    doctor_taken = taken_intervals(
-        org=org, field="doctor", ids=candidates, start=period_start, end=period_end
-    )
-    room_taken = taken_intervals(org=org, field="room", ids=rooms, start=period_start, end=period_end)
+    doctor_set, room_set = set(candidates), set(rooms)
+    by_doctor: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
+    by_room: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
+    for d_id, r_id, s0, s1 in _live_rows(
+        org=org,
+        condition=Q(doctor_id__in=candidates) | Q(room_id__in=rooms),
+        start=period_start,
+        end=period_end,
+    ):
+        if d_id in doctor_set:
+            by_doctor[d_id].append((s0, s1))
+        if r_id is not None and r_id in room_set:
+            by_room[r_id].append((s0, s1))
+    doctor_taken = {k: av.merge(v) for k, v in by_doctor.items()}
     closures = room_closures(org=org, branch=branch, room_ids=rooms, date_from=date_from, date_to=date_to)
     whole = [(period_start, period_end + length)]
-    room_gaps: list[tuple[uuid.UUID, list[dt.datetime], list[dt.datetime]]] = []
+    # Every room's free gaps in one list sorted by start, with a running maximum of the gap ends: a start
+    # s fits some room iff the gap with the largest end among those starting at or before s reaches s+length.
+    order = {r: i for i, r in enumerate(rooms)}
+    gaps_all: list[tuple[dt.datetime, int, dt.datetime, uuid.UUID]] = []
     for r in rooms:
-        gaps = av.subtract(av.subtract(whole, closures.get(r, [])), room_taken.get(r, []))
-        room_gaps.append((r, [g[0] for g in gaps], [g[1] for g in gaps]))
+        for g0, g1 in av.subtract(av.subtract(whole, closures.get(r, [])), av.merge(by_room.get(r, []))):
+            gaps_all.append((g0, order[r], g1, r))
+    gaps_all.sort()
+    gap_starts = [g[0] for g in gaps_all]
+    best_end: list[dt.datetime] = []
+    best_room: list[uuid.UUID] = []
+    for _g0, _o, g1, r in gaps_all:
+        if not best_end or g1 > best_end[-1]:
+            best_end.append(g1)
+            best_room.append(r)
+        else:
+            best_end.append(best_end[-1])
+            best_room.append(best_room[-1])
 
     wanted_days = set(weekdays) if weekdays is not None else None
+    filtered = wanted_days is not None or time_from is not None or time_to is not None
 
     def accept(s: dt.datetime) -> uuid.UUID | None:
-        if wanted_days is not None or time_from is not None or time_to is not None:
+        if filtered:
             local = s.astimezone(tz)
             if wanted_days is not None and local.weekday() not in wanted_days:
                 return None
@@ -383,11 +445,9 @@ def slots_find(
                 return None
             if time_to is not None and local.time() > time_to:
                 return None
-        e = s + length
-        for r, starts, ends in room_gaps:
-            i = bisect_right_dt(starts, s) - 1
-            if i >= 0 and ends[i] >= e:
-                return r
+        i = bisect_right(gap_starts, s) - 1
+        if i >= 0 and best_end[i] >= s + length:
+            return best_room[i]
         return None
 
     def per_doctor(d_id: uuid.UUID) -> Iterator[tuple[dt.datetime, str, uuid.UUID, uuid.UUID]]:
@@ -406,10 +466,6 @@ def slots_find(
         if limit is not None and len(out) >= limit:
             break
     return out
-
-
-def bisect_right_dt(values: list[dt.datetime], x: dt.datetime) -> int:
-    return bisect_right(values, x)
 
 
 def calendar_appointments(
