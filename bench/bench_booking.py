@@ -209,7 +209,7 @@ def bench_http(data: dict[str, object]) -> None:
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)  # noqa: S310
+                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)
                 break
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
@@ -253,10 +253,10 @@ def bench_http(data: dict[str, object]) -> None:
                 ).encode()
                 req = urllib.request.Request(
                     f"{base}/api/v1/appointments", data=body, headers=headers, method="POST"
-                )  # noqa: S310
+                )
                 t0 = time.perf_counter()
                 try:
-                    with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310
+                    with urllib.request.urlopen(req, timeout=60) as r:
                         code = r.status
                 except urllib.error.HTTPError as e:
                     code = e.code
@@ -316,7 +316,7 @@ def serve(port: int) -> None:
         request_queue_size = 256
 
     class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = make_server("127.0.0.1", port, get_wsgi_application(), server_class=Server, handler_class=Quiet)
