@@ -1060,3 +1060,437 @@ def lead_create(
     if session is not None and patient is not None and session.patient_id is None:
         WebSession.objects.filter(pk=session.pk).update(patient=patient)
     return lead
+
+
+# --- marketing pages: channels, campaigns, ad spend import -------------------------------------------
+
+from collections.abc import Sequence  # noqa: E402
+
+from django.db import IntegrityError  # noqa: E402
+
+from clinicflow.acquisition.models import AdSpend  # noqa: E402
+from clinicflow.core.money import quantize  # noqa: E402
+
+
+@transaction.atomic
+def channel_create(*, org: Organization, actor: User | None, code: str, name: str, kind: str) -> Channel:
+    """Add one of the standard channel codes to the organisation under its own name."""
+    if code not in ChannelCode.values:
+        raise ValidationFailed.field("code", f"must be one of {', '.join(ChannelCode.values)}")
+    if kind not in ChannelKind.values:
+        raise ValidationFailed.field("kind", f"must be one of {', '.join(ChannelKind.values)}")
+    if not name.strip():
+        raise ValidationFailed.field("name", "is required")
+    if Channel.objects.for_org(org).filter(code=code).exists():
+        raise Conflict(f"channel {code!r} already exists", fields={"code": ["already exists"]})
+    channel = Channel.objects.create(organization=org, code=code, name=name.strip()[:100], kind=kind)
+    audit_record(org=org, actor=actor, action=AuditAction.CREATE, object_type="channel", object_id=channel.pk)
+    return channel
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    org: Organization,
+    actor: User | None,
+    campaign: Campaign,
+    channel: Channel,
+    name: str,
+    utm_source: str = "",
+    utm_medium: str = "",
+    utm_campaign: str = "",
+    branch: Branch | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    is_active: bool = True,
+) -> Campaign:
+    if campaign.organization_id != org.id:
+        raise NotFound("campaign not found")
+    if channel.organization_id != org.id:
+        raise ValidationFailed.field("channel", "unknown channel")
+    if branch is not None and branch.organization_id != org.id:
+        raise ValidationFailed.field("branch", "unknown branch")
+    name = name.strip()
+    if not name:
+        raise ValidationFailed.field("name", "is required")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationFailed.field("ends_on", "is before the start")
+    if Campaign.objects.for_org(org).filter(channel=channel, name=name).exclude(pk=campaign.pk).exists():
+        raise Conflict(f"campaign {name!r} already exists", fields={"name": ["already exists"]})
+    before = {f: getattr(campaign, f) for f in CAMPAIGN_FIELDS}
+    campaign.channel = channel
+    campaign.name = name[:200]
+    campaign.utm_source = utm_source.strip()[:100]
+    campaign.utm_medium = utm_medium.strip()[:100]
+    campaign.utm_campaign = utm_campaign.strip()[:200]
+    campaign.branch = branch
+    campaign.starts_on = starts_on
+    campaign.ends_on = ends_on
+    campaign.is_active = is_active
+    changed = [f for f in CAMPAIGN_FIELDS if getattr(campaign, f) != before[f]]
+    campaign.save(update_fields=[f.removesuffix("_id") for f in CAMPAIGN_FIELDS])
+    clear_caches()
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="campaign",
+        object_id=campaign.pk,
+        fields=changed,
+    )
+    return campaign
+
+
+CAMPAIGN_FIELDS = (
+    "channel_id",
+    "name",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "branch_id",
+    "starts_on",
+    "ends_on",
+    "is_active",
+)
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """One day of spend to import. ``campaign`` None with ``new_campaign`` set: create that campaign on
+    the channel first; both empty: spend booked on the channel as a whole."""
+
+    line: int
+    date: dt.date
+    channel: Channel
+    campaign: Campaign | None
+    spend: Decimal
+    impressions: int = 0
+    clicks: int = 0
+    new_campaign: str = ""
+
+
+@dataclass(frozen=True)
+class SpendImportResult:
+    created: int
+    updated: int
+    campaigns_created: int
+
+
+MAX_SPEND = Decimal("999999999999.99")
+
+
+@transaction.atomic
+def ad_spend_import(*, org: Organization, actor: User | None, rows: Sequence[SpendRow]) -> SpendImportResult:
+    """Import daily spend rows all-or-nothing: upsert on (organisation, date, campaign) — or (date,
+    channel) for channel-level spend — so importing the same file again updates instead of adding."""
+    currency = org.currency
+    for row in rows:
+        if row.channel.organization_id != org.id:
+            raise ValidationFailed.field("channel", f"line {row.line}: unknown channel")
+        if row.campaign is not None and (
+            row.campaign.organization_id != org.id or row.campaign.channel_id != row.channel.pk
+        ):
+            raise ValidationFailed.field("campaign", f"line {row.line}: unknown campaign")
+        if not Decimal(0) <= row.spend <= MAX_SPEND:
+            raise ValidationFailed.field("spend", f"line {row.line}: must be between 0 and {MAX_SPEND}")
+        if row.impressions < 0 or row.clicks < 0:
+            raise ValidationFailed.field("impressions", f"line {row.line}: must not be negative")
+    # Campaigns to create (one per channel and name).
+    created_campaigns: dict[tuple[Any, str], Campaign] = {}
+    for row in rows:
+        if row.campaign is None and row.new_campaign:
+            ckey = (row.channel.pk, row.new_campaign.strip())
+            if ckey not in created_campaigns:
+                found = Campaign.objects.for_org(org).filter(channel=row.channel, name=ckey[1]).first()
+                created_campaigns[ckey] = found or campaign_create(
+                    org=org, actor=actor, channel=row.channel, name=ckey[1]
+                )
+    resolved: list[tuple[SpendRow, Campaign | None]] = []
+    for row in rows:
+        camp = row.campaign
+        if camp is None and row.new_campaign:
+            camp = created_campaigns[(row.channel.pk, row.new_campaign.strip())]
+        resolved.append((row, camp))
+    seen: dict[tuple[Any, Any, dt.date], int] = {}
+    for row, camp in resolved:
+        key = ("c", camp.pk, row.date) if camp is not None else ("h", row.channel.pk, row.date)
+        if key in seen:
+            raise ValidationFailed.field("date", f"line {row.line}: the same day as line {seen[key]}")
+        seen[key] = row.line
+    if not resolved:
+        return SpendImportResult(created=0, updated=0, campaigns_created=0)
+    first = min(r.date for r, _ in resolved)
+    last = max(r.date for r, _ in resolved)
+    camp_ids = {c.pk for _, c in resolved if c is not None}
+    chan_ids = {r.channel.pk for r, c in resolved if c is None}
+    existing: dict[tuple[Any, Any, dt.date], AdSpend] = {}
+    if camp_ids:
+        for spend_row in AdSpend.objects.for_org(org).filter(
+            campaign_id__in=camp_ids, date__gte=first, date__lte=last
+        ):
+            existing[("c", spend_row.campaign_id, spend_row.date)] = spend_row
+    if chan_ids:
+        for spend_row in AdSpend.objects.for_org(org).filter(
+            campaign__isnull=True, channel_id__in=chan_ids, date__gte=first, date__lte=last
+        ):
+            existing[("h", spend_row.channel_id, spend_row.date)] = spend_row
+    now = timezone.now()
+    to_create: list[AdSpend] = []
+    to_update: list[AdSpend] = []
+    for row, camp in resolved:
+        key = ("c", camp.pk, row.date) if camp is not None else ("h", row.channel.pk, row.date)
+        spend = quantize(row.spend, currency)
+        obj = existing.get(key)
+        if obj is None:
+            to_create.append(
+                AdSpend(
+                    organization=org,
+                    date=row.date,
+                    channel=row.channel,
+                    campaign=camp,
+                    branch_id=camp.branch_id if camp is not None else None,
+                    spend=spend,
+                    currency=currency,
+                    impressions=row.impressions,
+                    clicks=row.clicks,
+                    imported_at=now,
+                )
+            )
+        else:
+            obj.spend, obj.currency = spend, currency
+            obj.impressions, obj.clicks, obj.imported_at = row.impressions, row.clicks, now
+            to_update.append(obj)
+    try:
+        with transaction.atomic():
+            AdSpend.objects.bulk_create(to_create, batch_size=1000)
+            AdSpend.objects.bulk_update(
+                to_update, ["spend", "currency", "impressions", "clicks", "imported_at"], batch_size=1000
+            )
+    except IntegrityError as exc:
+        raise Conflict("spend for these days was imported at the same time; import the file again") from exc
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="ad_spend_import",
+        object_id=f"{first.isoformat()}..{last.isoformat()}",
+        fields=["spend", "impressions", "clicks"],
+    )
+    return SpendImportResult(
+        created=len(to_create), updated=len(to_update), campaigns_created=len(created_campaigns)
+    )
+
+
+# --- front-desk pages: branch checklists, administrators, review list -------------------------------
+
+
+def _lock_branch(org: Organization, branch: Branch) -> Branch:
+    if branch.organization_id != org.id:
+        raise NotFound("branch not found")
+    return Branch.objects.select_for_update().get(organization=org, pk=branch.pk)
+
+
+def _checklist_items(org: Organization, checklist: CallChecklist) -> list[CallChecklistItem]:
+    return list(
+        CallChecklistItem.objects.for_org(org)
+        .filter(checklist=checklist, is_active=True)
+        .order_by("position", "code")
+    )
+
+
+def _renumber(items: list[CallChecklistItem]) -> None:
+    changed = []
+    for i, item in enumerate(items):
+        if item.position != i:
+            item.position = i
+            changed.append(item)
+    if changed:
+        CallChecklistItem.objects.bulk_update(changed, ["position"])
+
+
+@transaction.atomic
+def branch_checklist_ensure(*, org: Organization, actor: User | None, branch: Branch) -> CallChecklist:
+    """The branch's own call checklist, created on first use as a copy of the organisation's default
+    (or of the standard items: greeting, services and prices, a slot offered, booked, contact)."""
+    from clinicflow.acquisition.selectors import STANDARD_CHECKLIST
+
+    _lock_branch(org, branch)  # serialises concurrent first uses: one checklist per branch
+    own = CallChecklist.objects.for_org(org).filter(branch=branch).order_by("pk").first()
+    if own is not None:
+        return own
+    default = CallChecklist.objects.for_org(org).filter(branch__isnull=True).order_by("pk").first()
+    source = (
+        [(i.code, i.label) for i in _checklist_items(org, default)]
+        if default is not None
+        else list(STANDARD_CHECKLIST)
+    )
+    own = CallChecklist.objects.create(
+        organization=org, branch=branch, name=f"{branch.name} call checklist"[:100]
+    )
+    CallChecklistItem.objects.bulk_create(
+        [
+            CallChecklistItem(organization=org, checklist=own, code=code, label=label, position=i)
+            for i, (code, label) in enumerate(source)
+        ]
+    )
+    audit_record(
+        org=org, actor=actor, action=AuditAction.CREATE, object_type="call_checklist", object_id=own.pk
+    )
+    return own
+
+
+@transaction.atomic
+def checklist_item_add(
+    *, org: Organization, actor: User | None, branch: Branch, label: str
+) -> CallChecklistItem:
+    from django.utils.text import slugify
+
+    label = " ".join(label.split())
+    if not label:
+        raise ValidationFailed.field("label", "is required")
+    if len(label) > 200:
+        raise ValidationFailed.field("label", "at most 200 characters")
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    taken = set(
+        CallChecklistItem.objects.for_org(org).filter(checklist=checklist).values_list("code", flat=True)
+    )
+    active = _checklist_items(org, checklist)
+    if any(i.label.casefold() == label.casefold() for i in active):
+        raise Conflict(
+            "this item is already on the checklist", fields={"label": ["already on the checklist"]}
+        )
+    base = slugify(label)[:32].strip("-") or "item"
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}-{n}"
+    item = CallChecklistItem.objects.create(
+        organization=org, checklist=checklist, code=code, label=label, position=len(active)
+    )
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+    return item
+
+
+def _branch_item(org: Organization, checklist: CallChecklist, item_id: Any) -> CallChecklistItem:
+    from clinicflow.patients.selectors import parse_uuid
+
+    pk = parse_uuid(item_id)
+    item = (
+        CallChecklistItem.objects.for_org(org).filter(checklist=checklist, pk=pk, is_active=True).first()
+        if pk
+        else None
+    )
+    if item is None:
+        raise NotFound("checklist item not found")
+    return item
+
+
+@transaction.atomic
+def checklist_item_remove(*, org: Organization, actor: User | None, branch: Branch, item_id: Any) -> None:
+    """Take an item off the branch's checklist. It is deactivated, not deleted, so past scores stay."""
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    item = _branch_item(org, checklist, item_id)
+    item.is_active = False
+    item.save(update_fields=["is_active"])
+    _renumber(_checklist_items(org, checklist))
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+
+
+@transaction.atomic
+def checklist_item_move(
+    *, org: Organization, actor: User | None, branch: Branch, item_id: Any, direction: str
+) -> list[str]:
+    """Move an item one place up or down; returns the item codes in their new order."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed.field("direction", "must be up or down")
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    item = _branch_item(org, checklist, item_id)
+    items = _checklist_items(org, checklist)
+    i = next(n for n, it in enumerate(items) if it.pk == item.pk)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(items):
+        items[i], items[j] = items[j], items[i]
+    _renumber(items)
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+    return [it.code for it in items]
+
+
+@transaction.atomic
+def call_score_checked(
+    *, org: Organization, actor: User | None, call: Call, passed: list[str] | set[str]
+) -> Decimal | None:
+    """Score a call from a form of checkboxes: every active item of the branch's checklist (created for
+    the branch on first use) is stored as passed when its code is in ``passed``, else as failed."""
+    if call.organization_id != org.id:
+        raise NotFound("call not found")
+    if call.branch_id is not None:
+        branch = Branch.objects.for_org(org).get(pk=call.branch_id)
+        checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    else:
+        checklist = checklist_for(org=org, branch=None)
+    wanted = set(passed)
+    codes = [i.code for i in _checklist_items(org, checklist)]
+    unknown = wanted - set(codes)
+    if unknown:
+        raise ValidationFailed.field("items", f"unknown checklist item {sorted(unknown)[0][:40]!r}")
+    return call_score(org=org, actor=actor, call=call, results={c: c in wanted for c in codes})
+
+
+@transaction.atomic
+def call_assign_administrator(
+    *, org: Organization, actor: User | None, call: Call, administrator: User | None
+) -> Call:
+    from clinicflow.accounts.roles import PERMISSIONS
+
+    if call.organization_id != org.id:
+        raise NotFound("call not found")
+    if administrator is not None and (
+        administrator.organization_id != org.id
+        or not administrator.is_active
+        or administrator.role not in PERMISSIONS["calls.handle"]
+    ):
+        raise ValidationFailed.field("administrator", "unknown administrator")
+    call.administrator = administrator
+    call.save(update_fields=["administrator"])
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call",
+        object_id=call.pk,
+        fields=["administrator"],
+    )
+    return call
+
+
+@transaction.atomic
+def review_remove(*, org: Organization, actor: User | None, entry: ReviewListEntry) -> None:
+    if entry.organization_id != org.id:
+        raise NotFound("review entry not found")
+    pk = entry.pk
+    ReviewListEntry.objects.for_org(org).filter(pk=pk).delete()
+    audit_record(org=org, actor=actor, action=AuditAction.DELETE, object_type="review_entry", object_id=pk)
+
+
+# --- end of front-desk pages -------------------------------------------------------------------
