@@ -136,3 +136,92 @@ def review_list(*, org: Organization, week: dt.date) -> QuerySet[ReviewListEntry
         .select_related("call", "call__administrator", "call__branch")
         .order_by("verdict", "call__started_at")
     )
+
+
+# --- marketing pages: channels, campaigns, ad spend, numbers, dead letters ----------------------------
+
+from django.db.models import Count, Sum  # noqa: E402
+from django.db.models.functions import Length  # noqa: E402
+
+from clinicflow.acquisition.models import AdSpend, WebSession  # noqa: E402
+
+
+def channel_get(*, org: Organization, channel_id: object) -> Channel:
+    pk = parse_uuid(channel_id)
+    row = Channel.objects.for_org(org).filter(pk=pk).first() if pk else None
+    if row is None:
+        raise NotFound("channel not found")
+    return row
+
+
+def campaign_get(*, org: Organization, campaign_id: object) -> Campaign:
+    pk = parse_uuid(campaign_id)
+    row = campaigns(org=org).filter(pk=pk).first() if pk else None
+    if row is None:
+        raise NotFound("campaign not found")
+    return row
+
+
+def tracking_number_get(*, org: Organization, number_id: object) -> TrackingNumber:
+    pk = parse_uuid(number_id)
+    row = tracking_numbers(org=org).filter(pk=pk).first() if pk else None
+    if row is None:
+        raise NotFound("tracking number not found")
+    return row
+
+
+def number_holders(*, org: Organization, at: dt.datetime | None = None) -> dict[object, WebSession]:
+    """Dynamic number id → the web session holding it now (its lease has not run out)."""
+    at = at or timezone.now()
+    held = (
+        WebSession.objects.for_org(org)
+        .filter(number__isnull=False, held_until__gte=at)
+        .select_related("channel", "campaign")
+        .order_by("held_until")
+    )
+    return {s.number_id: s for s in held}
+
+
+@dataclass(frozen=True)
+class SpendFilter:
+    start: dt.date | None = None
+    end: dt.date | None = None  # inclusive
+    channel: Channel | None = None
+    campaign: Campaign | None = None
+    branch: Branch | None = None
+
+
+def ad_spend_list(*, org: Organization, f: SpendFilter | None = None) -> QuerySet[AdSpend]:
+    f = f or SpendFilter()
+    qs = AdSpend.objects.for_org(org)
+    if f.start is not None:
+        qs = qs.filter(date__gte=f.start)
+    if f.end is not None:
+        qs = qs.filter(date__lte=f.end)
+    if f.channel is not None:
+        qs = qs.filter(channel=f.channel)
+    if f.campaign is not None:
+        qs = qs.filter(campaign=f.campaign)
+    if f.branch is not None:
+        qs = qs.filter(branch=f.branch)
+    return qs.select_related("channel", "campaign", "branch").order_by(
+        "-date", "channel__code", "campaign__name"
+    )
+
+
+def ad_spend_totals(*, org: Organization, f: SpendFilter | None = None) -> list[dict[str, object]]:
+    """Totals per channel and currency of the filtered spend: channel name, currency, spend,
+    impressions, clicks, days (rows)."""
+    rows = (
+        ad_spend_list(org=org, f=f)
+        .order_by()
+        .values("channel__name", "channel__code", "currency")
+        .annotate(spend=Sum("spend"), impressions=Sum("impressions"), clicks=Sum("clicks"), rows=Count("id"))
+        .order_by("channel__code", "currency")
+    )
+    return list(rows)
+
+
+def dead_letter_list(*, org: Organization, status: str = WebhookStatus.DEAD) -> QuerySet[WebhookEvent]:
+    """Dead letters without their bodies; ``size`` = the body's length in characters."""
+    return dead_letters(org=org, status=status).defer("body", "headers").annotate(size=Length("body"))
