@@ -1279,3 +1279,218 @@ def ad_spend_import(*, org: Organization, actor: User | None, rows: Sequence[Spe
     return SpendImportResult(
         created=len(to_create), updated=len(to_update), campaigns_created=len(created_campaigns)
     )
+
+
+# --- front-desk pages: branch checklists, administrators, review list -------------------------------
+
+
+def _lock_branch(org: Organization, branch: Branch) -> Branch:
+    if branch.organization_id != org.id:
+        raise NotFound("branch not found")
+    return Branch.objects.select_for_update().get(organization=org, pk=branch.pk)
+
+
+def _checklist_items(org: Organization, checklist: CallChecklist) -> list[CallChecklistItem]:
+    return list(
+        CallChecklistItem.objects.for_org(org)
+        .filter(checklist=checklist, is_active=True)
+        .order_by("position", "code")
+    )
+
+
+def _renumber(items: list[CallChecklistItem]) -> None:
+    changed = []
+    for i, item in enumerate(items):
+        if item.position != i:
+            item.position = i
+            changed.append(item)
+    if changed:
+        CallChecklistItem.objects.bulk_update(changed, ["position"])
+
+
+@transaction.atomic
+def branch_checklist_ensure(*, org: Organization, actor: User | None, branch: Branch) -> CallChecklist:
+    """The branch's own call checklist, created on first use as a copy of the organisation's default
+    (or of the standard items: greeting, services and prices, a slot offered, booked, contact)."""
+    from clinicflow.acquisition.selectors import STANDARD_CHECKLIST
+
+    _lock_branch(org, branch)  # serialises concurrent first uses: one checklist per branch
+    own = CallChecklist.objects.for_org(org).filter(branch=branch).order_by("pk").first()
+    if own is not None:
+        return own
+    default = CallChecklist.objects.for_org(org).filter(branch__isnull=True).order_by("pk").first()
+    source = (
+        [(i.code, i.label) for i in _checklist_items(org, default)]
+        if default is not None
+        else list(STANDARD_CHECKLIST)
+    )
+    own = CallChecklist.objects.create(
+        organization=org, branch=branch, name=f"{branch.name} call checklist"[:100]
+    )
+    CallChecklistItem.objects.bulk_create(
+        [
+            CallChecklistItem(organization=org, checklist=own, code=code, label=label, position=i)
+            for i, (code, label) in enumerate(source)
+        ]
+    )
+    audit_record(
+        org=org, actor=actor, action=AuditAction.CREATE, object_type="call_checklist", object_id=own.pk
+    )
+    return own
+
+
+@transaction.atomic
+def checklist_item_add(
+    *, org: Organization, actor: User | None, branch: Branch, label: str
+) -> CallChecklistItem:
+    from django.utils.text import slugify
+
+    label = " ".join(label.split())
+    if not label:
+        raise ValidationFailed.field("label", "is required")
+    if len(label) > 200:
+        raise ValidationFailed.field("label", "at most 200 characters")
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    taken = set(
+        CallChecklistItem.objects.for_org(org).filter(checklist=checklist).values_list("code", flat=True)
+    )
+    active = _checklist_items(org, checklist)
+    if any(i.label.casefold() == label.casefold() for i in active):
+        raise Conflict(
+            "this item is already on the checklist", fields={"label": ["already on the checklist"]}
+        )
+    base = slugify(label)[:32].strip("-") or "item"
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}-{n}"
+    item = CallChecklistItem.objects.create(
+        organization=org, checklist=checklist, code=code, label=label, position=len(active)
+    )
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+    return item
+
+
+def _branch_item(org: Organization, checklist: CallChecklist, item_id: Any) -> CallChecklistItem:
+    from clinicflow.patients.selectors import parse_uuid
+
+    pk = parse_uuid(item_id)
+    item = (
+        CallChecklistItem.objects.for_org(org).filter(checklist=checklist, pk=pk, is_active=True).first()
+        if pk
+        else None
+    )
+    if item is None:
+        raise NotFound("checklist item not found")
+    return item
+
+
+@transaction.atomic
+def checklist_item_remove(*, org: Organization, actor: User | None, branch: Branch, item_id: Any) -> None:
+    """Take an item off the branch's checklist. It is deactivated, not deleted, so past scores stay."""
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    item = _branch_item(org, checklist, item_id)
+    item.is_active = False
+    item.save(update_fields=["is_active"])
+    _renumber(_checklist_items(org, checklist))
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+
+
+@transaction.atomic
+def checklist_item_move(
+    *, org: Organization, actor: User | None, branch: Branch, item_id: Any, direction: str
+) -> list[str]:
+    """Move an item one place up or down; returns the item codes in their new order."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed.field("direction", "must be up or down")
+    checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    item = _branch_item(org, checklist, item_id)
+    items = _checklist_items(org, checklist)
+    i = next(n for n, it in enumerate(items) if it.pk == item.pk)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(items):
+        items[i], items[j] = items[j], items[i]
+    _renumber(items)
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call_checklist",
+        object_id=checklist.pk,
+        fields=["items"],
+    )
+    return [it.code for it in items]
+
+
+@transaction.atomic
+def call_score_checked(
+    *, org: Organization, actor: User | None, call: Call, passed: list[str] | set[str]
+) -> Decimal | None:
+    """Score a call from a form of checkboxes: every active item of the branch's checklist (created for
+    the branch on first use) is stored as passed when its code is in ``passed``, else as failed."""
+    if call.organization_id != org.id:
+        raise NotFound("call not found")
+    if call.branch_id is not None:
+        branch = Branch.objects.for_org(org).get(pk=call.branch_id)
+        checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
+    else:
+        checklist = checklist_for(org=org, branch=None)
+    wanted = set(passed)
+    codes = [i.code for i in _checklist_items(org, checklist)]
+    unknown = wanted - set(codes)
+    if unknown:
+        raise ValidationFailed.field("items", f"unknown checklist item {sorted(unknown)[0][:40]!r}")
+    return call_score(org=org, actor=actor, call=call, results={c: c in wanted for c in codes})
+
+
+@transaction.atomic
+def call_assign_administrator(
+    *, org: Organization, actor: User | None, call: Call, administrator: User | None
+) -> Call:
+    from clinicflow.accounts.roles import PERMISSIONS
+
+    if call.organization_id != org.id:
+        raise NotFound("call not found")
+    if administrator is not None and (
+        administrator.organization_id != org.id
+        or not administrator.is_active
+        or administrator.role not in PERMISSIONS["calls.handle"]
+    ):
+        raise ValidationFailed.field("administrator", "unknown administrator")
+    call.administrator = administrator
+    call.save(update_fields=["administrator"])
+    audit_record(
+        org=org,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="call",
+        object_id=call.pk,
+        fields=["administrator"],
+    )
+    return call
+
+
+@transaction.atomic
+def review_remove(*, org: Organization, actor: User | None, entry: ReviewListEntry) -> None:
+    if entry.organization_id != org.id:
+        raise NotFound("review entry not found")
+    pk = entry.pk
+    ReviewListEntry.objects.for_org(org).filter(pk=pk).delete()
+    audit_record(org=org, actor=actor, action=AuditAction.DELETE, object_type="review_entry", object_id=pk)
+
+
+# --- end of front-desk pages -------------------------------------------------------------------
