@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Front-desk pages under /acquisition/calls/ (app namespace "acquisition")."""
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from django.urls import path
+
+from clinicflow.acquisition import views_frontdesk as views
+
+urlpatterns = [
+    path("", views.call_log, name="call_log"),
+    path("feed/", views.call_log_feed, name="call_log_feed"),
+    path("callbacks/<str:task_id>/done/", views.callback_done, name="callback_done"),
+    path("review/", views.review, name="review"),
+    path("review/<str:entry_id>/remove/", views.review_remove, name="review_remove"),
+    path("checklist/<str:branch_id>/", views.checklist, name="checklist"),
+    path("<str:call_id>/", views.call_detail, name="call_detail"),
+    path("<str:call_id>/tags/", views.call_tag, name="call_tag"),
+    path("<str:call_id>/score/", views.call_score, name="call_score"),
+    path("<str:call_id>/administrator/", views.call_assign, name="call_assign"),
+    path("<str:call_id>/review/", views.review_add, name="review_add"),
+]
