@@ -1378,13 +1378,10 @@ def checklist_item_add(
     return item
 
 
-def _branch_item(org: Organization, checklist: CallChecklist, item_id: Any) -> CallChecklistItem:
-    from clinicflow.patients.selectors import parse_uuid
-
-    pk = parse_uuid(item_id)
+def _branch_item(org: Organization, checklist: CallChecklist, code: str) -> CallChecklistItem:
     item = (
-        CallChecklistItem.objects.for_org(org).filter(checklist=checklist, pk=pk, is_active=True).first()
-        if pk
+        CallChecklistItem.objects.for_org(org).filter(checklist=checklist, code=code, is_active=True).first()
+        if code
         else None
     )
     if item is None:
@@ -1393,10 +1390,10 @@ def _branch_item(org: Organization, checklist: CallChecklist, item_id: Any) -> C
 
 
 @transaction.atomic
-def checklist_item_remove(*, org: Organization, actor: User | None, branch: Branch, item_id: Any) -> None:
+def checklist_item_remove(*, org: Organization, actor: User | None, branch: Branch, code: str) -> None:
     """Take an item off the branch's checklist. It is deactivated, not deleted, so past scores stay."""
     checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
-    item = _branch_item(org, checklist, item_id)
+    item = _branch_item(org, checklist, code)
     item.is_active = False
     item.save(update_fields=["is_active"])
     _renumber(_checklist_items(org, checklist))
@@ -1412,13 +1409,13 @@ def checklist_item_remove(*, org: Organization, actor: User | None, branch: Bran
 
 @transaction.atomic
 def checklist_item_move(
-    *, org: Organization, actor: User | None, branch: Branch, item_id: Any, direction: str
+    *, org: Organization, actor: User | None, branch: Branch, code: str, direction: str
 ) -> list[str]:
     """Move an item one place up or down; returns the item codes in their new order."""
     if direction not in ("up", "down"):
         raise ValidationFailed.field("direction", "must be up or down")
     checklist = branch_checklist_ensure(org=org, actor=actor, branch=branch)
-    item = _branch_item(org, checklist, item_id)
+    item = _branch_item(org, checklist, code)
     items = _checklist_items(org, checklist)
     i = next(n for n, it in enumerate(items) if it.pk == item.pk)
     j = i - 1 if direction == "up" else i + 1
