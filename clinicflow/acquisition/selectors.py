@@ -441,7 +441,7 @@ def ad_spend_totals(*, org: Organization, f: SpendFilter | None = None) -> list[
         .annotate(spend=Sum("spend"), impressions=Sum("impressions"), clicks=Sum("clicks"), rows=Count("id"))
         .order_by("channel__code", "currency")
     )
-    return list(rows)
+    return [dict(r) for r in rows]
 
 
 def dead_letter_list(*, org: Organization, status: str = WebhookStatus.DEAD) -> QuerySet[WebhookEvent]:
