@@ -257,6 +257,8 @@ CLINICFLOW = {
     "API_TOKEN_TTL_DAYS": int(os.environ.get("API_TOKEN_TTL_DAYS", "90")),
     "UNIQUE_CALL_WINDOW_DAYS": int(os.environ.get("UNIQUE_CALL_WINDOW_DAYS", "30")),
     "DEFAULT_PAGE_SIZE": 50,
+    # Absolute address of this installation, for links in SMS and e-mail (booking manage links, surveys).
+    "PUBLIC_URL": os.environ.get("CLINICFLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     # Two-factor authentication for every staff user (on by default in production).
     "MFA_REQUIRED": _env_bool("MFA_REQUIRED", PRODUCTION),
 }
