@@ -499,3 +499,58 @@ def test_checklist_editor_adds_removes_and_reorders(web: Any, org: Any, branch: 
     assert manager.post(url, {"action": "remove", "item": "nope"}).status_code == 404
     assert len(active()) == 5
     assert CallChecklistItem.objects.for_org(org).get(code="contact").is_active is False
+
+
+# --- the live call log in a real browser ---------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="/usr/bin/chromium is not installed")
+def test_a_new_call_appears_in_the_open_call_log_without_reload(
+    org: Any, branch: Any, users: Any, live_server: Any, monkeypatch: Any
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    integration = services.integration_create(org=org, actor=None, provider="generic", branch=branch)[0]
+    old = ingest(org, integration, caller="+79160000060")
+    client = Client()
+    client.force_login(users["frontdesk"], backend="django.contrib.auth.backends.ModelBackend")
+    from django.conf import settings
+
+    cookie = settings.SESSION_COOKIE_NAME
+    session = client.cookies[cookie].value
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context()
+            context.add_cookies([{"name": cookie, "value": session, "url": live_server.url}])
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{live_server.url}{log_url(branch)}")
+            page.wait_for_selector(f'tr[data-call-id="{old.pk}"]')
+            page.evaluate("document.body.setAttribute('data-marker', 'not reloaded')")
+            new = ingest(org, integration, caller="+79160000061", status="missed")
+            row = page.wait_for_selector(f'tr[data-call-id="{new.pk}"]', timeout=12_000)
+            assert row is not None
+            assert page.get_attribute("body", "data-marker") == "not reloaded"
+            first = page.locator("#call-rows tr").first
+            assert first.get_attribute("data-call-id") == str(new.pk)
+            assert "Missed" in first.inner_text()
+            assert "+7 916 000-00-61" in first.inner_text() or "+7 916 000 00 61" in first.inner_text()
+            assert page.locator("#call-rows tr").count() == 2
+        finally:
+            browser.close()
+    assert errors == []
