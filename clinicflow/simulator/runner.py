@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,6 +128,74 @@ def _fast_bulk_session() -> None:
         cur.execute("SET LOCAL session_replication_role = replica")
 
 
+class IndexRebuild:
+    """PostgreSQL bulk load into *empty* tables: drop their secondary indexes and their unique and
+    exclusion constraints, load, then recreate them all in the same transaction. Recreating
+    validates every row, so the exclusion constraints against double booking still judge all the
+    data; it is just much cheaper than maintaining GiST and B-tree indexes row by row."""
+
+    BIG = (
+        "booking.Appointment",
+        "booking.Payment",
+        "acquisition.Call",
+        "acquisition.CallTagging",
+        "acquisition.CallbackTask",
+        "acquisition.WebSession",
+        "acquisition.Lead",
+        "patients.Patient",
+        "patients.PatientPhone",
+        "patients.ConsentEvent",
+        "simulator.Consultation",
+        "simulator.SurveyAnswer",
+        "simulator.FollowUpTask",
+        "simulator.PointsEntry",
+    )
+
+    def __init__(self) -> None:
+        self.indexes: list[str] = []
+        self.constraints: list[tuple[str, str, str]] = []
+
+    def drop(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run deferred checks of a reset now
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            for label in self.BIG:
+                table = apps.get_model(label)._meta.db_table
+                cur.execute(f'SELECT 1 FROM "{table}" LIMIT 1')  # noqa: S608 - table name from models
+                if cur.fetchone():
+                    continue
+                cur.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype IN ('u', 'x')",
+                    [table],
+                )
+                for name, definition in cur.fetchall():
+                    self.constraints.append((table, name, definition))
+                    cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+                cur.execute(
+                    "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                    [table],
+                )
+                for name, definition in cur.fetchall():
+                    self.indexes.append(definition)
+                    cur.execute(f'DROP INDEX "{name}"')
+
+    def restore(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for definition in self.indexes:
+                t = time.perf_counter()
+                cur.execute(definition)
+                if os.environ.get("CF_SIM_DEBUG"):
+                    print(f"{time.perf_counter() - t:6.2f} {definition[:90]}")
+            for table, name, definition in self.constraints:
+                t = time.perf_counter()
+                cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+                if os.environ.get("CF_SIM_DEBUG"):
+                    print(f"{time.perf_counter() - t:6.2f} {name}")
+
+
 def simulate_org(
     *,
     org: Organization,
@@ -135,12 +204,20 @@ def simulate_org(
     reset: bool = False,
     truth_path: str | Path | None = None,
     progress: Progress | None = None,
+    rebuild_indexes: bool | None = None,
 ) -> Result:
+    """Simulate ``scenario`` into ``org``. ``rebuild_indexes`` (PostgreSQL; default: for runs of
+    more than 20,000 patients) drops and recreates the indexes of the big tables when they are empty."""
     t0 = time.perf_counter()
     with transaction.atomic():
-        deleted = reset_org(org) if reset else 0
         _fast_bulk_session()
+        deleted = reset_org(org) if reset else 0
         sim = Simulation(scenario, seed)
+        if rebuild_indexes is None:
+            rebuild_indexes = sim.expected_patients() > 20_000
+        rebuild = IndexRebuild() if rebuild_indexes and connection.vendor == "postgresql" else None
+        if rebuild:
+            rebuild.drop()
         ctx = write_structure(sim, org)
         sink = DbSink(sim, ctx)
 
@@ -148,7 +225,14 @@ def simulate_org(
             if progress:
                 progress(phase, sink.total_rows, time.perf_counter() - t0)
 
-        sim.run(sink, on_month)
+        try:
+            sim.run(sink, on_month)
+        finally:
+            sink.close()
+        if rebuild:
+            if progress:
+                progress("indexes", sink.total_rows, time.perf_counter() - t0)
+            rebuild.restore()
         emails = [admin_email(org, i) for i in range(len(scenario.administrators))]
         truth = build_truth(sim, org_slug=org.slug, rows=dict(sink.rows), admin_emails=emails)
         admins = dict(User.objects.filter(email__in=emails).values_list("email", "id"))
@@ -164,6 +248,8 @@ def simulate_org(
             rows=dict(sink.rows),
             truth={"seed": seed, "scenario": scenario.source},
         )
+        if os.environ.get("CF_SIM_DEBUG"):
+            print(f"before commit {time.perf_counter() - t0:.1f}")
     seconds = time.perf_counter() - t0
     truth["elapsed_seconds"] = round(seconds, 2)
     if truth_path:

@@ -267,6 +267,9 @@ class Simulation:
         self.recall_returned = np.zeros(0, dtype=np.int32)
         self.n_recall = 0
 
+    def expected_patients(self) -> float:
+        return self._expected_booked() * self.scale
+
     def _base_contacts(self, m: int) -> np.ndarray:
         """Expected unique contacts per channel in month m, before price and branch split."""
         scn = self.scn

@@ -15,10 +15,10 @@ from django.db.models import Count, Sum
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.models import Call
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.phones import normalize
-from clinicflow.patients.models import Patient, PatientPhone
 from clinicflow.core.models import Region
+from clinicflow.core.phones import normalize
 from clinicflow.core.services import organization_create
+from clinicflow.patients.models import Patient, PatientPhone
 from clinicflow.simulator.models import SimulationRun, SurveyAnswer
 from clinicflow.simulator.runner import WRITTEN, simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -245,7 +245,7 @@ def test_simulate_command_creates_an_organisation(db):
 def test_simulate_command_errors_name_the_problem(org, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[appointments]\nno_show = 2\n")
-    with pytest.raises(CommandError, match="appointments.no_show: must be between 0 and 1"):
+    with pytest.raises(CommandError, match=r"appointments\.no_show: must be between 0 and 1"):
         call_command("simulate", "--scenario", str(bad), "--org", org.slug)
     with pytest.raises(CommandError, match="no organisation 'nope'"):
         call_command("simulate", "--org", "nope")

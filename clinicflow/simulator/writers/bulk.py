@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 from typing import Any
 
 import numpy as np
@@ -22,12 +24,13 @@ SQLITE_BATCH = 20_000
 
 
 def _dt_strings(seconds: np.ndarray, pg: bool) -> list[str]:
-    s = np.datetime_as_string(np.asarray(seconds, dtype="int64").astype("datetime64[s]"), unit="s")
-    out = np.char.replace(s, "T", " ")
-    lst: list[str] = out.tolist()
-    if pg:
-        return [x + "+00" for x in lst]
-    return lst
+    stamps = np.asarray(seconds, dtype="int64").astype("datetime64[s]")
+    if pg:  # ISO 8601 with an explicit UTC designator: '2026-01-31T09:30:00Z'
+        return np.datetime_as_string(stamps, unit="s", timezone="UTC").tolist()  # type: ignore[no-any-return]
+    # Django's SQLite form (compared as text): '2026-01-31 09:30:00'
+    s = np.datetime_as_string(stamps, unit="s").astype("U19")
+    s.view(np.uint32).reshape(-1, 19)[:, 10] = 32
+    return s.tolist()  # type: ignore[no-any-return]
 
 
 def _date_strings(days: np.ndarray) -> list[str]:
@@ -47,23 +50,71 @@ def _decimal_strings(minor: np.ndarray) -> list[str]:
     return [f"{w}.{f:02d}" for w, f in zip(whole, frac, strict=True)]
 
 
+SPECIALS = ("\\", "\t", "\n", "\r")
+
+
+def _escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _pg_text(values: list[Any]) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        if v is None:
-            out.append("\\N")
-        else:
-            s = str(v)
-            if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
-                s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-            out.append(s)
-    return out
+    """COPY text format: NULL as \\N, backslash, tab and newlines escaped (checked once per column)."""
+    if any(v is None for v in values):
+        values = ["\\N" if v is None else v for v in values]
+    if (values and not isinstance(values[0], str)) or not all(isinstance(v, str) for v in values):
+        values = list(map(str, values))
+    joined = "".join(values)
+    if any(ch in joined for ch in SPECIALS):
+        values = [v if v == "\\N" else _escape(v) for v in values]
+    return values
+
+
+class CopyPipe:
+    """PostgreSQL: runs the COPY statements in a background thread on the same connection, so
+    PostgreSQL ingests one chunk while Python formats the next. The main thread must not use the
+    connection until :meth:`close` returns."""
+
+    def __init__(self) -> None:
+        connection.ensure_connection()
+        self.raw = connection.connection
+        self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=3)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="simulator-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue
+            sql, data = item
+            try:
+                with self.raw.cursor() as cur, cur.copy(sql) as copy:
+                    copy.write(data)
+            except BaseException as exc:
+                self.error = exc
+
+    def put(self, sql: str, data: str) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((sql, data))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 class BulkWriter:
     """Writes rows into one model's table. ``now`` fills datetime fields left to their default."""
 
-    def __init__(self, model: type[models.Model], *, now: int, org_id: Any) -> None:
+    def __init__(
+        self, model: type[models.Model], *, now: int, org_id: Any, pipe: CopyPipe | None = None
+    ) -> None:
+        self.pipe = pipe
         self.model = model
         self.now = now
         self.org_hex = org_id.hex if hasattr(org_id, "hex") else str(org_id)
@@ -175,13 +226,18 @@ class BulkWriter:
         return n
 
     def _insert(self, names: list[str], values: list[list[Any]], n: int) -> None:
-        connection.ensure_connection()
+        if self.pipe is None:
+            connection.ensure_connection()
         raw = connection.connection
         cols = ", ".join(f'"{c}"' for c in names)
         if self.pg:
             text_cols = [_pg_text(v) for v in values]
             data = "\n".join("\t".join(row) for row in zip(*text_cols, strict=True)) + "\n"
-            with raw.cursor() as cur, cur.copy(f'COPY "{self.table}" ({cols}) FROM STDIN') as copy:
+            sql = f'COPY "{self.table}" ({cols}) FROM STDIN'
+            if self.pipe is not None:
+                self.pipe.put(sql, data)
+                return
+            with raw.cursor() as cur, cur.copy(sql) as copy:
                 copy.write(data)
         else:
             ph = ", ".join("?" for _ in names)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from django.db import connection
 
 from clinicflow.acquisition.models import (
     AdSpend,
@@ -27,7 +28,7 @@ from clinicflow.simulator.engine.core import DAY_S, Simulation
 from clinicflow.simulator.engine.ids import hex_ids, uuid7_array
 from clinicflow.simulator.engine.setup import STATUSES
 from clinicflow.simulator.scenario import CHANNEL_KINDS, MEMBERSHIP_KINDS, PAYMENT_METHODS
-from clinicflow.simulator.writers.bulk import BulkWriter
+from clinicflow.simulator.writers.bulk import BulkWriter, CopyPipe
 from clinicflow.simulator.writers.structure import Context, write_price_history
 
 PAY_METHOD = {
@@ -54,11 +55,17 @@ class DbSink:
         self.writers: dict[type, BulkWriter] = {}
         self.rows: dict[str, int] = defaultdict(int)
         self.seconds: dict[str, float] = defaultdict(float)
-        self.recall_campaign_ids: dict[int, np.ndarray] = {}
+        self.pipe = CopyPipe() if connection.vendor == "postgresql" else None
+
+    def close(self) -> None:
+        """Wait for the background COPY (PostgreSQL) to finish; the connection is free again."""
+        if self.pipe is not None:
+            pipe, self.pipe = self.pipe, None
+            pipe.close()
 
     def w(self, model: type) -> BulkWriter:
         if model not in self.writers:
-            self.writers[model] = BulkWriter(model, now=self.ctx.now, org_id=self.ctx.org.pk)
+            self.writers[model] = BulkWriter(model, now=self.ctx.now, org_id=self.ctx.org.pk, pipe=self.pipe)
         return self.writers[model]
 
     def put(self, model: Any, cols: dict[str, Any]) -> None:
@@ -80,7 +87,7 @@ class DbSink:
     # -------------------------------------------------------------- catalogue
     def t_first_visit_prices(self, c: dict[str, Any]) -> None:
         t = time.perf_counter()
-        self.rows["catalogue.ServicePrice"] += write_price_history(self.sim, self.ctx, c)
+        self.rows["catalogue.ServicePrice"] += write_price_history(self.sim, self.ctx, c, self.pipe)
         self.seconds["catalogue.ServicePrice"] += time.perf_counter() - t
 
     # -------------------------------------------------------------- acquisition

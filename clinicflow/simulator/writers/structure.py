@@ -20,7 +20,7 @@ from clinicflow.core.models import Branch, Organization
 from clinicflow.core.services import branch_create
 from clinicflow.simulator.engine.core import DAY_S, Simulation
 from clinicflow.simulator.scenario import ROOM_TYPES
-from clinicflow.simulator.writers.bulk import BulkWriter
+from clinicflow.simulator.writers.bulk import BulkWriter, CopyPipe
 
 UTM = {
     "search_ads": ("yandex", "cpc"),
@@ -284,9 +284,11 @@ def _current_prices(sim: Simulation) -> np.ndarray:
     return prices
 
 
-def write_price_history(sim: Simulation, ctx: Context, cols: dict[str, np.ndarray]) -> int:
+def write_price_history(
+    sim: Simulation, ctx: Context, cols: dict[str, np.ndarray], pipe: CopyPipe | None = None
+) -> int:
     st = sim.st
-    return BulkWriter(ServicePrice, now=ctx.now, org_id=ctx.org.pk).write(
+    return BulkWriter(ServicePrice, now=ctx.now, org_id=ctx.org.pk, pipe=pipe).write(
         {
             "id": cols["id"],
             "service": np.repeat(
