@@ -345,3 +345,46 @@ def test_a_dead_letter_is_discarded_through_the_page(web, data) -> None:
     assert WebhookEvent.objects.get(pk=data["dead"].pk).status == WebhookStatus.DISCARDED
     listing = web("owner").get("/acquisition/integrations/dead-letters/").content.decode()
     assert "caller: is missing" not in listing
+
+
+def test_list_pages_query_counts_do_not_grow_with_rows(web, org, branch, data) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = web("owner")
+    urls = [
+        "/acquisition/",
+        "/acquisition/spend/",
+        "/acquisition/numbers/",
+        "/acquisition/integrations/dead-letters/",
+    ]
+    for url in urls:
+        client.get(url)  # first visits create the tracking settings row
+    before = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        before[url] = len(ctx)
+    for i in range(5):
+        camp = services.campaign_create(
+            org=org, actor=None, channel=data["channel"], name=f"C{i}", branch=branch
+        )
+        services.tracking_number_add(
+            org=org, actor=None, number=f"+7495100001{i}", pool="static", campaign=camp
+        )
+        services.tracking_number_add(
+            org=org, actor=None, number=f"+7495100002{i}", pool="dynamic", branch=branch
+        )
+        services.dead_letter_store(
+            integration=data["integration"],
+            http_status=400,
+            error="bad",
+            content_type="",
+            headers={},
+            body=b"x",
+            limit=10,
+        )
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        assert len(ctx) == before[url], url
