@@ -554,3 +554,14 @@ def test_a_new_call_appears_in_the_open_call_log_without_reload(
         finally:
             browser.close()
     assert errors == []
+
+
+def test_call_log_of_an_organisation_without_branches(web: Any, org: Any) -> None:
+    response = web("frontdesk").get(LOG)
+    assert response.status_code == 200
+    assert "There are no branches yet." in response.content.decode()
+
+
+def test_call_log_defaults_to_the_first_branch(web: Any, org: Any, branch: Any, integration: Any) -> None:
+    call = ingest(org, integration)
+    assert f'data-call-id="{call.pk}"' in web("frontdesk").get(LOG).content.decode()
