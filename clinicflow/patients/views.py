@@ -148,7 +148,11 @@ def patient_create(request: AuthedRequest) -> HttpResponse:
     org, user = request.org, request.user
     clinical = user.has_perm_cf("patients.edit_clinical")
     form = PatientForm(
-        request.POST or None, org=org, clinical=clinical, initial={"preferred_language": org.default_language}
+        request.POST or None,
+        org=org,
+        clinical=clinical,
+        # A caller offered as a new lead from the call log arrives with ?phone=...
+        initial={"preferred_language": org.default_language, "phones": request.GET.get("phone", "")[:40]},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -158,3 +158,8 @@ def test_a_page_denied_by_role_writes_a_denied_audit_row(web, patient) -> None:
     row = AuditEvent.objects.latest("seq")
     assert AuditEvent.objects.count() == before + 1
     assert (row.outcome, row.object_id, row.role) == ("denied", str(patient.pk), "marketer")
+
+
+def test_create_page_prefills_the_phone_of_a_new_lead(web) -> None:
+    response = web("frontdesk").get("/patients/new/", {"phone": "+79031234567"})
+    assert 'value="+79031234567"' in response.content.decode()
