@@ -160,7 +160,7 @@ def test_conditional_expectation_for_very_frequent_patients_matches_the_beta_pos
 
     cut = 50.0 / (params.b + x)  # nearly all posterior mass of p lies below this
     value = sum(
-        integrate.quad(lambda p: given_p(p) * beta.pdf(p), lo, hi, epsabs=0, epsrel=1e-12, limit=400)[0]
+        integrate.quad(lambda p: given_p(p) * beta.pdf(p), lo, hi, epsabs=0, epsrel=1e-10, limit=400)[0]
         for lo, hi in [(0.0, cut / 1000), (cut / 1000, cut), (cut, 1.0)]
     )
     with np.errstate(all="raise"):
