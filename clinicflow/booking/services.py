@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as dj_settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from clinicflow.booking import availability as av
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from clinicflow.accounts.models import User
+    from clinicflow.messaging.services import EnqueueItem
 
 CHANNELS = ("sms", "email")
 
@@ -471,9 +472,22 @@ def _check_booking_rules(
         raise ValidationFailed.field("service", "the service is not offered")
     if not doctor.is_active:
         raise ValidationFailed.field("doctor", "the doctor is not active")
-    if not DoctorService.objects.for_org(org).filter(doctor=doctor, service=service).exists():
+    # both links in one query
+    performs, works = (
+        Doctor.objects.for_org(org)
+        .filter(pk=doctor.pk)
+        .annotate(
+            performs=Exists(
+                DoctorService.objects.for_org(org).filter(doctor_id=OuterRef("pk"), service=service)
+            ),
+            works=Exists(DoctorBranch.objects.for_org(org).filter(doctor_id=OuterRef("pk"), branch=branch)),
+        )
+        .values_list("performs", "works")
+        .first()
+    ) or (False, False)
+    if not performs:
         raise ValidationFailed.field("service", f"{doctor.full_name} does not perform {service.name}")
-    if not DoctorBranch.objects.for_org(org).filter(doctor=doctor, branch=branch).exists():
+    if not works:
         raise ValidationFailed.field("doctor", f"{doctor.full_name} does not work at {branch.name}")
     if start < timezone.now():
         raise ValidationFailed.field("start", "is in the past")
@@ -507,25 +521,16 @@ def _lock_and_check(
             raise ValidationFailed.field("room", f"the service needs a {RoomType(service.room_type).label}")
         if not room.is_active:
             raise ValidationFailed.field("room", "the room is out of use")
-        candidates = [room.pk]
+        wanted = Room.objects.for_org(org).filter(pk=room.pk)
     else:
-        candidates = list(
-            Room.objects.for_org(org)
-            .filter(branch=branch, room_type=service.room_type, is_active=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        wanted = Room.objects.for_org(org).filter(branch=branch, room_type=service.room_type, is_active=True)
+    # lock the candidate rooms (in id order) and read them in one query
+    rooms = {r.pk: r for r in wanted.select_for_update().order_by("pk")}
+    candidates = list(rooms)
+    if room is None and not candidates:
+        raise ValidationFailed.field(
+            "room", f"{branch.name} has no {RoomType(service.room_type).label.lower()}"
         )
-        if not candidates:
-            raise ValidationFailed.field(
-                "room", f"{branch.name} has no {RoomType(service.room_type).label.lower()}"
-            )
-    list(
-        Room.objects.for_org(org)
-        .select_for_update()
-        .filter(pk__in=candidates)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
     tz = branch.tz
     day0, day1 = start.astimezone(tz).date(), busy_until.astimezone(tz).date()
     room_taken = selectors.taken_intervals(
@@ -534,9 +539,7 @@ def _lock_and_check(
     closed = selectors.room_closures(
         org=org, branch=branch, room_ids=candidates, date_from=day0, date_to=day1
     )
-    ordered = sorted(candidates, key=lambda pk: (0 if room is not None else 1, str(pk)))
-    rooms = {r.pk: r for r in Room.objects.for_org(org).filter(pk__in=candidates)}
-    for pk in sorted(ordered, key=lambda pk: (rooms[pk].name, str(pk))):
+    for pk in sorted(candidates, key=lambda pk: (rooms[pk].name, str(pk))):
         if av.overlaps(room_taken.get(pk, []), start, busy_until) or av.overlaps(
             closed.get(pk, []), start, busy_until
         ):
@@ -593,6 +596,12 @@ def _enqueue(**kwargs: Any) -> None:
     message_enqueue(**kwargs)
 
 
+def _enqueue_many(**kwargs: Any) -> None:
+    from clinicflow.messaging.services import message_enqueue_many as enqueue_many
+
+    enqueue_many(**kwargs)
+
+
 def _cancel_messages(org: Organization, prefix: str) -> None:
     from clinicflow.messaging.services import message_cancel
 
@@ -612,34 +621,36 @@ def _notify(appt: Appointment, kind: str, *, tag: str, with_ics: bool, reminders
     context = message_context(appt)
     ics = appointment_ics(appt, clinic=org.name) if with_ics else None
     channels = [c for c in (conf.reminder_channels or CHANNELS) if c in CHANNELS] or list(CHANNELS)
+    items: list[EnqueueItem] = []
     for channel in CHANNELS:
         attachments = [("appointment.ics", "text/calendar", ics)] if ics and channel == "email" else []
-        _enqueue(
-            org=org,
-            patient=appt.patient,
-            channel=channel,
-            kind=kind,
-            context=context,
-            dedupe_key=f"appt:{appt.pk}:{kind}:{tag}:{channel}",
-            attachments=attachments,
+        items.append(
+            {
+                "channel": channel,
+                "kind": kind,
+                "context": context,
+                "dedupe_key": f"appt:{appt.pk}:{kind}:{tag}:{channel}",
+                "attachments": attachments,
+            }
         )
-    if not reminders:
-        return
-    now = timezone.now()
-    for offset in conf.reminder_offsets_minutes or []:
-        send_after = appt.start_at - dt.timedelta(minutes=int(offset))
-        if send_after <= now:
-            continue
-        for channel in channels:
-            _enqueue(
-                org=org,
-                patient=appt.patient,
-                channel=channel,
-                kind="appointment_reminder",
-                context=context,
-                send_after=send_after,
-                dedupe_key=f"appt:{appt.pk}:appointment_reminder:{int(offset)}:{channel}",
-            )
+    if reminders:
+        now = timezone.now()
+        for offset in conf.reminder_offsets_minutes or []:
+            send_after = appt.start_at - dt.timedelta(minutes=int(offset))
+            if send_after <= now:
+                continue
+            for channel in channels:
+                items.append(
+                    {
+                        "channel": channel,
+                        "kind": "appointment_reminder",
+                        "context": context,
+                        "send_after": send_after,
+                        "dedupe_key": f"appt:{appt.pk}:appointment_reminder:{int(offset)}:{channel}",
+                    }
+                )
+    # one batch: the patient's contacts, templates and dedupe keys are read once, one INSERT
+    _enqueue_many(org=org, patient=appt.patient, items=items)
 
 
 def _is_first_visit(org: Organization, patient: Patient, service: Service, start: dt.datetime) -> bool:
