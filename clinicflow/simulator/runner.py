@@ -129,10 +129,11 @@ def _fast_bulk_session() -> None:
 
 
 class IndexRebuild:
-    """PostgreSQL bulk load into *empty* tables: drop their secondary indexes and their unique and
-    exclusion constraints, load, then recreate them all in the same transaction. Recreating
-    validates every row, so the exclusion constraints against double booking still judge all the
-    data; it is just much cheaper than maintaining GiST and B-tree indexes row by row."""
+    """Bulk load into *empty* tables (SQLite: their indexes; PostgreSQL: their secondary indexes
+    and their unique and exclusion constraints): drop them, load, then recreate them all in the
+    same transaction. Recreating validates every row, so the unique and exclusion constraints
+    (no double booking) still judge all the data; it is just much cheaper than maintaining GiST and
+    B-tree indexes row by row."""
 
     BIG = (
         "booking.Appointment",
@@ -156,6 +157,9 @@ class IndexRebuild:
         self.constraints: list[tuple[str, str, str]] = []
 
     def drop(self) -> None:
+        if connection.vendor == "sqlite":
+            self._drop_sqlite()
+            return
         with connection.cursor() as cur:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run deferred checks of a reset now
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -181,7 +185,28 @@ class IndexRebuild:
                     self.indexes.append(definition)
                     cur.execute(f'DROP INDEX "{name}"')
 
+    def _drop_sqlite(self) -> None:
+        with connection.cursor() as cur:
+            for label in self.BIG:
+                table = apps.get_model(label)._meta.db_table
+                cur.execute(f'SELECT 1 FROM "{table}" LIMIT 1')  # noqa: S608 - table name from models
+                if cur.fetchone():
+                    continue
+                cur.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                    "AND sql IS NOT NULL",
+                    [table],
+                )
+                for name, definition in cur.fetchall():
+                    self.indexes.append(definition)
+                    cur.execute(f'DROP INDEX "{name}"')
+
     def restore(self) -> None:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cur:
+                for definition in self.indexes:
+                    cur.execute(definition)
+            return
         with connection.cursor() as cur:
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
             for definition in self.indexes:
@@ -206,8 +231,8 @@ def simulate_org(
     progress: Progress | None = None,
     rebuild_indexes: bool | None = None,
 ) -> Result:
-    """Simulate ``scenario`` into ``org``. ``rebuild_indexes`` (PostgreSQL; default: for runs of
-    more than 20,000 patients) drops and recreates the indexes of the big tables when they are empty."""
+    """Simulate ``scenario`` into ``org``. ``rebuild_indexes`` (default: for runs of more than 20,000
+    patients) drops and recreates the indexes of the big tables when they are empty."""
     t0 = time.perf_counter()
     with transaction.atomic():
         _fast_bulk_session()
@@ -215,7 +240,7 @@ def simulate_org(
         sim = Simulation(scenario, seed)
         if rebuild_indexes is None:
             rebuild_indexes = sim.expected_patients() > 20_000
-        rebuild = IndexRebuild() if rebuild_indexes and connection.vendor == "postgresql" else None
+        rebuild = IndexRebuild() if rebuild_indexes else None
         if rebuild:
             rebuild.drop()
         ctx = write_structure(sim, org)

@@ -868,7 +868,8 @@ class Simulation:
         mon = cal.month_of_day[day]
         later = mon > m
         if later.any():
-            self.used_release(req, day, start_min, later)
+            # re-queued for their month; the slot found here stays reserved (``used`` only grows),
+            # so the later booking lands after it — never on top of another appointment
             nxt = _take(req, later)
             nxt["day"] = day[later]
             self._queue(nxt)
@@ -1185,12 +1186,6 @@ class Simulation:
                     },
                 )
         self._next(req, status, day, end)
-
-    def used_release(
-        self, req: dict[str, np.ndarray], day: np.ndarray, start: np.ndarray, mask: np.ndarray
-    ) -> None:
-        """Requests packed into a later month are re-queued; their packed slot stays reserved
-        (``used`` only grows), which keeps every later booking after it — no overlap either way."""
 
     def _next(self, req: dict[str, np.ndarray], status: np.ndarray, day: np.ndarray, end: np.ndarray) -> None:
         scn, rng, pat, t = self.scn, self.rng, self.pat, self.tally

@@ -250,3 +250,25 @@ def test_simulate_command_errors_name_the_problem(org, tmp_path):
     with pytest.raises(CommandError, match="no organisation 'nope'"):
         call_command("simulate", "--org", "nope")
     assert not Appointment.objects.for_org(org).exists()
+
+
+def index_names(table: str) -> set[str]:
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+            names = {r[0] for r in cur.fetchall()}
+            cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass", [table])
+            return names | {r[0] for r in cur.fetchall()}
+        cur.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
+        return {r[0] for r in cur.fetchall()}
+
+
+@pytest.mark.django_db
+def test_bulk_load_with_index_rebuild_restores_every_index_and_constraint(org):
+    tables = ["booking_appointment", "acquisition_call", "patients_patient", "simulator_surveyanswer"]
+    before = {t: index_names(t) for t in tables}
+    result = simulate_org(org=org, scenario=small(), seed=8, rebuild_indexes=True)
+    assert {t: index_names(t) for t in tables} == before
+    if connection.vendor == "postgresql":
+        assert {"appt_no_doctor_overlap", "appt_no_room_overlap"} <= before["booking_appointment"]
+    assert Appointment.objects.for_org(org).count() == result.rows["booking.Appointment"]
