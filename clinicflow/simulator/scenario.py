@@ -495,6 +495,7 @@ def parse_scenario(
         "hours": hours,
         "missed_share": ct.rate("missed_share"),
         "missed_peak_boost": ct.num("missed_peak_boost", lo=0.0, hi=3.0),
+        "missed_load_exponent": ct.num("missed_load_exponent", 0.5, 0.0, 3.0),
         "callback_done": ct.rate("callback_done"),
         "callback_recovery": ct.rate("callback_recovery"),
         "lead_days_max": ct.integer("lead_days_max", lo=0, hi=60),

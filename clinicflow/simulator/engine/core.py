@@ -515,7 +515,12 @@ class Simulation:
         for b in range(B):
             sel = br == b
             adm[sel] = rng.choice(self.branch_adms[b], size=int(sel.sum()), p=self.branch_adm_p[b])
-        missed = is_call & (rng.random(n) < self.missed_p_hour[hour_i])
+        # missed calls: more in the busy hours and on a branch's busy days
+        per_day = np.zeros((B, z - a), dtype=np.float64)
+        np.add.at(per_day, (br, day - a), 1.0)
+        mean_day = np.maximum(per_day.mean(axis=1, keepdims=True), 1e-9)
+        load = np.clip(per_day / mean_day, 0.5, 2.0)[br, day - a] ** scn.contacts["missed_load_exponent"]
+        missed = is_call & (rng.random(n) < np.clip(self.missed_p_hour[hour_i] * load, 0, 0.95))
         cb_done = missed & (rng.random(n) < scn.contacts["callback_done"])
         recovered = cb_done & (rng.random(n) < scn.contacts["callback_recovery"])
         handled = ~missed | recovered
@@ -730,6 +735,7 @@ class Simulation:
                     "done": done,
                     "done_at": due + rng.integers(0, 7200, j.size),
                     "reached": recovered[j],
+                    "phone": phone_v[j],
                     "booked": booked[j],
                     "patient": patient_of[j],
                 },

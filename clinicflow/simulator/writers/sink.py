@@ -232,7 +232,7 @@ class DbSink:
                 "id": c["id"],
                 "call": c["call"],
                 "branch": ctx.branch[c["branch"]],
-                "phone": "",
+                "phone": self.sim.phones.format(c["phone"]),
                 "due_at": c["due"],
                 "done_at": c["done_at"],
                 "done_at__null": ~c["done"],
@@ -363,7 +363,7 @@ class DbSink:
         status = np.array(STATUSES, dtype=object)[c["status"]].tolist()
         tokens = sim.id_rng.bytes(16 * n).hex()
         cancelled = c["status"] == 5
-        arrived = c["status"] == 3
+        arrived = (c["status"] == 3) | (c["status"] == 2)  # done visits arrived too
         self.put(
             Appointment,
             {
