@@ -19,7 +19,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
-from clinicflow.analytics.clv.special import FitFailed, hyp2f1_log, log_sigmoid_parts, maximise
+from clinicflow.analytics.clv.special import (
+    PRESOLVE_ROWS,
+    FitFailed,
+    hyp2f1_log,
+    log_sigmoid_parts,
+    maximise,
+    presolve,
+    subsample_weights,
+)
 
 FloatArray = NDArray[np.float64]
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -132,7 +140,9 @@ class _Objective:
     The parameters are ``log(r, alpha, a, b)`` with times divided by ``time_scale``.
     Patients without repeats contribute ``r (log alpha - log(alpha + T))`` and are
     grouped by ``T``; the others are grouped by identical ``(x, t_x, T)``.  Functions
-    of ``x``, ``T`` and ``t_x`` alone are evaluated once per distinct value.
+    of ``x``, ``T`` and ``t_x`` alone are evaluated once per distinct value, and sums of
+    them over patients come from per-value weights (``bincount``), so only
+    ``log(1 + exp(A4 - A3))`` and its derivative need a pass over the rows.
     """
 
     def __init__(self, x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray) -> None:
@@ -146,7 +156,9 @@ class _Objective:
         self.T_values, self.iT = np.unique(T1, return_inverse=True)
         self.tx_values, self.itx = np.unique(tx1, return_inverse=True)
         self.x1 = x1
-        self.wx1 = self.w1 * x1
+        # Weights of each distinct T and t_x, plain and times x.
+        self.w_T = np.bincount(self.iT, weights=self.w1, minlength=self.T_values.size)
+        self.wx_T = np.bincount(self.iT, weights=self.w1 * x1, minlength=self.T_values.size)
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(theta)
@@ -177,25 +189,30 @@ class _Objective:
             g_alpha += float(wxv.sum()) * r / alpha
             g_a += float(wxv @ (digamma(ab) - digamma(ab + xv)))
             g_b += float(wxv @ (digamma(ab) + digamma(b + xv) - digamma(b) - digamma(ab + xv)))
+            # A3 = -(r + x) log(alpha + T), summed through the weights of each distinct T.
+            log_T_values = np.log(alpha + self.T_values)
+            inv_T_values = 1.0 / (alpha + self.T_values)
+            ll -= r * float(self.w_T @ log_T_values) + float(self.wx_T @ log_T_values)
+            g_r -= float(self.w_T @ log_T_values)
+            g_alpha -= r * float(self.w_T @ inv_T_values) + float(self.wx_T @ inv_T_values)
+            # log(1 + exp(A4 - A3)), A4 - A3 = log(a/(b + x - 1)) + (r + x) log((alpha + T)/(alpha + t_x)).
             log_odds_x = np.log(a) - np.log(b + xv - 1.0)
-            inv_bx = 1.0 / (b + xv - 1.0)
-            # Per-row terms: A3 and log(1 + exp(A4 - A3)).
-            log_T = np.log(alpha + self.T_values)[self.iT]
-            log_tx = np.log(alpha + self.tx_values)[self.itx]
-            inv_T = (1.0 / (alpha + self.T_values))[self.iT]
-            inv_tx = (1.0 / (alpha + self.tx_values))[self.itx]
+            diff = log_T_values[self.iT] - np.log(alpha + self.tx_values)[self.itx]
             rx = r + self.x1
-            diff = log_T - log_tx
-            d = log_odds_x[self.ix] + rx * diff
-            softplus, p4 = log_sigmoid_parts(d)
+            softplus, p4 = log_sigmoid_parts(log_odds_x[self.ix] + rx * diff)
             w = self.w1
-            ll += float(w @ (softplus - rx * log_T))
+            ll += float(w @ softplus)
             wp4 = w * p4
-            g_r += float(wp4 @ diff) - float(w @ log_T)
-            g_alpha += float((wp4 * rx) @ (inv_T - inv_tx)) - float((w * rx) @ inv_T)
+            g_r += float(wp4 @ diff)
+            wp4rx = wp4 * rx
+            g_alpha += float(np.bincount(self.iT, weights=wp4rx, minlength=inv_T_values.size) @ inv_T_values)
+            g_alpha -= float(
+                np.bincount(self.itx, weights=wp4rx, minlength=self.tx_values.size)
+                @ (1.0 / (alpha + self.tx_values))
+            )
             wp4_by_x = np.bincount(self.ix, weights=wp4, minlength=xv.size)
             g_a += float(wp4_by_x.sum()) / a
-            g_b -= float(wp4_by_x @ inv_bx)
+            g_b -= float(wp4_by_x @ (1.0 / (b + xv - 1.0)))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return -ll / self.total_weight, -grad / self.total_weight
 
@@ -249,7 +266,22 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, weights: ArrayLike | None
     mean_x = float(np.average(xc, weights=w))
     # Start from a negative binomial guess for the visit rate and a mild dropout.
     start = np.log(np.array([1.0, 1.0 / max(mean_x, 1e-3), 1.0, 3.0]))
-    opt = maximise(objective, start, PARAM_NAMES, model="BG/NBD", total_weight=objective.total_weight)
+    approx_hessian = None
+    if xc.size > 2 * PRESOLVE_ROWS:
+        # Many distinct rows: start from the optimum of a random subsample of patients.
+        ws = subsample_weights(w)
+        keep = ws > 0
+        if np.any(xc[keep] > 0):
+            sub = _Objective(xc[keep], txc[keep] / time_scale, Tc[keep] / time_scale, ws[keep])
+            start, approx_hessian = presolve(sub, start)
+    opt = maximise(
+        objective,
+        start,
+        PARAM_NAMES,
+        model="BG/NBD",
+        total_weight=objective.total_weight,
+        approx_hessian=approx_hessian,
+    )
     scaled = np.exp(opt.theta)
     params = BGNBDParams(float(scaled[0]), float(scaled[1] * time_scale), float(scaled[2]), float(scaled[3]))
     # Standard errors: delta method from log parameters; alpha scales with time.

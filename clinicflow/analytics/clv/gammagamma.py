@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
-from clinicflow.analytics.clv.special import FitFailed, maximise
+from clinicflow.analytics.clv.special import PRESOLVE_ROWS, FitFailed, maximise, presolve, subsample_weights
 
 FloatArray = NDArray[np.float64]
 PARAM_NAMES = ("p", "q", "v")
@@ -133,7 +133,19 @@ def fit(x: ArrayLike, m_x: ArrayLike) -> GammaGammaFit:
     objective = _Objective(x_, m_ / money_scale)
     # Moment-style start: p = 1 visit shape, q = 3 so that the mean p v / (q - 1) = 1.
     start = np.log(np.array([1.0, 3.0, 2.0]))
-    opt = maximise(objective, start, PARAM_NAMES, model="Gamma-Gamma", total_weight=objective.total_weight)
+    approx_hessian = None
+    if x_.size > 2 * PRESOLVE_ROWS:
+        keep = subsample_weights(np.ones(x_.size)) > 0
+        if np.count_nonzero(keep) >= MIN_PATIENTS_WITH_REPEATS:
+            start, approx_hessian = presolve(_Objective(x_[keep], m_[keep] / money_scale), start)
+    opt = maximise(
+        objective,
+        start,
+        PARAM_NAMES,
+        model="Gamma-Gamma",
+        total_weight=objective.total_weight,
+        approx_hessian=approx_hessian,
+    )
     p, q, v = np.exp(opt.theta)
     params = GammaGammaParams(float(p), float(q), float(v * money_scale))
     se = np.exp(opt.theta) * opt.std_err_log

@@ -176,27 +176,37 @@ def maximise(
     *,
     model: str,
     total_weight: float,
+    approx_hessian: FloatArray | None = None,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood over log parameters with L-BFGS-B.
 
-    Returns the optimum and the standard errors of the log parameters from the inverse
-    of the observed information (a central-difference Hessian of the analytic gradient,
-    times ``total_weight``).  Raises :class:`FitFailed` with a plain-language reason.
+    With ``approx_hessian`` (e.g. a subsample's, from :func:`presolve`) it first takes
+    Newton steps with that fixed matrix, which converge in a few evaluations when the
+    start is close; L-BFGS-B takes over if they do not.  Returns the optimum and the
+    standard errors of the log parameters from the inverse of the observed information
+    (a forward-difference Hessian of the analytic gradient, times ``total_weight``).
+    Raises :class:`FitFailed` with a plain-language reason.
     """
     k = len(names)
+    theta: FloatArray | None = None
+    iterations = 0
+    message = ""
     try:
-        res = minimize(
-            objective,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
-            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
-        )
+        if approx_hessian is not None:
+            theta, iterations = _newton(objective, start, approx_hessian)
+        if theta is None:
+            res = minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
+                options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+            )
+            theta, iterations, message = np.asarray(res.x, dtype=np.float64), int(res.nit), str(res.message)
+        value, grad = objective(theta)
     except (FloatingPointError, ValueError, SeriesDidNotConverge) as exc:
         raise FitFailed(f"the {model} fit did not converge (numerical failure: {exc})") from exc
-    theta = np.asarray(res.x, dtype=np.float64)
-    value, grad = objective(theta)
     if not (np.isfinite(value) and np.all(np.isfinite(grad))):
         raise FitFailed(f"the {model} fit did not converge (the likelihood is not finite at the end)")
     runaway = [names[i] for i in range(k) if abs(theta[i]) > _LOG_BOUND - 1.0]
@@ -214,9 +224,9 @@ def maximise(
                 "data do not pin its parameters down)"
             )
         raise FitFailed(
-            f"the {model} fit did not converge ({res.message}; largest gradient {np.max(np.abs(grad)):.2g})"
+            f"the {model} fit did not converge ({message}; largest gradient {np.max(np.abs(grad)):.2g})"
         )
-    hessian = _hessian(objective, theta) * total_weight
+    hessian = _hessian(objective, theta, grad) * total_weight
     try:
         eigenvalues = np.linalg.eigvalsh(hessian)
     except np.linalg.LinAlgError as exc:
@@ -227,15 +237,85 @@ def maximise(
             "so the parameters are not identified by these data"
         )
     cov = np.linalg.inv(hessian)
-    return Optimum(theta, np.sqrt(np.diag(cov)), int(res.nit))
+    return Optimum(theta, np.sqrt(np.diag(cov)), iterations)
 
 
-def _hessian(objective: Objective, theta: FloatArray, step: float = 1e-4) -> FloatArray:
-    """Symmetrised central-difference Jacobian of the analytic gradient."""
+def _hessian(objective: Objective, theta: FloatArray, grad: FloatArray | None = None) -> FloatArray:
+    """Symmetrised finite-difference Jacobian of the analytic gradient.
+
+    Central differences, or forward differences from ``grad`` (the gradient at ``theta``)
+    when it is given.
+    """
     k = theta.size
     h = np.empty((k, k))
     for i in range(k):
         e = np.zeros(k)
-        e[i] = step
-        h[i] = (objective(theta + e)[1] - objective(theta - e)[1]) / (2.0 * step)
+        if grad is None:
+            e[i] = 1e-4
+            h[i] = (objective(theta + e)[1] - objective(theta - e)[1]) / 2e-4
+        else:
+            e[i] = 1e-5
+            h[i] = (objective(theta + e)[1] - grad) / 1e-5
     return 0.5 * (h + h.T)
+
+
+def _newton(
+    objective: Objective, start: FloatArray, hessian: FloatArray, *, max_steps: int = 20
+) -> tuple[FloatArray | None, int]:
+    """Newton steps with a fixed Hessian and step halving; ``None`` if they stall."""
+    theta = start
+    value, grad = objective(theta)
+    for step_count in range(1, max_steps + 1):
+        if float(np.max(np.abs(grad))) < 1e-10:
+            return theta, step_count - 1
+        step = np.linalg.solve(hessian, grad)
+        scale = 1.0
+        while True:
+            candidate = theta - scale * step
+            if np.any(np.abs(candidate) > _LOG_BOUND):
+                return None, step_count
+            new_value, new_grad = objective(candidate)
+            if np.isfinite(new_value) and new_value <= value + 1e-15 * abs(value):
+                break
+            scale /= 2.0
+            if scale < 1e-3:
+                return None, step_count
+        theta, value, grad = candidate, new_value, new_grad
+    return (theta if float(np.max(np.abs(grad))) < 1e-8 else None), max_steps
+
+
+# Fits on more rows than this start from the optimum of a random subsample of about this size.
+PRESOLVE_ROWS = 60_000
+
+
+def presolve(objective: Objective, start: FloatArray) -> tuple[FloatArray, FloatArray | None]:
+    """A loose optimum of ``objective`` (a subsample's) and its Hessian, to start a full fit.
+
+    Falls back to ``(start, None)`` if the subsample fit fails in any way.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            res = minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * start.size,
+                options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-8},
+            )
+            theta = np.asarray(res.x, dtype=np.float64)
+            if not (np.all(np.isfinite(theta)) and np.all(np.abs(theta) < _LOG_BOUND - 5.0)):
+                return start, None
+            hessian = _hessian(objective, theta)
+    except (FloatingPointError, ValueError, ArithmeticError):
+        return start, None
+    if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
+        return theta, None
+    return theta, hessian
+
+
+def subsample_weights(weights: FloatArray, rows: int = PRESOLVE_ROWS, seed: int = 2005) -> FloatArray:
+    """Binomially thinned integer weights, keeping each patient with probability rows / len."""
+    fraction = min(1.0, rows / max(weights.size, 1))
+    rng = np.random.default_rng(seed)
+    return rng.binomial(np.round(weights).astype(np.int64), fraction).astype(np.float64)
