@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinicflow.core.models import Branch, TenantModel
 
@@ -16,7 +17,7 @@ class ServiceCategory(models.TextChoices):
     FILLERS = "fillers", _("Fillers")
     LASER = "laser", _("Laser")
     PEELS = "peels", _("Peels")
-    BODY = "body", _("Body")
+    BODY = "body", pgettext_lazy("service category", "Body")
     SURGERY = "surgery", _("Plastic surgery")
     DENTAL = "dental", _("Dental")
 
