@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as dj_settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -507,7 +507,7 @@ def _lock_and_check(
     room: Room | None,
     exclude_id: uuid.UUID | None = None,
 ) -> Room:
-    """Lock the doctor and the candidate rooms (in id order), check they are free, return the room."""
+    """Lock the doctor, check the doctor is free, then pick and lock a free room (see ``_lock_free_room``)."""
     Doctor.objects.for_org(org).select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
     taken = selectors.taken_intervals(
         org=org, field="doctor", ids=[doctor.pk], start=start, end=busy_until, exclude_id=exclude_id
@@ -524,8 +524,7 @@ def _lock_and_check(
         wanted = Room.objects.for_org(org).filter(pk=room.pk)
     else:
         wanted = Room.objects.for_org(org).filter(branch=branch, room_type=service.room_type, is_active=True)
-    # lock the candidate rooms (in id order) and read them in one query
-    rooms = {r.pk: r for r in wanted.select_for_update().order_by("pk")}
+    rooms = {r.pk: r for r in wanted}
     candidates = list(rooms)
     if room is None and not candidates:
         raise ValidationFailed.field(
@@ -539,17 +538,53 @@ def _lock_and_check(
     closed = selectors.room_closures(
         org=org, branch=branch, room_ids=candidates, date_from=day0, date_to=day1
     )
-    for pk in sorted(candidates, key=lambda pk: (rooms[pk].name, str(pk))):
-        if av.overlaps(room_taken.get(pk, []), start, busy_until) or av.overlaps(
-            closed.get(pk, []), start, busy_until
-        ):
-            continue
-        return rooms[pk]
+    free = [
+        pk
+        for pk in sorted(candidates, key=lambda pk: (rooms[pk].name, str(pk)))
+        if not av.overlaps(room_taken.get(pk, []), start, busy_until)
+        and not av.overlaps(closed.get(pk, []), start, busy_until)
+    ]
+    while free:
+        pk = _lock_free_room(org, free)
+        # re-read the locked room: a booking that held it has committed by now and is visible
+        again = selectors.taken_intervals(
+            org=org, field="room", ids=[pk], start=start, end=busy_until, exclude_id=exclude_id
+        )
+        if not av.overlaps(again.get(pk, []), start, busy_until):
+            return rooms[pk]
+        free.remove(pk)
     if room is not None:
         raise Conflict("the room is already booked at that time", fields={"room": ["the room is busy"]})
     raise Conflict(
         f"no free {RoomType(service.room_type).label.lower()} at that time", fields={"room": ["no free room"]}
     )
+
+
+def _lock_free_room(org: Organization, free: list[uuid.UUID]) -> uuid.UUID:
+    """Lock one of the ``free`` rooms (listed in preference order) and return its id.
+
+    Only the room that will be used is locked, so bookings of different rooms run in parallel: the
+    first preferred room no other transaction holds (``FOR UPDATE SKIP LOCKED``), else wait for the
+    first one. The caller re-checks the room after the lock. (SQLite has no row locks; its IMMEDIATE
+    transactions serialise writers.)"""
+    try:
+        got = list(
+            Room.objects.for_org(org)
+            .filter(pk__in=free)
+            .order_by("name", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:1]
+        )
+        if got:
+            return got[0]
+        Room.objects.for_org(org).select_for_update().filter(pk=free[0]).values_list("pk", flat=True).first()
+    except OperationalError as exc:
+        if "deadlock" in str(exc).lower():
+            raise Conflict(
+                "the room is already booked at that time", fields={"room": ["the room is busy"]}
+            ) from exc
+        raise
+    return free[0]
 
 
 def _save_appointment(appt: Appointment, *, update_fields: list[str] | None = None) -> None:
@@ -695,11 +730,13 @@ def appointment_book(
     end = start + dt.timedelta(minutes=service.duration_minutes)
     busy_until = end + dt.timedelta(minutes=service.buffer_minutes)
     _check_booking_rules(org=org, branch=branch, service=service, doctor=doctor, start=start, end=end)
-    chosen = _lock_and_check(
-        org=org, branch=branch, service=service, doctor=doctor, start=start, busy_until=busy_until, room=room
-    )
+    # reads that need no lock come first, to keep the locked part of the transaction short
     price, currency = price_for(
         org=org, service=service, branch=branch, day=start.astimezone(branch.tz).date()
+    )
+    first_visit = _is_first_visit(org, patient, service, start)
+    chosen = _lock_and_check(
+        org=org, branch=branch, service=service, doctor=doctor, start=start, busy_until=busy_until, room=room
     )
     now = timezone.now()
     appt = Appointment(
@@ -715,7 +752,7 @@ def appointment_book(
         status=status,
         price=price,
         currency=currency,
-        is_first_visit=_is_first_visit(org, patient, service, start),
+        is_first_visit=first_visit,
         source=source,
         booked_by=actor if actor is not None and actor.pk else None,
         notes=_text(notes, "notes", 500, required=False),
