@@ -3,9 +3,18 @@
 BENCH free_slots_ms           median of 7 slot searches: one branch, one service, 14 days, 30 doctors,
                               a year of appointments (all free slots, no limit)
 BENCH free_slots_first100_ms  the same search stopping at the first 100 slots (what pages ask for)
-BENCH booking_p95_ms          p95 latency of POST /api/v1/appointments from 50 concurrent clients
-                              against a real server process (``clinicflow a threaded wsgiref server subprocess``)
-BENCH booking_double_bookings live appointments overlapping on a doctor or a room, counted in SQL (must be 0)
+BENCH booking_p95_ms          p95 latency of POST /api/v1/appointments: 50 concurrent patient-like clients,
+                              each looping "GET /api/v1/slots for a day, POST one of the first five slots"
+                              with a think time of 0.5-1.5 s (uniform) before each request, for 45 s;
+                              clients looking at the same day collide (409) on purpose
+BENCH booking_p95_ms_saturated the same 50 clients with no think time (closed loop at saturation), 30 s
+BENCH booking_throughput_per_s successful bookings (201) per second in the saturated phase
+BENCH booking_double_bookings live appointments overlapping on a doctor or a room, counted in SQL over both
+                              phases (must be 0)
+
+The server is gunicorn as in production: 2 worker processes x 8 threads (gthread) for the 2 cores,
+persistent database connections (DB_CONN_MAX_AGE=60, 16 connections). The clients run in this
+process on the same machine, so they share the cores with the server and PostgreSQL.
 
 Run: ``.venv/bin/python bench/bench_booking.py`` (PGHOST/PGPORT/PGUSER as for CI; default 127.0.0.1:5432 postgres).
 """
@@ -23,9 +32,11 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +49,10 @@ URL = f"postgresql://{PGUSER}@{PGHOST}:{PGPORT}/{DB}"
 DOCTORS = 30
 ROOMS = 30
 CLIENTS = 50
-REQUESTS_PER_CLIENT = 8
+WORKERS, THREADS = 2, 8  # gunicorn gthread
+THINK_MIN, THINK_MAX = 0.5, 1.5  # seconds before each request of a client
+THINK_SECONDS = float(os.environ.get("BENCH_THINK_SECONDS", "45"))
+SATURATED_SECONDS = float(os.environ.get("BENCH_SATURATED_SECONDS", "30"))
 
 
 def admin_sql(sql: str) -> None:
@@ -68,7 +82,7 @@ def build_data() -> dict[str, object]:
     from clinicflow.booking.models import Appointment, Doctor, DoctorBranch, DoctorService, Room, WorkingHours
     from clinicflow.catalogue.models import Service
     from clinicflow.core.services import branch_create, organization_create
-    from clinicflow.patients.models import Patient
+    from clinicflow.patients.models import Patient, PatientPhone
 
     rng = random.Random(7)
     org = organization_create(name="Bench Clinic", slug="bench", country="RU", currency="RUB")
@@ -101,9 +115,21 @@ def build_data() -> dict[str, object]:
     rooms = Room.objects.bulk_create(
         Room(organization=org, branch=branch, name=f"Laser {i:02d}", room_type="laser") for i in range(ROOMS)
     )
+    # every patient has a mobile phone and an e-mail, so each booking really writes its six outbox
+    # messages (confirmation and two reminders, SMS and e-mail)
     patients = Patient.objects.bulk_create(
-        Patient(organization=org, last_name=f"P{i}", first_name="Bench", search_name=f"p{i} bench")
+        Patient(
+            organization=org,
+            last_name=f"P{i}",
+            first_name="Bench",
+            search_name=f"p{i} bench",
+            email=f"p{i}@bench.test",
+        )
         for i in range(3000)
+    )
+    PatientPhone.objects.bulk_create(
+        PatientPhone(organization=org, patient=p, e164=f"+7916{i:07d}", kind="mobile", is_primary=True)
+        for i, p in enumerate(patients)
     )
     tz = branch.tz
     today = dt.datetime.now(tz).date()
@@ -165,8 +191,10 @@ def build_data() -> dict[str, object]:
 def bench_slots(data: dict[str, object]) -> None:
     from clinicflow.booking.selectors import slots_find
 
-    branch, service, org = data["branch"], data["service"], data["org"]
-    today = dt.datetime.now(branch.tz).date()  # type: ignore[attr-defined]
+    branch: Any = data["branch"]
+    service: Any = data["service"]
+    org: Any = data["org"]
+    today = dt.datetime.now(branch.tz).date()
     for name, limit in (("free_slots_ms", None), ("free_slots_first100_ms", 100)):
         times = []
         n = 0
@@ -192,96 +220,218 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """gunicorn, as in production: 2 worker processes x 8 threads (gthread) on the 2 cores, persistent
+    database connections (one per thread: 16)."""
+    env = {**os.environ, "DATABASE_URL": URL, "DEBUG": "0", "DB_CONN_MAX_AGE": "60"}
+    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--chdir",
+        str(ROOT),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--threads",
+        str(THREADS),
+        "--worker-class",
+        "gthread",
+        "--backlog",
+        "256",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+
+
+class Load:
+    """50 patient-like clients: each looks up free slots (GET /api/v1/slots for one day), then books one
+    of the first few (POST /api/v1/appointments) — clients looking at the same day pick the same slots,
+    so some bookings collide and answer 409. ``think`` is the pause before each request (uniform, s);
+    ``None`` is a closed loop at saturation."""
+
+    def __init__(self, data: dict[str, object], base: str, days: list[dt.date]) -> None:
+        self.data, self.base, self.days = data, base, days
+        self.headers = {"Authorization": f"Bearer {data['token']}", "Content-Type": "application/json"}
+        self.lock = threading.Lock()
+        self.post_ms: list[float] = []
+        self.get_ms: list[float] = []
+        self.codes: dict[str, int] = {}
+        self.no_slot = 0
+
+    def _count(self, key: str) -> None:
+        with self.lock:
+            self.codes[key] = self.codes.get(key, 0) + 1
+
+    def _call(self, req: urllib.request.Request) -> tuple[int, bytes, float]:
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                code, body = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            code, body = e.code, e.read()
+        return code, body, (time.perf_counter() - t0) * 1000
+
+    def client(
+        self, i: int, think: tuple[float, float] | None, until: float, barrier: threading.Barrier
+    ) -> None:
+        rng = random.Random(1000 + i)
+        branch: Any = self.data["branch"]
+        service: Any = self.data["service"]
+        patients: Any = self.data["patients"]
+        barrier.wait()
+        while time.perf_counter() < until:
+            if think:
+                time.sleep(rng.uniform(*think))
+            day = rng.choice(self.days)
+            query = urllib.parse.urlencode(
+                {
+                    "branch": str(branch.pk),  # type: ignore[attr-defined]
+                    "service": str(service.pk),  # type: ignore[attr-defined]
+                    "from": day.isoformat(),
+                    "to": day.isoformat(),
+                    "limit": 20,
+                }
+            )
+            code, body, ms = self._call(
+                urllib.request.Request(f"{self.base}/api/v1/slots?{query}", headers=self.headers)
+            )
+            self._count(f"GET {code}")
+            with self.lock:
+                self.get_ms.append(ms)
+            items = json.loads(body)["items"] if code == 200 else []
+            if not items:
+                with self.lock:
+                    self.no_slot += 1
+                continue
+            slot = rng.choice(items[:5])  # most patients take one of the first times offered
+            if think:
+                time.sleep(rng.uniform(*think))
+            payload = json.dumps(
+                {
+                    "patient": str(rng.choice(patients).pk),  # type: ignore[attr-defined]
+                    "service": str(service.pk),  # type: ignore[attr-defined]
+                    "doctor": slot["doctor"],
+                    "branch": str(branch.pk),  # type: ignore[attr-defined]
+                    "start": slot["start"],
+                }
+            ).encode()
+            code, _, ms = self._call(
+                urllib.request.Request(
+                    f"{self.base}/api/v1/appointments", data=payload, headers=self.headers, method="POST"
+                )
+            )
+            self._count(f"POST {code}")
+            with self.lock:
+                self.post_ms.append(ms)
+
+    def run(self, think: tuple[float, float] | None, seconds: float) -> float:
+        barrier = threading.Barrier(CLIENTS + 1)
+        until = time.perf_counter() + seconds + 1.0
+        threads = [
+            threading.Thread(target=self.client, args=(i, think, until, barrier), daemon=True)
+            for i in range(CLIENTS)
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - t0
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def wait_ready(base: str, data: dict[str, object]) -> None:
+    """Wait for gunicorn, then warm both workers up (imports, first connections) before measuring."""
+    branch: Any = data["branch"]
+    service: Any = data["service"]
+    day = dt.datetime.now(branch.tz).date() + dt.timedelta(days=1)
+    query = urllib.parse.urlencode(
+        {"branch": str(branch.pk), "service": str(service.pk), "from": day, "to": day, "limit": 5}
+    )
+    req = urllib.request.Request(
+        f"{base}/api/v1/slots?{query}", headers={"Authorization": f"Bearer {data['token']}"}
+    )
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(req, timeout=30).read()
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+    warm = [
+        threading.Thread(target=lambda: urllib.request.urlopen(req, timeout=60).read()) for _ in range(32)
+    ]
+    for t in warm:
+        t.start()
+    for t in warm:
+        t.join()
+
+
 def bench_http(data: dict[str, object]) -> None:
     from django.db import connection
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": URL, "DEBUG": "0", "DB_CONN_MAX_AGE": "0"}
-    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=log,
-    )
+    server = start_server(port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        branch = data["branch"]
-        tz = branch.tz  # type: ignore[attr-defined]
+        wait_ready(base, data)
+        tz = data["branch"].tz  # type: ignore[attr-defined]
         today = dt.datetime.now(tz).date()
-        days = [
-            today + dt.timedelta(days=d)
-            for d in range(70, 80)
-            if (today + dt.timedelta(days=d)).weekday() != 6
-        ][:2]
-        doctors = data["doctors"][:20]  # type: ignore[index]
-        # targets collide on purpose: 20 doctors x 2 days x 10 hours, starts on the quarter hour
-        targets = [
-            (d, dt.datetime.combine(day, dt.time(h, q), tzinfo=tz))
-            for d in doctors
-            for day in days
-            for h in range(9, 18)
-            for q in (0, 30)
-        ]
-        rng = random.Random(11)
-        headers = {"Authorization": f"Bearer {data['token']}", "Content-Type": "application/json"}
-        latencies: list[float] = []
-        codes: dict[int, int] = {}
-        lock = threading.Lock()
-        barrier = threading.Barrier(CLIENTS)
-        patients = data["patients"]
-
-        def client(i: int) -> None:
-            local_rng = random.Random(i)
-            barrier.wait()
-            for _ in range(REQUESTS_PER_CLIENT):
-                doctor, start = local_rng.choice(targets)
-                body = json.dumps(
-                    {
-                        "patient": str(local_rng.choice(patients).pk),
-                        "service": str(data["service"].pk),  # type: ignore[attr-defined]
-                        "doctor": str(doctor.pk),
-                        "start": start.isoformat(),
-                    }
-                ).encode()
-                req = urllib.request.Request(
-                    f"{base}/api/v1/appointments", data=body, headers=headers, method="POST"
-                )
-                t0 = time.perf_counter()
-                try:
-                    with urllib.request.urlopen(req, timeout=60) as r:
-                        code = r.status
-                except urllib.error.HTTPError as e:
-                    code = e.code
-                ms = (time.perf_counter() - t0) * 1000
-                with lock:
-                    latencies.append(ms)
-                    codes[code] = codes.get(code, 0) + 1
-
-        rng.shuffle(targets)
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
-        latencies.sort()
-        p95 = latencies[int(0.95 * (len(latencies) - 1))]
-        print(
-            f"# {len(latencies)} requests in {wall:.1f} s, statuses {dict(sorted(codes.items()))}, "
-            f"p50 {statistics.median(latencies):.1f} ms",
-            flush=True,
+        # days beyond the pre-booked year (empty calendars), Sundays off; each phase its own days
+        open_days = [today + dt.timedelta(days=d) for d in range(70, 200)]
+        open_days = [d for d in open_days if d.weekday() != 6]
+        phases = (
+            ("think", (THINK_MIN, THINK_MAX), THINK_SECONDS, open_days[:10]),
+            ("saturated", None, SATURATED_SECONDS, open_days[10:40]),
         )
-        print(f"BENCH booking_p95_ms {p95:.1f} ms", flush=True)
+        server_errors = 0
+        for name, think, seconds, days in phases:
+            load = Load(data, base, days)
+            print(f"# {name}: load average before {loadavg()}", flush=True)
+            wall = load.run(think, seconds)
+            posts = len(load.post_ms)
+            booked = load.codes.get("POST 201", 0)
+            server_errors += sum(n for k, n in load.codes.items() if k.split()[1].startswith("5"))
+            print(
+                f"# {name}: {CLIENTS} clients, think {think or 'none'} s, {wall:.1f} s: "
+                f"{dict(sorted(load.codes.items()))}, no free slot shown {load.no_slot}; "
+                f"POST p50 {pct(load.post_ms, 0.5):.1f} ms p95 {pct(load.post_ms, 0.95):.1f} ms "
+                f"p99 {pct(load.post_ms, 0.99):.1f} ms; GET /slots p50 {pct(load.get_ms, 0.5):.1f} ms "
+                f"p95 {pct(load.get_ms, 0.95):.1f} ms; {posts / wall:.1f} POST/s, {booked / wall:.1f} "
+                f"bookings/s; load average after {loadavg()}",
+                flush=True,
+            )
+            if name == "think":
+                print(f"BENCH booking_p95_ms {pct(load.post_ms, 0.95):.1f} ms", flush=True)
+            else:
+                print(f"BENCH booking_p95_ms_saturated {pct(load.post_ms, 0.95):.1f} ms", flush=True)
+                print(f"BENCH booking_throughput_per_s {booked / wall:.1f} bookings/s", flush=True)
         with connection.cursor() as cur:
+            # live appointments overlapping on the same doctor or the same room
             cur.execute(
                 """
                 SELECT count(*) FROM booking_appointment a JOIN booking_appointment b
@@ -292,35 +442,20 @@ def bench_http(data: dict[str, object]) -> None:
                 """
             )
             overlaps = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM booking_appointment WHERE source = 'api'")
+            api_rows = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM messaging_message")
+            messages = cur.fetchone()[0]
+        print(f"# {api_rows} appointments booked through the API, {messages} outbox messages", flush=True)
         print(f"BENCH booking_double_bookings {overlaps} count", flush=True)
-        if codes.get(500):
-            print("# server errors occurred", flush=True)
+        if server_errors:
+            print(f"# {server_errors} server errors occurred", flush=True)
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-
-
-def serve(port: int) -> None:
-    """A threaded WSGI server (wsgiref) running the real Django application, with a deep accept queue."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.wsgi import get_wsgi_application
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = 256
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = make_server("127.0.0.1", port, get_wsgi_application(), server_class=Server, handler_class=Quiet)
-    httpd.serve_forever()
 
 
 def main() -> None:
@@ -341,7 +476,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
-    else:
-        main()
+    main()
