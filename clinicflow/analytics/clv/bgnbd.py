@@ -22,6 +22,7 @@ from scipy.special import digamma, gammaln
 from clinicflow.analytics.clv.special import (
     PRESOLVE_ROWS,
     FitFailed,
+    ParameterDrift,
     hyp2f1_log,
     log_sigmoid_parts,
     maximise,
@@ -35,6 +36,14 @@ PARAM_NAMES = ("r", "alpha", "a", "b")
 # Below this distance from a = 1 the factor (a + b + x - 1) / (a - 1) of equations (7)
 # and (10) is evaluated as the mean of the two sides a = 1 +- _A_NEAR_ONE.
 _A_NEAR_ONE = 1e-6
+
+# The homogeneous-dropout boundary: when a and b grow together the beta distribution of
+# the dropout probability degenerates to the point p = a / (a + b).  A fit that ends
+# there reports a + b = HOMOGENEOUS_AB, and from a + b >= _LIMIT_AB on, the expected
+# visits use the closed form of the limit (its relative error is about x / (a + b)).
+HOMOGENEOUS_AB = 1e6
+_LIMIT_AB = 0.999 * HOMOGENEOUS_AB
+BOUNDARY_HOMOGENEOUS = "homogeneous_dropout"
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,12 @@ def _expected_if_alive(params: BGNBDParams, x: FloatArray, T: FloatArray, t: Flo
     2F1(r + x, b + x; a + b + x - 1; t/(alpha + T + t))]``
     """
     r, alpha, a, b = params.as_tuple()
+    if a + b >= _LIMIT_AB:
+        # a, b -> infinity with p = a / (a + b): the bracket tends to
+        # (1 / p) [1 - ((alpha + T) / (alpha + T + p t))^(r + x)].
+        p = a / (a + b)
+        log_ratio = -np.log1p(p * t / (alpha + T))
+        return np.asarray(-np.expm1((r + x) * log_ratio) / p, dtype=np.float64)
     if abs(a - 1.0) < _A_NEAR_ONE:
         lo = _expected_if_alive(BGNBDParams(r, alpha, 1.0 - _A_NEAR_ONE, b), x, T, t)
         hi = _expected_if_alive(BGNBDParams(r, alpha, 1.0 + _A_NEAR_ONE, b), x, T, t)
@@ -162,59 +177,110 @@ class _Objective:
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(theta)
+        ab = a + b
+        xv, wxv = self.x_values, self.x_weights
+        ll, g_r, g_alpha, wp4_by_x = self._shared(r, alpha, np.log(a) - np.log(b + xv - 1.0))
+        g_a = 0.0
+        g_b = 0.0
+        if self.x1.size:
+            # A2 of equation 6, per distinct x.
+            ll += float(wxv @ (gammaln(ab) + gammaln(b + xv) - gammaln(b) - gammaln(ab + xv)))
+            g_a += float(wxv @ (digamma(ab) - digamma(ab + xv)))
+            g_b += float(wxv @ (digamma(ab) + digamma(b + xv) - digamma(b) - digamma(ab + xv)))
+            g_a += float(wp4_by_x.sum()) / a
+            g_b -= float(wp4_by_x @ (1.0 / (b + xv - 1.0)))
+        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        return -ll / self.total_weight, -grad / self.total_weight
+
+    def _shared(
+        self, r: float, alpha: float, log_odds_x: FloatArray
+    ) -> tuple[float, float, float, FloatArray]:
+        """The terms in r and alpha, and ``log(1 + exp(A4 - A3))`` with ``log(a/(b + x - 1))`` given.
+
+        Returns the log-likelihood sum, its derivatives in r and alpha, and the weighted
+        ``sigmoid(A4 - A3)`` summed per distinct x (for the derivatives in the dropout
+        parameters).
+        """
         xv, wxv = self.x_values, self.x_weights
         # Patients without repeat visits.
         l0 = np.log(alpha) - np.log(alpha + self.T0)
         ll = r * float(self.w0 @ l0)
         g_r = float(self.w0 @ l0)
         g_alpha = r * float(self.w0 @ (1.0 / alpha - 1.0 / (alpha + self.T0)))
-        g_a = 0.0
-        g_b = 0.0
-        if self.x1.size:
-            # Terms that depend on x only (A1 + A2 of equation 6), per distinct x.
-            ab = a + b
-            ll += float(
-                wxv
-                @ (
-                    gammaln(r + xv)
-                    - gammaln(r)
-                    + r * np.log(alpha)
-                    + gammaln(ab)
-                    + gammaln(b + xv)
-                    - gammaln(b)
-                    - gammaln(ab + xv)
-                )
-            )
-            g_r += float(wxv @ (digamma(r + xv) - digamma(r) + np.log(alpha)))
-            g_alpha += float(wxv.sum()) * r / alpha
-            g_a += float(wxv @ (digamma(ab) - digamma(ab + xv)))
-            g_b += float(wxv @ (digamma(ab) + digamma(b + xv) - digamma(b) - digamma(ab + xv)))
-            # A3 = -(r + x) log(alpha + T), summed through the weights of each distinct T.
-            log_T_values = np.log(alpha + self.T_values)
-            inv_T_values = 1.0 / (alpha + self.T_values)
-            ll -= r * float(self.w_T @ log_T_values) + float(self.wx_T @ log_T_values)
-            g_r -= float(self.w_T @ log_T_values)
-            g_alpha -= r * float(self.w_T @ inv_T_values) + float(self.wx_T @ inv_T_values)
-            # log(1 + exp(A4 - A3)), A4 - A3 = log(a/(b + x - 1)) + (r + x) log((alpha + T)/(alpha + t_x)).
-            log_odds_x = np.log(a) - np.log(b + xv - 1.0)
-            diff = log_T_values[self.iT] - np.log(alpha + self.tx_values)[self.itx]
-            rx = r + self.x1
-            softplus, p4 = log_sigmoid_parts(log_odds_x[self.ix] + rx * diff)
-            w = self.w1
-            ll += float(w @ softplus)
-            wp4 = w * p4
-            g_r += float(wp4 @ diff)
-            wp4rx = wp4 * rx
-            g_alpha += float(np.bincount(self.iT, weights=wp4rx, minlength=inv_T_values.size) @ inv_T_values)
-            g_alpha -= float(
-                np.bincount(self.itx, weights=wp4rx, minlength=self.tx_values.size)
-                @ (1.0 / (alpha + self.tx_values))
-            )
-            wp4_by_x = np.bincount(self.ix, weights=wp4, minlength=xv.size)
-            g_a += float(wp4_by_x.sum()) / a
-            g_b -= float(wp4_by_x @ (1.0 / (b + xv - 1.0)))
-        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        if not self.x1.size:
+            return ll, g_r, g_alpha, np.zeros(xv.size)
+        # A1 of equation 6, per distinct x.
+        ll += float(wxv @ (gammaln(r + xv) - gammaln(r) + r * np.log(alpha)))
+        g_r += float(wxv @ (digamma(r + xv) - digamma(r) + np.log(alpha)))
+        g_alpha += float(wxv.sum()) * r / alpha
+        # A3 = -(r + x) log(alpha + T), summed through the weights of each distinct T.
+        log_T_values = np.log(alpha + self.T_values)
+        inv_T_values = 1.0 / (alpha + self.T_values)
+        ll -= r * float(self.w_T @ log_T_values) + float(self.wx_T @ log_T_values)
+        g_r -= float(self.w_T @ log_T_values)
+        g_alpha -= r * float(self.w_T @ inv_T_values) + float(self.wx_T @ inv_T_values)
+        # log(1 + exp(A4 - A3)), A4 - A3 = log(a/(b + x - 1)) + (r + x) log((alpha + T)/(alpha + t_x)).
+        diff = log_T_values[self.iT] - np.log(alpha + self.tx_values)[self.itx]
+        rx = r + self.x1
+        softplus, p4 = log_sigmoid_parts(log_odds_x[self.ix] + rx * diff)
+        self.last_p4 = p4
+        w = self.w1
+        ll += float(w @ softplus)
+        wp4 = w * p4
+        g_r += float(wp4 @ diff)
+        wp4rx = wp4 * rx
+        g_alpha += float(np.bincount(self.iT, weights=wp4rx, minlength=inv_T_values.size) @ inv_T_values)
+        inv_tx_values = 1.0 / (alpha + self.tx_values)
+        g_alpha -= float(np.bincount(self.itx, weights=wp4rx, minlength=inv_tx_values.size) @ inv_tx_values)
+        wp4_by_x = np.bincount(self.ix, weights=wp4, minlength=xv.size).astype(np.float64)
+        return ll, g_r, g_alpha, wp4_by_x
+
+
+class _HomogeneousObjective(_Objective):
+    """The limit a, b -> infinity with ``p = a / (a + b)``: every patient drops out with ``p``.
+
+    Parameters ``(log r, log alpha, logit p)``.  Equation (6) becomes
+    ``G(r + x) alpha^r / G(r) [(1 - p)^x / (alpha + T)^(r + x)
+    + [x > 0] p (1 - p)^(x - 1) / (alpha + t_x)^(r + x)]``: the ratio of beta functions
+    tends to ``(1 - p)^x`` and ``a / (b + x - 1)`` to ``p / (1 - p)``.
+    """
+
+    def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        r, alpha = np.exp(theta[:2])
+        u = float(theta[2])
+        p = _expit(u)
+        log_1mp = -float(np.logaddexp(0.0, u))  # log(1 - p)
+        xv, wxv = self.x_values, self.x_weights
+        ll, g_r, g_alpha, wp4_by_x = self._shared(r, alpha, np.full(xv.size, u))
+        sum_x = float(wxv @ xv)
+        ll += sum_x * log_1mp
+        # d/du of x log(1 - p) is -x p; d/du of log(p / (1 - p)) is 1.
+        g_u = -sum_x * p + float(wp4_by_x.sum())
+        grad = np.array([g_r * r, g_alpha * alpha, g_u])
         return -ll / self.total_weight, -grad / self.total_weight
+
+    def kappa_score(self, theta: FloatArray) -> float:
+        """Mean derivative of the log-likelihood in ``kappa = 1 / (a + b)`` at ``kappa = 0``.
+
+        With ``a = p / kappa`` and ``b = (1 - p) / kappa`` the two terms of equation (6)
+        change at rates ``p/(1 - p) x(x - 1)/2`` and ``(x - 1)(x - 2)/(2(1 - p)) - x(x - 1)/2``
+        (relative), mixed with the weights ``1 - sigmoid(A4 - A3)`` and ``sigmoid(A4 - A3)``.
+        A negative score means the likelihood falls as soon as the dropout probability
+        varies between patients: the homogeneous limit is the maximum.
+        """
+        self(theta)
+        if not self.x1.size:
+            return 0.0
+        p = _expit(float(theta[2]))
+        x = self.x1
+        d_first = p / (1.0 - p) * x * (x - 1.0) / 2.0
+        d_second = (x - 1.0) * (x - 2.0) / (2.0 * (1.0 - p)) - x * (x - 1.0) / 2.0
+        p4 = self.last_p4
+        return float(self.w1 @ ((1.0 - p4) * d_first + p4 * d_second)) / self.total_weight
+
+
+def _expit(u: float) -> float:
+    return float(1.0 / (1.0 + math.exp(-u))) if u >= 0 else float(math.exp(u) / (1.0 + math.exp(u)))
 
 
 @dataclass(frozen=True)
@@ -224,6 +290,11 @@ class BGNBDFit:
     log_likelihood: float
     n_patients: int
     iterations: int
+    # "homogeneous_dropout" when the fit ended at a, b -> infinity (then a + b is
+    # HOMOGENEOUS_AB, std_err.a and std_err.b are nan, and p_dropout is the identified p).
+    boundary: str | None = None
+    p_dropout: float | None = None
+    p_dropout_se: float | None = None
 
 
 def unique_rows(*columns: FloatArray) -> tuple[list[FloatArray], NDArray[np.intp]]:
@@ -274,14 +345,19 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, weights: ArrayLike | None
         if np.any(xc[keep] > 0):
             sub = _Objective(xc[keep], txc[keep] / time_scale, Tc[keep] / time_scale, ws[keep])
             start, approx_hessian = presolve(sub, start)
-    opt = maximise(
-        objective,
-        start,
-        PARAM_NAMES,
-        model="BG/NBD",
-        total_weight=objective.total_weight,
-        approx_hessian=approx_hessian,
-    )
+    try:
+        opt = maximise(
+            objective,
+            start,
+            PARAM_NAMES,
+            model="BG/NBD",
+            total_weight=objective.total_weight,
+            approx_hessian=approx_hessian,
+        )
+    except ParameterDrift as drift:
+        if not {"a", "b"} & set(drift.names):
+            raise
+        return _fit_homogeneous(drift, (xc, txc, Tc, w), time_scale, n_patients)
     scaled = np.exp(opt.theta)
     params = BGNBDParams(float(scaled[0]), float(scaled[1] * time_scale), float(scaled[2]), float(scaled[3]))
     # Standard errors: delta method from log parameters; alpha scales with time.
@@ -289,6 +365,84 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, weights: ArrayLike | None
     std_err = BGNBDParams(float(se[0]), float(se[1] * time_scale), float(se[2]), float(se[3]))
     ll = float(w @ log_likelihood(params, xc, txc, Tc))
     return BGNBDFit(params, std_err, ll, n_patients, opt.iterations)
+
+
+def log_likelihood_homogeneous(
+    r: float, alpha: float, p: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """Per-patient log-likelihood of the limit a, b -> infinity with a / (a + b) = p."""
+    x_, tx_, T_ = _floats(x, t_x, T)
+    a1 = gammaln(r + x_) - gammaln(r) + r * math.log(alpha)
+    repeat = x_ > 0
+    with np.errstate(divide="ignore"):
+        odds = np.where(
+            repeat, math.log(p / (1.0 - p)) + (r + x_) * (np.log(alpha + T_) - np.log(alpha + tx_)), -np.inf
+        )
+    softplus, _ = log_sigmoid_parts(odds)
+    return np.asarray(a1 + x_ * math.log1p(-p) - (r + x_) * np.log(alpha + T_) + softplus, dtype=np.float64)
+
+
+def _fit_homogeneous(
+    drift: ParameterDrift,
+    data: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    time_scale: float,
+    n_patients: int,
+) -> BGNBDFit:
+    """Refit at the boundary a, b -> infinity after the general fit drifted there.
+
+    The limit (r, alpha, p) is fitted as a model of its own.  It is accepted when the
+    likelihood falls as heterogeneity ``kappa = 1/(a + b)`` enters (score in kappa at 0
+    not positive) and when the likelihood and P(alive) at a + b = 1e6 and 1e7 agree with
+    the limit; otherwise the drift is reported as a failure.
+    """
+    xc, txc, Tc, w = data
+    homogeneous = _HomogeneousObjective(xc, txc / time_scale, Tc / time_scale, w)
+    log_r, log_alpha, log_a, log_b = (float(v) for v in drift.theta)
+    start = np.array([log_r, log_alpha, float(np.clip(log_a - log_b, -10.0, 10.0))])
+    try:
+        opt = maximise(
+            homogeneous,
+            start,
+            ("r", "alpha", "p"),
+            model="BG/NBD (same dropout probability for every patient)",
+            total_weight=homogeneous.total_weight,
+        )
+    except FitFailed as exc:
+        # The limit does not describe the data either: report the general fit's failure.
+        raise drift from exc
+    # (The general likelihood where the drift stopped, a + b ~ 1e10, is too inexact to
+    # compare with: its log-gamma terms cancel to about 1e-4.)
+    if homogeneous.kappa_score(opt.theta) > 1e-9:
+        raise drift
+    r, alpha_scaled = (float(v) for v in np.exp(opt.theta[:2]))
+    alpha = alpha_scaled * time_scale
+    p = _expit(float(opt.theta[2]))
+    ll = float(w @ log_likelihood_homogeneous(r, alpha, p, xc, txc, Tc))
+    near = BGNBDParams(r, alpha, p * HOMOGENEOUS_AB, (1.0 - p) * HOMOGENEOUS_AB)
+    far = BGNBDParams(r, alpha, p * 10 * HOMOGENEOUS_AB, (1.0 - p) * 10 * HOMOGENEOUS_AB)
+    ll_near = float(w @ log_likelihood(near, xc, txc, Tc))
+    ll_far = float(w @ log_likelihood(far, xc, txc, Tc))
+    alive_near, alive_far = (probability_alive(params, xc, txc, Tc) for params in (near, far))
+    alive_gap = float(np.max(np.abs(alive_near - alive_far), initial=0.0))
+    if not (abs(ll_far - ll) <= abs(ll_near - ll) + 1e-6 * max(1.0, abs(ll)) and alive_gap < 1e-3):
+        raise FitFailed(
+            "the BG/NBD fit did not converge: a, b drift towards infinity, but the predictions "
+            "at a + b = 1e6 and 1e7 still differ"
+        )
+    se = np.exp(opt.theta[:2]) * opt.std_err_log[:2]
+    p_se = p * (1.0 - p) * float(opt.std_err_log[2])
+    nan = float("nan")
+    std_err = BGNBDParams(float(se[0]), float(se[1]) * time_scale, nan, nan)
+    return BGNBDFit(
+        near,
+        std_err,
+        ll,
+        n_patients,
+        opt.iterations,
+        boundary=BOUNDARY_HOMOGENEOUS,
+        p_dropout=p,
+        p_dropout_se=p_se,
+    )
 
 
 def simulate(

@@ -18,11 +18,25 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
-from clinicflow.analytics.clv.special import PRESOLVE_ROWS, FitFailed, maximise, presolve, subsample_weights
+from clinicflow.analytics.clv.special import (
+    PRESOLVE_ROWS,
+    FitFailed,
+    ParameterDrift,
+    maximise,
+    presolve,
+    subsample_weights,
+)
 
 FloatArray = NDArray[np.float64]
 PARAM_NAMES = ("p", "q", "v")
 MIN_PATIENTS_WITH_REPEATS = 3
+
+# The constant-visit-value boundary: p -> infinity and v -> 0 with s = p v fixed, i.e. a
+# patient's visits all have the same value 1 / nu' with nu' ~ Gamma(q, rate s) over
+# patients (the mean m_x is inverse-gamma(q, scale s) whatever x).  A fit that ends
+# there reports p = CONSTANT_VALUE_P and v = s / p.
+CONSTANT_VALUE_P = 1e6
+BOUNDARY_CONSTANT_VALUE = "constant_visit_value"
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,11 @@ class GammaGammaFit:
     log_likelihood: float
     n_patients: int
     iterations: int
+    # "constant_visit_value" when the fit ended at p -> infinity, v -> 0 (then p is
+    # CONSTANT_VALUE_P, std_err.p and std_err.v are nan, and scale = p v is identified).
+    boundary: str | None = None
+    scale: float | None = None
+    scale_se: float | None = None
 
 
 def log_likelihood(params: GammaGammaParams, x: ArrayLike, m_x: ArrayLike) -> FloatArray:
@@ -138,20 +157,99 @@ def fit(x: ArrayLike, m_x: ArrayLike) -> GammaGammaFit:
         keep = subsample_weights(np.ones(x_.size)) > 0
         if np.count_nonzero(keep) >= MIN_PATIENTS_WITH_REPEATS:
             start, approx_hessian = presolve(_Objective(x_[keep], m_[keep] / money_scale), start)
-    opt = maximise(
-        objective,
-        start,
-        PARAM_NAMES,
-        model="Gamma-Gamma",
-        total_weight=objective.total_weight,
-        approx_hessian=approx_hessian,
-    )
+    try:
+        opt = maximise(
+            objective,
+            start,
+            PARAM_NAMES,
+            model="Gamma-Gamma",
+            total_weight=objective.total_weight,
+            approx_hessian=approx_hessian,
+        )
+    except ParameterDrift as drift:
+        p_d, _, v_d = drift.theta
+        if not ({"p", "v"} & set(drift.names) and p_d > start[0] + 5.0 and v_d < start[2] - 5.0):
+            raise
+        return _fit_constant_value(drift, x_, m_)
     p, q, v = np.exp(opt.theta)
     params = GammaGammaParams(float(p), float(q), float(v * money_scale))
     se = np.exp(opt.theta) * opt.std_err_log
     std_err = GammaGammaParams(float(se[0]), float(se[1]), float(se[2] * money_scale))
     ll = float(log_likelihood(params, x_, m_).sum())
     return GammaGammaFit(params, std_err, ll, int(x_.size), opt.iterations)
+
+
+def log_likelihood_constant_value(q: float, scale: float, m_x: ArrayLike) -> FloatArray:
+    """Log density of the limit p -> infinity, v -> 0, p v = scale: inverse-gamma(q, scale)."""
+    m_ = np.asarray(m_x, dtype=np.float64)
+    return np.asarray(
+        q * math.log(scale) - float(gammaln(q)) - (q + 1.0) * np.log(m_) - scale / m_, dtype=np.float64
+    )
+
+
+class _ConstantValueObjective:
+    """Mean negative log-likelihood of the inverse-gamma limit over ``log(q, scale)``."""
+
+    def __init__(self, m_x: FloatArray) -> None:
+        self.total_weight = float(m_x.size)
+        self.mean_log_m = float(np.log(m_x).mean())
+        self.mean_inv_m = float((1.0 / m_x).mean())
+
+    def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        q, scale = np.exp(theta)
+        log_s = float(theta[1])
+        ll = q * log_s - float(gammaln(q)) - (q + 1.0) * self.mean_log_m - scale * self.mean_inv_m
+        g_q = log_s - float(digamma(q)) - self.mean_log_m
+        g_s = q / scale - self.mean_inv_m
+        return -ll, -np.array([g_q * q, g_s * scale])
+
+
+def _fit_constant_value(drift: ParameterDrift, x: FloatArray, m: FloatArray) -> GammaGammaFit:
+    """Refit at the boundary p -> infinity, v -> 0 (every visit of a patient worth the same).
+
+    Accepted when the limit is at least as likely as the general model at p = 1e4 and
+    1e5 with the same q and ``p v``, and the likelihood at p = 1e6 and 1e7 agrees with it.
+    """
+    money_scale = float(m.mean())
+    objective = _ConstantValueObjective(m / money_scale)
+    try:
+        opt = maximise(
+            objective,
+            np.log(np.array([2.0, 1.0])),
+            ("q", "p v"),
+            model="Gamma-Gamma (the same value for each of a patient's visits)",
+            total_weight=objective.total_weight,
+        )
+    except FitFailed as exc:
+        raise drift from exc
+    q, scale_scaled = (float(v) for v in np.exp(opt.theta))
+    scale = scale_scaled * money_scale
+    ll = float(log_likelihood_constant_value(q, scale, m).sum())
+
+    def ll_at(p: float) -> float:
+        return float(log_likelihood(GammaGammaParams(p, q, scale / p), x, m).sum())
+
+    ll_1e4, ll_1e5, ll_1e6, ll_1e7 = (ll_at(p) for p in (1e4, 1e5, 1e6, 1e7))
+    tolerance = 1e-7 * max(1.0, abs(ll))
+    if not (ll_1e4 <= ll_1e5 + tolerance and ll_1e5 <= ll + tolerance):
+        raise drift
+    if not abs(ll_1e7 - ll) <= abs(ll_1e6 - ll) + tolerance:
+        raise FitFailed(
+            "the Gamma-Gamma fit did not converge: p, v drift towards infinity and 0, but the "
+            "likelihood at p = 1e6 and 1e7 still differs"
+        )
+    se_q, se_s = np.exp(opt.theta) * opt.std_err_log
+    nan = float("nan")
+    return GammaGammaFit(
+        GammaGammaParams(CONSTANT_VALUE_P, q, scale / CONSTANT_VALUE_P),
+        GammaGammaParams(nan, float(se_q), nan),
+        ll,
+        int(x.size),
+        opt.iterations,
+        boundary=BOUNDARY_CONSTANT_VALUE,
+        scale=scale,
+        scale_se=float(se_s) * money_scale,
+    )
 
 
 def simulate(params: GammaGammaParams, x: ArrayLike, rng: np.random.Generator) -> FloatArray:

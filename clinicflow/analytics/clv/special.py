@@ -156,6 +156,19 @@ class FitFailed(Exception):
     """The data cannot be described by the model (the message says why)."""
 
 
+class ParameterDrift(FitFailed):
+    """Some parameters ran off towards 0 or infinity (a boundary of the model).
+
+    ``names`` are the drifting parameters and ``theta`` the log parameters where the
+    optimiser stopped, so a caller can recognise a known boundary and refit its limit.
+    """
+
+    def __init__(self, message: str, names: Sequence[str], theta: FloatArray) -> None:
+        super().__init__(message)
+        self.names = tuple(names)
+        self.theta = theta
+
+
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
 # log-parameter box: parameters between about 1e-11 and 1e11 (in the scaled units).
@@ -211,17 +224,21 @@ def maximise(
         raise FitFailed(f"the {model} fit did not converge (the likelihood is not finite at the end)")
     runaway = [names[i] for i in range(k) if abs(theta[i]) > _LOG_BOUND - 1.0]
     if runaway:
-        raise FitFailed(
+        raise ParameterDrift(
             f"the {model} fit did not converge: {', '.join(runaway)} ran off towards "
-            "0 or infinity (the data do not pin the model down)"
+            "0 or infinity (the data do not pin the model down)",
+            runaway,
+            theta,
         )
     if float(np.max(np.abs(grad))) > 1e-6:
         drifting = [names[i] for i in range(k) if abs(theta[i] - start[i]) > 10.0]
         if drifting:
-            raise FitFailed(
+            raise ParameterDrift(
                 f"the {model} fit did not converge: {', '.join(drifting)} drift towards 0 or "
                 "infinity (the likelihood keeps rising along a boundary of the model, so the "
-                "data do not pin its parameters down)"
+                "data do not pin its parameters down)",
+                drifting,
+                theta,
             )
         raise FitFailed(
             f"the {model} fit did not converge ({message}; largest gradient {np.max(np.abs(grad)):.2g})"
