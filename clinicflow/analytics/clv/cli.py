@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from clinicflow.analytics.clv import report
 from clinicflow.analytics.clv.io import FileUnreadable, read_transactions
-from clinicflow.analytics.clv.predict import MONTH_IN_UNITS, analyse
+from clinicflow.analytics.clv.predict import MONTH_IN_UNITS, ClvResult, analyse
 from clinicflow.analytics.clv.special import FitFailed, SeriesDidNotConverge
 from clinicflow.analytics.clv.summary import TimeUnit, summarise
 
@@ -69,10 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--until",
-        required=True,
         type=_iso_date,
+        default=None,
         metavar="DATE",
-        help="last day of the observation period (YYYY-MM-DD); later transactions are ignored",
+        help="last day of the observation period (YYYY-MM-DD); later transactions are ignored "
+        "(required with --transactions; with --org it defaults to today)",
     )
     parser.add_argument(
         "--time-unit",
@@ -150,8 +151,11 @@ def execute(
     stdout: TextSink,
     stderr: TextSink,
     rows_loader: RowsLoader | None = None,
-) -> None:
-    """Like :func:`run`, but raises :class:`ClvError` (message and exit code) on failure."""
+) -> ClvResult:
+    """Like :func:`run`, but raises :class:`ClvError` (message and exit code) on failure.
+
+    Returns the fitted models and predictions after writing the output.
+    """
     until = _option_date(options.get("until"))
     time_unit: TimeUnit = "day" if options.get("time_unit") == "day" else "week"
     horizon_option = options.get("horizon_months")
@@ -190,6 +194,11 @@ def execute(
         _write_csv(str(options["csv"]), report.csv_rows(result), stdout)
     else:
         stdout.write(report.text_summary(result, top=int(options.get("top") or 10)))
+    if options.get("json") or options.get("csv"):
+        # The text summary carries these notes; machine-readable output keeps them apart.
+        for note in report.boundary_notes(result):
+            stderr.write(note + "\n")
+    return result
 
 
 def _load_rows(

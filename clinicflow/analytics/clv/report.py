@@ -67,31 +67,73 @@ def as_json(result: ClvResult) -> dict[str, Any]:
         {k: (float(v) if isinstance(v, Decimal) else v) for k, v in record.items()}
         for record in patient_records(result)
     ]
+    bg_doc: dict[str, Any] = {
+        "r": sig6(bg.params.r),
+        "alpha": sig6(bg.params.alpha),
+        "a": sig6(bg.params.a),
+        "b": sig6(bg.params.b),
+        "log_likelihood": sig6(bg.log_likelihood),
+        "std_err": {
+            "r": _sig6_or_none(bg.std_err.r),
+            "alpha": _sig6_or_none(bg.std_err.alpha),
+            "a": _sig6_or_none(bg.std_err.a),
+            "b": _sig6_or_none(bg.std_err.b),
+        },
+    }
+    if bg.boundary is not None and bg.p_dropout is not None and bg.p_dropout_se is not None:
+        # a and b are at the bound a + b = 1e6; only p = a / (a + b) is identified.
+        bg_doc["boundary"] = bg.boundary
+        bg_doc["p"] = sig6(bg.p_dropout)
+        bg_doc["std_err"]["p"] = sig6(bg.p_dropout_se)
+    gg_doc: dict[str, Any] = {
+        "p": sig6(gg.params.p),
+        "q": sig6(gg.params.q),
+        "v": sig6(gg.params.v),
+        "log_likelihood": sig6(gg.log_likelihood),
+        "std_err": {
+            "p": _sig6_or_none(gg.std_err.p),
+            "q": _sig6_or_none(gg.std_err.q),
+            "v": _sig6_or_none(gg.std_err.v),
+        },
+    }
+    if gg.boundary is not None and gg.scale is not None and gg.scale_se is not None:
+        # p is at the bound 1e6 and v = scale / p; only q and scale = p v are identified.
+        gg_doc["boundary"] = gg.boundary
+        gg_doc["scale"] = sig6(gg.scale)
+        gg_doc["std_err"]["scale"] = sig6(gg.scale_se)
     return {
         "time_unit": result.summary.time_unit,
         "until": result.summary.until.isoformat(),
-        "bgnbd": {
-            "r": sig6(bg.params.r),
-            "alpha": sig6(bg.params.alpha),
-            "a": sig6(bg.params.a),
-            "b": sig6(bg.params.b),
-            "log_likelihood": sig6(bg.log_likelihood),
-            "std_err": {
-                "r": sig6(bg.std_err.r),
-                "alpha": sig6(bg.std_err.alpha),
-                "a": sig6(bg.std_err.a),
-                "b": sig6(bg.std_err.b),
-            },
-        },
-        "gamma_gamma": {
-            "p": sig6(gg.params.p),
-            "q": sig6(gg.params.q),
-            "v": sig6(gg.params.v),
-            "log_likelihood": sig6(gg.log_likelihood),
-            "std_err": {"p": sig6(gg.std_err.p), "q": sig6(gg.std_err.q), "v": sig6(gg.std_err.v)},
-        },
+        "bgnbd": bg_doc,
+        "gamma_gamma": gg_doc,
         "patients": patients,
     }
+
+
+def _sig6_or_none(value: float) -> float | None:
+    return sig6(value) if math.isfinite(value) else None
+
+
+def boundary_notes(result: ClvResult) -> list[str]:
+    """Plain-language notes on fits that ended at a boundary of their model (may be empty)."""
+    bg, gg = result.bgnbd, result.gamma_gamma
+    notes = []
+    if bg.boundary is not None and bg.p_dropout is not None and bg.p_dropout_se is not None:
+        notes.append(
+            "note: dropout probability is the same for every patient: "
+            f"p = {_pm(bg.p_dropout, bg.p_dropout_se)} after each repeat visit "
+            "(BG/NBD boundary a, b -> infinity; shown at a + b = 1e+06, where the predictions "
+            "have converged; a and b have no standard errors)"
+        )
+    if gg.boundary is not None and gg.scale is not None and gg.scale_se is not None:
+        mean = f"{gg.scale / (gg.params.q - 1.0):.6g}" if gg.params.q > 1.0 else "infinite"
+        notes.append(
+            "note: each patient's visits are all worth the same: value per visit is "
+            f"inverse-gamma over patients, q = {_pm(gg.params.q, gg.std_err.q)}, "
+            f"p v = {_pm(gg.scale, gg.scale_se)} (mean {mean}); a patient's expected value per "
+            "visit is her own mean (Gamma-Gamma boundary p -> infinity, v -> 0; shown at p = 1e+06)"
+        )
+    return notes
 
 
 def csv_rows(result: ClvResult) -> list[list[str]]:
@@ -119,12 +161,15 @@ def text_summary(result: ClvResult, *, top: int = 10) -> str:
         "",
         "BG/NBD visit model (estimate ± standard error):",
         f"  r = {_pm(bg.params.r, bg.std_err.r)}   alpha = {_pm(bg.params.alpha, bg.std_err.alpha)} {unit}s",
-        f"  a = {_pm(bg.params.a, bg.std_err.a)}   b = {_pm(bg.params.b, bg.std_err.b)}",
+        f"  a = {_pm(bg.params.a, bg.std_err.a)}   b = {_pm(bg.params.b, bg.std_err.b)}"
+        + (f"   p = a/(a+b) = {_pm(bg.p_dropout, bg.p_dropout_se)}" if bg.p_dropout is not None else ""),
         f"  log-likelihood = {bg.log_likelihood:.6g}",
         "Gamma-Gamma value-per-visit model:",
         f"  p = {_pm(gg.params.p, gg.std_err.p)}   q = {_pm(gg.params.q, gg.std_err.q)}"
-        f"   v = {_pm(gg.params.v, gg.std_err.v)}",
+        f"   v = {_pm(gg.params.v, gg.std_err.v)}"
+        + (f"   p v = {_pm(gg.scale, gg.scale_se)}" if gg.scale is not None else ""),
         f"  log-likelihood = {gg.log_likelihood:.6g} ({gg.n_patients} patients with repeat visits)",
+        *boundary_notes(result),
         "",
         f"expected visits in the next {result.predict_units:g} {unit}s: "
         f"{float(pr.expected_visits.sum()):.6g}",
@@ -154,5 +199,7 @@ def text_summary(result: ClvResult, *, top: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pm(value: float, err: float) -> str:
+def _pm(value: float, err: float | None) -> str:
+    if err is None or not math.isfinite(err):
+        return f"{value:.6g} (at the bound)"
     return f"{value:.6g} ± {err:.3g}"

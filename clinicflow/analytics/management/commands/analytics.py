@@ -3,6 +3,11 @@
 ``clv``: predictive lifetime value (BG/NBD + Gamma-Gamma), see ``docs/clv.md``::
 
     clinicflow analytics clv --transactions visits.csv --until 2024-12-31 --json
+    clinicflow analytics clv --org demo [--until 2026-11-22]
+
+With ``--org`` the organisation's payments are read from the database, ``--until``
+defaults to today, and after a successful fit every patient's prediction is stored
+(``patients.PatientPrediction``, replacing the organisation's earlier rows).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import importlib
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from clinicflow.analytics.clv import cli as clv_cli
 
@@ -33,7 +39,7 @@ class Command(BaseCommand):
             "--org",
             metavar="SLUG",
             help="read the transactions of this organisation from the database "
-            "instead of --transactions FILE",
+            "instead of --transactions FILE and store each patient's prediction",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,9 +62,20 @@ class Command(BaseCommand):
             load_org_transactions = source.load_org_transactions
 
             def rows_loader() -> Any:
-                return load_org_transactions(org)
+                try:
+                    return list(load_org_transactions(org))
+                except source.UnknownOrganisation as exc:
+                    raise clv_cli.ClvError(str(exc), clv_cli.EXIT_INPUT) from exc
+
+            if options.get("until") is None:
+                options["until"] = timezone.localdate()
 
         try:
-            clv_cli.execute(options, self.stdout, self.stderr, rows_loader)
+            result = clv_cli.execute(options, self.stdout, self.stderr, rows_loader)
         except clv_cli.ClvError as exc:
             raise CommandError(str(exc), returncode=exc.exit_code) from exc
+        if org:
+            stored = source.store_predictions(org, result)
+            # Machine-readable output stays clean: the confirmation goes to stderr there.
+            sink = self.stderr if options.get("json") or options.get("csv") == "-" else self.stdout
+            sink.write(f"Stored {stored} predictions for {org}")
