@@ -33,7 +33,7 @@ class Command(BaseCommand):
             "--scenario",
             default=None,
             help="Scenario TOML file (merged over the bundled default.toml), or the name of a "
-            "bundled one: default, mid, chain-1m.",
+            "bundled one: default, mid, other, chain-1m.",
         )
         parser.add_argument("--org", required=True, help="Slug of the organisation to fill.")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
