@@ -19,7 +19,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db import connection
 from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.utils.translation import gettext_lazy as _
 
@@ -111,86 +110,6 @@ def _revenue(
     return {r["patient_id"]: (r["period"] or Decimal(0), r["to_date"] or Decimal(0)) for r in rows}
 
 
-# Models whose credit is one whole patient per channel: computed in PostgreSQL in one statement.
-SQL_MODELS = ("last_non_direct", "first_touch")
-
-
-def _credited_sql(
-    *,
-    org: Organization,
-    start: dt.datetime,
-    end: dt.datetime,
-    branch: Branch | None,
-    model: str,
-    group: str,
-) -> list[tuple[Any, int, int, Decimal, Decimal]]:
-    """(channel or campaign id, booked first visits, arrived first visits, revenue in period, revenue
-    to date) per credited key, the same numbers as ``first_visits`` + ``credit`` + ``_revenue``.
-
-    First visits: the patient's earliest non-cancelled appointment (ties: lowest id) when it starts
-    in the period (and, with a branch, an appointment at that moment takes place there). Touches:
-    calls, leads and web sessions up to the first visit; ``DISTINCT ON`` picks the credited one —
-    last non-direct (the latest touch with a non-direct channel, else the latest touch) or first
-    touch; ties at one moment go as in ``credit`` (web session over lead over call for the latest,
-    call first for the earliest). Patients without touches are credited to "direct / unknown"."""
-    from clinicflow.booking.models import Appointment, Payment
-
-    appt = Appointment._meta.db_table
-    pay = Payment._meta.db_table
-    call_t, lead_t, sess_t, chan_t = (
-        Call._meta.db_table,
-        Lead._meta.db_table,
-        WebSession._meta.db_table,
-        Channel._meta.db_table,
-    )
-    key = "channel_id" if group == "channel" else "campaign_id"
-    params: dict[str, Any] = {
-        "org": org.pk,
-        "start": start,
-        "end": end,
-        "branch": branch.pk if branch else None,
-    }
-    branch_sql = "AND a.branch_id = %(branch)s" if branch is not None else ""
-    if model == "first_touch":
-        order = "t.at ASC, t.src ASC"
-    else:
-        order = "(t.channel_id IS NULL OR t.channel_id IN (SELECT id FROM direct)) ASC, t.at DESC, t.src DESC"
-    touches = " UNION ALL ".join(
-        f"SELECT x.patient_id, x.{at} AS at, x.channel_id, x.campaign_id, {src} AS src"  # noqa: S608 - names from model meta
-        f" FROM {table} x JOIN fv ON fv.patient_id = x.patient_id"
-        f" WHERE x.organization_id = %(org)s AND x.{at} < %(end)s AND x.{at} <= fv.start_at"
-        for src, (table, at) in enumerate(
-            ((call_t, "started_at"), (lead_t, "created_at"), (sess_t, "started_at"))
-        )
-    )
-    sql = (
-        f"WITH firsts AS (SELECT patient_id, MIN(start_at) AS first FROM {appt}"  # noqa: S608 - names from model meta, values bound
-        f" WHERE organization_id = %(org)s AND status <> 'cancelled' GROUP BY patient_id"
-        f" HAVING MIN(start_at) >= %(start)s AND MIN(start_at) < %(end)s),"
-        f" fv AS (SELECT DISTINCT ON (a.patient_id) a.patient_id, a.start_at, a.status FROM {appt} a"
-        f" JOIN firsts f ON f.patient_id = a.patient_id AND a.start_at = f.first"
-        f" WHERE a.organization_id = %(org)s AND a.status <> 'cancelled' {branch_sql}"
-        f" ORDER BY a.patient_id, a.start_at, a.id),"
-        f" direct AS (SELECT id FROM {chan_t} WHERE organization_id = %(org)s AND code = 'direct'),"
-        f" t AS ({touches}),"
-        f" credit AS (SELECT DISTINCT ON (t.patient_id) t.patient_id, t.channel_id, t.campaign_id FROM t"
-        f" ORDER BY t.patient_id, {order}),"
-        f" rev AS (SELECT p.patient_id,"
-        f" SUM(CASE WHEN p.kind = 'refund' THEN -p.amount ELSE p.amount END)"
-        f" FILTER (WHERE p.paid_at >= %(start)s) AS period,"
-        f" SUM(CASE WHEN p.kind = 'refund' THEN -p.amount ELSE p.amount END) AS to_date"
-        f" FROM {pay} p JOIN fv ON fv.patient_id = p.patient_id"
-        f" WHERE p.organization_id = %(org)s AND p.paid_at < %(end)s GROUP BY p.patient_id)"
-        f" SELECT credit.{key}, COUNT(*), COUNT(*) FILTER (WHERE fv.status IN ('arrived', 'done')),"
-        f" SUM(COALESCE(rev.period, 0)), SUM(COALESCE(rev.to_date, 0))"
-        f" FROM fv LEFT JOIN credit ON credit.patient_id = fv.patient_id"
-        f" LEFT JOIN rev ON rev.patient_id = fv.patient_id GROUP BY credit.{key}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(k, int(b), int(a), Decimal(rp), Decimal(rt)) for k, b, a, rp, rt in cursor.fetchall()]
-
-
 def acquisition_rows(
     *,
     org: Organization,
@@ -253,19 +172,7 @@ def acquisition_rows(
         row["unique_calls"] += r["u"]
         row["missed"] += r["m"]
 
-    credited = (
-        _credited_sql(org=org, start=start, end=end, branch=branch, model=model, group=group)
-        if model in SQL_MODELS and connection.vendor == "postgresql"
-        else None
-    )
-    if credited is not None:
-        for k, booked, arrived_n, rev_period, rev_total in credited:
-            row = acc[k]
-            row["booked_first"] += Fraction(booked)
-            row["arrived_first"] += Fraction(arrived_n)
-            row["revenue_period"] += rev_period
-            row["revenue_to_date"] += rev_total
-    visit_of = first_visits(org=org, start=start, end=end, branch=branch) if credited is None else {}
+    visit_of = first_visits(org=org, start=start, end=end, branch=branch)
     if visit_of:
         patient_ids = list(visit_of)
         direct_ids = set(Channel.objects.for_org(org).filter(code="direct").values_list("pk", flat=True))
