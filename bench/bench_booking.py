@@ -4,7 +4,8 @@ BENCH free_slots_ms           median of 7 slot searches: one branch, one service
                               a year of appointments (all free slots, no limit)
 BENCH free_slots_first100_ms  the same search stopping at the first 100 slots (what pages ask for)
 BENCH booking_p95_ms          p95 latency of POST /api/v1/appointments: 50 concurrent patient-like clients,
-                              each looping "GET /api/v1/slots for a day, POST one of the first five slots"
+                              each looping "GET /api/v1/slots for a day from an hour, POST one of the
+                              first five slots shown"
                               with a think time of 0.5-1.5 s (uniform) before each request, for 45 s;
                               clients looking at the same day collide (409) on purpose
 BENCH booking_p95_ms_saturated the same 50 clients with no think time (closed loop at saturation), 30 s
@@ -256,9 +257,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Load:
-    """50 patient-like clients: each looks up free slots (GET /api/v1/slots for one day), then books one
-    of the first few (POST /api/v1/appointments) — clients looking at the same day pick the same slots,
-    so some bookings collide and answer 409. ``think`` is the pause before each request (uniform, s);
+    """50 patient-like clients: each looks up free slots (GET /api/v1/slots for one day from a preferred
+    hour), then books one of the first five shown (POST /api/v1/appointments) — clients looking at the
+    same day and hour are offered the same slots, so some bookings collide and answer 409. ``think`` is the pause before each request (uniform, s);
     ``None`` is a closed loop at saturation."""
 
     def __init__(self, data: dict[str, object], base: str, days: list[dt.date]) -> None:
@@ -294,13 +295,15 @@ class Load:
         while time.perf_counter() < until:
             if think:
                 time.sleep(rng.uniform(*think))
+            # a day and the hour from which the patient would like to come ("Tuesday, after 14:00")
             day = rng.choice(self.days)
             query = urllib.parse.urlencode(
                 {
-                    "branch": str(branch.pk),  # type: ignore[attr-defined]
-                    "service": str(service.pk),  # type: ignore[attr-defined]
+                    "branch": str(branch.pk),
+                    "service": str(service.pk),
                     "from": day.isoformat(),
                     "to": day.isoformat(),
+                    "time_from": f"{rng.randrange(9, 18):02d}:00",
                     "limit": 20,
                 }
             )
@@ -320,10 +323,10 @@ class Load:
                 time.sleep(rng.uniform(*think))
             payload = json.dumps(
                 {
-                    "patient": str(rng.choice(patients).pk),  # type: ignore[attr-defined]
-                    "service": str(service.pk),  # type: ignore[attr-defined]
+                    "patient": str(rng.choice(patients).pk),
+                    "service": str(service.pk),
                     "doctor": slot["doctor"],
-                    "branch": str(branch.pk),  # type: ignore[attr-defined]
+                    "branch": str(branch.pk),
                     "start": slot["start"],
                 }
             ).encode()
