@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -253,7 +254,7 @@ LOGGING = {
 }
 
 # --- Clinicflow ---------------------------------------------------------------------------------
-CLINICFLOW = {
+CLINICFLOW: dict[str, Any] = {
     "API_TOKEN_TTL_DAYS": int(os.environ.get("API_TOKEN_TTL_DAYS", "90")),
     "UNIQUE_CALL_WINDOW_DAYS": int(os.environ.get("UNIQUE_CALL_WINDOW_DAYS", "30")),
     "DEFAULT_PAGE_SIZE": 50,
