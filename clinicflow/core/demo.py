@@ -258,8 +258,12 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
     return DemoSummary(organizations=2, branches=3, users=users, patients=patients, created=True)
 
 
-def demo_simulate(progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, Any]:
-    """Fill each demo organisation that has no simulated data yet; returns the runs' results by slug."""
+def demo_simulate(
+    progress: Callable[[str, str, int, float], None] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fill each demo organisation that has no simulated data yet; returns the runs' results by slug.
+    ``overrides`` (same shape as a scenario file) shorten the runs in tests."""
     from clinicflow.simulator.runner import has_simulated_data, simulate_org
     from clinicflow.simulator.scenario import load_scenario
 
@@ -268,11 +272,16 @@ def demo_simulate(progress: Callable[[str, str, int, float], None] | None = None
         org = Organization.objects.filter(slug=slug).first()
         if org is None or has_simulated_data(org):
             continue
-        scn = load_scenario(scenario)
+        scn = load_scenario(scenario, overrides=overrides)
 
         def on_progress(phase: str, rows: int, seconds: float, slug: str = slug) -> None:
             if progress:
                 progress(slug, phase, rows, seconds)
 
         results[slug] = simulate_org(org=org, scenario=scn, seed=DEMO_SEED, progress=on_progress)
+        if slug == "demo":  # the demo doctor's login sees the first simulated doctor's schedule
+            from clinicflow.booking.models import Doctor
+
+            login = User.objects.filter(email="doctor@demo.clinic").first()
+            Doctor.objects.for_org(org).filter(full_name=scn.doctors[0].name).update(user=login)
     return results

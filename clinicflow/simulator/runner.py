@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,7 +245,7 @@ def simulate_org(
     with transaction.atomic():
         _fast_bulk_session()
         deleted = reset_org(org) if reset else 0
-        sim = Simulation(scenario, seed)
+        sim = Simulation(scenario, seed, id_salt=zlib.crc32(org.slug.encode()))
         if rebuild_indexes is None:
             rebuild_indexes = sim.expected_patients() > 20_000
         rebuild = IndexRebuild() if rebuild_indexes else None

@@ -160,13 +160,16 @@ class Tally:
 
 
 class Simulation:
-    def __init__(self, scn: Scenario, seed: int, *, horizon_days: int = 30) -> None:
+    def __init__(self, scn: Scenario, seed: int, *, horizon_days: int = 30, id_salt: int = 0) -> None:
+        """``id_salt`` (e.g. a hash of the organisation's slug) makes the ids of one seed differ
+        between organisations — ids are global primary keys — without changing the data."""
         self.scn = scn
         self.seed = seed
         ss = np.random.SeedSequence(seed)
         s_model, s_ids, s_setup = ss.spawn(3)
         self.rng = np.random.Generator(np.random.PCG64(s_model))
-        self.id_rng = np.random.Generator(np.random.PCG64(s_ids))
+        self.id_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, id_salt, 7])))
+        del s_ids
         setup_rng = np.random.Generator(np.random.PCG64(s_setup))
         self.cal = build_calendar(scn, horizon_days)
         self.phones = PhoneSpace(scn.country, setup_rng)

@@ -31,6 +31,13 @@ UTM = {
     "direct": ("(direct)", "(none)"),
     "referral": ("friend", "referral"),
 }
+SPECIALTY = {
+    "treatment": "Cosmetologist",
+    "laser": "Laser specialist",
+    "operating": "Plastic surgeon",
+    "dental": "Dentist",
+    "consultation": "Consultant",
+}
 CHANNEL_KIND = {
     "offline": ChannelKind.OFFLINE,
     "organic": ChannelKind.FREE,
@@ -153,7 +160,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
             "id": ids["doctor"],
             "user": None,
             "full_name": [d.name for d in scn.doctors],
-            "specialty": [ROOM_TYPES[int(s)] for s in st.doc_specialty],
+            "specialty": [SPECIALTY[ROOM_TYPES[int(s)]] for s in st.doc_specialty],
             "is_consultant": True,
             "is_active": True,
             "ical_token": [token_bytes[16 * i : 16 * i + 16].hex() for i in range(n_doc)],
