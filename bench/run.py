@@ -5,6 +5,7 @@ Each benchmark is a script that prints lines `BENCH <metric> <value> <unit>`.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +27,10 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         print(f"== {script.stem.removeprefix('bench_')}", flush=True)
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
+        # One BLAS thread: on 2 cores, NumPy's thread pool only oversubscribes the CPU (the CLV fit is
+        # 1.6 s with one thread and 2.4-5.9 s with the default pool on this machine).
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
         failed += result.returncode != 0
     return 1 if failed else 0
