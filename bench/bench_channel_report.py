@@ -3,7 +3,10 @@
 
     .venv/bin/python bench/bench_channel_report.py
 
-Prints ``BENCH channel_report_ms <n> ms`` (median of 5 runs after one warm-up)."""
+Prints ``BENCH channel_report_ms <n> ms`` (median of 5 runs after one warm-up).
+
+Options (environment): ``BENCH_KEEP=1`` keeps the scratch database afterwards, ``BENCH_REUSE=1`` reuses
+a kept one (skips generation), ``BENCH_PROFILE=1`` prints a cProfile of one run and the queries it sent."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_channel_report"
@@ -33,17 +37,85 @@ def db(sql: str) -> None:
 
 
 def main() -> int:
-    db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    db(f"CREATE DATABASE {DB_NAME}")
+    reuse = os.environ.get("BENCH_REUSE") == "1"
+    if not reuse:
+        db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        db(f"CREATE DATABASE {DB_NAME}")
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from clinicflow.analytics.reports.acquisition import acquisition_rows
+    from clinicflow.core.models import Organization
+
+    found = Organization.objects.filter(slug="chain").first() if reuse else None
+    org = found if found is not None else build()
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    timings = []
+    for _ in range(6):
+        t = time.perf_counter()
+        rows = acquisition_rows(org=org, date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31))
+        timings.append((time.perf_counter() - t) * 1000)
+    first = sum(r["arrived_first"] for r in rows)
+    print(f"rows={len(rows)} first_patients={first:.0f} runs_ms={[round(x) for x in timings]}")
+    print(f"BENCH channel_report_ms {statistics.median(timings[1:]):.0f} ms")
+    check_sql_equals_python(org)
+    if os.environ.get("BENCH_PROFILE") == "1":
+        profile(org)
+    connection.close()
+    if os.environ.get("BENCH_KEEP") != "1":
+        db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    return 0
+
+
+def check_sql_equals_python(org: Any) -> None:
+    """The PostgreSQL credit and revenue statements give the same per-patient result as the
+    portable Python path, for every attribution model."""
+    from clinicflow.analytics.reports import acquisition as a
+
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    visit_of = a.first_visits(org=org, start=start, end=end, branch=None)
+    for model in ("last_non_direct", "first_touch", "linear"):
+        sql = a.touch_credit_postgres(org=org, visit_of=visit_of, model=model)
+        py = a.touch_credit_python(org=org, visit_of=visit_of, end=end, model=model)
+        diff = [p for p in sql.keys() | py.keys() if sql.get(p) != py.get(p)]
+        assert not diff, f"{model}: SQL credit differs from Python for {len(diff)} patients"
+    py_rev: dict[Any, Any] = {}
+    for chunk in a._chunks(list(visit_of)):
+        py_rev.update(a._revenue(org=org, patients=chunk, start=start, end=end))
+    assert a.revenue_postgres(org=org, patients=list(visit_of), start=start, end=end) == py_rev
+    print(f"check: SQL credit = Python credit for {len(visit_of)} first patients, 3 models; revenue equal")
+
+
+def profile(org: Any) -> None:
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinicflow.analytics.reports.acquisition import acquisition_rows
+
+    prof = cProfile.Profile()
+    with CaptureQueriesContext(connection) as ctx:
+        prof.enable()
+        acquisition_rows(org=org, date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31))
+        prof.disable()
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    for q in ctx.captured_queries:
+        print(f"{float(q['time']) * 1000:8.1f} ms  {q['sql'][:300]}")
+
+
+def build() -> Any:
+    """The 12-month, 20-branch data set; returns the organisation."""
     from clinicflow.acquisition import services
     from clinicflow.acquisition.models import AdSpend, Call, CallStatus, Campaign, Lead, WebSession
-    from clinicflow.analytics.reports.acquisition import acquisition_rows
     from clinicflow.booking.models import Appointment, Doctor, Payment
     from clinicflow.catalogue.models import Service
     from clinicflow.core.models import Branch
@@ -210,27 +282,13 @@ def main() -> int:
     WebSession.objects.bulk_create(sessions, batch_size=5000)
     Call.objects.bulk_create(calls, batch_size=5000)
     Lead.objects.bulk_create(leads, batch_size=5000)
-    from django.db import connection
-
     Appointment.objects.bulk_create(appts, batch_size=5000)  # one doctor per patient: no overlaps
     Payment.objects.bulk_create(payments, batch_size=5000)
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
     print(
         f"data: spend_rows={AdSpend.objects.count()} sessions={len(sessions)} calls={len(calls)} "
         f"leads={len(leads)} appointments={len(appts)} payments={len(payments)}"
     )
-    timings = []
-    for _ in range(6):
-        t = time.perf_counter()
-        rows = acquisition_rows(org=org, date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31))
-        timings.append((time.perf_counter() - t) * 1000)
-    first = sum(r["arrived_first"] for r in rows)
-    print(f"rows={len(rows)} first_patients={first:.0f} runs_ms={[round(x) for x in timings]}")
-    print(f"BENCH channel_report_ms {statistics.median(timings[1:]):.0f} ms")
-    connection.close()
-    db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    return 0
+    return org
 
 
 if __name__ == "__main__":

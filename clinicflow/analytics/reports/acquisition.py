@@ -19,6 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from django.db import connection
 from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.utils.translation import gettext_lazy as _
 
@@ -110,6 +111,157 @@ def _revenue(
     return {r["patient_id"]: (r["period"] or Decimal(0), r["to_date"] or Decimal(0)) for r in rows}
 
 
+NO_TOUCH: dict[tuple[Any, Any], Fraction] = {(None, None): Fraction(1)}
+ONE = Fraction(1)
+
+
+def _credit_first_patients(
+    acc: dict[Any, dict[str, Any]],
+    *,
+    org: Organization,
+    visit_of: dict[Any, tuple[dt.datetime, str]],
+    start: dt.datetime,
+    end: dt.datetime,
+    model: str,
+    group: str,
+) -> None:
+    """Add the period's first patients (counts and revenue) to ``acc`` by the attribution model.
+    Whole credits (last non-direct, first touch) are counted as integers and their revenue summed
+    as is; only linear shares use Fraction / Decimal division."""
+    if connection.vendor == "postgresql":
+        credits = touch_credit_postgres(org=org, visit_of=visit_of, model=model)
+        revenue = revenue_postgres(org=org, patients=list(visit_of), start=start, end=end)
+    else:
+        credits = touch_credit_python(org=org, visit_of=visit_of, end=end, model=model)
+        revenue = {}
+        for chunk in _chunks(list(visit_of)):
+            revenue.update(_revenue(org=org, patients=chunk, start=start, end=end))
+    zero = (Decimal(0), Decimal(0))
+    by_channel = group == "channel"
+    for p, (_at, status) in visit_of.items():
+        rev_period, rev_total = revenue.get(p, zero)
+        arrived = status in ARRIVED
+        for (ch, camp), share in credits.get(p, NO_TOUCH).items():
+            row = acc[ch if by_channel else camp]
+            if share == ONE:
+                row["booked_n"] += 1
+                if arrived:
+                    row["arrived_n"] += 1
+                row["revenue_period"] += rev_period
+                row["revenue_to_date"] += rev_total
+                continue
+            row["booked_first"] += share
+            if arrived:
+                row["arrived_first"] += share
+            row["revenue_period"] += rev_period * Decimal(share.numerator) / Decimal(share.denominator)
+            row["revenue_to_date"] += rev_total * Decimal(share.numerator) / Decimal(share.denominator)
+
+
+def _direct_ids(org: Organization) -> set[Any]:
+    return set(Channel.objects.for_org(org).filter(code="direct").values_list("pk", flat=True))
+
+
+def touch_credit_python(
+    *, org: Organization, visit_of: dict[Any, tuple[dt.datetime, str]], end: dt.datetime, model: str
+) -> dict[Any, dict[tuple[Any, Any], Fraction]]:
+    """patient → credit per (channel, campaign) over their touches up to the first visit
+    (portable path: fetches every touch and applies ``attribution.credit``)."""
+    direct_ids = _direct_ids(org)
+    touches: dict[Any, list[Touch]] = defaultdict(list)
+    sources = (
+        (Call.objects.for_org(org), "started_at"),
+        (Lead.objects.for_org(org), "created_at"),
+        (WebSession.objects.for_org(org), "started_at"),
+    )
+    for qs, at_field in sources:
+        for chunk in _chunks(list(visit_of)):
+            for p, at, ch, camp in qs.filter(patient_id__in=chunk, **{f"{at_field}__lt": end}).values_list(
+                "patient_id", at_field, "channel_id", "campaign_id"
+            ):
+                if at <= visit_of[p][0]:
+                    touches[p].append(Touch(at=at, channel=ch, campaign=camp, is_direct=ch in direct_ids))
+    return {p: credit(ts, model) for p, ts in touches.items()}
+
+
+def _touch_union_sql() -> str:
+    """Every touch (src 0 call, 1 lead, 2 web session) of the given patients up to their first
+    visit, joined to the (patient, first visit) pairs passed as two arrays; each source is read
+    through its (organization, patient, time) index."""
+    parts = []
+    for src, (model, at_col) in enumerate(
+        ((Call, "started_at"), (Lead, "created_at"), (WebSession, "started_at"))
+    ):
+        table = connection.ops.quote_name(model._meta.db_table)
+        parts.append(
+            f"SELECT t.patient_id, t.{at_col} AS at, {src} AS src, t.channel_id, t.campaign_id "  # noqa: S608 - table names from model meta, values bound
+            f"FROM {table} t JOIN fv ON t.patient_id = fv.patient_id AND t.{at_col} <= fv.at "
+            "WHERE t.organization_id = %(org)s"
+        )
+    return (
+        "WITH fv AS MATERIALIZED (SELECT * FROM unnest(%(patients)s::uuid[], %(visits)s::timestamptz[]) "  # noqa: S608 - table names from model meta, values bound
+        "AS fv(patient_id, at)), touches AS (" + " UNION ALL ".join(parts) + ") "
+    )
+
+
+def touch_credit_postgres(
+    *, org: Organization, visit_of: dict[Any, tuple[dt.datetime, str]], model: str
+) -> dict[Any, dict[tuple[Any, Any], Fraction]]:
+    """Same result as ``touch_credit_python`` with the choice made in PostgreSQL: one statement
+    returns the winning touch per patient (DISTINCT ON; ties go to the later source, as the stable
+    sort of ``credit`` does) or, for linear, the touch count per (patient, channel, campaign)."""
+    params: dict[str, Any] = {
+        "org": org.pk,
+        "patients": list(visit_of),
+        "visits": [at for at, _status in visit_of.values()],
+        "direct": list(_direct_ids(org)),
+    }
+    head = _touch_union_sql()
+    with connection.cursor() as cur:
+        if model == "linear":
+            cur.execute(
+                head + "SELECT patient_id, channel_id, campaign_id, count(*) FROM touches "  # noqa: S608 - table names from model meta, values bound
+                "GROUP BY patient_id, channel_id, campaign_id",
+                params,
+            )
+            counts: dict[Any, list[tuple[tuple[Any, Any], int]]] = defaultdict(list)
+            for p, ch, camp, n in cur.fetchall():
+                counts[p].append(((ch, camp), n))
+            out: dict[Any, dict[tuple[Any, Any], Fraction]] = {}
+            for p, pairs in counts.items():
+                total = sum(n for _k, n in pairs)
+                out[p] = {k: Fraction(n, total) for k, n in pairs}
+            return out
+        if model == "first_touch":
+            order = "at, src"
+        else:  # last_non_direct: the latest non-direct touch, else the latest touch
+            order = "(channel_id IS NOT NULL AND NOT channel_id = ANY(%(direct)s::uuid[])) DESC, "
+            order += "at DESC, src DESC"
+        cur.execute(
+            head + "SELECT DISTINCT ON (patient_id) patient_id, channel_id, campaign_id FROM touches "  # noqa: S608 - table names from model meta, values bound
+            f"ORDER BY patient_id, {order}",
+            params,
+        )
+        return {p: {(ch, camp): ONE} for p, ch, camp in cur.fetchall()}
+
+
+def revenue_postgres(
+    *, org: Organization, patients: list[Any], start: dt.datetime, end: dt.datetime
+) -> dict[Any, tuple[Decimal, Decimal]]:
+    """``_revenue`` for many patients in one statement (the ids as one array parameter)."""
+    from clinicflow.booking.models import Payment
+
+    table = connection.ops.quote_name(Payment._meta.db_table)
+    signed = "CASE WHEN kind = 'refund' THEN -amount ELSE amount END"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT patient_id, SUM({signed}) FILTER (WHERE paid_at >= %(start)s), SUM({signed}) "  # noqa: S608 - table names from model meta, values bound
+            f"FROM {table} WHERE organization_id = %(org)s AND patient_id = ANY(%(patients)s::uuid[]) "
+            "AND paid_at < %(end)s GROUP BY patient_id",
+            {"org": org.pk, "patients": patients, "start": start, "end": end},
+        )
+        return {p: (period or Decimal(0), to_date or Decimal(0)) for p, period, to_date in cur.fetchall()}
+
+
 def acquisition_rows(
     *,
     org: Organization,
@@ -136,6 +288,8 @@ def acquisition_rows(
             "missed": 0,
             "booked_first": Fraction(0),
             "arrived_first": Fraction(0),
+            "booked_n": 0,
+            "arrived_n": 0,
             "revenue_period": Decimal(0),
             "revenue_to_date": Decimal(0),
         }
@@ -174,33 +328,9 @@ def acquisition_rows(
 
     visit_of = first_visits(org=org, start=start, end=end, branch=branch)
     if visit_of:
-        patient_ids = list(visit_of)
-        direct_ids = set(Channel.objects.for_org(org).filter(code="direct").values_list("pk", flat=True))
-        touches: dict[Any, list[Touch]] = defaultdict(list)
-        sources = (
-            (Call.objects.for_org(org), "started_at"),
-            (Lead.objects.for_org(org), "created_at"),
-            (WebSession.objects.for_org(org), "started_at"),
+        _credit_first_patients(
+            acc, org=org, visit_of=visit_of, start=start, end=end, model=model, group=group
         )
-        for qs, at_field in sources:
-            for chunk in _chunks(patient_ids):
-                for p, at, ch, camp in qs.filter(
-                    patient_id__in=chunk, **{f"{at_field}__lt": end}
-                ).values_list("patient_id", at_field, "channel_id", "campaign_id"):
-                    if at <= visit_of[p][0]:
-                        touches[p].append(Touch(at=at, channel=ch, campaign=camp, is_direct=ch in direct_ids))
-        revenue: dict[Any, tuple[Decimal, Decimal]] = {}
-        for chunk in _chunks(patient_ids):
-            revenue.update(_revenue(org=org, patients=chunk, start=start, end=end))
-        for p, (_at, status) in visit_of.items():
-            rev_period, rev_total = revenue.get(p, (Decimal(0), Decimal(0)))
-            for (ch, camp), share in credit(touches.get(p, []), model).items():
-                row = acc[ch if group == "channel" else camp]
-                row["booked_first"] += share
-                if status in ARRIVED:
-                    row["arrived_first"] += share
-                row["revenue_period"] += rev_period * Decimal(share.numerator) / Decimal(share.denominator)
-                row["revenue_to_date"] += rev_total * Decimal(share.numerator) / Decimal(share.denominator)
 
     from clinicflow.acquisition.services import tracking_settings
 
@@ -218,7 +348,8 @@ def acquisition_rows(
             k, ("unknown", str(_("Direct / unknown")) if group == "channel" else str(_("No campaign")))
         )
         cent = Decimal("0.01")
-        arrived = v["arrived_first"]
+        arrived = v["arrived_first"] + v["arrived_n"]
+        booked = v["booked_first"] + v["booked_n"]
         spend_v: Decimal = v["spend"]
         rows.append(
             {
@@ -233,7 +364,7 @@ def acquisition_rows(
                 "calls": v["calls"],
                 "unique_calls": v["unique_calls"],
                 "missed_share": ratio(v["missed"], v["calls"]),
-                "booked_first": round(float(v["booked_first"]), 2),
+                "booked_first": round(float(booked), 2),
                 "arrived_first": round(float(arrived), 2),
                 "cost_per_call": money_ratio(spend_v, v["calls"]),
                 "cost_per_unique_call": money_ratio(spend_v, v["unique_calls"]),
