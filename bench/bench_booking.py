@@ -434,17 +434,22 @@ def bench_http(data: dict[str, object]) -> None:
                 print(f"BENCH booking_p95_ms_saturated {pct(load.post_ms, 0.95):.1f} ms", flush=True)
                 print(f"BENCH booking_throughput_per_s {booked / wall:.1f} bookings/s", flush=True)
         with connection.cursor() as cur:
-            # live appointments overlapping on the same doctor or the same room
-            cur.execute(
-                """
-                SELECT count(*) FROM booking_appointment a JOIN booking_appointment b
-                  ON a.organization_id = b.organization_id AND a.id < b.id
-                 AND (a.doctor_id = b.doctor_id OR a.room_id = b.room_id)
-                 AND a.start_at < b.busy_until AND b.start_at < a.busy_until
-                WHERE a.status NOT IN ('cancelled', 'no_show') AND b.status NOT IN ('cancelled', 'no_show')
-                """
-            )
-            overlaps = cur.fetchone()[0]
+            # live appointments that overlap an earlier live appointment of the same doctor (then of the
+            # same room): a sweep per doctor/room in start order, O(n log n) unlike a self-join
+            overlaps = 0
+            for col in ("doctor_id", "room_id"):
+                cur.execute(
+                    f"""
+                    SELECT count(*) FROM (
+                      SELECT start_at, max(busy_until) OVER (
+                               PARTITION BY organization_id, {col} ORDER BY start_at, id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+                        FROM booking_appointment
+                       WHERE status NOT IN ('cancelled', 'no_show') AND {col} IS NOT NULL
+                    ) t WHERE start_at < prev_end
+                    """
+                )
+                overlaps += cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM booking_appointment WHERE source = 'api'")
             api_rows = cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM messaging_message")
