@@ -77,10 +77,18 @@ def check_sql_equals_python(org: Any) -> None:
     """The PostgreSQL credit and revenue statements give the same per-patient result as the
     portable Python path, for every attribution model."""
     from clinicflow.analytics.reports import acquisition as a
+    from clinicflow.core.models import Branch
 
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     end = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     visit_of = a.first_visits(org=org, start=start, end=end, branch=None)
+    assert list(visit_of.items()) == list(
+        a.first_visits_portable(org=org, start=start, end=end, branch=None).items()
+    )
+    branch = Branch.objects.filter(organization=org).order_by("slug").first()
+    assert list(a.first_visits(org=org, start=start, end=end, branch=branch).items()) == list(
+        a.first_visits_portable(org=org, start=start, end=end, branch=branch).items()
+    )
     for model in ("last_non_direct", "first_touch", "linear"):
         sql = a.touch_credit_postgres(org=org, visit_of=visit_of, model=model)
         py = a.touch_credit_python(org=org, visit_of=visit_of, end=end, model=model)
@@ -90,7 +98,9 @@ def check_sql_equals_python(org: Any) -> None:
     for chunk in a._chunks(list(visit_of)):
         py_rev.update(a._revenue(org=org, patients=chunk, start=start, end=end))
     assert a.revenue_postgres(org=org, patients=list(visit_of), start=start, end=end) == py_rev
-    print(f"check: SQL credit = Python credit for {len(visit_of)} first patients, 3 models; revenue equal")
+    print(
+        f"check: first visits (all / one branch), SQL credit = Python credit for {len(visit_of)} first patients, 3 models; revenue equal"
+    )
 
 
 def profile(org: Any) -> None:
