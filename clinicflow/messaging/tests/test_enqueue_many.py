@@ -191,3 +191,40 @@ def test_batch_outside_a_transaction_is_refused(org):
     assert Message.objects.count() == 0
     with transaction.atomic():
         assert message_enqueue_many(org=org, patient=patient, items=[]) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_with_the_same_keys_store_each_key_once(org):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    import threading
+
+    patient = make_patient(org)
+    send_after = timezone.now() + dt.timedelta(days=3)
+    barrier = threading.Barrier(4)
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                out = message_enqueue_many(org=org, patient=patient, items=_items("race", send_after))
+            results.append([str(m.pk) for m in out if m is not None])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == 4
+    stored = sorted(str(pk) for pk in Message.objects.filter(organization=org).values_list("pk", flat=True))
+    assert len(stored) == 4
+    assert all(sorted(r) == stored for r in results)
+    assert MessageAttachment.objects.filter(organization=org).count() == 1
