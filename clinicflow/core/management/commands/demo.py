@@ -51,10 +51,29 @@ class Command(BaseCommand):
             )
         if not o["no_simulate"]:
             self._simulate()
+            self._predict_lifetime_value()
         self.stdout.write(f"Done in {time.perf_counter() - t0:.1f} s.")
         self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
         for slug, email, role, _name, _c in DEMO_USERS:
             self.stdout.write(f"  {email:<24} {role:<10} ({slug})")
+
+    def _predict_lifetime_value(self) -> None:
+        """Fit the lifetime-value models to the demo clinic and store each patient's prediction."""
+        import io
+
+        from clinicflow.patients.models import PatientPrediction
+
+        for slug in ("demo",):
+            if PatientPrediction.objects.filter(organization__slug=slug).exists():
+                continue
+            quiet = io.StringIO()
+            try:
+                call_command("analytics", "clv", org=slug, stdout=quiet, stderr=quiet)
+            except CommandError as exc:
+                self.stdout.write(f"Lifetime-value predictions for {slug!r} skipped: {exc}")
+                continue
+            count = PatientPrediction.objects.filter(organization__slug=slug).count()
+            self.stdout.write(f"Lifetime-value predictions stored for {count:,} patients of {slug!r}.")
 
     def _simulate(self) -> None:
         out = self.stdout
