@@ -583,33 +583,34 @@ register(
 def administrator_rows(
     *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None = None
 ) -> list[dict[str, Any]]:
-    """Per administrator: unique calls handled in the period; of those, how many callers booked
-    (their first visit starts after the call) and how many arrived; average call score."""
+    """Per administrator: unique calls handled in the period; of those, how many callers booked a
+    first visit (their first appointment, even one cancelled later, starts after the call) and how
+    many arrived (their first arrived or done appointment starts after the call); average score."""
     from clinicflow.booking.models import Appointment
 
     start, end = _bounds(date_from, date_to, branch)
-    first = (
-        Appointment.objects.filter(organization=org, patient=OuterRef("patient"))
-        .exclude(status="cancelled")
-        .order_by("start_at", "id")
+    booked_first = Appointment.objects.filter(organization=org, patient=OuterRef("patient")).order_by(
+        "start_at", "id"
     )
+    arrived_first = booked_first.filter(status__in=ARRIVED)
     qs = Call.objects.for_org(org).filter(
         started_at__gte=start, started_at__lt=end, is_unique=True, administrator__isnull=False
     )
     if branch is not None:
         qs = qs.filter(branch=branch)
     qs = qs.annotate(
-        fv_at=Subquery(first.values("start_at")[:1]),
-        fv_status=Subquery(first.values("status")[:1]),
+        fb_at=Subquery(booked_first.values("start_at")[:1]),
+        fa_at=Subquery(arrived_first.values("start_at")[:1]),
     )
-    booked_q = Q(patient__isnull=False, fv_at__gte=F("started_at"))
+    booked_q = Q(patient__isnull=False, fb_at__gte=F("started_at"))
+    arrived_q = Q(patient__isnull=False, fa_at__gte=F("started_at"))
     rows = []
     for r in (
         qs.values("administrator_id", "administrator__full_name", "administrator__email")
         .annotate(
             unique_calls=Count("id"),
             booked=Count("id", filter=booked_q),
-            arrived=Count("id", filter=booked_q & Q(fv_status__in=ARRIVED)),
+            arrived=Count("id", filter=arrived_q),
             avg_score=Avg("score"),
         )
         .order_by("administrator__full_name", "administrator_id")

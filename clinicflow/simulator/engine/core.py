@@ -632,7 +632,9 @@ class Simulation:
             for b in range(B):
                 sel = br[bk] == b
                 doc[sel] = rng.choice(self.branch_docs[b], size=int(sel.sum()), p=self.branch_doc_p[b])
-            lead = rng.integers(0, scn.contacts["lead_days_max"] + 1, nb).astype(np.int32)
+            # first visits from the next day on: the day packer places a visit anywhere in its day, so a
+            # same-day visit could start before the call that booked it
+            lead = rng.integers(1, max(scn.contacts["lead_days_max"], 1) + 1, nb).astype(np.int32)
             fday = np.maximum(day[bk] + lead, day[bk])
             req = self._request(
                 nb,

@@ -1,0 +1,61 @@
+"""The reports recover what the clinic simulator planted (the analytics' acceptance check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from clinicflow.analytics.reports.acquisition import acquisition_rows, administrator_rows
+from clinicflow.core.models import Region
+from clinicflow.core.services import organization_create
+from clinicflow.simulator.runner import simulate_org
+from clinicflow.simulator.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def planted(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        org = organization_create(name="Truth Clinic", slug="truth", country="RU", currency="RUB",
+                                  data_region=Region.RU)
+        result = simulate_org(org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": 8}}), seed=11)
+    return org, result.truth
+
+
+@pytest.mark.django_db
+def test_administrator_report_recovers_each_planted_conversion(planted) -> None:
+    org, truth = planted
+    rows = administrator_rows(org=org, date_from=dt.date.fromisoformat(truth["start_date"]),
+                              date_to=dt.date.fromisoformat(truth["end_date"]))
+    by_id = {r["administrator_id"]: r for r in rows}
+    assert len(truth["administrators"]) >= 3
+    for admin in truth["administrators"]:
+        row = by_id[admin["user_id"]]
+        planted_rate = admin["planted"]["conversion"]
+        n = row["unique_calls"]
+        assert n >= 150
+        sd = math.sqrt(planted_rate * (1 - planted_rate) / n)
+        # within 3.5 binomial standard errors of the planted rate (the realised rate is a sample)
+        assert abs(row["booked_conversion"] - planted_rate) <= 3.5 * sd, (admin["name"], row, planted_rate)
+    # the ranking of the administrators is the planted one
+    ranked = sorted(truth["administrators"], key=lambda a: a["planted"]["conversion"])
+    report_order = sorted(ranked, key=lambda a: by_id[a["user_id"]]["booked_conversion"])
+    assert report_order[0]["name"] == ranked[0]["name"]
+    assert report_order[-1]["name"] == ranked[-1]["name"]
+
+
+@pytest.mark.django_db
+def test_channel_report_spend_matches_and_costs_order_as_planted(planted) -> None:
+    org, truth = planted
+    rows = {r["code"]: r for r in acquisition_rows(org=org, date_from=dt.date.fromisoformat(truth["start_date"]),
+                                                      date_to=dt.date.fromisoformat(truth["end_date"]))}
+    for channel in truth["channels"]:
+        row = rows[channel["code"]]
+        assert abs(float(row["spend"]) - channel["realised"]["spend"]) < 0.01
+        # first patients credited to the channel are within 10% of the planted channel's realised count
+        assert row["arrived_first"] == pytest.approx(channel["realised"]["first_patients"], rel=0.10, abs=5)
+    paid = [c for c in truth["channels"] if c["planted"]["cost_per_first_patient"]]
+    cheapest = min(paid, key=lambda c: c["planted"]["cost_per_first_patient"])["code"]
+    dearest = max(paid, key=lambda c: c["planted"]["cost_per_first_patient"])["code"]
+    assert rows[cheapest]["cost_per_first_patient"] < rows[dearest]["cost_per_first_patient"]
