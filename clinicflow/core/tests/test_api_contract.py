@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
@@ -34,6 +36,20 @@ OPERATIONS = [
 ]
 
 
+@pytest.fixture
+def keep_test_connection():
+    """The WSGI app is called directly (not through Django's test client), so stop its request
+    signals from closing the test transaction's connection, as the test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("keep_test_connection")
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
 def test_api_operation_honours_its_contract(operation, users, org, branch) -> None:
     make_patient(org, branch=branch)
