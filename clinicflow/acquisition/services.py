@@ -318,6 +318,21 @@ class IngestResult:
     changed: bool
 
 
+def _static_attribution(number: TrackingNumber | None) -> dict[str, Any] | None:
+    """A static number (printed on an offline ad) attributes the call to its campaign or channel."""
+    if number is None or number.pool != NumberPool.STATIC or not (number.campaign_id or number.channel_id):
+        return None
+    campaign = number.campaign
+    return {
+        "attribution_method": AttributionMethod.STATIC,
+        "channel_id": number.channel_id or (campaign.channel_id if campaign else None),
+        "campaign_id": number.campaign_id,
+        "source": campaign.utm_source if campaign else "",
+        "medium": campaign.utm_medium if campaign else "",
+        "utm_campaign": campaign.utm_campaign if campaign else "",
+    }
+
+
 def _attribution(
     *, org: Organization, number: TrackingNumber | None, at: dt.datetime, event: CallEvent
 ) -> dict[str, Any]:
@@ -342,16 +357,9 @@ def _attribution(
                 "medium": s.medium,
                 "utm_campaign": s.utm_campaign,
             }
-    if number is not None and number.pool == NumberPool.STATIC and (number.campaign_id or number.channel_id):
-        campaign = number.campaign
-        return {
-            "attribution_method": AttributionMethod.STATIC,
-            "channel_id": number.channel_id or (campaign.channel_id if campaign else None),
-            "campaign_id": number.campaign_id,
-            "source": campaign.utm_source if campaign else "",
-            "medium": campaign.utm_medium if campaign else "",
-            "utm_campaign": campaign.utm_campaign if campaign else "",
-        }
+    static = _static_attribution(number)
+    if static is not None:
+        return static
     if event.utm_source or event.utm_medium or event.source:
         visit = Visit(
             utm_source=event.utm_source or event.source, utm_medium=event.utm_medium or event.medium
@@ -795,16 +803,9 @@ def _fallback_attribution(
 ) -> dict[str, Any]:
     """``_attribution`` without the web-session lease (the statement looks that up itself), with the
     campaign and channel lookups cached per process."""
-    if number is not None and number.pool == NumberPool.STATIC and (number.campaign_id or number.channel_id):
-        campaign = number.campaign
-        return {
-            "attribution_method": AttributionMethod.STATIC,
-            "channel_id": number.channel_id or (campaign.channel_id if campaign else None),
-            "campaign_id": number.campaign_id,
-            "source": campaign.utm_source if campaign else "",
-            "medium": campaign.utm_medium if campaign else "",
-            "utm_campaign": campaign.utm_campaign if campaign else "",
-        }
+    static = _static_attribution(number)
+    if static is not None:
+        return static
     if event.utm_source or event.utm_medium or event.source:
         visit = Visit(
             utm_source=event.utm_source or event.source, utm_medium=event.utm_medium or event.medium
