@@ -17,17 +17,23 @@ from clinicflow.simulator.scenario import load_scenario
 @pytest.fixture(scope="module")
 def planted(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        org = organization_create(name="Truth Clinic", slug="truth", country="RU", currency="RUB",
-                                  data_region=Region.RU)
-        result = simulate_org(org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": 8}}), seed=11)
+        org = organization_create(
+            name="Truth Clinic", slug="truth", country="RU", currency="RUB", data_region=Region.RU
+        )
+        result = simulate_org(
+            org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": 8}}), seed=11
+        )
     return org, result.truth
 
 
 @pytest.mark.django_db
 def test_administrator_report_recovers_each_planted_conversion(planted) -> None:
     org, truth = planted
-    rows = administrator_rows(org=org, date_from=dt.date.fromisoformat(truth["start_date"]),
-                              date_to=dt.date.fromisoformat(truth["end_date"]))
+    rows = administrator_rows(
+        org=org,
+        date_from=dt.date.fromisoformat(truth["start_date"]),
+        date_to=dt.date.fromisoformat(truth["end_date"]),
+    )
     by_id = {r["administrator_id"]: r for r in rows}
     assert len(truth["administrators"]) >= 3
     for admin in truth["administrators"]:
@@ -48,8 +54,14 @@ def test_administrator_report_recovers_each_planted_conversion(planted) -> None:
 @pytest.mark.django_db
 def test_channel_report_spend_matches_and_costs_order_as_planted(planted) -> None:
     org, truth = planted
-    rows = {r["code"]: r for r in acquisition_rows(org=org, date_from=dt.date.fromisoformat(truth["start_date"]),
-                                                      date_to=dt.date.fromisoformat(truth["end_date"]))}
+    rows = {
+        r["code"]: r
+        for r in acquisition_rows(
+            org=org,
+            date_from=dt.date.fromisoformat(truth["start_date"]),
+            date_to=dt.date.fromisoformat(truth["end_date"]),
+        )
+    }
     for channel in truth["channels"]:
         row = rows[channel["code"]]
         assert abs(float(row["spend"]) - channel["realised"]["spend"]) < 0.01
