@@ -14,15 +14,15 @@ from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
 
-@pytest.fixture(scope="module")
-def planted(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        org = organization_create(
-            name="Truth Clinic", slug="truth", country="RU", currency="RUB", data_region=Region.RU
-        )
-        result = simulate_org(
-            org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": 8}}), seed=11
-        )
+@pytest.fixture
+def planted(db):
+    """A mid-size simulated clinic inside the test's transaction (nothing leaks into other tests)."""
+    org = organization_create(
+        name="Truth Clinic", slug="truth", country="RU", currency="RUB", data_region=Region.RU
+    )
+    result = simulate_org(
+        org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": 8}}), seed=11
+    )
     return org, result.truth
 
 
