@@ -58,3 +58,29 @@ class ApiContentTypeMiddleware:
                 content_type="application/json",
             )
         return self.get_response(request)
+
+
+class WebhookFastPathMiddleware:
+    """Machine-to-machine webhooks (``/hooks/``) skip the browser middleware — sessions, language,
+    CSRF (the webhook authenticates by its URL secret and signature), authentication, two-factor,
+    messages, CSP and login throttling — which cost more than the ingest itself under load. They
+    still get the outer SecurityMiddleware and the no-store / nosniff headers."""
+
+    PREFIX = "/hooks/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(self.PREFIX):
+            return self.get_response(request)
+        from django.urls import Resolver404, resolve
+
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        response = match.func(request, *match.args, **match.kwargs)
+        response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
