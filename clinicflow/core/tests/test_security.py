@@ -172,3 +172,12 @@ def test_home_shows_each_branchs_local_time(web, branch, branch2) -> None:
         content = web("owner").get("/home/").content.decode()
     assert "<td>22:16</td>" in content  # Europe/Moscow, UTC+3
     assert "<td>02:16</td>" in content  # Asia/Novosibirsk, UTC+7
+
+
+def test_webhooks_take_the_fast_path_without_sessions_or_cookies(db) -> None:
+    response = Client().post("/hooks/calls/generic/not-a-secret", "{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in response.headers
+    assert "Content-Security-Policy" not in response.headers  # JSON for machines, not a page
