@@ -4,11 +4,14 @@ Entry points (pure functions of the database, also used by the planted-truth che
 ``acquisition_rows(org=, date_from=, date_to=, branch=, model=, group=)`` and
 ``administrator_rows(org=, date_from=, date_to=, branch=)``.
 
-Definitions (docs/acquisition.md): a *first visit* is a patient's first non-cancelled appointment;
-*booked first visits* are first visits that start in the period, *arrived* those of them marked
-arrived or done (these are the period's first patients). A first patient is credited to channels
-by the attribution model over their touches (calls, leads, web sessions) up to the first visit.
-ROMI = (revenue to date of the attracted patients × gross margin − spend) / spend.
+Definitions (docs/acquisition.md, DESIGN "first patient"): a patient's *first visit* is their
+earliest appointment that happened (arrived or done); the period's *first patients* (arrived first
+visits) are the patients whose first visit starts in the period — a no-show or a cancellation before
+it does not count, and a first visit after an earlier no-show does. A *booked first visit* is the
+patient's first booking, their earliest non-cancelled appointment (whatever became of it), counted
+in the period it starts in. Each is credited to channels by the attribution model over the
+patient's touches (calls, leads, web sessions) up to that appointment.
+ROMI = (revenue to date of the attracted (first) patients × gross margin − spend) / spend.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from clinicflow.analytics.reports.base import (
 )
 from clinicflow.core.models import Branch, Organization
 
+# Appointment statuses (booking.AppointmentStatus) of a visit that happened.
 ARRIVED = ("arrived", "done")
 MODEL_PARAM = Param(
     name="model",
@@ -62,31 +66,60 @@ def _bounds(date_from: dt.date, date_to: dt.date, branch: Branch | None) -> tupl
 def first_visits(
     *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
 ) -> dict[Any, tuple[dt.datetime, str]]:
-    """patient id → (start, status) of their first non-cancelled appointment, when it starts in
-    [start, end) (and, with a branch, takes place there), in the order of those appointments
-    (start, id). PostgreSQL: one DISTINCT ON statement over the (organization, patient, start_at)
-    index; elsewhere two grouped queries, no per-row subquery."""
+    """Booked first visits: patient id → (start, status) of their first non-cancelled appointment,
+    when it starts in [start, end) (and, with a branch, takes place there), in the order of those
+    appointments (start, id). PostgreSQL: one DISTINCT ON statement over the (organization,
+    patient, start_at) index; elsewhere two grouped queries, no per-row subquery."""
     if connection.vendor == "postgresql":
-        return _first_visits_postgres(org=org, start=start, end=end, branch=branch)
+        return _firsts_postgres(org=org, start=start, end=end, branch=branch, arrived=False)
     return first_visits_portable(org=org, start=start, end=end, branch=branch)
+
+
+def first_arrivals(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
+) -> dict[Any, tuple[dt.datetime, str]]:
+    """First visits that happened (the period's first patients): patient id → (start, status) of
+    their earliest arrived or done appointment, when it starts in [start, end) (and, with a branch,
+    takes place there), in the order (start, id). Earlier no-shows and cancellations are passed
+    over. Same plan as ``first_visits``."""
+    if connection.vendor == "postgresql":
+        return _firsts_postgres(org=org, start=start, end=end, branch=branch, arrived=True)
+    return first_arrivals_portable(org=org, start=start, end=end, branch=branch)
 
 
 def first_visits_portable(
     *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
 ) -> dict[Any, tuple[dt.datetime, str]]:
-    from django.db.models import Min
-
     from clinicflow.booking.models import Appointment
 
     live = Appointment.objects.for_org(org).exclude(status="cancelled")
+    return _firsts_portable(live, start=start, end=end, branch=branch)
+
+
+def first_arrivals_portable(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
+) -> dict[Any, tuple[dt.datetime, str]]:
+    from clinicflow.booking.models import Appointment
+
+    happened = Appointment.objects.for_org(org).filter(status__in=ARRIVED)
+    return _firsts_portable(happened, start=start, end=end, branch=branch)
+
+
+def _firsts_portable(
+    qs: Any, *, start: dt.datetime, end: dt.datetime, branch: Branch | None
+) -> dict[Any, tuple[dt.datetime, str]]:
+    """Per patient the earliest appointment of ``qs``, when it starts in [start, end) (and in the
+    branch): one grouped query for the earliest start, one for the period's candidates."""
+    from django.db.models import Min
+
     firsts = dict(
-        live.values("patient_id")
+        qs.values("patient_id")
         .annotate(first=Min("start_at"))
         .filter(first__gte=start, first__lt=end)
         .values_list("patient_id", "first")
     )
     out: dict[Any, tuple[dt.datetime, str]] = {}
-    in_period = live.filter(start_at__gte=start, start_at__lt=end)
+    in_period = qs.filter(start_at__gte=start, start_at__lt=end)
     if branch is not None:
         in_period = in_period.filter(branch=branch)
     for p, at, status in in_period.order_by("start_at", "id").values_list("patient_id", "start_at", "status"):
@@ -95,23 +128,39 @@ def first_visits_portable(
     return out
 
 
-def _first_visits_postgres(
-    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
+def _firsts_sql(table: str, *, arrived: bool, branch: Branch | None) -> str:
+    """DISTINCT ON statement (a subquery) of each patient's earliest non-cancelled (``arrived``:
+    arrived / done) appointment. At the first start time the branch's appointment (lowest id) is
+    preferred, as the portable path does. Parameters: org[, arrived_status][, branch]."""
+    prefer = "branch_id IS DISTINCT FROM %(branch)s, " if branch is not None else ""
+    which = "status = ANY(%(arrived_status)s)" if arrived else "NOT status = 'cancelled'"
+    return (
+        "SELECT DISTINCT ON (patient_id) id, patient_id, start_at, status, branch_id "  # noqa: S608 - table names from model meta, values bound
+        f"FROM {table} WHERE organization_id = %(org)s AND {which} "
+        f"ORDER BY patient_id, start_at, {prefer}id"
+    )
+
+
+def _firsts_postgres(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, arrived: bool
 ) -> dict[Any, tuple[dt.datetime, str]]:
     from clinicflow.booking.models import Appointment
 
-    table = connection.ops.quote_name(Appointment._meta.db_table)
-    # At the first start time, prefer the branch's appointment (lowest id), as the portable path does.
-    prefer = "branch_id IS DISTINCT FROM %(branch)s, " if branch is not None else ""
+    firsts = _firsts_sql(
+        connection.ops.quote_name(Appointment._meta.db_table), arrived=arrived, branch=branch
+    )
     in_branch = "AND branch_id = %(branch)s " if branch is not None else ""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT patient_id, start_at, status FROM (SELECT DISTINCT ON (patient_id) "  # noqa: S608 - table names from model meta, values bound
-            f"id, patient_id, start_at, status, branch_id FROM {table} "
-            "WHERE organization_id = %(org)s AND NOT status = 'cancelled' "
-            f"ORDER BY patient_id, start_at, {prefer}id) f "
+            f"SELECT patient_id, start_at, status FROM ({firsts}) f "  # noqa: S608 - table names from model meta, values bound
             f"WHERE start_at >= %(start)s AND start_at < %(end)s {in_branch}ORDER BY start_at, id",
-            {"org": org.pk, "start": start, "end": end, "branch": branch.pk if branch is not None else None},
+            {
+                "org": org.pk,
+                "start": start,
+                "end": end,
+                "branch": branch.pk if branch is not None else None,
+                "arrived_status": list(ARRIVED),
+            },
         )
         return {p: (at, status) for p, at, status in cur.fetchall()}
 
@@ -156,40 +205,52 @@ def _credit_first_patients(
     acc: dict[Any, dict[str, Any]],
     *,
     org: Organization,
-    visit_of: dict[Any, tuple[dt.datetime, str]],
+    booked_of: dict[Any, tuple[dt.datetime, str]],
+    arrived_of: dict[Any, tuple[dt.datetime, str]],
     start: dt.datetime,
     end: dt.datetime,
     model: str,
     group: str,
 ) -> None:
-    """Add the period's first patients (counts and revenue) to ``acc`` by the attribution model.
-    Whole credits (last non-direct, first touch) are counted as integers and their revenue summed
-    as is; only linear shares use Fraction / Decimal division."""
+    """Add the period's booked first visits and first patients (counts, and the first patients'
+    revenue) to ``acc`` by the attribution model over the touches up to each of those visits.
+    Usually a first patient's first visit is also their first booking: their touches are credited
+    once; only patients whose first visit came after another booking (a no-show) are credited
+    again, up to the visit. Whole credits (last non-direct, first touch) are counted as integers and
+    their revenue summed as is; only linear shares use Fraction / Decimal division."""
+    # first visits that are not the patient's booked first visit in this period
+    later = {p: v for p, v in arrived_of.items() if p not in booked_of or booked_of[p][0] != v[0]}
     if connection.vendor == "postgresql":
-        credits = touch_credit_postgres(org=org, visit_of=visit_of, model=model)
-        revenue = revenue_postgres(org=org, patients=list(visit_of), start=start, end=end)
+        credits = touch_credit_postgres(org=org, visit_of=booked_of, model=model) if booked_of else {}
+        credits_later = touch_credit_postgres(org=org, visit_of=later, model=model) if later else {}
+        revenue = (
+            revenue_postgres(org=org, patients=list(arrived_of), start=start, end=end) if arrived_of else {}
+        )
     else:
-        credits = touch_credit_python(org=org, visit_of=visit_of, end=end, model=model)
+        credits = touch_credit_python(org=org, visit_of=booked_of, end=end, model=model)
+        credits_later = touch_credit_python(org=org, visit_of=later, end=end, model=model)
         revenue = {}
-        for chunk in _chunks(list(visit_of)):
+        for chunk in _chunks(list(arrived_of)):
             revenue.update(_revenue(org=org, patients=chunk, start=start, end=end))
-    zero = (Decimal(0), Decimal(0))
     by_channel = group == "channel"
-    for p, (_at, status) in visit_of.items():
-        rev_period, rev_total = revenue.get(p, zero)
-        arrived = status in ARRIVED
+    for p in booked_of:
         for (ch, camp), share in credits.get(p, NO_TOUCH).items():
             row = acc[ch if by_channel else camp]
             if share == ONE:
                 row["booked_n"] += 1
-                if arrived:
-                    row["arrived_n"] += 1
+            else:
+                row["booked_first"] += share
+    zero = (Decimal(0), Decimal(0))
+    for p in arrived_of:
+        rev_period, rev_total = revenue.get(p, zero)
+        for (ch, camp), share in (credits_later if p in later else credits).get(p, NO_TOUCH).items():
+            row = acc[ch if by_channel else camp]
+            if share == ONE:
+                row["arrived_n"] += 1
                 row["revenue_period"] += rev_period
                 row["revenue_to_date"] += rev_total
                 continue
-            row["booked_first"] += share
-            if arrived:
-                row["arrived_first"] += share
+            row["arrived_first"] += share
             row["revenue_period"] += rev_period * Decimal(share.numerator) / Decimal(share.denominator)
             row["revenue_to_date"] += rev_total * Decimal(share.numerator) / Decimal(share.denominator)
 
@@ -220,24 +281,30 @@ def touch_credit_python(
     return {p: credit(ts, model) for p, ts in touches.items()}
 
 
-def _touch_union_sql(*, arrived: bool = False) -> str:
-    """Every touch (src 0 call, 1 lead, 2 web session) of the given patients up to their first
-    visit, joined to the (patient, first visit[, arrived]) tuples passed as arrays (CTE ``fv``;
-    planned as hash joins on the org's rows, the row count being known from the arrays)."""
+def _touch_union_sql(*, flags: bool = False) -> str:
+    """Every touch (src 0 call, 1 lead, 2 web session) of the given patients up to their visit,
+    joined to the (patient, visit[, booked, arrived]) tuples passed as arrays (CTE ``fv``; planned
+    as hash joins on the org's rows, the row count being known from the arrays). ``fv_n`` numbers
+    the visit a touch belongs to (a patient may come with two: a booked and a later first visit)."""
     parts = []
     for src, (model, at_col) in enumerate(
         ((Call, "started_at"), (Lead, "created_at"), (WebSession, "started_at"))
     ):
         table = connection.ops.quote_name(model._meta.db_table)
         parts.append(
-            f"SELECT t.patient_id, t.{at_col} AS at, {src} AS src, t.channel_id, t.campaign_id "  # noqa: S608 - table names from model meta, values bound
-            f"FROM {table} t JOIN fv ON t.patient_id = fv.patient_id AND t.{at_col} <= fv.at "
+            f"SELECT t.patient_id, fv.n AS fv_n, t.{at_col} AS at, {src} AS src, "  # noqa: S608 - table names from model meta, values bound
+            f"t.channel_id, t.campaign_id FROM {table} t "
+            f"JOIN fv ON t.patient_id = fv.patient_id AND t.{at_col} <= fv.at "
             "WHERE t.organization_id = %(org)s"
         )
-    flag, flag_col = (", %(arrived)s::boolean[]", ", arrived") if arrived else ("", "")
+    flag, flag_col = (
+        (", %(booked)s::boolean[], %(arrived)s::boolean[]", ", booked, arrived") if flags else ("", "")
+    )
     return (
         "WITH fv AS MATERIALIZED (SELECT * FROM unnest(%(patients)s::uuid[], %(visits)s::timestamptz[]"  # noqa: S608 - table names from model meta, values bound
-        f"{flag}) AS fv(patient_id, at{flag_col})), touches AS (" + " UNION ALL ".join(parts) + ") "
+        f"{flag}) WITH ORDINALITY AS fv(patient_id, at{flag_col}, n)), touches AS ("
+        + " UNION ALL ".join(parts)
+        + ") "
     )
 
 
@@ -260,16 +327,22 @@ def first_patients_postgres(
     group: str,
 ) -> list[tuple[Any, int, int, Decimal, Decimal]]:
     """Whole-credit models (last non-direct, first touch) on PostgreSQL: per channel / campaign
-    (None = direct / unknown) the booked and arrived first patients and their revenue in the
-    period and to date. Two statements: the first visits come back as three array literals
-    (no per-row conversion) and go into the crediting statement as parameters, so the planner
-    knows their number (one statement with the first visits as a CTE nested-looped, 45-120 s)."""
+    (None = direct / unknown) the booked first visits and the first patients (arrived first
+    visits) of the period, and the first patients' revenue in the period and to date. Two
+    statements: the period's (patient, visit, booked, arrived) tuples — a booked first visit and a
+    first visit at the same time are one tuple (a full join of the two DISTINCT ON results) — come
+    back as four array literals (no per-row conversion) and go into the crediting statement as
+    parameters, so the planner knows their number (one statement with the first visits as a CTE
+    nested-looped, 45-120 s)."""
     from clinicflow.booking.models import Appointment, Payment
 
     appt = connection.ops.quote_name(Appointment._meta.db_table)
     pay = connection.ops.quote_name(Payment._meta.db_table)
-    prefer = "branch_id IS DISTINCT FROM %(branch)s, " if branch is not None else ""
-    in_branch = "AND branch_id = %(branch)s " if branch is not None else ""
+    period = "start_at >= %(start)s AND start_at < %(end)s" + (
+        " AND branch_id = %(branch)s" if branch is not None else ""
+    )
+    booked_sql = _firsts_sql(appt, arrived=False, branch=branch)
+    arrived_sql = _firsts_sql(appt, arrived=True, branch=branch)
     params: dict[str, Any] = {
         "org": org.pk,
         "start": start,
@@ -279,31 +352,33 @@ def first_patients_postgres(
     }
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT count(*), array_agg(patient_id ORDER BY start_at, id)::text, "  # noqa: S608 - table names from model meta, values bound
-            "array_agg(start_at ORDER BY start_at, id)::text, "
-            "array_agg(status = ANY(%(arrived_status)s) ORDER BY start_at, id)::text "
-            "FROM (SELECT DISTINCT ON (patient_id) id, patient_id, start_at, status, branch_id "
-            f"FROM {appt} WHERE organization_id = %(org)s AND NOT status = 'cancelled' "
-            f"ORDER BY patient_id, start_at, {prefer}id) f "
-            f"WHERE start_at >= %(start)s AND start_at < %(end)s {in_branch}",
+            f"WITH b AS (SELECT * FROM ({booked_sql}) b WHERE {period}), "  # noqa: S608 - table names from model meta, values bound
+            f"a AS (SELECT * FROM ({arrived_sql}) a WHERE {period}), "
+            "g AS (SELECT coalesce(b.patient_id, a.patient_id) AS patient_id, "
+            "coalesce(b.start_at, a.start_at) AS at, b.id IS NOT NULL AS booked, a.id IS NOT NULL AS arrived "
+            "FROM b FULL JOIN a ON a.patient_id = b.patient_id AND a.start_at = b.start_at) "
+            # one aggregate pass: the four arrays are in the same (arbitrary) row order
+            "SELECT count(*), array_agg(patient_id)::text, array_agg(at)::text, array_agg(booked)::text, "
+            "array_agg(arrived)::text FROM g",
             params,
         )
-        n, params["patients"], params["visits"], params["arrived"] = cur.fetchone()
+        n, params["patients"], params["visits"], params["booked"], params["arrived"] = cur.fetchone()
         if not n:
             return []
         params["direct"] = list(_direct_ids(org))
         key = "channel_id" if group == "channel" else "campaign_id"
         signed = "CASE WHEN kind = 'refund' THEN -amount ELSE amount END"
         cur.execute(
-            _touch_union_sql(arrived=True)  # noqa: S608 - table names from model meta, values bound
-            + ", win AS (SELECT DISTINCT ON (patient_id) patient_id, channel_id, campaign_id "  # noqa: S608 - table names from model meta, values bound
-            f"FROM touches ORDER BY patient_id, {_winner_order(model)}), "
+            _touch_union_sql(flags=True)  # noqa: S608 - table names from model meta, values bound
+            + ", win AS (SELECT DISTINCT ON (fv_n) fv_n, channel_id, campaign_id "  # noqa: S608 - table names from model meta, values bound
+            f"FROM touches ORDER BY fv_n, {_winner_order(model)}), "
             f"rev AS (SELECT patient_id, SUM({signed}) FILTER (WHERE paid_at >= %(start)s) AS period, "
             f"SUM({signed}) AS total FROM {pay} WHERE organization_id = %(org)s AND paid_at < %(end)s "
-            "AND patient_id IN (SELECT patient_id FROM fv) GROUP BY patient_id) "
-            f"SELECT win.{key}, count(*), count(*) FILTER (WHERE fv.arrived), "
+            "AND patient_id IN (SELECT patient_id FROM fv WHERE arrived) GROUP BY patient_id) "
+            f"SELECT win.{key}, count(*) FILTER (WHERE fv.booked), count(*) FILTER (WHERE fv.arrived), "
             "COALESCE(SUM(rev.period), 0), COALESCE(SUM(rev.total), 0) FROM fv "
-            "LEFT JOIN win ON win.patient_id = fv.patient_id LEFT JOIN rev ON rev.patient_id = fv.patient_id "
+            "LEFT JOIN win ON win.fv_n = fv.n "
+            "LEFT JOIN rev ON rev.patient_id = fv.patient_id AND fv.arrived "
             f"GROUP BY win.{key}",
             params,
         )
@@ -439,10 +514,18 @@ def acquisition_rows(
             row["revenue_period"] += rev_period
             row["revenue_to_date"] += rev_total
     else:
-        visit_of = first_visits(org=org, start=start, end=end, branch=branch)
-        if visit_of:
+        booked_of = first_visits(org=org, start=start, end=end, branch=branch)
+        arrived_of = first_arrivals(org=org, start=start, end=end, branch=branch)
+        if booked_of or arrived_of:
             _credit_first_patients(
-                acc, org=org, visit_of=visit_of, start=start, end=end, model=model, group=group
+                acc,
+                org=org,
+                booked_of=booked_of,
+                arrived_of=arrived_of,
+                start=start,
+                end=end,
+                model=model,
+                group=group,
             )
 
     from clinicflow.acquisition.services import tracking_settings
