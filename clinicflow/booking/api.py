@@ -148,7 +148,6 @@ def slot_list(
         time_from=time_from,
         time_to=time_to,
     )
-    names = {d.pk: d.full_name for d in selectors.doctor_list(org=org, branch=b, service=svc)}
     tz = b.tz
     return {
         "branch": str(b.pk),
@@ -160,7 +159,7 @@ def slot_list(
                 "end": s.end,
                 "start_local": s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
                 "doctor": str(s.doctor_id),
-                "doctor_name": names.get(s.doctor_id, ""),
+                "doctor_name": s.doctor_name,
                 "room": str(s.room_id) if s.room_id else None,
             }
             for s in slots
@@ -174,7 +173,7 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status[d
     """Book. 201 with the appointment; 409 when the time is no longer free; 422 naming a bad field."""
     org, user = _ctx(request)
     start = _aware(payload.start, "start")
-    patient = _field("patient", patient_get, org=org, patient_id=payload.patient)
+    patient = _field("patient", patient_get, org=org, patient_id=payload.patient, with_phones=False)
     service = _field("service", selectors.service_get, org=org, service_id=payload.service)
     doctor = _field("doctor", selectors.doctor_get, org=org, doctor_id=payload.doctor)
     branch = _branch(org, payload.branch)
@@ -201,7 +200,8 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status[d
         notes=payload.notes,
         request=request,
     )
-    return Status(201, appointment_out(selectors.appointment_get(org=org, appointment_id=appt.pk)))
+    # the booked row and its related objects are all in memory: no read-back
+    return Status(201, appointment_out(appt))
 
 
 class AppointmentParams(Schema):

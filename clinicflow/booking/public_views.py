@@ -127,7 +127,6 @@ def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
     # one slot per start time (whichever doctor) when "any" is chosen
     seen: set[dt.datetime] = set()
     days: dict[dt.date, list[dict[str, Any]]] = {}
-    names = {d.pk: d.full_name for d in doctors}
     for s in slots:
         if doctor is None and s.start in seen:
             continue
@@ -138,7 +137,7 @@ def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
                 "label": local.strftime("%H:%M"),
                 "start": s.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "doctor": str(s.doctor_id),
-                "doctor_name": names.get(s.doctor_id, ""),
+                "doctor_name": s.doctor_name,
             }
         )
     ctx.update(

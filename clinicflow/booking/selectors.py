@@ -10,7 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import BigIntegerField, Func, Q, QuerySet
+from django.db import models
+from django.db.models import BigIntegerField, F, Func, Q, QuerySet, Value
+from django.db.models.functions import Cast
 
 from clinicflow.booking import availability as av
 from clinicflow.booking.models import (
@@ -212,31 +214,46 @@ def schedules_load(
     date_from: dt.date,
     date_to: dt.date,
 ) -> dict[uuid.UUID, av.Schedule]:
-    """Each doctor's week at the branch plus exceptions in the period: three queries for all doctors."""
+    """Each doctor's week at the branch plus exceptions in the period, for all doctors in one query
+    (hours, breaks and exceptions as one UNION ALL: this runs on every slot search and booking)."""
     ids = list(doctor_ids)
     tz = branch.tz
     out = {d: av.Schedule(tz=tz) for d in ids}
-    for d_id, wd, start, end in (
+    # typed NULLs: PostgreSQL needs the types to match across the UNION
+    none_date = Cast(Value(None), models.DateField())
+    none_text = Cast(Value(None), models.CharField())
+    none_int = Cast(Value(None), models.IntegerField())
+    hours = (
         WorkingHours.objects.for_org(org)
         .filter(branch=branch, doctor_id__in=ids)
-        .values_list("doctor_id", "weekday", "start_time", "end_time")
-    ):
-        out[d_id].hours.setdefault(wd, []).append((start, end))
-    for d_id, wd, start, end in (
+        .annotate(part=Value("h"), day=none_date, ekind=none_text, why=none_text)
+        .values_list("part", "doctor_id", "weekday", "day", "ekind", "start_time", "end_time", "why")
+        .order_by()
+    )
+    breaks = (
         ScheduleBreak.objects.for_org(org)
         .filter(branch=branch, doctor_id__in=ids)
-        .values_list("doctor_id", "weekday", "start_time", "end_time")
-    ):
-        out[d_id].breaks.setdefault(wd, []).append((start, end))
-    for d_id, day, kind, start, end, reason in (
+        .annotate(part=Value("b"), day=none_date, ekind=none_text, why=none_text)
+        .values_list("part", "doctor_id", "weekday", "day", "ekind", "start_time", "end_time", "why")
+        .order_by()
+    )
+    exceptions = (
         ScheduleException.objects.for_org(org)
         .filter(branch=branch, doctor_id__in=ids, date__gte=date_from, date__lte=date_to)
-        .values_list("doctor_id", "date", "kind", "start_time", "end_time", "reason")
-    ):
-        hours = (start, end) if start is not None and end is not None else None
-        out[d_id].exceptions.setdefault(day, []).append(
-            av.DateException(kind=kind, hours=hours, reason=reason)
-        )
+        .annotate(part=Value("e"), wd=none_int, day=F("date"), ekind=F("kind"))
+        .values_list("part", "doctor_id", "wd", "day", "ekind", "start_time", "end_time", "reason")
+        .order_by()
+    )
+    for part, d_id, wd, day, kind, start, end, reason in hours.union(breaks, exceptions, all=True):
+        if part == "h":
+            out[d_id].hours.setdefault(wd, []).append((start, end))
+        elif part == "b":
+            out[d_id].breaks.setdefault(wd, []).append((start, end))
+        else:
+            span = (start, end) if start is not None and end is not None else None
+            out[d_id].exceptions.setdefault(day, []).append(
+                av.DateException(kind=kind, hours=span, reason=reason)
+            )
     return out
 
 
@@ -321,6 +338,35 @@ def taken_intervals(
     return {k: av.merge(v) for k, v in out.items()}
 
 
+def taken_by_doctor_and_rooms(
+    *,
+    org: Organization,
+    doctor_id: uuid.UUID,
+    room_ids: Iterable[uuid.UUID],
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_id: uuid.UUID | None = None,
+) -> tuple[list[av.Interval], dict[uuid.UUID, list[av.Interval]]]:
+    """The doctor's and each room's live ``[start_at, busy_until)`` overlapping ``[start, end)``, in one
+    query (a booking checks both)."""
+    rooms = set(room_ids)
+    rows = _live_rows(
+        org=org,
+        condition=Q(doctor_id=doctor_id) | Q(room_id__in=list(rooms)),
+        start=start,
+        end=end,
+        exclude_id=exclude_id,
+    )
+    doctor: list[av.Interval] = []
+    by_room: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
+    for d_id, r_id, s0, s1 in rows:
+        if d_id == doctor_id:
+            doctor.append((s0, s1))
+        if r_id is not None and r_id in rooms:
+            by_room[r_id].append((s0, s1))
+    return av.merge(doctor), {k: av.merge(v) for k, v in by_room.items()}
+
+
 def day_bounds(branch: Branch, date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
     tz = branch.tz
     return av.local_dt(date_from, dt.time(0), tz), av.local_dt(date_to + dt.timedelta(days=1), dt.time(0), tz)
@@ -332,6 +378,7 @@ class Slot:
     end: dt.datetime
     doctor_id: uuid.UUID
     room_id: uuid.UUID | None
+    doctor_name: str = ""
 
 
 def slots_find(
@@ -366,24 +413,15 @@ def slots_find(
     tz = branch.tz
     period_start, period_end = day_bounds(branch, date_from, date_to)
 
+    found = Doctor.objects.for_org(org).filter(
+        is_active=True,
+        pk__in=DoctorService.objects.for_org(org).filter(service=service).values("doctor_id"),
+    )
+    found = found.filter(pk__in=DoctorBranch.objects.for_org(org).filter(branch=branch).values("doctor_id"))
     if doctor is not None:
-        candidates = [doctor.pk] if doctor.is_active else []
-        if candidates:
-            ok = DoctorService.objects.for_org(org).filter(doctor=doctor, service=service).exists() and (
-                DoctorBranch.objects.for_org(org).filter(doctor=doctor, branch=branch).exists()
-            )
-            candidates = candidates if ok else []
-    else:
-        candidates = list(
-            Doctor.objects.for_org(org)
-            .filter(
-                is_active=True,
-                pk__in=DoctorService.objects.for_org(org).filter(service=service).values("doctor_id"),
-            )
-            .filter(pk__in=DoctorBranch.objects.for_org(org).filter(branch=branch).values("doctor_id"))
-            .order_by("full_name", "id")
-            .values_list("pk", flat=True)
-        )
+        found = found.filter(pk=doctor.pk)
+    names = dict(found.order_by("full_name", "id").values_list("pk", "full_name"))
+    candidates = list(names)
     if not candidates:
         return []
     rooms = list(
@@ -450,9 +488,29 @@ def slots_find(
             return best_room[i]
         return None
 
+    # the day and time filters as time outside which no start is generated (``accept`` still checks
+    # each start exactly): "after 14:00" skips the morning instead of generating and refusing it
+    blocked: list[av.Interval] = []
+    if filtered:
+        allowed = []
+        day = date_from
+        while day <= date_to:
+            if wanted_days is None or day.weekday() in wanted_days:
+                a = av.local_dt(day, time_from or dt.time(0), tz)
+                b = (
+                    av.local_dt(day, time_to, tz)
+                    if time_to is not None
+                    else av.local_dt(day + dt.timedelta(days=1), dt.time(0), tz)
+                )
+                allowed.append((a, b + length))
+            day += dt.timedelta(days=1)
+        blocked = av.subtract(whole, av.merge(allowed))
+
     def per_doctor(d_id: uuid.UUID) -> Iterator[tuple[dt.datetime, str, uuid.UUID, uuid.UUID]]:
         windows = av.working_windows(schedules[d_id], date_from, date_to)
         gaps = av.free_gaps(windows, doctor_taken.get(d_id, []), buffer)
+        if blocked:
+            gaps = av.subtract(gaps, blocked)
         key = str(d_id)
         for gap in gaps:
             for s in av.aligned_starts(gap, length=length, step=step, tz=tz, not_before=not_before):
@@ -462,7 +520,7 @@ def slots_find(
 
     out: list[Slot] = []
     for s, _key, d_id, r in heapq.merge(*(per_doctor(d) for d in candidates)):
-        out.append(Slot(start=s, end=s + duration, doctor_id=d_id, room_id=r))
+        out.append(Slot(start=s, end=s + duration, doctor_id=d_id, room_id=r, doctor_name=names[d_id]))
         if limit is not None and len(out) >= limit:
             break
     return out

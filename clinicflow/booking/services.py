@@ -507,13 +507,10 @@ def _lock_and_check(
     room: Room | None,
     exclude_id: uuid.UUID | None = None,
 ) -> Room:
-    """Lock the doctor, check the doctor is free, then pick and lock a free room (see ``_lock_free_room``)."""
-    Doctor.objects.for_org(org).select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
-    taken = selectors.taken_intervals(
-        org=org, field="doctor", ids=[doctor.pk], start=start, end=busy_until, exclude_id=exclude_id
-    ).get(doctor.pk, [])
-    if av.overlaps(taken, start, busy_until):
-        raise Conflict("the doctor is already booked at that time", fields={"start": ["the doctor is busy"]})
+    """Lock the doctor, check the doctor is free, then pick and lock a free room (see ``_lock_free_room``).
+
+    The rooms and their closures are read before the doctor's lock (they do not change with bookings);
+    the doctor's and the rooms' appointments are then read in one query under the lock."""
     if room is not None:
         if room.branch_id != branch.pk:
             raise ValidationFailed.field("room", "the room is in another branch")
@@ -521,10 +518,14 @@ def _lock_and_check(
             raise ValidationFailed.field("room", f"the service needs a {RoomType(service.room_type).label}")
         if not room.is_active:
             raise ValidationFailed.field("room", "the room is out of use")
-        wanted = Room.objects.for_org(org).filter(pk=room.pk)
+        rooms = {room.pk: room}
     else:
-        wanted = Room.objects.for_org(org).filter(branch=branch, room_type=service.room_type, is_active=True)
-    rooms = {r.pk: r for r in wanted}
+        rooms = {
+            r.pk: r
+            for r in Room.objects.for_org(org).filter(
+                branch=branch, room_type=service.room_type, is_active=True
+            )
+        }
     candidates = list(rooms)
     if room is None and not candidates:
         raise ValidationFailed.field(
@@ -532,12 +533,15 @@ def _lock_and_check(
         )
     tz = branch.tz
     day0, day1 = start.astimezone(tz).date(), busy_until.astimezone(tz).date()
-    room_taken = selectors.taken_intervals(
-        org=org, field="room", ids=candidates, start=start, end=busy_until, exclude_id=exclude_id
-    )
     closed = selectors.room_closures(
         org=org, branch=branch, room_ids=candidates, date_from=day0, date_to=day1
     )
+    Doctor.objects.for_org(org).select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
+    doctor_taken, room_taken = selectors.taken_by_doctor_and_rooms(
+        org=org, doctor_id=doctor.pk, room_ids=candidates, start=start, end=busy_until, exclude_id=exclude_id
+    )
+    if av.overlaps(doctor_taken, start, busy_until):
+        raise Conflict("the doctor is already booked at that time", fields={"start": ["the doctor is busy"]})
     free = [
         pk
         for pk in sorted(candidates, key=lambda pk: (rooms[pk].name, str(pk)))
@@ -647,7 +651,9 @@ def reminder_prefix(appt: Appointment) -> str:
     return f"appt:{appt.pk}:appointment_reminder:"
 
 
-def _notify(appt: Appointment, kind: str, *, tag: str, with_ics: bool, reminders: bool) -> None:
+def _notify(
+    appt: Appointment, kind: str, *, tag: str, with_ics: bool, reminders: bool, new: bool = False
+) -> None:
     """Outbox rows for a change: the message of ``kind`` on each channel and (re)scheduled reminders.
 
     Dedupe keys follow ``appt:<id>:<kind>:<offset or tag>:<channel>``."""
@@ -685,7 +691,7 @@ def _notify(appt: Appointment, kind: str, *, tag: str, with_ics: bool, reminders
                     }
                 )
     # one batch: the patient's contacts, templates and dedupe keys are read once, one INSERT
-    _enqueue_many(org=org, patient=appt.patient, items=items)
+    _enqueue_many(org=org, patient=appt.patient, items=items, fresh_keys=new)
 
 
 def _is_first_visit(org: Organization, patient: Patient, service: Service, start: dt.datetime) -> bool:
@@ -762,7 +768,8 @@ def appointment_book(
     _save_appointment(appt)
     appt.organization = org
     if notify:
-        _notify(appt, "appointment_confirmation", tag="0", with_ics=True, reminders=True)
+        # the keys name the appointment inserted just above: none can exist yet
+        _notify(appt, "appointment_confirmation", tag="0", with_ics=True, reminders=True, new=True)
     audit_record(
         org=org,
         actor=actor,

@@ -239,9 +239,6 @@ def slot_search(request: AuthedRequest) -> HttpResponse:
                 time_from=t_from,
                 time_to=t_to,
             )
-            names = {
-                d.pk: d.full_name for d in selectors.doctor_list(org=org, branch=branch, service=service)
-            }
             rooms = {r.pk: r.name for r in selectors.room_list(org=org, branch=branch)}
             ctx["service"] = service
             ctx["doctors"] = selectors.doctor_list(org=org, branch=branch, service=service)
@@ -250,7 +247,7 @@ def slot_search(request: AuthedRequest) -> HttpResponse:
                     "start": s.start.astimezone(tz),
                     "value": s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
                     "doctor_id": s.doctor_id,
-                    "doctor": names.get(s.doctor_id, ""),
+                    "doctor": s.doctor_name,
                     "room": rooms.get(s.room_id, "") if s.room_id else "",
                 }
                 for s in slots

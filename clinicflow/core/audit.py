@@ -43,7 +43,8 @@ def audit_record(
 ) -> AuditEvent:
     """Append one audit row to the organisation's hash chain."""
     meta = request_meta(request)
-    with transaction.atomic():
+    # no savepoint inside the caller's transaction: an error here must abort the change it audits
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(organization=org)
         event = AuditEvent(
             organization=org,

@@ -210,7 +210,7 @@ def _render_from(
 
 
 def message_enqueue_many(
-    *, org: Organization, patient: Patient, items: Sequence[EnqueueItem]
+    *, org: Organization, patient: Patient, items: Sequence[EnqueueItem], fresh_keys: bool = False
 ) -> list[Message | None]:
     """Queue several messages to one patient at once — ``message_enqueue`` for each item, in a fixed
     number of queries whatever the count: one dedupe lookup for all keys, the patient's phones and
@@ -222,6 +222,9 @@ def message_enqueue_many(
     new message, the existing one for a dedupe key already used (also earlier in the same batch), or
     ``None`` (no address on the channel, or marketing without consent). Every item is validated
     before anything is written. Must be called inside ``transaction.atomic()``.
+
+    ``fresh_keys=True`` skips the dedupe lookup when the caller knows no key can exist yet (they name a
+    row created in the same transaction); the unique constraint on the key still guards the insert.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("message_enqueue_many must be called inside the caller's transaction.atomic()")
@@ -251,7 +254,7 @@ def message_enqueue_many(
 
     keys = {p[5] for p in prepared if p[5]}
     existing: dict[str, Message] = {}
-    if keys:
+    if keys and not fresh_keys:
         existing = {
             m.dedupe_key: m
             for m in Message.objects.filter(organization=org, dedupe_key__in=sorted(keys))

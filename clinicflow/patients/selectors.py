@@ -40,17 +40,16 @@ def _phones(org: Organization) -> Prefetch:
     return Prefetch("phones", queryset=PatientPhone.objects.filter(organization=org))
 
 
-def patient_get(*, org: Organization, patient_id: object) -> Patient:
+def patient_get(*, org: Organization, patient_id: object, with_phones: bool = True) -> Patient:
+    """One patient of ``org`` with the branch (and the phones unless ``with_phones`` is False, for
+    writes that only need the reference, such as a booking)."""
     pk = parse_uuid(patient_id)
     if pk is None:
         raise NotFound("patient not found")
-    patient = (
-        Patient.objects.for_org(org)
-        .select_related("branch")
-        .prefetch_related(_phones(org))
-        .filter(pk=pk)
-        .first()
-    )
+    qs = Patient.objects.for_org(org).select_related("branch")
+    if with_phones:
+        qs = qs.prefetch_related(_phones(org))
+    patient = qs.filter(pk=pk).first()
     if patient is None:
         raise NotFound("patient not found")
     return patient
