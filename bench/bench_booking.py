@@ -13,8 +13,9 @@ BENCH booking_throughput_per_s successful bookings (201) per second in the satur
 BENCH booking_double_bookings live appointments overlapping on a doctor or a room, counted in SQL over both
                               phases (must be 0)
 
-The server is gunicorn as in production: 2 worker processes x 8 threads (gthread) for the 2 cores,
-persistent database connections (DB_CONN_MAX_AGE=60, 16 connections). The clients run in this
+The server is gunicorn as in production (``config/gunicorn.py``): one worker process per core x 2
+threads (gthread), persistent database connections (DB_CONN_MAX_AGE=60). BENCH_WORKERS /
+BENCH_THREADS override the process and thread counts to compare layouts. The clients run in this
 process on the same machine, so they share the cores with the server and PostgreSQL.
 
 Run: ``.venv/bin/python bench/bench_booking.py`` (PGHOST/PGPORT/PGUSER as for CI; default 127.0.0.1:5432 postgres).
@@ -50,7 +51,8 @@ URL = f"postgresql://{PGUSER}@{PGHOST}:{PGPORT}/{DB}"
 DOCTORS = 30
 ROOMS = 30
 CLIENTS = 50
-WORKERS, THREADS = 2, 8  # gunicorn gthread
+WORKERS = os.environ.get("BENCH_WORKERS", "")  # default: config/gunicorn.py (one process per core)
+THREADS = os.environ.get("BENCH_THREADS", "")  # default: config/gunicorn.py (2)
 THINK_MIN, THINK_MAX = 0.5, 1.5  # seconds before each request of a client
 THINK_SECONDS = float(os.environ.get("BENCH_THINK_SECONDS", "45"))
 SATURATED_SECONDS = float(os.environ.get("BENCH_SATURATED_SECONDS", "30"))
@@ -228,9 +230,15 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    """gunicorn, as in production: 2 worker processes x 8 threads (gthread) on the 2 cores, persistent
-    database connections (one per thread: 16)."""
+    """gunicorn with the production settings (``config/gunicorn.py``), persistent database connections."""
     env = {**os.environ, "DATABASE_URL": URL, "DEBUG": "0", "DB_CONN_MAX_AGE": "60"}
+    env["BIND"] = f"127.0.0.1:{port}"
+    env["WEB_LOG_LEVEL"] = "warning"
+    env["WEB_TIMEOUT"] = "120"
+    if WORKERS:
+        env["WEB_WORKERS"] = WORKERS
+    if THREADS:
+        env["WEB_THREADS"] = THREADS
     log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
     cmd = [
         sys.executable,
@@ -239,20 +247,8 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         "config.wsgi:application",
         "--chdir",
         str(ROOT),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        str(THREADS),
-        "--worker-class",
-        "gthread",
-        "--backlog",
-        "256",
-        "--timeout",
-        "120",
-        "--log-level",
-        "warning",
+        "-c",
+        str(ROOT / "config" / "gunicorn.py"),
     ]
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
 

@@ -507,10 +507,14 @@ def _lock_and_check(
     room: Room | None,
     exclude_id: uuid.UUID | None = None,
 ) -> Room:
-    """Lock the doctor, check the doctor is free, then pick and lock a free room (see ``_lock_free_room``).
+    """Check the doctor is free, then pick and lock a free room (see ``_lock_free_room``).
 
-    The rooms and their closures are read before the doctor's lock (they do not change with bookings);
-    the doctor's and the rooms' appointments are then read in one query under the lock."""
+    The doctor is not locked: two bookings of one doctor at overlapping times are refused by the
+    database itself — on PostgreSQL the ``appt_no_doctor_overlap`` exclusion constraint makes the second
+    INSERT wait for the first transaction and then fail (``_save_appointment`` turns that into a
+    Conflict); SQLite's IMMEDIATE transactions run one writer at a time. A doctor lock would also
+    serialise that doctor's bookings at other times of the day, which under load cost more than it
+    saved. The doctor's and the rooms' appointments are read in one query."""
     if room is not None:
         if room.branch_id != branch.pk:
             raise ValidationFailed.field("room", "the room is in another branch")
@@ -536,7 +540,6 @@ def _lock_and_check(
     closed = selectors.room_closures(
         org=org, branch=branch, room_ids=candidates, date_from=day0, date_to=day1
     )
-    Doctor.objects.for_org(org).select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True).first()
     doctor_taken, room_taken = selectors.taken_by_doctor_and_rooms(
         org=org, doctor_id=doctor.pk, room_ids=candidates, start=start, end=busy_until, exclude_id=exclude_id
     )

@@ -18,13 +18,14 @@ from clinicflow.booking.tests.factories import local, next_weekday
 from clinicflow.core.models import AuditEvent
 from clinicflow.messaging.models import Message, MessageAttachment
 
-# appointment_book: links 1, schedule 3, price 1, first visit 1, doctor lock + taken 2, rooms read +
-# taken + closures 3, lock one room + re-check 2,
-# insert 3 (with its savepoint), settings 1, outbox 7, audit 5 (with its savepoint) = 29, plus the
-# service's own savepoint pair inside the test transaction
-BOOK_BUDGET = 31
-# the API adds the bearer token, the patient, service, doctor and branch lookups and the answer
-API_BUDGET = 39
+# appointment_book: links 1, schedule 1 (one UNION), price 1, first visit 1, rooms read + closures 2,
+# doctor's and rooms' appointments 1 (no doctor lock: the exclusion constraint refuses overlaps),
+# lock one room + re-check 2, insert 3 (with its savepoint), settings 1, outbox 6 (phones, templates,
+# savepoint, messages, attachment, release; no dedupe lookup for a new appointment's keys), audit 3
+# = 22, plus the service's own savepoint pair inside the test transaction
+BOOK_BUDGET = 24
+# the API adds the bearer token, the patient, service, doctor and branch lookups (no read-back)
+API_BUDGET = 30
 
 
 def _queries(ctx: CaptureQueriesContext) -> list[str]:
