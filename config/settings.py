@@ -112,6 +112,9 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------
+# The hottest PostgreSQL statement (a call-tracking webhook event) is prepared once per connection;
+# switch off behind a pooler that cannot keep prepared statements (pgbouncer < 1.21 in transaction mode).
+DB_PREPARED_STATEMENTS = _env_bool("DB_PREPARED_STATEMENTS", True)
 _DEFAULT_SQLITE = BASE_DIR / "var" / "clinicflow.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:

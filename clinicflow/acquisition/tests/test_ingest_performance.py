@@ -54,10 +54,14 @@ def test_a_new_event_and_its_duplicate_stay_within_the_query_budget(
     assert Call.objects.for_org(org).filter(provider_call_id="c-1").count() == 1
     assert CallbackTask.objects.for_org(org).filter(call__provider_call_id="c-1").count() == 1
     statements = [
-        q["sql"] for q in new.captured_queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+        q["sql"] or ""
+        for q in new.captured_queries
+        if not (q["sql"] or "").upper().startswith(("SAVEPOINT", "RELEASE"))
     ]
     dup_statements = [
-        q["sql"] for q in dup.captured_queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+        q["sql"] or ""
+        for q in dup.captured_queries
+        if not (q["sql"] or "").upper().startswith(("SAVEPOINT", "RELEASE"))
     ]
     if connection.vendor == "postgresql":
         # One statement each: the upsert carries the unique flag, patient match, attribution and callback.
@@ -131,3 +135,35 @@ def test_the_same_event_fired_from_several_threads_makes_exactly_one_call(org: A
         statuses
     )
     assert Call.objects.for_org(org).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_event_statement_is_prepared_once_per_connection(
+    org: Any, branch: Any, make_integration: Any, settings: Any
+) -> None:
+    """The upsert is planned once per connection and then run from PostgreSQL's plan cache (planning
+    it cost ~2 ms of the ~3 ms PostgreSQL spent per event); with the setting off nothing is prepared."""
+    TrackingNumber.objects.create(
+        organization=org, e164="+74951000001", pool=NumberPool.DYNAMIC, branch=branch
+    )
+    _, secret = make_integration("generic")
+    path = services.webhook_path("generic", secret)
+    client = Client()
+
+    def prepared() -> int:
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH cur AS%%'")
+            return int(cur.fetchone()[0])
+
+    settings.DB_PREPARED_STATEMENTS = False
+    assert client.post(path, data=event_body("p-0"), content_type="application/json").status_code == 201
+    assert prepared() == 0
+    settings.DB_PREPARED_STATEMENTS = True
+    for i in range(1, 4):
+        r = client.post(
+            path, data=event_body(f"p-{i}", caller=f"+7916123456{i}"), content_type="application/json"
+        )
+        assert r.status_code == 201
+    assert prepared() == 1  # one shape of the statement, prepared once, reused
+    assert Call.objects.for_org(org).filter(provider_call_id__startswith="p-").count() == 4
