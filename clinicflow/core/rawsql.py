@@ -10,6 +10,7 @@ Every query that uses them is still tenant-scoped by ``organization_id`` (first 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -62,3 +63,57 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cur:
         cur.execute(sql, list(params))
         return list(cur.fetchall())
+
+
+@functools.cache
+def _prepared_cursor_class() -> Any:
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+    from psycopg._queries import PostgresQuery, _query2pg
+    from psycopg.types.string import StrDumper
+
+    class CachedQuery(PostgresQuery):
+        """psycopg parses a query for its placeholders on every execution unless it is shorter than
+        4 KiB; our prepared statements are longer and always the same few texts, so cache them all
+        (0.6 ms per execution of the webhook statement)."""
+
+        def convert(self, query: Any, vars: Any) -> None:
+            if vars is None or not isinstance(query, str | bytes):
+                super().convert(query, vars)
+                return
+            query = self._ensure_bytes(query)
+            self.query, self._want_formats, self._order, self._parts = _query2pg(query, self._tx.encoding)
+            self.dump(vars)
+
+    class PreparedCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
+        _query_cls = CachedQuery
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # strings as ``text`` (not ``unknown``): one parameter may meet text and varchar columns
+            self.adapters.register_dumper(str, StrDumper)  # type: ignore[attr-defined]
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs.setdefault("prepare", True)
+            return super().execute(query, params, **kwargs)  # type: ignore[misc]
+
+    return PreparedCursor
+
+
+def prepared_cursor() -> Any:
+    """A Django cursor (PostgreSQL) whose statements the server prepares once per connection and then
+    runs from its plan cache, with server-side parameters. For a hot, long statement of a few fixed
+    shapes (the call-tracking webhook's upsert: ~2 ms of parse and plan against ~1 ms of execution).
+    ``DB_PREPARED_STATEMENTS=0`` falls back to a plain cursor (for a pooler that cannot keep prepared
+    statements). Other databases get a plain cursor."""
+    from django.conf import settings
+
+    if connection.vendor != "postgresql" or not getattr(settings, "DB_PREPARED_STATEMENTS", True):
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django switches psycopg's preparing off (None), which also ignores ``prepare=True``; a huge
+        # threshold keeps automatic preparing off while the explicit request works. (Django's own
+        # client-side-binding cursors never prepare.)
+        raw.prepare_threshold = 2**31 - 1
+    return connection._prepare_cursor(_prepared_cursor_class()(raw))  # type: ignore[attr-defined]
