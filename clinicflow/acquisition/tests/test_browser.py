@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from clinicflow.acquisition import services
 from clinicflow.acquisition.models import Lead, NumberLease, NumberPool, TrackingNumber, WebSession
@@ -59,6 +60,16 @@ def serve(html: str) -> tuple[http.server.HTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+def _lead_saved(org: Any) -> bool:
+    """Poll for the lead. On SQLite the test database is in memory with a shared cache, where a read
+    while the live server's thread is writing the table fails at once with "database table is
+    locked" (no busy wait): that means "not yet"."""
+    try:
+        return bool(Lead.objects.for_org(org).exists())
+    except OperationalError:
+        return False
+
+
 def test_the_script_swaps_the_number_and_posts_the_form_as_a_lead(
     org: Any, branch: Any, live_server: Any, monkeypatch: Any
 ) -> None:
@@ -82,7 +93,7 @@ def test_the_script_swaps_the_number_and_posts_the_form_as_a_lead(
                 assert "+7 495 111-00-01" in page.inner_text("#phone")
                 page.click("#send")
                 for _ in range(100):  # the form navigates away; the lead goes out as a keepalive request
-                    if Lead.objects.for_org(org).exists():
+                    if _lead_saved(org):
                         break
                     page.wait_for_timeout(100)
             finally:
