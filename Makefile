@@ -4,16 +4,25 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 ONLY ?=
+PIP_VERSION ?= 26.3
 
-.PHONY: install demo test lint typecheck migrations-check pytest bench messages clean
+.PHONY: install lock demo test lint typecheck migrations-check supply-chain pytest bench messages clean
 
-$(BIN)/clinicflow: pyproject.toml
+# Dependencies come from pylock.toml (every package at its locked version, checked by SHA-256);
+# the project itself is installed on top without resolving anything again.
+$(BIN)/clinicflow: pyproject.toml pylock.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet "pip==$(PIP_VERSION)"
+	$(BIN)/python scripts/pylock_requirements.py pylock.toml > $(VENV)/requirements.lock.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/requirements.lock.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(BIN)/clinicflow
 
 install: $(BIN)/clinicflow
+
+# Re-resolve after changing a pin in pyproject.toml: writes pylock.toml (PEP 751, with hashes).
+lock:
+	$(BIN)/pip lock --quiet -e ".[dev]" -o pylock.toml
 
 demo: install
 	@mkdir -p var
@@ -35,7 +44,10 @@ migrations-check: install
 pytest: install
 	$(BIN)/python -m pytest
 
-test: lint typecheck migrations-check pytest
+supply-chain: install
+	$(BIN)/python scripts/check_supply_chain.py
+
+test: lint typecheck migrations-check supply-chain pytest
 
 bench: install
 	$(BIN)/python bench/run.py $(ONLY)
