@@ -5,6 +5,7 @@
    dependency fails.
 2. Secrets: ``detect-secrets`` over the tracked files finds nothing that is not in
    ``.secrets.baseline`` (the audited list: test passwords, the development-only secret key).
+   Regenerate it after auditing a new finding: ``python scripts/check_supply_chain.py --baseline``.
 3. Static analysis: ``bandit`` finds no high-severity issue in ``clinicflow`` and ``config``
    (medium ones — SQL text built from model table names, values bound — are reviewed in code
    with ``# noqa: S608`` notes; ruff's ``S`` rules run the same checks on every line).
@@ -26,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EXCLUDE = r"(^|/)(\.venv|var|node_modules)/|\.po$|\.mo$|migrations/"
+# not scanned: installed and generated trees, translations, migrations, and the files made of public
+# hashes (the lock's package hashes, the baseline's own hashed findings)
+EXCLUDE = r"(^|/)(\.venv|var|node_modules)/|\.po$|\.mo$|migrations/|^pylock\.toml$|^\.secrets\.baseline$"
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)(\[[^\]]*\])?==(?P<version>[^\s;]+)$")
 
 
@@ -61,10 +64,7 @@ def check_pins() -> list[str]:
 def check_secrets() -> list[str]:
     baseline = json.loads((ROOT / ".secrets.baseline").read_text())
     known = {(f, s["hashed_secret"]) for f, items in baseline["results"].items() for s in items}
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    files = [f for f in tracked if not re.search(EXCLUDE, f) and (ROOT / f).is_file()]
+    files = scanned_files()
     found = json.loads(
         subprocess.run(
             [str(BIN / "detect-secrets"), "scan", *files],
@@ -108,7 +108,28 @@ def write_sbom() -> list[str]:
     return []
 
 
+def scanned_files() -> list[str]:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return [f for f in tracked if not re.search(EXCLUDE, f) and (ROOT / f).is_file()]
+
+
+def write_baseline() -> int:
+    run = subprocess.run(
+        [str(BIN / "detect-secrets"), "scan", *scanned_files()], cwd=ROOT, capture_output=True, text=True
+    )
+    if run.returncode != 0:
+        print(run.stderr, file=sys.stderr)
+        return 1
+    (ROOT / ".secrets.baseline").write_text(run.stdout)
+    print(f".secrets.baseline: {len(json.loads(run.stdout)['results'])} files with audited findings")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--baseline"]:
+        return write_baseline()
     problems: list[str] = []
     for name, check in (
         ("pins", check_pins),
