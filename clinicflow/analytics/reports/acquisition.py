@@ -8,9 +8,10 @@ Definitions (docs/acquisition.md, DESIGN "first patient"): a patient's *first vi
 earliest appointment that happened (arrived or done); the period's *first patients* (arrived first
 visits) are the patients whose first visit starts in the period — a no-show or a cancellation before
 it does not count, and a first visit after an earlier no-show does. A *booked first visit* is the
-patient's first booking, their earliest non-cancelled appointment (whatever became of it), counted
-in the period it starts in. Each is credited to channels by the attribution model over the
-patient's touches (calls, leads, web sessions) up to that appointment.
+patient's first booking, their earliest appointment whatever became of it (cancelled, no-show or
+kept: the booking was made), counted in the period it starts in — the same rule as the
+administrators' conversion into booked first visits. Each is credited to channels by the
+attribution model over the patient's touches (calls, leads, web sessions) up to that appointment.
 ROMI = (revenue to date of the attracted (first) patients × gross margin − spend) / spend.
 """
 
@@ -66,7 +67,7 @@ def _bounds(date_from: dt.date, date_to: dt.date, branch: Branch | None) -> tupl
 def first_visits(
     *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
 ) -> dict[Any, tuple[dt.datetime, str]]:
-    """Booked first visits: patient id → (start, status) of their first non-cancelled appointment,
+    """Booked first visits: patient id → (start, status) of their first appointment, of any status,
     when it starts in [start, end) (and, with a branch, takes place there), in the order of those
     appointments (start, id). PostgreSQL: one DISTINCT ON statement over the (organization,
     patient, start_at) index; elsewhere two grouped queries, no per-row subquery."""
@@ -92,8 +93,7 @@ def first_visits_portable(
 ) -> dict[Any, tuple[dt.datetime, str]]:
     from clinicflow.booking.models import Appointment
 
-    live = Appointment.objects.for_org(org).exclude(status="cancelled")
-    return _firsts_portable(live, start=start, end=end, branch=branch)
+    return _firsts_portable(Appointment.objects.for_org(org), start=start, end=end, branch=branch)
 
 
 def first_arrivals_portable(
@@ -129,14 +129,14 @@ def _firsts_portable(
 
 
 def _firsts_sql(table: str, *, arrived: bool, branch: Branch | None) -> str:
-    """DISTINCT ON statement (a subquery) of each patient's earliest non-cancelled (``arrived``:
-    arrived / done) appointment. At the first start time the branch's appointment (lowest id) is
+    """DISTINCT ON statement (a subquery) of each patient's earliest (``arrived``: arrived / done)
+    appointment. At the first start time the branch's appointment (lowest id) is
     preferred, as the portable path does. Parameters: org[, arrived_status][, branch]."""
     prefer = "branch_id IS DISTINCT FROM %(branch)s, " if branch is not None else ""
-    which = "status = ANY(%(arrived_status)s)" if arrived else "NOT status = 'cancelled'"
+    which = " AND status = ANY(%(arrived_status)s)" if arrived else ""
     return (
         "SELECT DISTINCT ON (patient_id) id, patient_id, start_at, status, branch_id "  # noqa: S608 - table names from model meta, values bound
-        f"FROM {table} WHERE organization_id = %(org)s AND {which} "
+        f"FROM {table} WHERE organization_id = %(org)s{which} "
         f"ORDER BY patient_id, start_at, {prefer}id"
     )
 

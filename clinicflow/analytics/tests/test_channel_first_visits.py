@@ -131,7 +131,8 @@ def rows(org: Any, period: tuple[dt.date, dt.date], model: str = "last_non_direc
 def test_first_patients_are_counted_at_the_first_visit_that_happened(org: Any, clinic: Clinic) -> None:
     march = rows(org, MARCH)
     search, social = march["search_ads"], march["social_ads"]
-    # booked first visits (first non-cancelled appointment): A (its no-show), C, D (its no-show), E
+    # booked first visits (first appointment of any status): A (its no-show), C, D (its no-show),
+    # E (its cancelled booking: the booking was made)
     assert search["booked_first"] == 4.0
     # first patients: B (no-show in February), C, E; A is credited to the social ad it called
     # after its no-show (last non-direct touch up to the visit that happened)
@@ -162,7 +163,7 @@ def test_first_patients_after_a_no_show_by_each_model(
 
 
 def expected_firsts(p: dict[str, Patient]) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    booked = {p["A"].pk: (at(3, 5), "no_show"), p["E"].pk: (at(3, 6), "done")}
+    booked = {p["E"].pk: (at(3, 4, 12), "cancelled"), p["A"].pk: (at(3, 5), "no_show")}
     booked |= {p["C"].pk: (at(3, 8), "done"), p["D"].pk: (at(3, 20), "no_show")}
     arrived = {p["B"].pk: (at(3, 3), "arrived"), p["E"].pk: (at(3, 6), "done")}
     arrived |= {p["C"].pk: (at(3, 8), "done"), p["A"].pk: (at(3, 12), "done")}
