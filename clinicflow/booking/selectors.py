@@ -329,48 +329,21 @@ def _live_rows(
     ]
 
 
-def taken_intervals(
-    *,
-    org: Organization,
-    field: str,
-    ids: Iterable[uuid.UUID],
-    start: dt.datetime,
-    end: dt.datetime,
-    exclude_id: uuid.UUID | None = None,
-) -> dict[uuid.UUID, list[av.Interval]]:
-    """Live appointments' ``[start_at, busy_until)`` per doctor (``field="doctor"``) or room, in one query."""
-    key_ids = list(ids)
-    rows = _live_rows(
-        org=org,
-        doctor_ids=key_ids if field == "doctor" else (),
-        room_ids=key_ids if field == "room" else (),
-        start=start,
-        end=end,
-        exclude_id=exclude_id,
-    )
-    out: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
-    for d_id, r_id, s0, s1 in rows:
-        key = d_id if field == "doctor" else r_id
-        if key is not None:
-            out[key].append((s0, s1))
-    return {k: av.merge(v) for k, v in out.items()}
-
-
 def taken_by_doctor_and_rooms(
     *,
     org: Organization,
-    doctor_id: uuid.UUID,
+    doctor_id: uuid.UUID | None,
     room_ids: Iterable[uuid.UUID],
     start: dt.datetime,
     end: dt.datetime,
     exclude_id: uuid.UUID | None = None,
 ) -> tuple[list[av.Interval], dict[uuid.UUID, list[av.Interval]]]:
-    """The doctor's and each room's live ``[start_at, busy_until)`` overlapping ``[start, end)``, in one
-    query (a booking checks both)."""
+    """The doctor's (none without ``doctor_id``) and each room's live ``[start_at, busy_until)``
+    overlapping ``[start, end)``, in one query (a booking checks both)."""
     rooms = set(room_ids)
     rows = _live_rows(
         org=org,
-        doctor_ids=[doctor_id],
+        doctor_ids=[doctor_id] if doctor_id is not None else [],
         room_ids=list(rooms),
         start=start,
         end=end,
@@ -379,7 +352,7 @@ def taken_by_doctor_and_rooms(
     doctor: list[av.Interval] = []
     by_room: dict[uuid.UUID, list[av.Interval]] = defaultdict(list)
     for d_id, r_id, s0, s1 in rows:
-        if d_id == doctor_id:
+        if doctor_id is not None and d_id == doctor_id:
             doctor.append((s0, s1))
         if r_id is not None and r_id in rooms:
             by_room[r_id].append((s0, s1))

@@ -554,8 +554,8 @@ def _lock_and_check(
     while free:
         pk = _lock_free_room(org, free)
         # re-read the locked room: a booking that held it has committed by now and is visible
-        again = selectors.taken_intervals(
-            org=org, field="room", ids=[pk], start=start, end=busy_until, exclude_id=exclude_id
+        _, again = selectors.taken_by_doctor_and_rooms(
+            org=org, doctor_id=None, room_ids=[pk], start=start, end=busy_until, exclude_id=exclude_id
         )
         if not av.overlaps(again.get(pk, []), start, busy_until):
             return rooms[pk]
