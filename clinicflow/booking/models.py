@@ -239,12 +239,20 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Statuses that hold the doctor and the room (the exclusion constraint's WHERE clause mirrors this).
+# Statuses that hold the doctor and the room: the service's overlap checks and free slots count these.
 HOLDING_STATUSES = (
     AppointmentStatus.BOOKED,
     AppointmentStatus.CONFIRMED,
     AppointmentStatus.ARRIVED,
     AppointmentStatus.DONE,
+)
+# The open ones among them: PostgreSQL's exclusion constraints (booking migration 0003) refuse
+# overlaps between these. A done visit is history and no longer in the constraint — a new booking
+# must start in the future, and the service's check still counts it (HOLDING_STATUSES).
+OPEN_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.ARRIVED,
 )
 
 

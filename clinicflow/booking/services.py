@@ -2,10 +2,12 @@
 the waitlist. Each is atomic; appointment changes write their messages to the outbox in the same
 transaction (``clinicflow.messaging.services.message_enqueue``).
 
-Double booking is prevented twice: the service locks the doctor's row and the candidate rooms'
-rows (``SELECT ... FOR UPDATE``; on SQLite the IMMEDIATE transaction serialises writers) and checks
-for overlaps; on PostgreSQL the exclusion constraints of migration 0002 refuse whatever slips
-through, and their ``IntegrityError`` becomes ``Conflict`` (409).
+Double booking is prevented twice: the service locks the candidate rooms' rows (``SELECT ... FOR
+UPDATE``; on SQLite the IMMEDIATE transaction serialises writers) and checks the doctor and the room
+against every appointment that holds them (``HOLDING_STATUSES``, done visits included); on
+PostgreSQL the exclusion constraints (booking migrations 0002/0003) refuse overlaps between open
+appointments (``OPEN_STATUSES``: booked, confirmed, arrived) whatever slips through — two concurrent
+bookings — and their ``IntegrityError`` becomes ``Conflict`` (409).
 """
 
 from __future__ import annotations

@@ -116,3 +116,52 @@ def test_the_exclusion_constraint_refuses_an_overlap_written_around_the_service(
     with pytest.raises(Conflict):
         services._save_appointment(clash)
     assert Appointment.objects.count() == 1
+
+
+def test_the_constraint_covers_open_appointments_and_the_service_still_counts_done_visits(
+    clinic: Clinic,
+) -> None:
+    """Migration 0003: a done visit leaves the exclusion constraint (history is not re-checked by
+    every write or bulk load), an arrived one stays in it, and booking over a done visit is still
+    refused — by the service's check of every holding appointment."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the exclusion constraint exists on PostgreSQL only")
+    day = next_weekday(0)
+
+    def build(hour: int, minute: int, status: str, room: bool = True) -> Appointment:
+        return services.appointment_build(
+            org=clinic.org,
+            branch=clinic.branch,
+            patient=clinic.patient,
+            service=clinic.laser,
+            doctor=clinic.doctor,
+            room=clinic.room if room else None,
+            start=local(clinic.branch, day, hour, minute),
+            status=status,
+        )
+
+    build(10, 0, "done").save(force_insert=True)
+    build(10, 30, "done").save(force_insert=True)  # two finished visits: the constraint ignores them
+    build(14, 0, "arrived").save(force_insert=True)
+    with pytest.raises(Conflict):
+        services._save_appointment(build(14, 30, "booked", room=False))
+    with pytest.raises(Conflict):
+        services.appointment_book(
+            org=clinic.org,
+            actor=None,
+            branch=clinic.branch,
+            patient=clinic.patient,
+            service=clinic.laser,
+            doctor=clinic.doctor,
+            start=local(clinic.branch, day, 10, 15),
+        )
+    assert Appointment.objects.filter(doctor=clinic.doctor).count() == 3
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'booking_appointment'::regclass AND contype = 'x' ORDER BY 1"
+        )
+        rows = cur.fetchall()
+    assert [name for name, _ in rows] == ["appt_no_doctor_overlap", "appt_no_room_overlap"]
+    for _, definition in rows:
+        assert "'booked'" in definition and "'arrived'" in definition and "'done'" not in definition
