@@ -1,5 +1,6 @@
 """Bulk writes of columnar data into Django models' tables, bypassing the ORM's per-row work:
-PostgreSQL ``COPY … FROM STDIN`` through psycopg 3, SQLite ``executemany`` in large batches.
+PostgreSQL binary ``COPY … FROM STDIN`` through psycopg 3 (encoded with numpy, see ``pgcopy``),
+SQLite ``executemany`` in large batches.
 
 A column is a numpy array or a list; its conversion follows the model field's type:
 UUIDs come as (N, 16) uint8 arrays, datetimes as int64 UTC seconds, dates as int64 days since
@@ -13,21 +14,21 @@ import datetime as dt
 import json
 import queue
 import threading
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from django.db import connection, models
 
 from clinicflow.simulator.engine.ids import hex_ids
+from clinicflow.simulator.writers import pgcopy
 
 SQLITE_BATCH = 20_000
 
 
-def _dt_strings(seconds: np.ndarray, pg: bool) -> list[str]:
+def _dt_strings(seconds: np.ndarray) -> list[str]:
+    """Django's SQLite form (compared as text): '2026-01-31 09:30:00'."""
     stamps = np.asarray(seconds, dtype="int64").astype("datetime64[s]")
-    if pg:  # ISO 8601 with an explicit UTC designator: '2026-01-31T09:30:00Z'
-        return np.datetime_as_string(stamps, unit="s", timezone="UTC").tolist()  # type: ignore[no-any-return]
-    # Django's SQLite form (compared as text): '2026-01-31 09:30:00'
     s = np.datetime_as_string(stamps, unit="s").astype("U19")
     s.view(np.uint32).reshape(-1, 19)[:, 10] = 32
     return s.tolist()  # type: ignore[no-any-return]
@@ -50,34 +51,15 @@ def _decimal_strings(minor: np.ndarray) -> list[str]:
     return [f"{w}.{f:02d}" for w, f in zip(whole, frac, strict=True)]
 
 
-SPECIALS = ("\\", "\t", "\n", "\r")
-
-
-def _escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _pg_text(values: list[Any]) -> list[str]:
-    """COPY text format: NULL as \\N, backslash, tab and newlines escaped (checked once per column)."""
-    if any(v is None for v in values):
-        values = ["\\N" if v is None else v for v in values]
-    if (values and not isinstance(values[0], str)) or not all(isinstance(v, str) for v in values):
-        values = list(map(str, values))
-    joined = "".join(values)
-    if any(ch in joined for ch in SPECIALS):
-        values = [v if v == "\\N" else _escape(v) for v in values]
-    return values
-
-
 class CopyPipe:
     """PostgreSQL: runs the COPY statements in a background thread on the same connection, so
-    PostgreSQL ingests one chunk while Python formats the next. The main thread must not use the
+    PostgreSQL ingests one chunk while Python encodes the next. The main thread must not use the
     connection until :meth:`close` returns."""
 
     def __init__(self) -> None:
         connection.ensure_connection()
         self.raw = connection.connection
-        self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=3)
+        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=3)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="simulator-copy", daemon=True)
         self.thread.start()
@@ -91,12 +73,11 @@ class CopyPipe:
                 continue
             sql, data = item
             try:
-                with self.raw.cursor() as cur, cur.copy(sql) as copy:
-                    copy.write(data)
+                copy_binary(self.raw, sql, data)
             except BaseException as exc:
                 self.error = exc
 
-    def put(self, sql: str, data: str) -> None:
+    def put(self, sql: str, data: bytes) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put((sql, data))
@@ -108,6 +89,13 @@ class CopyPipe:
             raise self.error
 
 
+def copy_binary(raw: Any, sql: str, data: bytes) -> None:
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        copy.write(pgcopy.HEADER)
+        copy.write(data)
+        copy.write(pgcopy.TRAILER)
+
+
 class BulkWriter:
     """Writes rows into one model's table. ``now`` fills datetime fields left to their default."""
 
@@ -117,66 +105,11 @@ class BulkWriter:
         self.pipe = pipe
         self.model = model
         self.now = now
+        self.org_id = org_id
         self.org_hex = org_id.hex if hasattr(org_id, "hex") else str(org_id)
         self.pg = connection.vendor == "postgresql"
         self.table = model._meta.db_table
         self.rows = 0
-
-    def _convert(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> list[Any]:
-        pg = self.pg
-        internal = field.get_internal_type()
-        if isinstance(field, models.ForeignKey):
-            internal = field.target_field.get_internal_type()
-        scalar = not isinstance(value, np.ndarray | list)
-        if scalar:
-            if value is None:
-                return [None] * n
-            value = self._scalar(field, internal, value)
-            return [value] * n
-        if internal == "UUIDField":
-            arr = np.asarray(value)
-            if arr.dtype == np.uint8 and arr.ndim == 2:
-                out: list[Any] = hex_ids(arr)
-            else:
-                out = [None if v is None else (v.hex if hasattr(v, "hex") else str(v)) for v in value]
-        elif internal == "DateTimeField":
-            out = _dt_strings(np.asarray(value), pg)
-        elif internal == "DateField":
-            out = _date_strings(np.asarray(value))
-        elif internal == "DecimalField":
-            out = _decimal_strings(np.asarray(value))
-        elif internal == "BooleanField":
-            b = np.asarray(value, dtype=bool).tolist()
-            out = [("t" if x else "f") for x in b] if pg else [1 if x else 0 for x in b]
-        elif internal == "JSONField":
-            out = [None if v is None else json.dumps(v) for v in value]
-        elif isinstance(value, np.ndarray):
-            out = value.tolist()
-        else:
-            out = list(value)
-        if null_mask is not None:
-            for i in np.flatnonzero(null_mask).tolist():
-                out[i] = None
-        return out
-
-    def _scalar(self, field: models.Field, internal: str, value: Any) -> Any:
-        if internal == "UUIDField":
-            return value.hex if hasattr(value, "hex") else str(value)
-        if internal == "DateTimeField":
-            if isinstance(value, dt.datetime):
-                value = int(value.timestamp())
-            return _dt_strings(np.array([value]), self.pg)[0]
-        if internal == "DateField":
-            if isinstance(value, dt.date):
-                return value.isoformat()
-            return _date_strings(np.array([value]))[0]
-        if internal == "BooleanField":
-            return ("t" if value else "f") if self.pg else (1 if value else 0)
-        if internal == "JSONField":
-            return json.dumps(value)
-        if internal == "TimeField" and isinstance(value, dt.time):
-            return value.isoformat()
-        return value
 
     def write(self, cols: dict[str, Any]) -> int:
         n = 0
@@ -186,14 +119,14 @@ class BulkWriter:
                 break
         if n == 0:
             return 0
-        names: list[Any] = []
-        values: list[list[Any]] = []
+        names: list[str] = []
+        values: list[Any] = []
         given = {k for k in cols if not k.endswith("__null")}
         for field in self.model._meta.concrete_fields:
             name = field.name
+            names.append(str(field.column))
             if name == "organization":
-                names.append(field.column)
-                values.append([self.org_hex] * n)
+                values.append(self._column(field, self.org_id, n, None))
                 continue
             if name in given:
                 value = cols[name]
@@ -218,32 +151,99 @@ class BulkWriter:
                 value = ""
             else:
                 raise ValueError(f"{self.model.__name__}.{name}: required, and no value was given")
-            mask = cols.get(f"{name}__null")
-            names.append(field.column)
-            values.append(self._convert(field, value, n, mask))
-        self._insert(names, values, n)
+            values.append(self._column(field, value, n, cols.get(f"{name}__null")))
+        if self.pg:
+            self._copy(names, values)
+        else:
+            self._insert(names, values, n)
         self.rows += n
         return n
 
+    def _column(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> Any:
+        if not self.pg:
+            return self._convert(field, value, n, null_mask)
+        db_type = field.db_type(connection) or ""
+        if not isinstance(value, np.ndarray | list):
+            if value is not None and db_type.startswith("numeric"):
+                value = int(Decimal(str(value)) * 100)  # a scalar is in whole units, arrays in hundredths
+                return pgcopy.repeat(pgcopy.column_cells(db_type, np.array([value])), n)
+            return pgcopy.repeat(pgcopy.scalar_cells(db_type, value), n)
+        try:
+            return pgcopy.column_cells(db_type, value).with_nulls(null_mask)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{self.model.__name__}.{field.name}: {exc}") from exc
+
+    def _convert(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> list[Any]:
+        """SQLite: one Python value per row, as Django stores them there."""
+        internal = field.get_internal_type()
+        if isinstance(field, models.ForeignKey):
+            internal = field.target_field.get_internal_type()
+        if not isinstance(value, np.ndarray | list):
+            if value is None:
+                return [None] * n
+            return [self._scalar(internal, value)] * n
+        if internal == "UUIDField":
+            arr = np.asarray(value)
+            if arr.dtype == np.uint8 and arr.ndim == 2:
+                out: list[Any] = hex_ids(arr)
+            else:
+                out = [None if v is None else (v.hex if hasattr(v, "hex") else str(v)) for v in value]
+        elif internal == "DateTimeField":
+            out = _dt_strings(np.asarray(value))
+        elif internal == "DateField":
+            out = _date_strings(np.asarray(value))
+        elif internal == "DecimalField":
+            out = _decimal_strings(np.asarray(value))
+        elif internal == "BooleanField":
+            out = [1 if x else 0 for x in np.asarray(value, dtype=bool).tolist()]
+        elif internal == "JSONField":
+            out = [None if v is None else json.dumps(v) for v in value]
+        elif isinstance(value, np.ndarray):
+            out = value.tolist()
+        else:
+            out = list(value)
+        if null_mask is not None:
+            for i in np.flatnonzero(null_mask).tolist():
+                out[i] = None
+        return out
+
+    def _scalar(self, internal: str, value: Any) -> Any:
+        if internal == "UUIDField":
+            return value.hex if hasattr(value, "hex") else str(value)
+        if internal == "DateTimeField":
+            if isinstance(value, dt.datetime):
+                value = int(value.timestamp())
+            return _dt_strings(np.array([value]))[0]
+        if internal == "DateField":
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            return _date_strings(np.array([value]))[0]
+        if internal == "BooleanField":
+            return 1 if value else 0
+        if internal == "JSONField":
+            return json.dumps(value)
+        if internal == "TimeField" and isinstance(value, dt.time):
+            return value.isoformat()
+        return value
+
+    def _copy(self, names: list[str], cells: list[pgcopy.Cells]) -> None:
+        cols = ", ".join(f'"{c}"' for c in names)
+        sql = f'COPY "{self.table}" ({cols}) FROM STDIN WITH (FORMAT binary)'
+        data = pgcopy.encode_rows(cells)
+        if self.pipe is not None:
+            self.pipe.put(sql, data)
+            return
+        connection.ensure_connection()
+        copy_binary(connection.connection, sql, data)
+
     def _insert(self, names: list[str], values: list[list[Any]], n: int) -> None:
-        if self.pipe is None:
-            connection.ensure_connection()
+        connection.ensure_connection()
         raw = connection.connection
         cols = ", ".join(f'"{c}"' for c in names)
-        if self.pg:
-            text_cols = [_pg_text(v) for v in values]
-            data = "\n".join("\t".join(row) for row in zip(*text_cols, strict=True)) + "\n"
-            sql = f'COPY "{self.table}" ({cols}) FROM STDIN'
-            if self.pipe is not None:
-                self.pipe.put(sql, data)
-                return
-            with raw.cursor() as cur, cur.copy(sql) as copy:
-                copy.write(data)
-        else:
-            ph = ", ".join("?" for _ in names)
-            sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({ph})'  # noqa: S608 - names from model meta
-            rows = list(zip(*values, strict=True))
-            cur = raw.cursor()
-            for i in range(0, n, SQLITE_BATCH):
-                cur.executemany(sql, rows[i : i + SQLITE_BATCH])
-            cur.close()
+        ph = ", ".join("?" for _ in names)
+        sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({ph})'  # noqa: S608 - names from model meta
+        rows = list(zip(*values, strict=True))
+        cur = raw.cursor()
+        for i in range(0, n, SQLITE_BATCH):
+            cur.executemany(sql, rows[i : i + SQLITE_BATCH])
+        cur.close()
