@@ -24,6 +24,7 @@ from clinicflow.simulator.engine.ids import hex_ids
 from clinicflow.simulator.writers import pgcopy
 
 SQLITE_BATCH = 20_000
+IN_FLIGHT_BYTES = 192 * 1024 * 1024
 
 
 def _dt_strings(seconds: np.ndarray) -> list[str]:
@@ -59,7 +60,9 @@ class CopyPipe:
     def __init__(self) -> None:
         connection.ensure_connection()
         self.raw = connection.connection
-        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=3)
+        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self.room = threading.Condition()
+        self.in_flight = 0  # bytes queued or being copied: at most IN_FLIGHT_BYTES (memory bound)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="simulator-copy", daemon=True)
         self.thread.start()
@@ -76,10 +79,21 @@ class CopyPipe:
                 copy_binary(self.raw, sql, data)
             except BaseException as exc:
                 self.error = exc
+            finally:
+                with self.room:
+                    self.in_flight -= len(data)
+                    self.room.notify()
 
     def put(self, sql: str, data: bytes) -> None:
-        if self.error is not None:
-            raise self.error
+        """Queue a COPY; waits while more than ``IN_FLIGHT_BYTES`` are queued (a byte budget rather
+        than a count: chunks range from a few rows to a month of web sessions, and a deep queue keeps
+        PostgreSQL busy while Python generates the next month)."""
+        with self.room:
+            while self.in_flight > 0 and self.in_flight + len(data) > IN_FLIGHT_BYTES and self.error is None:
+                self.room.wait()
+            if self.error is not None:
+                raise self.error
+            self.in_flight += len(data)
         self.queue.put((sql, data))
 
     def close(self) -> None:
