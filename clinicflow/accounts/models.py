@@ -30,7 +30,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     email = models.EmailField(_("e-mail"), unique=True)
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)

@@ -109,8 +109,8 @@ class PatientPhone(TenantModel):
         ordering = ["-is_primary", "e164"]
         indexes = [
             models.Index(fields=["organization", "e164"], name="phone_org_e164_idx"),
-            models.Index(fields=["organization", "patient"], name="phone_org_patient_idx"),
         ]
+        # (organization, patient) lookups use the unique constraint's index
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "patient", "e164"], name="phone_org_patient_e164_uniq"

@@ -74,6 +74,24 @@ def test_tenant_indexes_and_unique_constraints_start_with_organization() -> None
     assert wrong == []
 
 
+def test_every_tenant_table_is_reached_through_an_org_first_index_and_has_no_org_index_alone() -> None:
+    """The organisation's own single-column index is gone (it duplicated the leading column of the
+    org-first indexes and cost every insert), so each tenant table must have an org-first index or
+    unique constraint — the one a query by organisation, or a check before deleting one, uses."""
+    uncovered, alone = [], []
+    for model in _tenant_models():
+        field = model._meta.get_field("organization")
+        if isinstance(field, models.ForeignKey) and field.db_index:
+            alone.append(model._meta.label_lower)
+        leads = [i for i in model._meta.indexes if i.fields and i.fields[0] == "organization"] + [
+            c for c in model._meta.constraints if getattr(c, "fields", ()) and c.fields[0] == "organization"
+        ]
+        if not leads and not model._meta.auto_created:
+            uncovered.append(model._meta.label_lower)
+    assert alone == []
+    assert uncovered == []
+
+
 def test_primary_keys_are_globally_unique_uuids() -> None:
     wrong = [
         m._meta.label_lower
