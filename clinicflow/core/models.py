@@ -85,9 +85,7 @@ class TenantModel(models.Model):
     checks each has one), and a single-column copy only cost every insert."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects: ClassVar[TenantManager] = TenantManager()
 
