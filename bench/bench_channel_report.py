@@ -143,7 +143,7 @@ def profile(org: Any) -> None:
 
 def build() -> Any:
     """The 12-month, 20-branch data set; returns the organisation."""
-    from clinicflow.acquisition import services
+    from clinicflow.acquisition import defaults
     from clinicflow.acquisition.models import AdSpend, Call, CallStatus, Campaign, Lead, WebSession
     from clinicflow.booking.models import Appointment, Doctor, Payment
     from clinicflow.catalogue.models import Service
@@ -166,7 +166,7 @@ def build() -> Any:
             for i in range(20)
         ]
     )
-    channels = services.channels_ensure(org=org)
+    channels = defaults.channels_ensure(org=org)
     paid = [channels["search_ads"], channels["social_ads"], channels["aggregator"], channels["offline"]]
     campaigns = Campaign.objects.bulk_create(
         [

@@ -9,10 +9,10 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from clinicflow.accounts.api import router as auth_router
+from clinicflow.accounts.api_auth import TokenAuth
 from clinicflow.acquisition.api import router as acquisition_router
 from clinicflow.analytics.api import router as reports_router
 from clinicflow.booking.api import router as booking_router
-from clinicflow.core.api import TokenAuth
 from clinicflow.core.errors import DomainError, error_body
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router

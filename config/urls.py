@@ -1,11 +1,13 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from clinicflow.analytics import views as analytics_views
 from clinicflow.core.access import public_view
 from config.api import api
 
 urlpatterns = [
     path("", include("clinicflow.core.urls")),
+    path("home/", analytics_views.home, name="home"),
     path("accounts/", include("clinicflow.accounts.urls")),
     path("patients/", include("clinicflow.patients.urls")),
     path("booking/", include("clinicflow.booking.urls")),

@@ -6,9 +6,11 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from clinicflow.accounts import mfa
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.accounts.models import User
 from clinicflow.accounts.services import api_token_issue, api_token_revoke
-from clinicflow.core.api import ERRORS, api_perm, api_public
+from clinicflow.core.access import api_public
+from clinicflow.core.api import ERRORS
 
 router = Router(tags=["auth"])
 

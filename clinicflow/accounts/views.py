@@ -66,7 +66,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if mfa.verify(request, user, request.POST.get("token", ""), enrolling=True):
-            return redirect("core:home")
+            return redirect("home")
         error = str(_("The code is not valid. Check the time on your phone and try again."))
     return render(
         request,
@@ -89,6 +89,6 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if mfa.verify(request, user, request.POST.get("token", "")):
-            return redirect("core:home")
+            return redirect("home")
         error = str(_("The code is not valid or was already used."))
     return render(request, "accounts/mfa_verify.html", {"error": error}, status=422 if error else 200)

@@ -7,10 +7,11 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.errors import HttpError
 
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.acquisition import selectors
 from clinicflow.acquisition.models import Call, CallTag
 from clinicflow.acquisition.schemas import CallFilters, CallPageOut
-from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction, Branch
@@ -65,7 +66,7 @@ def call_list(request: HttpRequest, filters: Query[CallFilters]) -> dict[str, An
     date_from = filters.from_
     branch = None
     if filters.branch:
-        from clinicflow.patients.selectors import parse_uuid
+        from clinicflow.core.selectors import parse_uuid
 
         pk = parse_uuid(filters.branch)
         branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None

@@ -29,7 +29,7 @@ from clinicflow.acquisition.models import (
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.phones import try_normalize
-from clinicflow.patients.selectors import parse_uuid
+from clinicflow.core.selectors import parse_uuid
 
 if TYPE_CHECKING:
     from clinicflow.accounts.models import User

@@ -192,7 +192,7 @@ def lead_view(request: HttpRequest) -> HttpResponse:
     sid = _s(data, "sid", 40)
     cid = _s(data, "cid", 64)
     if sid:
-        from clinicflow.patients.selectors import parse_uuid
+        from clinicflow.core.selectors import parse_uuid
 
         pk = parse_uuid(sid)
         session = WebSession.objects.for_org(org).filter(pk=pk, client_id=cid).first() if pk else None

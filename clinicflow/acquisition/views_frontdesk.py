@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.acquisition import selectors, services
 from clinicflow.acquisition.forms_frontdesk import (
     AdministratorForm,
@@ -32,11 +33,11 @@ from clinicflow.acquisition.forms_frontdesk import (
     WeekForm,
 )
 from clinicflow.acquisition.models import Call, CallStatus, CallTag, ReviewVerdict
-from clinicflow.core.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch
 from clinicflow.core.phones import display
+from clinicflow.core.selectors import branch_get
 
 PAGE_SIZE = 50
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -52,7 +53,7 @@ def _or_404(fn: Any, **kwargs: Any) -> Any:
 def _branch(request: AuthedRequest, branch_id: str) -> Branch | None:
     """The chosen branch (another organisation's id → 404), else the organisation's first branch."""
     if branch_id:
-        return _or_404(selectors.branch_get, org=request.org, branch_id=branch_id)  # type: ignore[no-any-return]
+        return _or_404(branch_get, org=request.org, branch_id=branch_id)  # type: ignore[no-any-return]
     return selectors.branches_for_calls(org=request.org).first()
 
 
@@ -183,7 +184,7 @@ def call_log(request: AuthedRequest) -> HttpResponse:
 def call_log_feed(request: AuthedRequest) -> HttpResponse:
     """Calls of the branch created or changed after ``cursor`` (JSON for call_log.js). No clinical data."""
     org = request.org
-    branch = _or_404(selectors.branch_get, org=org, branch_id=request.GET.get("branch", ""))
+    branch = _or_404(branch_get, org=org, branch_id=request.GET.get("branch", ""))
     cursor = selectors.FeedCursor.decode(request.GET.get("cursor", "")[:100])
     if cursor is None:
         return JsonResponse(
@@ -397,7 +398,7 @@ def review_remove(request: AuthedRequest, entry_id: str) -> HttpResponse:
 @require_perm("calls.review", audit_object="branch")
 def checklist(request: AuthedRequest, branch_id: str) -> HttpResponse:
     org = request.org
-    branch = _or_404(selectors.branch_get, org=org, branch_id=branch_id)
+    branch = _or_404(branch_get, org=org, branch_id=branch_id)
     add_form = ChecklistAddForm()
     if request.method == "POST":
         action = request.POST.get("action", "")

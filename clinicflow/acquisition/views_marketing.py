@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinicflow.acquisition import selectors, services, spend_import
+from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.acquisition import defaults, selectors, services, spend_import
 from clinicflow.acquisition.forms_marketing import (
     CampaignForm,
     ChannelCreateForm,
@@ -30,7 +31,6 @@ from clinicflow.acquisition.forms_marketing import (
     TrackingSettingsForm,
 )
 from clinicflow.acquisition.models import NumberPool, WebhookStatus
-from clinicflow.core.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch, Organization
@@ -58,7 +58,7 @@ def _form_errors(form: forms.Form, exc: DomainError) -> None:
 
 
 def _org_tz(org: Organization) -> str:
-    cfg = services.tracking_settings(org=org)
+    cfg = defaults.tracking_settings(org=org)
     if cfg.default_branch is not None:
         return cfg.default_branch.timezone
     first = Branch.objects.for_org(org).order_by("name").values_list("timezone", flat=True).first()
@@ -432,7 +432,7 @@ def _integrations_page(
     status: int = 200,
 ) -> HttpResponse:
     org = request.org
-    cfg = services.tracking_settings(org=org)
+    cfg = defaults.tracking_settings(org=org)
     if settings_form is None:
         settings_form = TrackingSettingsForm(
             org=org,

@@ -3,8 +3,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.analytics.reports.base import build_context, get_report, result_to_json, run_report
-from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.api import ERRORS
 from clinicflow.core.errors import PermissionDenied
 
 router = Router(tags=["reports"])

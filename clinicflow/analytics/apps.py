@@ -6,4 +6,7 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.analytics"
     label = "analytics"
-    nav = [("analytics:reports", _("Reports"), "reports.view")]
+    nav = [
+        ("analytics:reports", _("Reports"), "reports.view"),
+        ("analytics:capacity", _("Capacity"), "reports.capacity"),
+    ]

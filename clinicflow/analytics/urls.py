@@ -5,6 +5,7 @@ from clinicflow.analytics import views
 app_name = "analytics"
 urlpatterns = [
     path("reports/", views.report_index, name="reports"),
+    path("capacity/", views.capacity, name="capacity"),
     path("reports/<slug:name>/", views.report_page, name="report"),
     path("reports/<slug:name>/export.<str:fmt>", views.report_export, name="report_export"),
 ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.analytics.reports import capacity as capacity_report
 from clinicflow.analytics.reports.base import (
     ReportSpec,
     build_context,
@@ -17,10 +21,12 @@ from clinicflow.analytics.reports.base import (
     run_report,
 )
 from clinicflow.analytics.reports.export import to_csv, to_xlsx
-from clinicflow.core.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch
+from clinicflow.core.selectors import branch_list
+from clinicflow.core.web import branch_from_request, parse_period, render_in_zone
+from clinicflow.patients.selectors import patient_counts
 
 
 def _spec_for(request: AuthedRequest, name: str) -> ReportSpec:
@@ -124,3 +130,42 @@ def report_export(request: AuthedRequest, name: str, fmt: str) -> HttpResponse:
         raise Http404(_("Unknown export format"))
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
+
+
+@require_perm("patients.view")
+def home(request: AuthedRequest) -> HttpResponse:
+    """The signed-in staff member's start page: branches with their local time, patient counts."""
+    org = request.org
+    now = timezone.now()
+    branches = [(b, now.astimezone(b.tz)) for b in branch_list(org=org)]
+    counts = patient_counts(org=org, since=now - dt.timedelta(days=30))
+    return render(
+        request,
+        "analytics/home.html",
+        {"branches": branches, "patient_count": counts.total, "new_patients": counts.since},
+    )
+
+
+@require_perm("reports.capacity")
+def capacity(request: AuthedRequest) -> HttpResponse:
+    """The heat map (weekday × hour load) and per-doctor / per-room load of a branch, as HTML tables."""
+    org = request.org
+    branch = branch_from_request(request, org)
+    d0, d1 = parse_period(request, timezone.now().astimezone(branch.tz).date())
+    data = capacity_report.compute_load(org=org, branch=branch, date_from=d0, date_to=d1)
+    heat = data.heatmap()
+    return render_in_zone(
+        request,
+        "analytics/capacity.html",
+        {
+            "branch": branch,
+            "branches": branch_list(org=org),
+            "from": d0,
+            "to": d1,
+            "hours": heat["hours"],
+            "heat": [(label, cells) for label, cells in heat["rows"]],
+            "doctors": data.by_doctor(),
+            "rooms": data.by_room(),
+            "total": data.total(),
+        },
+    )

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.accounts.models import User
 from clinicflow.booking import selectors, services
 from clinicflow.booking.models import AppointmentSource, AppointmentStatus, DoctorBranch
@@ -27,10 +28,11 @@ from clinicflow.booking.schemas import (
     doctor_out,
     service_out,
 )
-from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import NotFound, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.core.selectors import branch_get
 from clinicflow.patients.selectors import patient_get
 
 router = Router(tags=["booking"])
@@ -53,7 +55,7 @@ def _field(name: str, func: Any, **kwargs: Any) -> Any:
 def _branch(org: Organization, value: str | None, name: str = "branch") -> Branch | None:
     if not value:
         return None
-    return _field(name, selectors.branch_get, org=org, branch_id=value)  # type: ignore[no-any-return]
+    return _field(name, branch_get, org=org, branch_id=value)  # type: ignore[no-any-return]
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -185,7 +187,7 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status[d
             raise ValidationFailed.field(
                 "branch", "is required (the doctor works at several branches or none)"
             )
-        branch = selectors.branch_get(org=org, branch_id=ids[0])
+        branch = branch_get(org=org, branch_id=ids[0])
     room = _field("room", selectors.room_get, org=org, room_id=payload.room) if payload.room else None
     appt = services.appointment_book(
         org=org,
@@ -228,7 +230,7 @@ def appointment_list(
         raise ValidationFailed.field("limit", "limit must be 1..200 and offset >= 0")
     if params.status and params.status not in AppointmentStatus.values:
         raise ValidationFailed.field("status", f"must be one of {', '.join(AppointmentStatus.values)}")
-    from clinicflow.patients.selectors import parse_uuid
+    from clinicflow.core.selectors import parse_uuid
 
     patient_id = None
     if params.patient:

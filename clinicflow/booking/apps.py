@@ -11,5 +11,4 @@ class BookingConfig(AppConfig):
         ("booking:my_schedule", _("My schedule"), "booking.own_schedule"),
         ("booking:waitlist", _("Waitlist"), "booking.book"),
         ("booking:setup", _("Schedules"), "booking.manage"),
-        ("booking:capacity", _("Capacity"), "reports.capacity"),
     ]

@@ -37,6 +37,7 @@ from clinicflow.core.access import public_view
 from clinicflow.core.errors import DomainError, NotFound, ValidationFailed
 from clinicflow.core.models import Branch
 from clinicflow.core.phones import InvalidPhone, normalize
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.patients import selectors as patient_selectors
 from clinicflow.patients.models import LANGUAGE_CHOICES, Patient, Source
 from clinicflow.patients.services import PatientData, patient_create
@@ -65,7 +66,7 @@ def code_hash(code_id: object, code: str) -> str:
 
 
 def _branch(branch_id: str) -> Branch:
-    pk = selectors.parse_uuid(branch_id)
+    pk = parse_uuid(branch_id)
     branch = (
         Branch.objects.select_related("organization").filter(pk=pk, is_active=True).first() if pk else None
     )
@@ -311,7 +312,7 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
     """Step 5: enter the code; the booking is made (or a clear message if the slot was taken)."""
     branch = _branch(branch_id)
     org = branch.organization
-    pk = selectors.parse_uuid(code_id)
+    pk = parse_uuid(code_id)
     row = BookingCode.objects.for_org(org).filter(pk=pk, branch=branch).first() if pk else None
     if row is None:
         raise Http404
@@ -363,7 +364,7 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
 
 
 def _manageable(appointment_id: str, token: str) -> Appointment:
-    pk = selectors.parse_uuid(appointment_id)
+    pk = parse_uuid(appointment_id)
     appt = (
         Appointment.objects.select_related("organization", "branch", "service", "doctor", "patient", "room")
         .filter(pk=pk)

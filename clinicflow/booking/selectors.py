@@ -34,16 +34,10 @@ from clinicflow.catalogue.models import Service
 from clinicflow.core import rawsql
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.selectors import parse_uuid
 
 # Appointments longer than this are not expected; period queries look back this far for overlaps.
 MAX_APPOINTMENT = dt.timedelta(hours=24)
-
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _get(qs: QuerySet, value: object, what: str):  # type: ignore[no-untyped-def,type-arg]
@@ -52,22 +46,6 @@ def _get(qs: QuerySet, value: object, what: str):  # type: ignore[no-untyped-def
     if obj is None:
         raise NotFound(f"{what} not found")
     return obj
-
-
-def branch_get(*, org: Organization, branch_id: object) -> Branch:
-    return _get(Branch.objects.for_org(org), branch_id, "branch")  # type: ignore[no-any-return]
-
-
-def branch_find(*, org: Organization, key: str) -> Branch | None:
-    """A branch by id or by slug."""
-    pk = parse_uuid(key)
-    if pk is not None:
-        return Branch.objects.for_org(org).filter(pk=pk).first()
-    return Branch.objects.for_org(org).filter(slug=key[:60]).first()
-
-
-def branch_list(*, org: Organization) -> list[Branch]:
-    return list(Branch.objects.for_org(org).filter(is_active=True).order_by("name"))
 
 
 def service_get(*, org: Organization, service_id: object) -> Service:

@@ -15,6 +15,5 @@ urlpatterns = [
     path("setup/", views.setup, name="setup"),
     path("doctors/<str:doctor_id>/schedule/", views.doctor_schedule, name="doctor_schedule"),
     path("my/", views.my_schedule, name="my_schedule"),
-    path("capacity/", views.capacity, name="capacity"),
     path("ical/<str:token>.ics", views.ical_feed, name="ical"),
 ]

@@ -1,6 +1,7 @@
 """Staff booking pages: the calendar (day/week, by doctor or room, in the branch's zone), free-slot
 search, an appointment's card with its actions, the waitlist, resources and schedules, a doctor's own
-schedule, the iCalendar feed and the capacity heat map. Thin: selectors and services do the work."""
+schedule and the iCalendar feed (the capacity heat map is in analytics). Thin: selectors and services
+do the work."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.booking import selectors, services
 from clinicflow.booking.ics import doctor_feed
 from clinicflow.booking.models import (
@@ -30,9 +32,10 @@ from clinicflow.booking.models import (
     WorkingHours,
 )
 from clinicflow.catalogue.models import RoomType
-from clinicflow.core.access import AuthedRequest, public_view, require_perm
+from clinicflow.core.access import public_view
 from clinicflow.core.errors import DomainError, NotFound, ValidationFailed
 from clinicflow.core.models import Branch
+from clinicflow.core.selectors import branch_find, branch_list, parse_uuid
 from clinicflow.patients.selectors import PatientFilters, patient_get, patient_list
 
 # --- parsing helpers -------------------------------------------------------------------------------
@@ -73,10 +76,10 @@ def local_start(branch: Branch, value: str, name: str = "start") -> dt.datetime:
 
 
 def _branch(request: AuthedRequest) -> Branch:
-    branches = selectors.branch_list(org=request.org)
+    branches = branch_list(org=request.org)
     key = request.GET.get("branch") or request.POST.get("branch") or ""
     if key:
-        branch = selectors.branch_find(org=request.org, key=key)
+        branch = branch_find(org=request.org, key=key)
         if branch is None:
             raise Http404
         return branch
@@ -93,7 +96,7 @@ def _obj(func: Any, **kwargs: Any) -> Any:
 
 
 def _uuid(value: object) -> Any:
-    pk = selectors.parse_uuid(value)
+    pk = parse_uuid(value)
     if pk is None:
         raise Http404
     return pk
@@ -167,7 +170,7 @@ def calendar(request: AuthedRequest) -> HttpResponse:
         "booking/calendar.html",
         {
             "branch": branch,
-            "branches": selectors.branch_list(org=org),
+            "branches": branch_list(org=org),
             "day": day,
             "prev": (day - step).isoformat(),
             "next": (day + step).isoformat(),
@@ -193,7 +196,7 @@ def slot_search(request: AuthedRequest) -> HttpResponse:
     today = timezone.now().astimezone(tz).date()
     ctx: dict[str, Any] = {
         "branch": branch,
-        "branches": selectors.branch_list(org=org),
+        "branches": branch_list(org=org),
         "services": service_list,
         "weekdays": Weekday.choices,
         "slots": None,
@@ -295,11 +298,7 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
         return redirect(request.META.get("HTTP_REFERER") or reverse("booking:slots"))
     entry_id = request.POST.get("waitlist")
     if entry_id:
-        entry = (
-            selectors.waitlist_list(org=org, open_only=True)
-            .filter(pk=selectors.parse_uuid(entry_id) or "")
-            .first()
-        )
+        entry = selectors.waitlist_list(org=org, open_only=True).filter(pk=parse_uuid(entry_id) or "").first()
         if entry is not None:
             services.waitlist_close(org=org, actor=request.user, entry=entry, appointment=appt)
     messages.success(request, _("Booked."))
@@ -432,7 +431,7 @@ def waitlist(request: AuthedRequest) -> HttpResponse:
         "booking/waitlist.html",
         {
             "branch": branch,
-            "branches": selectors.branch_list(org=org),
+            "branches": branch_list(org=org),
             "entries": entries,
             "services": selectors.service_list(org=org, branch=branch),
             "doctors": selectors.doctor_list(org=org, branch=branch),
@@ -525,7 +524,7 @@ def setup(request: AuthedRequest) -> HttpResponse:
         "booking/setup.html",
         {
             "branch": branch,
-            "branches": selectors.branch_list(org=org),
+            "branches": branch_list(org=org),
             "doctors": [(d, [service_names.get(s, "") for s in links_s.get(d.pk, [])]) for d in doctors],
             "rooms": selectors.room_list(org=org, branch=branch),
             "equipment": Equipment.objects.for_org(org).filter(branch=branch).select_related("room"),
@@ -615,7 +614,7 @@ def doctor_schedule(request: AuthedRequest, doctor_id: str) -> HttpResponse:
         {
             "doctor": doctor,
             "branch": branch,
-            "branches": selectors.branch_list(org=org),
+            "branches": branch_list(org=org),
             "week": [(wd, label, week[wd]) for wd, label in Weekday.choices],
             "services": selectors.service_list(org=org),
             "performed": {str(s) for s in links_s.get(doctor.pk, [])},
@@ -683,41 +682,3 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Disposition"] = 'inline; filename="schedule.ics"'
     response["Cache-Control"] = "private, max-age=300"
     return response
-
-
-# --- capacity ------------------------------------------------------------------------------------
-
-
-@require_perm("reports.capacity")
-def capacity(request: AuthedRequest) -> HttpResponse:
-    """The week's heat map (weekday × hour load) and per-doctor / per-room load, as HTML tables."""
-    from clinicflow.analytics.reports import capacity as report
-
-    org = request.org
-    branch = _branch(request)
-    today = timezone.now().astimezone(branch.tz).date()
-    try:
-        d1 = _date(request.GET.get("to"), today, "to")
-        d0 = _date(request.GET.get("from"), d1 - dt.timedelta(days=27), "from")
-    except ValidationFailed as exc:
-        _fail(request, exc)
-        d0, d1 = today - dt.timedelta(days=27), today
-    if d0 > d1 or (d1 - d0).days > 366:
-        d0 = d1 - dt.timedelta(days=27)
-    data = report.compute_load(org=org, branch=branch, date_from=d0, date_to=d1)
-    heat = data.heatmap()
-    return _render(
-        request,
-        "booking/capacity.html",
-        {
-            "branch": branch,
-            "branches": selectors.branch_list(org=org),
-            "from": d0,
-            "to": d1,
-            "hours": heat["hours"],
-            "heat": [(label, cells) for label, cells in heat["rows"]],
-            "doctors": data.by_doctor(),
-            "rooms": data.by_room(),
-            "total": data.total(),
-        },
-    )

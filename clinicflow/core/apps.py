@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.core"
     label = "core"
-    nav = [("core:home", _("Home"), "patients.view")]
+    # The owner's home page is analytics' (a URL name, not an import): first in the navigation.
+    nav = [("home", _("Home"), "patients.view")]

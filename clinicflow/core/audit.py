@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 
-from clinicflow.core.models import AuditChainHead, AuditEvent, AuditOutcome, Organization
-
-if TYPE_CHECKING:
-    from clinicflow.accounts.models import User
+from clinicflow.core.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome, Organization
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ def request_meta(request: HttpRequest | None) -> RequestMeta:
 def audit_record(
     *,
     org: Organization,
-    actor: User | None,
+    actor: AbstractBaseUser | None,  # the staff user (settings.AUTH_USER_MODEL; core sits below accounts)
     action: str,
     object_type: str,
     object_id: object = "",
@@ -49,7 +47,7 @@ def audit_record(
         event = AuditEvent(
             organization=org,
             seq=head.seq + 1,
-            actor=actor if actor is not None and actor.pk else None,
+            actor_id=actor.pk if actor is not None and actor.pk else None,
             actor_email=getattr(actor, "email", "") or "",
             role=getattr(actor, "role", "") or "",
             action=action,
@@ -91,3 +89,28 @@ def audit_verify(*, org: Organization) -> tuple[int, AuditEvent | None, str]:
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(k for k in after if before.get(k) != after.get(k))
+
+
+def audited_save(
+    obj: Any,
+    *,
+    org: Organization,
+    actor: AbstractBaseUser | None,
+    fields: Iterable[str],
+    object_type: str,
+    action: str = AuditAction.UPDATE,
+    request: HttpRequest | None = None,
+) -> None:
+    """The services' "set, save, audit" step: save the changed ``fields`` of ``obj`` (already set by
+    the caller) and append the audit row naming them, in the caller's transaction."""
+    names = list(fields)
+    obj.save(update_fields=names)
+    audit_record(
+        org=org,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=obj.pk,
+        fields=names,
+        request=request,
+    )

@@ -5,6 +5,5 @@ from clinicflow.core import views
 app_name = "core"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("home/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,47 +1,26 @@
+"""Pages every installation has: the root redirect, the health check and the error pages."""
+
 from __future__ import annotations
 
-import datetime as dt
-
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.template import loader
 
-from clinicflow.core.access import AuthedRequest, public_view, require_perm
-from clinicflow.core.models import Branch
-from clinicflow.patients.models import Patient
+from clinicflow.core.access import public_view
 
 
 @public_view
-def index(request: AuthedRequest) -> HttpResponse:
-    return redirect("core:home" if request.user.is_authenticated else "accounts:login")
-
-
-@require_perm("patients.view")
-def home(request: AuthedRequest) -> HttpResponse:
-    org = request.org
-    branches = list(Branch.objects.for_org(org).filter(is_active=True))
-    now = timezone.now()
-    for b in branches:
-        b.local_now = now.astimezone(b.tz)
-    patients = Patient.objects.for_org(org).filter(merged_into__isnull=True)
-    return render(
-        request,
-        "core/home.html",
-        {
-            "branches": branches,
-            "patient_count": patients.count(),
-            "new_patients": patients.filter(created_at__gte=now - dt.timedelta(days=30)).count(),
-        },
-    )
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("home" if request.user.is_authenticated else "accounts:login")
 
 
 @public_view
-def healthz(request: AuthedRequest) -> HttpResponse:
+def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
 @public_view
-def not_found(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return HttpResponse(
             b'{"error": {"code": "not_found", "message": "not found", "fields": {}}}',
@@ -52,7 +31,5 @@ def not_found(request: AuthedRequest, exception: Exception | None = None) -> Htt
 
 
 @public_view
-def server_error(request: AuthedRequest) -> HttpResponse:
-    from django.template import loader
-
+def server_error(request: HttpRequest) -> HttpResponse:
     return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -6,14 +6,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.accounts.models import User
-from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction, Organization
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.messaging import selectors
 from clinicflow.messaging.models import Channel, Kind, Message, Status
-from clinicflow.patients.selectors import parse_uuid
 
 router = Router(tags=["messaging"])
 

@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinicflow.core.access import AuthedRequest, require_perm
+from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.messaging import selectors, services
 from clinicflow.messaging.models import Channel, Kind, MessageTemplate, Status
-from clinicflow.patients.selectors import parse_uuid
 
 PAGE_SIZE = 50
 

@@ -7,11 +7,13 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from clinicflow.accounts.api_auth import api_perm
 from clinicflow.accounts.models import User
-from clinicflow.core.api import ERRORS, api_perm
+from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.patients import selectors, services
 from clinicflow.patients.models import Sex, Source
 from clinicflow.patients.schemas import (
@@ -45,7 +47,7 @@ def _ctx(request: HttpRequest) -> tuple[Organization, User]:
 def _branch(org: Organization, branch_id: str | None, field: str = "branch") -> Branch | None:
     if not branch_id:
         return None
-    pk = selectors.parse_uuid(branch_id)
+    pk = parse_uuid(branch_id)
     branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
     if branch is None:
         raise ValidationFailed.field(field, "unknown branch")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.phones import looks_like_phone, try_normalize
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.patients.models import ConsentEvent, ConsentEventKind, Patient, PatientPhone
 
 SORTS = {
@@ -26,13 +28,6 @@ SORTS = {
 
 def default_region(org: Organization, branch: Branch | None = None) -> str:
     return (branch.country if branch is not None else org.country) or "RU"
-
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _phones(org: Organization) -> Prefetch:
@@ -173,3 +168,19 @@ def has_consent(*, org: Organization, patient_id: uuid.UUID, purpose: str) -> bo
         .first()
     )
     return last == ConsentEventKind.GRANTED
+
+
+@dataclass(frozen=True)
+class PatientCounts:
+    total: int
+    since: int
+
+
+def patient_counts(*, org: Organization, since: dt.datetime) -> PatientCounts:
+    """Patients on file (merged duplicates not counted) and those created since ``since``, in one query."""
+    row = (
+        Patient.objects.for_org(org)
+        .filter(merged_into__isnull=True)
+        .aggregate(total=Count("pk"), since=Count("pk", filter=Q(created_at__gte=since)))
+    )
+    return PatientCounts(total=row["total"], since=row["since"])

@@ -9,11 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinicflow.core.access import AuthedRequest, require_perm
+from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch
 from clinicflow.core.phones import display
+from clinicflow.core.selectors import parse_uuid
 from clinicflow.patients import selectors, services
 from clinicflow.patients.forms import ConsentForm, PatientForm
 from clinicflow.patients.models import Patient, Sex, Source
@@ -32,9 +33,7 @@ def _get(request: AuthedRequest, patient_id: object) -> Patient:
 def patient_list(request: AuthedRequest) -> HttpResponse:
     org = request.org
     branch_id = request.GET.get("branch", "")
-    branch = (
-        Branch.objects.for_org(org).filter(pk=selectors.parse_uuid(branch_id)).first() if branch_id else None
-    )
+    branch = Branch.objects.for_org(org).filter(pk=parse_uuid(branch_id)).first() if branch_id else None
     sort = request.GET.get("sort", "name")
     source = request.GET.get("source", "")
     filters = selectors.PatientFilters(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import ingestion, services
 from clinicflow.acquisition.models import Integration
 from clinicflow.acquisition.webhooks import clear_cache
 
@@ -24,7 +24,7 @@ def load(provider: str, name: str) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
     clear_cache()
-    services.clear_caches()
+    ingestion.clear_caches()
     from clinicflow.acquisition import tracking
 
     tracking._settings_cache.clear()

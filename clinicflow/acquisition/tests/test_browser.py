@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import defaults
 from clinicflow.acquisition.models import Lead, NumberLease, NumberPool, TrackingNumber, WebSession
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,7 +79,7 @@ def test_the_script_swaps_the_number_and_posts_the_form_as_a_lead(
     TrackingNumber.objects.create(
         organization=org, e164="+74951110001", pool=NumberPool.DYNAMIC, branch=branch
     )
-    cfg = services.tracking_settings(org=org)
+    cfg = defaults.tracking_settings(org=org)
     server, origin = serve(HOST_PAGE % {"base": live_server.url, "key": cfg.public_key})
     try:
         with sync_playwright() as p:
@@ -120,7 +120,7 @@ def test_without_a_free_number_the_page_keeps_the_branch_number(
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    cfg = services.tracking_settings(org=org)
+    cfg = defaults.tracking_settings(org=org)
     server, origin = serve(HOST_PAGE % {"base": live_server.url, "key": cfg.public_key})
     try:
         with sync_playwright() as p:

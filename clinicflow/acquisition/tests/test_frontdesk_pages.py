@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinicflow.acquisition import selectors, services
+from clinicflow.acquisition import ingestion, selectors, services
 from clinicflow.acquisition.models import (
     Call,
     CallbackTask,
@@ -68,7 +68,7 @@ def ingest(
         utm_campaign="implants-spring",
     )
     payload = {"call_id": cid, "status": status, "note": "<script>alert(1)</script>"}
-    return services.call_ingest(
+    return ingestion.call_ingest(
         org=org, integration=integration, provider="generic", event=event, payload=payload
     ).call
 

@@ -12,7 +12,7 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import ingestion, services
 from clinicflow.acquisition.models import Call, CallbackTask, NumberPool, TrackingNumber
 from clinicflow.acquisition.providers import PROVIDERS
 
@@ -92,7 +92,7 @@ def test_the_same_event_fired_from_several_threads_makes_exactly_one_call(org: A
         try:
             payload = json.loads(event_body("same-1", status))
             barrier.wait(timeout=10)
-            result = services.call_ingest(
+            result = ingestion.call_ingest(
                 org=org,
                 integration=integration,
                 provider="generic",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import defaults, services
 from clinicflow.acquisition.models import (
     Call,
     Campaign,
@@ -38,7 +38,7 @@ XSS = "<script>alert(1)</script>"
 
 @pytest.fixture
 def data(org: Any, branch: Any, make_integration: Any) -> dict[str, Any]:
-    channels = services.channels_ensure(org=org)
+    channels = defaults.channels_ensure(org=org)
     campaign = services.campaign_create(
         org=org,
         actor=None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import defaults
 from clinicflow.acquisition.models import AdSpend, Call, CallStatus, Lead
 from clinicflow.analytics.reports.acquisition import acquisition_rows, administrator_rows
 from clinicflow.booking.models import Appointment, Doctor, Payment
@@ -105,8 +105,8 @@ def test_administrator_conversion_is_recovered(org: Any, branch: Any, users: Any
 
 def test_channel_report_recovers_cost_per_call_and_per_first_patient(org: Any, branch: Any) -> None:
     w = World(org, branch)
-    search = services.channel_for_code(org=org, code="search_ads")
-    direct = services.channel_for_code(org=org, code="direct")
+    search = defaults.channel_for_code(org=org, code="search_ads")
+    direct = defaults.channel_for_code(org=org, code="direct")
     AdSpend.objects.create(
         organization=org, date=dt.date(2025, 3, 1), channel=search, spend=Decimal("45000"), currency="RUB"
     )
@@ -203,7 +203,7 @@ def test_report_api_answers_and_hides_org_a_from_the_outsider(
     api: Any, org: Any, branch: Any, name: str
 ) -> None:
     w = World(org, branch)
-    w.call(at=T0, patient=None, channel=services.channel_for_code(org=org, code="search_ads"))
+    w.call(at=T0, patient=None, channel=defaults.channel_for_code(org=org, code="search_ads"))
     ok = api("owner").get(f"/api/v1/reports/{name}?from=2025-03-01&to=2025-03-31")
     assert ok.status_code == 200, ok.content
     outsider = api("outsider").get(f"/api/v1/reports/{name}?from=2025-03-01&to=2025-03-31&branch={branch.pk}")

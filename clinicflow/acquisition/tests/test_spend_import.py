@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from clinicflow.acquisition import services, spend_import
+from clinicflow.acquisition import defaults, services, spend_import
 from clinicflow.acquisition.models import AdSpend, Campaign
 from clinicflow.core.models import AuditEvent
 
@@ -34,7 +34,7 @@ def _media(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def setup(org: Any, branch: Any) -> dict[str, Any]:
-    channels = services.channels_ensure(org=org)
+    channels = defaults.channels_ensure(org=org)
     brand = services.campaign_create(
         org=org, actor=None, channel=channels["search_ads"], name="Brand", utm_campaign="brand", branch=branch
     )

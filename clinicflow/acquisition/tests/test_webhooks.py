@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import defaults, services
 from clinicflow.acquisition.models import (
     AttributionMethod,
     Call,
@@ -137,7 +137,7 @@ def test_calltouch_fixture_fields_are_normalised() -> None:
 def test_a_static_number_attributes_the_call_to_its_campaign(
     org: Any, branch: Any, make_integration: Any
 ) -> None:
-    channel = services.channel_for_code(org=org, code="offline")
+    channel = defaults.channel_for_code(org=org, code="offline")
     campaign = services.campaign_create(
         org=org, actor=None, channel=channel, name="Metro posters", utm_source="metro"
     )

@@ -528,7 +528,7 @@ def acquisition_rows(
                 group=group,
             )
 
-    from clinicflow.acquisition.services import tracking_settings
+    from clinicflow.acquisition.defaults import tracking_settings
 
     margin = tracking_settings(org=org).gross_margin
     if group == "channel":

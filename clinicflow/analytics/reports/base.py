@@ -143,7 +143,7 @@ def build_context(
     branch = None
     raw_branch = (query.get("branch") or "").strip()
     if raw_branch:
-        from clinicflow.patients.selectors import parse_uuid
+        from clinicflow.core.selectors import parse_uuid
 
         pk = parse_uuid(raw_branch)
         branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None

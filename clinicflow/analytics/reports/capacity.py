@@ -31,6 +31,7 @@ from clinicflow.booking import availability as av
 from clinicflow.booking import selectors
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, AppointmentStatus, Weekday
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.selectors import branch_list
 
 Key = tuple[Any, ...]
 
@@ -157,7 +158,7 @@ def compute_load(*, org: Organization, branch: Branch, date_from: dt.date, date_
 
 
 def _branches(ctx: ReportContext) -> list[Branch]:
-    return [ctx.branch] if ctx.branch is not None else selectors.branch_list(org=ctx.org)
+    return [ctx.branch] if ctx.branch is not None else branch_list(org=ctx.org)
 
 
 def _hours(minutes: float) -> float:

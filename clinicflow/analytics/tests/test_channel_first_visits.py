@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition import defaults
 from clinicflow.acquisition.models import Call, CallStatus
 from clinicflow.analytics.reports import acquisition as acq
 from clinicflow.booking.models import Appointment, Doctor, Payment
@@ -54,7 +54,7 @@ class Clinic:
             status_rank=3,
             is_unique=True,
             patient=patient,
-            channel=services.channel_for_code(org=self.org, code=code),
+            channel=defaults.channel_for_code(org=self.org, code=code),
         )
 
     def visit(self, patient: Patient, when: dt.datetime, status: str, branch: Any = None) -> Appointment:
@@ -201,8 +201,8 @@ def test_postgresql_statements_pass_over_the_no_show_as_the_portable_path(
         assert list(acq.first_arrivals(**kw, branch=b).items()) == list(
             acq.first_arrivals_portable(**kw, branch=b).items()
         )
-    search = services.channel_for_code(org=org, code="search_ads").pk
-    social = services.channel_for_code(org=org, code="social_ads").pk
+    search = defaults.channel_for_code(org=org, code="search_ads").pk
+    social = defaults.channel_for_code(org=org, code="social_ads").pk
     # (channel, booked first visits, first patients, their revenue in the period, to date)
     got = acq.first_patients_postgres(**kw, branch=None, model="last_non_direct", group="channel")
     assert sorted(got, key=lambda r: r[1]) == [

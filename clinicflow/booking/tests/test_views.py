@@ -47,8 +47,8 @@ def test_pages_by_role(clinic: Clinic, web) -> None:  # type: ignore[no-untyped-
     assert web("frontdesk").get("/booking/setup/").status_code == 403
     assert web("manager").get(f"/booking/setup/?branch={clinic.branch.pk}").status_code == 200
     assert web("manager").get(f"/booking/doctors/{clinic.doctor.pk}/schedule/").status_code == 200
-    assert web("owner").get(f"/booking/capacity/?branch={clinic.branch.pk}").status_code == 200
-    assert web("frontdesk").get("/booking/capacity/").status_code == 403
+    assert web("owner").get(f"/analytics/capacity/?branch={clinic.branch.pk}").status_code == 200
+    assert web("frontdesk").get("/analytics/capacity/").status_code == 403
     assert web("doctor").get("/booking/my/").status_code == 200
     assert (
         web("frontdesk")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from clinicflow.booking.models import Appointment, Doctor
-from clinicflow.core.demo import demo_setup, demo_simulate
 from clinicflow.core.models import Organization
+from clinicflow.simulator.demo import demo_setup, demo_simulate
 from clinicflow.simulator.models import SimulationRun
 
 SHORT = {"clinic": {"months": 1}}

@@ -57,7 +57,7 @@ class Command(BaseCommand):
                         f"last event {row.last_event_at.isoformat() if row.last_event_at else '-'}"
                     )
             elif action == "disable":
-                from clinicflow.patients.selectors import parse_uuid
+                from clinicflow.core.selectors import parse_uuid
 
                 pk = parse_uuid(opts["id"])
                 row = Integration.objects.for_org(org).filter(pk=pk).first() if pk else None

@@ -15,10 +15,13 @@ from django.db import transaction
 from clinicflow.accounts.models import User
 from clinicflow.accounts.roles import Role
 from clinicflow.accounts.services import user_create
+from clinicflow.booking.models import Doctor
 from clinicflow.core.models import Branch, Organization, Region
 from clinicflow.core.services import branch_create, organization_create
 from clinicflow.patients.models import ConsentMethod, ConsentPurpose, Sex, Source
 from clinicflow.patients.services import PatientData, consent_record, patient_create
+from clinicflow.simulator.runner import has_simulated_data, simulate_org
+from clinicflow.simulator.scenario import load_scenario
 
 DEMO_PASSWORD = "demo"
 
@@ -264,9 +267,6 @@ def demo_simulate(
 ) -> dict[str, Any]:
     """Fill each demo organisation that has no simulated data yet; returns the runs' results by slug.
     ``overrides`` (same shape as a scenario file) shorten the runs in tests."""
-    from clinicflow.simulator.runner import has_simulated_data, simulate_org
-    from clinicflow.simulator.scenario import load_scenario
-
     results: dict[str, Any] = {}
     for slug, scenario in DEMO_SCENARIOS.items():
         org = Organization.objects.filter(slug=slug).first()
@@ -280,8 +280,6 @@ def demo_simulate(
 
         results[slug] = simulate_org(org=org, scenario=scn, seed=DEMO_SEED, progress=on_progress)
         if slug == "demo":  # the demo doctor's login sees the first simulated doctor's schedule
-            from clinicflow.booking.models import Doctor
-
             login = User.objects.filter(email="doctor@demo.clinic").first()
             Doctor.objects.for_org(org).filter(full_name=scn.doctors[0].name).update(user=login)
     return results

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinicflow.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists, demo_setup, demo_simulate
+from clinicflow.simulator.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists, demo_setup, demo_simulate
 
 
 class Command(BaseCommand):
