@@ -34,6 +34,8 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_module_size.py
 
 typecheck: install
 	$(BIN)/mypy .

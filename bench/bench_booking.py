@@ -78,6 +78,8 @@ def setup_django() -> None:
 
 
 def build_data() -> dict[str, object]:
+    # Django models and services import only after setup_django() has pointed Django at the
+    # benchmark's database (django.setup() bootstrapping), hence the imports inside the functions.
     from clinicflow.accounts.roles import Role
     from clinicflow.accounts.services import api_token_issue, user_create
     from clinicflow.booking import availability as av
@@ -198,7 +200,7 @@ def build_data() -> dict[str, object]:
 
 
 def bench_slots(data: dict[str, object]) -> None:
-    from clinicflow.booking.selectors import slots_find
+    from clinicflow.booking.selectors import slots_find  # after django.setup(), as in build_data
 
     branch: Any = data["branch"]
     service: Any = data["service"]

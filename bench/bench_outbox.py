@@ -25,13 +25,14 @@ WORKERS = 4
 
 def main() -> None:
     setup_django("postgres", "bench_outbox")
+    # imported after setup_django(): models need the app registry, which needs the scratch database's settings
     from django.db import connection, transaction
 
     from clinicflow.core.models import Region
     from clinicflow.core.services import organization_create
     from clinicflow.messaging.channels.http_sms import HttpJsonSmsProvider
-    from clinicflow.messaging.delivery import Worker
     from clinicflow.messaging.services import message_enqueue
+    from clinicflow.messaging.tasks import Worker
     from clinicflow.patients.models import Patient, PatientPhone
 
     keys: Counter[str] = Counter()

@@ -6,6 +6,7 @@ mixed local and international formats.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -15,11 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import percentile, setup_django
 
-N = int(__import__("os").environ.get("BENCH_PATIENTS", "100000"))
+N = int(os.environ.get("BENCH_PATIENTS", "100000"))
 
 
 def main() -> None:
     setup_django("sqlite", "bench_patient_search")
+    # imported after setup_django(): models need the app registry, which needs the scratch database's settings
     from django.db import transaction
 
     from clinicflow.core.models import Organization

@@ -19,6 +19,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import django
+import psycopg
+from django.core.management import call_command
+from django.db import connection
+
+if TYPE_CHECKING:
+    from clinicflow.core.models import Branch, Organization
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_webhook"
@@ -31,8 +40,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def recreate_db() -> None:
-    import psycopg
-
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
@@ -44,12 +51,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def load_history(org: object, branch: object, count: int) -> int:
+def load_history(org: Organization, branch: Branch, count: int) -> int:
     """The clinic's earlier call log (the two years before the benchmark's events) with fresh planner
     statistics, as on a live database: the event statement's look-ups (earlier calls from the number,
     open callbacks) then run on real-sized tables through their indexes."""
-    from django.db import connection
-
+    # imported after django.setup() (the script boots Django in main())
     from clinicflow.acquisition.models import Call, CallStatus
 
     rng = random.Random(11)
@@ -91,13 +97,11 @@ def main() -> int:
     args = parser.parse_args()
 
     recreate_db()
-    import django
-
     django.setup()
-    from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from clinicflow.acquisition import services
+    # imported after django.setup(): the app registry must be ready
+    from clinicflow.acquisition.integrations import services
     from clinicflow.acquisition.models import Call, NumberPool, TrackingNumber
     from clinicflow.core.services import branch_create, organization_create
 
@@ -218,16 +222,12 @@ def main() -> int:
         print("first errors:", errors[:5])
     print(f"BENCH webhook_events_per_s {len(events) / elapsed:.0f} events/s")
     print(f"BENCH webhook_p95_ms {p95:.1f} ms")
-    from django.db import connection
-
     connection.close()
     recreate_db_drop()
     return 0 if stored == unique and not errors else 1
 
 
 def recreate_db_drop() -> None:
-    import psycopg
-
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 

@@ -13,6 +13,8 @@ from clinicflow.accounts.api_auth import TokenAuth
 from clinicflow.acquisition.api import router as acquisition_router
 from clinicflow.analytics.api import router as reports_router
 from clinicflow.booking.api import router as booking_router
+from clinicflow.booking.selectors.catalogue import services_offered_at
+from clinicflow.catalogue.api import build_router as catalogue_router
 from clinicflow.core.errors import DomainError, error_body
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
@@ -32,6 +34,8 @@ api.add_router("/auth", auth_router)
 api.add_router("/patients", patients_router)
 api.add_router("/reports", reports_router)
 # Domain routers declare full paths inside their module (e.g. "/calls", "/slots", "/appointments").
+# The catalogue owns /services; which services a branch offers is booking's rule, handed in here.
+api.add_router("", catalogue_router(offered_at=services_offered_at))
 api.add_router("", booking_router)
 api.add_router("", acquisition_router)
 api.add_router("", messaging_router)

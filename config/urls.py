@@ -10,6 +10,7 @@ urlpatterns = [
     path("home/", analytics_views.home, name="home"),
     path("accounts/", include("clinicflow.accounts.urls")),
     path("patients/", include("clinicflow.patients.urls")),
+    path("catalogue/", include("clinicflow.catalogue.urls")),
     path("booking/", include("clinicflow.booking.urls")),
     path("book/", include("clinicflow.booking.public_urls")),
     path("acquisition/", include("clinicflow.acquisition.urls")),

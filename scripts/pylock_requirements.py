@@ -10,9 +10,10 @@ from __future__ import annotations
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 
-def requirements(lock: dict) -> list[str]:  # type: ignore[type-arg]
+def requirements(lock: dict[str, Any]) -> list[str]:
     lines = []
     for package in sorted(lock["packages"], key=lambda p: p["name"]):
         files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]

@@ -1,3 +1,5 @@
+"""Token API: issue and revoke bearer tokens."""
+
 import datetime as dt
 
 from django.contrib.auth import authenticate
@@ -6,7 +8,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from clinicflow.accounts import mfa
-from clinicflow.accounts.api_auth import api_perm
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.accounts.models import User
 from clinicflow.accounts.services import api_token_issue, api_token_revoke
 from clinicflow.core.access import api_public
@@ -57,8 +59,8 @@ def token_create(request: HttpRequest, data: TokenIn) -> TokenOut:
 
 @router.delete("/token", response={200: RevokedOut, **ERRORS})
 @api_perm("patients.view")
-def token_revoke(request: HttpRequest) -> RevokedOut:
+def token_revoke(request: ApiRequest) -> RevokedOut:
     """Revoke the token used for this request."""
     header = request.headers.get("Authorization", "")
     raw = header.split(" ", 1)[1].strip() if " " in header else ""
-    return RevokedOut(revoked=api_token_revoke(user=request.auth, raw=raw))  # type: ignore[attr-defined]
+    return RevokedOut(revoked=api_token_revoke(user=request.auth, raw=raw))

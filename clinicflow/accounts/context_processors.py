@@ -6,6 +6,7 @@ from django.apps import apps
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from clinicflow.accounts.models import User
 from clinicflow.accounts.roles import PERMISSIONS
 
 
@@ -25,8 +26,8 @@ def _nav_for(perms: set[str]) -> list[tuple[str, str]]:
 def clinicflow(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     perms: set[str] = set()
-    if user is not None and user.is_authenticated:
-        perms = {p for p in PERMISSIONS if user.has_perm_cf(p)}  # type: ignore[union-attr]
+    if isinstance(user, User) and user.is_authenticated:
+        perms = {p for p in PERMISSIONS if user.has_perm_cf(p)}
     return {
         "cf_perms": perms,
         "cf_org": getattr(request, "org", None),

@@ -73,7 +73,7 @@ class MfaEnforcementMiddleware:
             and user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
             and mfa_required_for(user)
-            and not user.is_verified()  # type: ignore[attr-defined]
+            and not user.is_verified()  # type: ignore[attr-defined]  # set on the user by django-otp's OTPMiddleware
         ):
             target = "accounts:mfa_verify" if confirmed_device(user) else "accounts:mfa_setup"
             return redirect(target)

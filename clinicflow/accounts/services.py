@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clinicflow.accounts.models import ApiToken, User, hash_token
 from clinicflow.accounts.roles import Role
+from clinicflow.accounts.selectors import user_email_taken
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditAction, Organization
@@ -34,7 +35,7 @@ def user_create(
         raise ValidationFailed.field("role", f"must be one of {', '.join(Role.values)}")
     if not email or "@" not in email:
         raise ValidationFailed.field("email", "is not a valid e-mail address")
-    if User.objects.filter(email__iexact=email).exists():
+    if user_email_taken(email=email):
         raise Conflict(f"a user with e-mail {email} already exists", fields={"email": ["already exists"]})
     user = User(organization=org, email=email, role=role, full_name=full_name, is_consultant=is_consultant)
     if validate:
@@ -80,7 +81,13 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, user: User, raw: str) -> bool:
     return bool(
-        ApiToken.objects.filter(
-            organization=user.organization, user=user, key_hash=hash_token(raw), revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
+        ApiToken.objects.for_org(user.organization)
+        .filter(user=user, key_hash=hash_token(raw), revoked_at__isnull=True)
+        .update(revoked_at=timezone.now())
     )
+
+
+def api_token_touch(*, org: Organization, token: ApiToken, now: dt.datetime) -> None:
+    """Record that the token was used (callers limit this to once every few minutes)."""
+    ApiToken.objects.for_org(org).filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

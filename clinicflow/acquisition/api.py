@@ -3,18 +3,18 @@
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from clinicflow.accounts.api_auth import api_perm
-from clinicflow.acquisition import selectors
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
+from clinicflow.acquisition.frontdesk import selectors
 from clinicflow.acquisition.models import Call, CallTag
 from clinicflow.acquisition.schemas import CallFilters, CallPageOut
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
-from clinicflow.core.models import AuditAction, Branch
+from clinicflow.core.models import AuditAction
+from clinicflow.core.selectors import branch_named
 
 router = Router(tags=["acquisition"])
 MAX_LIMIT = 200
@@ -55,23 +55,16 @@ def call_out(call: Call) -> dict[str, Any]:
 
 @router.get("/calls", response={200: CallPageOut, **ERRORS})
 @api_perm("calls.view")
-def call_list(request: HttpRequest, filters: Query[CallFilters]) -> dict[str, Any]:
+def call_list(request: ApiRequest, filters: Query[CallFilters]) -> dict[str, Any]:
     """Calls, newest first. Filters: `from`/`to` (dates, inclusive, UTC), `branch` (id), `phone` (any
     format), `tag`."""
-    org = request.org  # type: ignore[attr-defined]
+    org = request.org
     if not 1 <= filters.limit <= MAX_LIMIT:
         raise HttpError(400, f"limit must be between 1 and {MAX_LIMIT}")
     if filters.offset < 0:
         raise HttpError(400, "offset must not be negative")
     date_from = filters.from_
-    branch = None
-    if filters.branch:
-        from clinicflow.core.selectors import parse_uuid
-
-        pk = parse_uuid(filters.branch)
-        branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
-        if branch is None:
-            raise ValidationFailed.field("branch", "unknown branch")
+    branch = branch_named(org=org, branch_id=filters.branch)
     if filters.tag and filters.tag not in CallTag.values:
         raise ValidationFailed.field("tag", f"must be one of {', '.join(CallTag.values)}")
     f = selectors.CallFilter(
@@ -85,7 +78,7 @@ def call_list(request: HttpRequest, filters: Query[CallFilters]) -> dict[str, An
     )
     qs = selectors.call_list(org=org, f=f)
     items = list(qs[filters.offset : filters.offset + filters.limit])
-    audit_record(org=org, actor=request.auth, action=AuditAction.LIST, object_type="call", request=request)  # type: ignore[attr-defined]
+    audit_record(org=org, actor=request.auth, action=AuditAction.LIST, object_type="call", request=request)
     return {
         "count": qs.count(),
         "limit": filters.limit,

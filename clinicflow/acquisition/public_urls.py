@@ -1,6 +1,7 @@
 from django.urls import path
 
-from clinicflow.acquisition import tracking, webhooks
+from clinicflow.acquisition import webhooks
+from clinicflow.acquisition.tracking import public_views as tracking
 
 app_name = "acquisition_public"
 urlpatterns = [

@@ -2,8 +2,12 @@ from django.urls import include, path
 
 app_name = "acquisition"
 urlpatterns = [
-    # Marketer: channels, campaigns, ad spend import, tracking numbers, integrations, dead letters.
-    path("", include("clinicflow.acquisition.urls_marketing")),
-    # Front desk: call log, callbacks, tagging and scoring, weekly review list.
-    path("calls/", include("clinicflow.acquisition.urls_frontdesk")),
+    # Marketer: channels, campaigns, ad spend and its import.
+    path("", include("clinicflow.acquisition.marketing.urls")),
+    # Marketer: tracking numbers.
+    path("numbers/", include("clinicflow.acquisition.tracking.urls")),
+    # Owner: telephony integrations, the website script's settings, failed webhooks (dead letters).
+    path("integrations/", include("clinicflow.acquisition.integrations.urls")),
+    # Front desk: call log, callbacks, tagging and scoring, weekly review list, checklists.
+    path("calls/", include("clinicflow.acquisition.frontdesk.urls")),
 ]

@@ -7,81 +7,30 @@ valid secret is kept as a dead letter that staff can replay."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import parse_qsl
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
+from csp.decorators import csp_exempt
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from clinicflow.acquisition.models import Integration, hash_secret
+from clinicflow.acquisition.ingestion import call_ingest
+from clinicflow.acquisition.ingestion.dead_letters import dead_letter_store
+from clinicflow.acquisition.ingestion.senders import integration_for
+from clinicflow.acquisition.models import Integration
 from clinicflow.acquisition.providers import PROVIDERS, PayloadError, SignatureError
-from clinicflow.acquisition.services import call_ingest, dead_letter_store
+from clinicflow.acquisition.providers.body import MAX_BODY, PayloadProblem, parse_body
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import error_body
 
-MAX_BODY = 256 * 1024
-JSON_TYPES = ("application/json", "text/json")
-FORM_TYPES = ("application/x-www-form-urlencoded",)
-_CACHE_TTL = 30.0
-_cache: dict[tuple[str, str], tuple[float, Integration | None]] = {}
+V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
-class PayloadProblem(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def integration_for(provider: str, secret: str) -> Integration | None:
-    """The active integration behind a URL secret (looked up by SHA-256; cached briefly per process)."""
-    if len(secret) < 20 or len(secret) > 100:
-        return None
-    key = (provider, hash_secret(secret))
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if hit is not None and now - hit[0] < _CACHE_TTL:
-        return hit[1]
-    row = (
-        Integration.objects.select_related("organization", "branch")
-        .filter(secret_hash=key[1], provider=provider, is_active=True)
-        .first()
-    )
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[key] = (now, row)
-    return row
-
-
-def clear_cache() -> None:
-    _cache.clear()
-
-
-def media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
-    kind = media_type(content_type)
-    if kind in JSON_TYPES:
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadProblem(400, f"invalid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise PayloadProblem(400, "the JSON body must be an object")
-        return data
-    if kind in FORM_TYPES:
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError as exc:
-            raise PayloadProblem(400, "the form body is not UTF-8") from exc
-        return dict(pairs)
-    raise PayloadProblem(415, "Content-Type must be application/json or application/x-www-form-urlencoded")
+def _no_csp(view: V) -> V:
+    """No Content-Security-Policy header: the answers are JSON for machines, not pages (django-csp's
+    decorator is typed for views that take only the request)."""
+    return cast(V, csp_exempt()(cast(Any, view)))
 
 
 def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
@@ -92,6 +41,7 @@ CODES = {400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 42
 
 
 @csrf_exempt  # authenticated by the URL secret and, where the provider signs, an HMAC over the raw body
+@_no_csp
 @public_view
 def call_webhook(request: HttpRequest, provider: str, secret: str) -> HttpResponse:
     if request.method != "POST":

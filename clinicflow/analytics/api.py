@@ -37,9 +37,10 @@ def report(request: HttpRequest, name: str) -> dict[str, Any]:
     """Any report as JSON: `from`, `to` (YYYY-MM-DD, in the branch's zone), `branch` (id or slug), and the
     report's own parameters (e.g. `model` for attribution)."""
     spec = get_report(name[:60])
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth  # type: ignore[attr-defined]  # set by django-ninja from TokenAuth; HttpRequest's stubs lack it
     if not user.has_perm_cf(spec.permission):
         raise PermissionDenied(f"your role may not see this report ({spec.permission})")
-    ctx = build_context(spec, org=request.org, user=user, query=request.GET)  # type: ignore[attr-defined]
+    org = request.org  # type: ignore[attr-defined]  # set by TokenAuth with the token's user
+    ctx = build_context(spec, org=org, user=user, query=request.GET)
     data = result_to_json(spec, ctx, run_report(spec, ctx))
     return data

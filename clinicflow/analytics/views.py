@@ -21,9 +21,10 @@ from clinicflow.analytics.reports.base import (
     run_report,
 )
 from clinicflow.analytics.reports.export import to_csv, to_xlsx
+from clinicflow.analytics.selectors import report_branches
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
-from clinicflow.core.models import AuditAction, Branch
+from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, parse_period, render_in_zone
 from clinicflow.patients.selectors import patient_counts
@@ -91,7 +92,7 @@ def report_page(request: AuthedRequest, name: str) -> HttpResponse:
             "result": result,
             "error": error,
             "columns": spec.columns,
-            "branches": Branch.objects.for_org(org),
+            "branches": report_branches(org=org),
             "chart_json": chart,
             "query": request.GET.urlencode(),
         },

@@ -1,8 +1,9 @@
-"""Booking API: services, doctors, free slots, appointments, payments. Thin handlers over selectors
-and services; every operation declares its permission."""
+"""Booking API: doctors, free slots, appointments, payments. Thin handlers over selectors and
+services; every operation declares its permission."""
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -11,7 +12,7 @@ from ninja.responses import Status
 from clinicflow.accounts.api_auth import api_perm
 from clinicflow.accounts.models import User
 from clinicflow.booking import selectors, services
-from clinicflow.booking.models import AppointmentSource, AppointmentStatus, DoctorBranch
+from clinicflow.booking.models import AppointmentSource, AppointmentStatus, Doctor
 from clinicflow.booking.schemas import (
     AppointmentIn,
     AppointmentOut,
@@ -22,30 +23,33 @@ from clinicflow.booking.schemas import (
     MoveIn,
     PaymentIn,
     PaymentOut,
-    ServiceOut,
     SlotsOut,
     appointment_out,
     doctor_out,
-    service_out,
+    payment_out,
+    slot_out,
 )
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import NotFound, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
-from clinicflow.core.selectors import branch_get
+from clinicflow.core.selectors import branch_get, parse_uuid
 from clinicflow.patients.selectors import patient_get
 
 router = Router(tags=["booking"])
 
 MAX_SLOT_DAYS = 62
+T = TypeVar("T")
+
+# GET /services (the services list) is the catalogue's: clinicflow/catalogue/api.py.
 
 
 def _ctx(request: HttpRequest) -> tuple[Organization, User]:
-    return request.org, request.auth  # type: ignore[attr-defined]
+    return request.org, request.auth  # type: ignore[attr-defined]  # set by TokenAuth
 
 
-def _field(name: str, func: Any, **kwargs: Any) -> Any:
-    """Resolve an id from the request body; an unknown id is a 422 naming the field."""
+def _field(name: str, func: Callable[..., T], **kwargs: Any) -> T:
+    """Resolve an id from the request; an unknown id is a 422 naming the field."""
     try:
         return func(**kwargs)
     except NotFound as exc:
@@ -55,7 +59,15 @@ def _field(name: str, func: Any, **kwargs: Any) -> Any:
 def _branch(org: Organization, value: str | None, name: str = "branch") -> Branch | None:
     if not value:
         return None
-    return _field(name, branch_get, org=org, branch_id=value)  # type: ignore[no-any-return]
+    return _field(name, branch_get, org=org, branch_id=value)
+
+
+def _doctor_branch(org: Organization, doctor: Doctor) -> Branch:
+    """The doctor's one branch, when the request names none."""
+    ids = selectors.doctor_branch_ids(org=org, doctor=doctor, limit=2)
+    if len(ids) != 1:
+        raise ValidationFailed.field("branch", "is required (the doctor works at several branches or none)")
+    return branch_get(org=org, branch_id=ids[0])
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -64,18 +76,27 @@ def _aware(value: dt.datetime, name: str) -> dt.datetime:
     return value
 
 
-class ServiceParams(Schema):
-    branch: str | None = None
-    online: bool = False
+def _weekdays(value: str) -> list[int] | None:
+    """A comma list of weekdays (0 = Monday), None when empty."""
+    if not value:
+        return None
+    try:
+        days = [int(x) for x in value.split(",") if x.strip()]
+    except ValueError as exc:
+        raise ValidationFailed.field("weekday", "a comma list of 0..6 (0 = Monday)") from exc
+    if any(d not in range(7) for d in days):
+        raise ValidationFailed.field("weekday", "a comma list of 0..6 (0 = Monday)")
+    return days
 
 
-@router.get("/services", response={200: list[ServiceOut], **ERRORS})
-@api_perm("catalogue.view")
-def service_list(request: HttpRequest, params: Query[ServiceParams]) -> list[dict[str, Any]]:
-    """Active services; `branch` keeps those some doctor of the branch performs."""
-    org, _ = _ctx(request)
-    branch = _branch(org, params.branch)
-    return [service_out(s) for s in selectors.service_list(org=org, online_only=params.online, branch=branch)]
+def _period(date_from: dt.date | None, date_to: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    d0 = date_from or today
+    d1 = date_to or d0 + dt.timedelta(days=13)
+    if d1 < d0:
+        raise ValidationFailed.field("to", "must not be before 'from'")
+    if (d1 - d0).days >= MAX_SLOT_DAYS:
+        raise ValidationFailed.field("to", f"the period may be at most {MAX_SLOT_DAYS} days")
+    return d0, d1
 
 
 class DoctorParams(Schema):
@@ -117,27 +138,12 @@ def slot_list(
     `from`/`to` are local dates (default: today and 14 days on); `weekday` a comma list (0 = Monday);
     `time_from`/`time_to` bound the local start time ("Saturday morning": `weekday=5&time_to=12:00`)."""
     org, _ = _ctx(request)
-    b = _branch(org, branch)
-    assert b is not None
+    b = _field("branch", branch_get, org=org, branch_id=branch)
     svc = _field("service", selectors.service_get, org=org, service_id=service)
     doc = _field("doctor", selectors.doctor_get, org=org, doctor_id=doctor) if doctor else None
-    today = dt.datetime.now(b.tz).date()
-    d0 = date_from or today
-    d1 = date_to or d0 + dt.timedelta(days=13)
-    if d1 < d0:
-        raise ValidationFailed.field("to", "must not be before 'from'")
-    if (d1 - d0).days >= MAX_SLOT_DAYS:
-        raise ValidationFailed.field("to", f"the period may be at most {MAX_SLOT_DAYS} days")
+    d0, d1 = _period(date_from, date_to, dt.datetime.now(b.tz).date())
     if not 1 <= limit <= 1000:
         raise ValidationFailed.field("limit", "must be 1..1000")
-    days = None
-    if weekday:
-        try:
-            days = [int(x) for x in weekday.split(",") if x.strip()]
-        except ValueError as exc:
-            raise ValidationFailed.field("weekday", "a comma list of 0..6 (0 = Monday)") from exc
-        if any(d not in range(7) for d in days):
-            raise ValidationFailed.field("weekday", "a comma list of 0..6 (0 = Monday)")
     slots = selectors.slots_find(
         org=org,
         branch=b,
@@ -146,26 +152,15 @@ def slot_list(
         date_from=d0,
         date_to=d1,
         limit=limit,
-        weekdays=days,
+        weekdays=_weekdays(weekday),
         time_from=time_from,
         time_to=time_to,
     )
-    tz = b.tz
     return {
         "branch": str(b.pk),
         "service": str(svc.pk),
         "timezone": b.timezone,
-        "items": [
-            {
-                "start": s.start,
-                "end": s.end,
-                "start_local": s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
-                "doctor": str(s.doctor_id),
-                "doctor_name": s.doctor_name,
-                "room": str(s.room_id) if s.room_id else None,
-            }
-            for s in slots
-        ],
+        "items": [slot_out(s, b.tz) for s in slots],
     }
 
 
@@ -178,16 +173,7 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status[d
     patient = _field("patient", patient_get, org=org, patient_id=payload.patient, with_phones=False)
     service = _field("service", selectors.service_get, org=org, service_id=payload.service)
     doctor = _field("doctor", selectors.doctor_get, org=org, doctor_id=payload.doctor)
-    branch = _branch(org, payload.branch)
-    if branch is None:
-        ids = list(
-            DoctorBranch.objects.for_org(org).filter(doctor=doctor).values_list("branch_id", flat=True)[:2]
-        )
-        if len(ids) != 1:
-            raise ValidationFailed.field(
-                "branch", "is required (the doctor works at several branches or none)"
-            )
-        branch = branch_get(org=org, branch_id=ids[0])
+    branch = _branch(org, payload.branch) or _doctor_branch(org, doctor)
     room = _field("room", selectors.room_get, org=org, room_id=payload.room) if payload.room else None
     appt = services.appointment_book(
         org=org,
@@ -216,6 +202,27 @@ class AppointmentParams(Schema):
     offset: int = 0
 
 
+def _filters(
+    org: Organization, params: AppointmentParams, start_from: dt.datetime | None, start_to: dt.datetime | None
+) -> selectors.AppointmentFilters:
+    if params.status and params.status not in AppointmentStatus.values:
+        raise ValidationFailed.field("status", f"must be one of {', '.join(AppointmentStatus.values)}")
+    patient_id = parse_uuid(params.patient) if params.patient else None
+    if params.patient and patient_id is None:
+        raise ValidationFailed.field("patient", "unknown patient")
+    return selectors.AppointmentFilters(
+        branch=_branch(org, params.branch),
+        doctor=_field("doctor", selectors.doctor_get, org=org, doctor_id=params.doctor)
+        if params.doctor
+        else None,
+        room=_field("room", selectors.room_get, org=org, room_id=params.room) if params.room else None,
+        patient_id=patient_id,
+        status=params.status or "",
+        start_from=_aware(start_from, "from") if start_from else None,
+        start_to=_aware(start_to, "to") if start_to else None,
+    )
+
+
 @router.get("/appointments", response={200: AppointmentPageOut, **ERRORS})
 @api_perm("booking.view")
 def appointment_list(
@@ -228,27 +235,7 @@ def appointment_list(
     org, user = _ctx(request)
     if not 1 <= params.limit <= 200 or not 0 <= params.offset <= 10_000_000:
         raise ValidationFailed.field("limit", "limit must be 1..200 and offset >= 0")
-    if params.status and params.status not in AppointmentStatus.values:
-        raise ValidationFailed.field("status", f"must be one of {', '.join(AppointmentStatus.values)}")
-    from clinicflow.core.selectors import parse_uuid
-
-    patient_id = None
-    if params.patient:
-        patient_id = parse_uuid(params.patient)
-        if patient_id is None:
-            raise ValidationFailed.field("patient", "unknown patient")
-    filters = selectors.AppointmentFilters(
-        branch=_branch(org, params.branch),
-        doctor=_field("doctor", selectors.doctor_get, org=org, doctor_id=params.doctor)
-        if params.doctor
-        else None,
-        room=_field("room", selectors.room_get, org=org, room_id=params.room) if params.room else None,
-        patient_id=patient_id,
-        status=params.status or "",
-        start_from=_aware(start_from, "from") if start_from else None,
-        start_to=_aware(start_to, "to") if start_to else None,
-    )
-    qs = selectors.appointment_list(org=org, filters=filters)
+    qs = selectors.appointment_list(org=org, filters=_filters(org, params, start_from, start_to))
     items = list(qs[params.offset : params.offset + params.limit])
     audit_record(org=org, actor=user, action=AuditAction.LIST, object_type="appointment", request=request)
     return {
@@ -321,37 +308,22 @@ def appointment_mark(request: HttpRequest, appointment_id: str, payload: MarkIn)
 def payment_create(request: HttpRequest, payload: PaymentIn) -> Status[dict[str, Any]]:
     org, user = _ctx(request)
     patient = _field("patient", patient_get, org=org, patient_id=payload.patient)
-    branch = _branch(org, payload.branch)
-    assert branch is not None
+    branch = _field("branch", branch_get, org=org, branch_id=payload.branch)
     appt = (
         _field("appointment", selectors.appointment_get, org=org, appointment_id=payload.appointment)
         if payload.appointment
         else None
     )
-    p = services.payment_record(
+    payment = services.payment_record(
         org=org,
         actor=user,
         patient=patient,
         branch=branch,
-        amount=payload.amount,
+        amount=services.payment_amount(payload.amount, payload.currency, branch=branch),
         method=payload.method,
-        currency=payload.currency,
         appointment=appt,
         kind=payload.kind,
         paid_at=_aware(payload.paid_at, "paid_at") if payload.paid_at else None,
         note=payload.note,
     )
-    return Status(
-        201,
-        {
-            "id": str(p.pk),
-            "patient": str(p.patient_id),
-            "branch": str(p.branch_id),
-            "appointment": str(p.appointment_id) if p.appointment_id else None,
-            "amount": str(p.amount),
-            "currency": p.currency,
-            "method": p.method,
-            "kind": p.kind,
-            "paid_at": p.paid_at,
-        },
-    )
+    return Status(201, payment_out(payment))

@@ -2,46 +2,14 @@
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from clinicflow.booking.models import Appointment, Doctor
-from clinicflow.catalogue.models import Service
-
-
-class ServiceOut(Schema):
-    id: str
-    code: str
-    name: str
-    category: str
-    duration_minutes: int
-    buffer_minutes: int
-    room_type: str
-    price: str
-    currency: str
-    is_first_visit: bool
-    course_sessions: int
-    course_interval_days: int
-    is_bookable_online: bool
-
-
-def service_out(s: Service) -> dict[str, Any]:
-    return {
-        "id": str(s.pk),
-        "code": s.code,
-        "name": s.name,
-        "category": s.category,
-        "duration_minutes": s.duration_minutes,
-        "buffer_minutes": s.buffer_minutes,
-        "room_type": s.room_type,
-        "price": str(s.price),
-        "currency": s.currency,
-        "is_first_visit": s.is_first_visit,
-        "course_sessions": s.course_sessions,
-        "course_interval_days": s.course_interval_days,
-        "is_bookable_online": s.is_bookable_online,
-    }
+from clinicflow.booking.models import Appointment, Doctor, Payment
+from clinicflow.booking.selectors.resources import Links
+from clinicflow.booking.selectors.slots import Slot
 
 
 class DoctorOut(Schema):
@@ -53,7 +21,7 @@ class DoctorOut(Schema):
     services: list[str]
 
 
-def doctor_out(d: Doctor, branches: dict, services: dict) -> dict[str, Any]:  # type: ignore[type-arg]
+def doctor_out(d: Doctor, branches: Links, services: Links) -> dict[str, Any]:
     return {
         "id": str(d.pk),
         "full_name": d.full_name,
@@ -169,6 +137,31 @@ class AppointmentPageOut(Schema):
     limit: int
     offset: int
     items: list[AppointmentOut]
+
+
+def slot_out(s: Slot, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "start": s.start,
+        "end": s.end,
+        "start_local": s.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "doctor": str(s.doctor_id),
+        "doctor_name": s.doctor_name,
+        "room": str(s.room_id) if s.room_id else None,
+    }
+
+
+def payment_out(p: Payment) -> dict[str, Any]:
+    return {
+        "id": str(p.pk),
+        "patient": str(p.patient_id),
+        "branch": str(p.branch_id),
+        "appointment": str(p.appointment_id) if p.appointment_id else None,
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "method": p.method,
+        "kind": p.kind,
+        "paid_at": p.paid_at,
+    }
 
 
 def appointment_out(a: Appointment) -> dict[str, Any]:

@@ -1,19 +1,35 @@
 from django.urls import path
 
-from clinicflow.booking import views
+from clinicflow.booking.views import appointments, calendar, schedules, setup, waitlist
 
 app_name = "booking"
 urlpatterns = [
-    path("", views.calendar, name="calendar"),
-    path("slots/", views.slot_search, name="slots"),
-    path("patients/", views.patient_pick, name="patient_pick"),
-    path("book/", views.appointment_create, name="book"),
-    path("a/<str:appointment_id>/", views.appointment_detail, name="appointment"),
-    path("a/<str:appointment_id>/<str:action>/", views.appointment_action, name="appointment_action"),
-    path("waitlist/", views.waitlist, name="waitlist"),
-    path("waitlist/<str:entry_id>/close/", views.waitlist_close, name="waitlist_close"),
-    path("setup/", views.setup, name="setup"),
-    path("doctors/<str:doctor_id>/schedule/", views.doctor_schedule, name="doctor_schedule"),
-    path("my/", views.my_schedule, name="my_schedule"),
-    path("ical/<str:token>.ics", views.ical_feed, name="ical"),
+    path("", calendar.calendar, name="calendar"),
+    path("slots/", appointments.slot_search, name="slots"),
+    path("patients/", appointments.patient_pick, name="patient_pick"),
+    path("book/", appointments.appointment_create, name="book"),
+    path("a/<str:appointment_id>/", appointments.appointment_detail, name="appointment"),
+    path("a/<str:appointment_id>/move/", appointments.appointment_move, name="appointment_move"),
+    path("a/<str:appointment_id>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
+    path("a/<str:appointment_id>/mark/", appointments.appointment_mark, name="appointment_mark"),
+    path("a/<str:appointment_id>/pay/", appointments.appointment_pay, name="appointment_pay"),
+    path("waitlist/", waitlist.waitlist, name="waitlist"),
+    path("waitlist/<str:entry_id>/close/", waitlist.waitlist_close, name="waitlist_close"),
+    path("setup/", setup.setup, name="setup"),
+    path("setup/doctors/", setup.doctor_add, name="setup_doctor"),
+    path("setup/rooms/", setup.room_add, name="setup_room"),
+    path("setup/equipment/", setup.equipment_add, name="setup_equipment"),
+    path("setup/settings/", setup.settings_save, name="setup_settings"),
+    path("doctors/<str:doctor_id>/schedule/", schedules.doctor_schedule, name="doctor_schedule"),
+    path("doctors/<str:doctor_id>/schedule/week/", schedules.week_save, name="schedule_week"),
+    path("doctors/<str:doctor_id>/schedule/services/", schedules.services_save, name="schedule_services"),
+    path("doctors/<str:doctor_id>/schedule/exceptions/", schedules.exception_add, name="schedule_exception"),
+    path(
+        "doctors/<str:doctor_id>/schedule/exceptions/<str:exception_id>/delete/",
+        schedules.exception_delete,
+        name="schedule_exception_delete",
+    ),
+    path("doctors/<str:doctor_id>/schedule/ical/", schedules.ical_rotate, name="schedule_ical"),
+    path("my/", calendar.my_schedule, name="my_schedule"),
+    path("ical/<str:token>.ics", calendar.ical_feed, name="ical"),
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from clinicflow.core.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome, Organization
@@ -71,7 +71,7 @@ def audit_verify(*, org: Organization) -> tuple[int, AuditEvent | None, str]:
     prev = "0" * 64
     expected_seq = 1
     checked = 0
-    for event in AuditEvent.objects.filter(organization=org).order_by("seq").iterator(chunk_size=2000):
+    for event in AuditEvent.objects.for_org(org).order_by("seq").iterator(chunk_size=2000):
         if event.seq != expected_seq:
             return checked, event, f"sequence gap: expected {expected_seq}, found {event.seq}"
         if event.prev_hash != prev:
@@ -92,7 +92,7 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def audited_save(
-    obj: Any,
+    obj: models.Model,
     *,
     org: Organization,
     actor: AbstractBaseUser | None,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 
@@ -43,6 +44,12 @@ class PermissionDenied(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+def require_choice(name: str, value: str, allowed: Collection[str]) -> None:
+    """``ValidationFailed`` naming the field unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValidationFailed.field(name, f"must be one of {', '.join(allowed)}")
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:

@@ -13,7 +13,8 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        request.org = user.organization if user is not None and user.is_authenticated else None  # type: ignore[attr-defined,union-attr]
+        org = user.organization if user is not None and user.is_authenticated else None
+        request.org = org  # type: ignore[attr-defined]  # declared on accounts.access.AuthedRequest, not HttpRequest
         return self.get_response(request)
 
 
@@ -58,29 +59,3 @@ class ApiContentTypeMiddleware:
                 content_type="application/json",
             )
         return self.get_response(request)
-
-
-class WebhookFastPathMiddleware:
-    """Machine-to-machine webhooks (``/hooks/``) skip the browser middleware — sessions, language,
-    CSRF (the webhook authenticates by its URL secret and signature), authentication, two-factor,
-    messages, CSP and login throttling — which cost more than the ingest itself under load. They
-    still get the outer SecurityMiddleware and the no-store / nosniff headers."""
-
-    PREFIX = "/hooks/"
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(self.PREFIX):
-            return self.get_response(request)
-        from django.urls import Resolver404, resolve
-
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return self.get_response(request)
-        response = match.func(request, *match.args, **match.kwargs)
-        response["Cache-Control"] = "no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response

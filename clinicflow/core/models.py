@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zoneinfo
-from typing import Any, ClassVar, Self
+from typing import Any, Self, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -53,16 +53,22 @@ class Organization(models.Model):
         return self.name
 
 
-class TenantQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_M, _M]):
+    """The one way to scope a query to a tenant: ``Model.objects.for_org(org)``."""
+
     def for_org(self, org: Organization) -> Self:
         return self.filter(organization=org)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
-    pass
+# Module-level ``from_queryset`` (not a subclass of it): django-stubs then types ``Model.objects`` and
+# every queryset built from it with the model, so selectors return ``Patient``, not ``Any``.
+TenantManager = models.Manager.from_queryset(TenantQuerySet)
 
 
-class AppendOnlyTenantQuerySet(TenantQuerySet):
+class AppendOnlyTenantQuerySet(TenantQuerySet[_M]):
     """For append-only tenant tables (consents, ledgers): no bulk update or delete through the ORM."""
 
     def update(self, **kwargs: Any) -> int:
@@ -72,8 +78,7 @@ class AppendOnlyTenantQuerySet(TenantQuerySet):
         raise TypeError(f"{self.model.__name__} is append-only")
 
 
-class AppendOnlyTenantManager(models.Manager.from_queryset(AppendOnlyTenantQuerySet)):  # type: ignore[misc]
-    pass
+AppendOnlyTenantManager = models.Manager.from_queryset(AppendOnlyTenantQuerySet)
 
 
 class TenantModel(models.Model):
@@ -87,7 +92,7 @@ class TenantModel(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
 
-    objects: ClassVar[TenantManager] = TenantManager()
+    objects = TenantManager()
 
     class Meta:
         abstract = True
@@ -139,12 +144,17 @@ class AuditOutcome(models.TextChoices):
     FAILED = "failed", _("failed")
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(TenantQuerySet[_M]):
+    """The audit log's queryset: scoped like a tenant table, never updated or deleted."""
+
     def update(self, **kwargs: Any) -> int:
         raise TypeError("the audit log is append-only")
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("the audit log is append-only")
+
+
+AuditEventManager = models.Manager.from_queryset(AppendOnlyQuerySet)
 
 
 class AuditEvent(models.Model):
@@ -174,7 +184,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
-    objects = models.Manager.from_queryset(AppendOnlyQuerySet)()
+    objects = AuditEventManager()
 
     class Meta:
         ordering = ["organization", "seq"]

@@ -3,15 +3,13 @@
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from clinicflow.accounts.api_auth import api_perm
-from clinicflow.accounts.models import User
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
-from clinicflow.core.models import AuditAction, Organization
+from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.messaging import selectors
 from clinicflow.messaging.models import Channel, Kind, Message, Status
@@ -73,11 +71,10 @@ def message_out(m: Message, *, contacts: bool) -> dict[str, Any]:
 
 @router.get("/messages", response={200: MessagePageOut, **ERRORS})
 @api_perm("messaging.view")
-def message_list(request: HttpRequest, params: Query[MessageParams]) -> dict[str, Any]:
+def message_list(request: ApiRequest, params: Query[MessageParams]) -> dict[str, Any]:
     """The outbox, newest first. Filters: `status`, `kind`, `channel`, `patient` (id). No bodies;
     the recipient (`to`) only for roles that may see patients' contacts."""
-    org: Organization = request.org  # type: ignore[attr-defined]
-    user: User = request.auth  # type: ignore[attr-defined]
+    org, user = request.org, request.auth
     if not 1 <= params.limit <= 200 or not 0 <= params.offset <= 10_000_000:
         raise ValidationFailed.field("limit", "limit must be 1..200 and offset 0..10000000")
     if params.status and params.status not in Status.values:

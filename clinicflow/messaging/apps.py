@@ -10,6 +10,8 @@ class MessagingConfig(AppConfig):
     nav = [("messaging:list", _("Messages"), "messaging.view")]
 
     def ready(self) -> None:
+        # Django bootstrapping: services import models, which cannot be imported before the app
+        # registry is ready, so this is the one import inside a function in messaging.
         from clinicflow.messaging.services import messages_cancel_for_withdrawn_consent
         from clinicflow.patients.services import CONSENT_WITHDRAWN_HOOKS
 

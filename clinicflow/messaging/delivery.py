@@ -1,6 +1,5 @@
-"""The outbox worker's engine: claim due messages, hand them to a channel, record the result.
-
-At most once, even with several workers and crashes:
+"""The outbox's delivery protocol: the state changes the worker (``tasks.Worker``) makes, each one
+conditional UPDATE, so that a message is sent at most once even with several workers and crashes:
 
 1. **Claim** (short transaction): due ``queued`` rows become ``sending`` with a lease
    (``claimed_by``, ``claimed_until``). PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then an
@@ -20,45 +19,26 @@ Expired leases are reaped before each claim: a message never handed over goes ba
 becomes ``unknown`` — it may or may not have reached the provider, and rather than risk sending
 it twice a human checks it (the outbox page lists them). A late confirmation from the original
 worker still turns ``unknown`` into ``sent``.
+
+Tenancy: one worker serves every organisation, so the reaping and the claim are the two reads across
+organisations (due rows, by the partial indexes); every step on a claimed message is scoped to its
+organisation (``Message.objects.for_org(message.organization)``) and to the claiming worker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
-import secrets
-import socket
-from dataclasses import dataclass, fields
-from typing import Any
+import uuid
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from clinicflow.core.models import Organization, Region
-from clinicflow.messaging.channels import registry
-from clinicflow.messaging.channels.base import (
-    Attachment,
-    EmailSender,
-    OutgoingEmail,
-    PermanentFailure,
-    SmsProvider,
-    TemporaryFailure,
-)
-from clinicflow.messaging.models import (
-    Channel,
-    Message,
-    MessageAttachment,
-    MessagingSettings,
-    Purpose,
-    Status,
-)
-from clinicflow.messaging.services import marketing_allowed
+from clinicflow.messaging.models import Message, Status
+from clinicflow.messaging.selectors import cross_border_allowed
 from clinicflow.patients.models import ConsentPurpose
 from clinicflow.patients.selectors import has_consent
-
-log = logging.getLogger("clinicflow.messaging")
 
 RESIDENCY_REGIONS = frozenset({Region.RU, Region.CN})
 BACKOFF_BASE_SECONDS = 60
@@ -70,7 +50,7 @@ def backoff(attempts: int, base: int = BACKOFF_BASE_SECONDS) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
 
 
-def residency_refusal(*, org: Organization, patient_id: Any, provider_region: str) -> str | None:
+def residency_refusal(*, org: Organization, patient_id: uuid.UUID, provider_region: str) -> str | None:
     """Why sending this patient's contact to a provider in ``provider_region`` is refused, or None.
 
     A RU or CN organisation's patients' data may go to a provider in another region only when the
@@ -78,8 +58,9 @@ def residency_refusal(*, org: Organization, patient_id: Any, provider_region: st
     home = org.data_region
     if home not in RESIDENCY_REGIONS or provider_region.upper() == home:
         return None
-    allowed = MessagingSettings.objects.filter(organization=org, allow_cross_border=True).exists()
-    if allowed and has_consent(org=org, patient_id=patient_id, purpose=ConsentPurpose.CROSS_BORDER):
+    if cross_border_allowed(org=org) and has_consent(
+        org=org, patient_id=patient_id, purpose=ConsentPurpose.CROSS_BORDER
+    ):
         return None
     return (
         f"data residency: a {home} organisation's patient data may not be sent to a provider in "
@@ -87,224 +68,115 @@ def residency_refusal(*, org: Organization, patient_id: Any, provider_region: st
     )
 
 
-@dataclass
-class Summary:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    cancelled: int = 0
-    unknown: int = 0
-    requeued: int = 0
-    skipped: int = 0
-
-    def add(self, other: Summary) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def __str__(self) -> str:
-        return " ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+def leases_reap(*, now: dt.datetime) -> tuple[int, int]:
+    """Expired leases: (messages requeued because never handed over, messages now ``unknown``)."""
+    expired = Message.objects.filter(status=Status.SENDING, claimed_until__lt=now)
+    requeued = expired.filter(handed_over_at__isnull=True).update(
+        status=Status.QUEUED, claimed_by="", claimed_until=None, updated_at=now
+    )
+    unknown = expired.filter(handed_over_at__isnull=False).update(
+        status=Status.UNKNOWN,
+        last_error="the worker stopped after handing the message to the provider; check by hand",
+        updated_at=now,
+    )
+    return requeued, unknown
 
 
-def new_worker_id() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+def messages_claim(*, worker_id: str, batch: int, lease: dt.timedelta) -> list[uuid.UUID]:
+    """Claim up to ``batch`` due messages of any organisation for ``worker_id``; returns their ids."""
+    now = timezone.now()
+    claim = {
+        "status": Status.SENDING,
+        "claimed_by": worker_id,
+        "claimed_until": now + lease,
+        "updated_at": now,
+    }
+    due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now).order_by("send_after", "id")
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch])
+            if ids:
+                Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(**claim)
+        return ids
+    return [
+        pk
+        for pk in due.values_list("pk", flat=True)[:batch]
+        if Message.objects.filter(pk=pk, status=Status.QUEUED).update(**claim)
+    ]
 
 
-class Worker:
-    def __init__(
-        self,
-        *,
-        worker_id: str | None = None,
-        batch: int = 50,
-        max_attempts: int = 5,
-        lease_seconds: int = 300,
-        backoff_base: int = BACKOFF_BASE_SECONDS,
-        sms: SmsProvider | None = None,
-        email: EmailSender | None = None,
-    ) -> None:
-        if batch < 1 or max_attempts < 1 or lease_seconds < 1:
-            raise ValueError("batch, max_attempts and lease_seconds must be positive")
-        self.worker_id = (worker_id or new_worker_id())[:100]
-        self.batch = batch
-        self.max_attempts = max_attempts
-        self.lease = dt.timedelta(seconds=lease_seconds)
-        self.backoff_base = backoff_base
-        self.sms = sms if sms is not None else registry.sms_provider()
-        self.email = email if email is not None else registry.email_sender()
+def message_claimed_get(*, message_id: uuid.UUID, worker_id: str) -> Message | None:
+    """The message this worker claimed (with its organisation and patient), or None if it lost it."""
+    return (
+        Message.objects.select_related("organization", "patient")
+        .filter(pk=message_id, status=Status.SENDING, claimed_by=worker_id)
+        .first()
+    )
 
-    # --- the loop --------------------------------------------------------------------------------
-    def run_once(self, *, max_rounds: int = 1000) -> Summary:
-        """Process everything due now (claiming in batches), then return what happened."""
-        total = Summary()
-        self.reap(total)
-        for _ in range(max_rounds):
-            ids = self.claim()
-            if not ids:
-                break
-            for pk in ids:
-                self.deliver(pk, total)
-        return total
 
-    # --- leases ----------------------------------------------------------------------------------
-    def reap(self, summary: Summary) -> None:
-        now = timezone.now()
-        expired = Message.objects.filter(status=Status.SENDING, claimed_until__lt=now)
-        summary.requeued += expired.filter(handed_over_at__isnull=True).update(
-            status=Status.QUEUED, claimed_by="", claimed_until=None, updated_at=now
-        )
-        summary.unknown += expired.filter(handed_over_at__isnull=False).update(
-            status=Status.UNKNOWN,
-            last_error="the worker stopped after handing the message to the provider; check by hand",
+def _mine(message: Message, worker_id: str) -> QuerySet[Message]:
+    return Message.objects.for_org(message.organization).filter(pk=message.pk, claimed_by=worker_id)
+
+
+def message_hand_over(*, message: Message, worker_id: str, lease: dt.timedelta, provider: str) -> bool:
+    """Record (before the provider is called) that this worker hands the message over; False when
+    another worker took it over."""
+    now = timezone.now()
+    handed = (
+        _mine(message, worker_id)
+        .filter(status=Status.SENDING, handed_over_at__isnull=True)
+        .update(
+            handed_over_at=now,
+            attempts=F("attempts") + 1,
+            claimed_until=now + lease,
+            provider=provider,
             updated_at=now,
         )
+    )
+    return bool(handed)
 
-    def claim(self) -> list[Any]:
-        now = timezone.now()
-        claim = {
-            "status": Status.SENDING,
-            "claimed_by": self.worker_id,
-            "claimed_until": now + self.lease,
-            "updated_at": now,
-        }
-        due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now).order_by("send_after", "id")
-        if connection.vendor == "postgresql":
-            with transaction.atomic():
-                ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[: self.batch])
-                if ids:
-                    Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(**claim)
-            return ids
-        claimed = []
-        for pk in due.values_list("pk", flat=True)[: self.batch]:
-            if Message.objects.filter(pk=pk, status=Status.QUEUED).update(**claim):
-                claimed.append(pk)
-        return claimed
 
-    # --- one message -----------------------------------------------------------------------------
-    def _mine(self, pk: Any) -> Any:
-        return Message.objects.filter(pk=pk, claimed_by=self.worker_id)
+def message_finish(*, message: Message, worker_id: str, status: str, error: str) -> bool:
+    """End the delivery of a message this worker holds with ``status`` (failed, cancelled, unknown)."""
+    rows = (
+        _mine(message, worker_id)
+        .filter(status__in=[Status.SENDING, Status.UNKNOWN])
+        .update(status=status, last_error=error[:500], claimed_until=None, updated_at=timezone.now())
+    )
+    return bool(rows)
 
-    def _finish(self, pk: Any, status: str, error: str, summary: Summary, field: str) -> None:
-        now = timezone.now()
-        rows = (
-            self._mine(pk)
-            .filter(status__in=[Status.SENDING, Status.UNKNOWN])
-            .update(status=status, last_error=error[:500], claimed_until=None, updated_at=now)
-        )
-        if rows:
-            setattr(summary, field, getattr(summary, field) + 1)
 
-    def deliver(self, pk: Any, summary: Summary) -> None:
-        message = (
-            Message.objects.select_related("organization", "patient")
-            .filter(pk=pk, status=Status.SENDING, claimed_by=self.worker_id)
-            .first()
+def message_mark_sent(*, message: Message, worker_id: str, provider_message_id: str) -> bool:
+    now = timezone.now()
+    rows = (
+        _mine(message, worker_id)
+        .filter(status__in=[Status.SENDING, Status.UNKNOWN])
+        .update(
+            status=Status.SENT,
+            provider_message_id=provider_message_id[:200],
+            sent_at=now,
+            last_error="",
+            claimed_until=None,
+            updated_at=now,
         )
-        if message is None:
-            summary.skipped += 1
-            return
-        org = message.organization
-        # checks at send time
-        if message.purpose == Purpose.MARKETING and not marketing_allowed(
-            org=org, patient_id=message.patient_id, channel=message.channel
-        ):
-            self._finish(pk, Status.CANCELLED, "no marketing consent at send time", summary, "cancelled")
-            return
-        channel_name = ""
-        if message.channel == Channel.SMS:
-            if self.sms is None:
-                self._finish(pk, Status.FAILED, "no SMS provider configured", summary, "failed")
-                return
-            channel_name = self.sms.name
-            region = self.sms.region
-        else:
-            channel_name = self.email.name
-            region = str(registry.setting("EMAIL_REGION", "") or "")
-        if region:
-            refusal = residency_refusal(org=org, patient_id=message.patient_id, provider_region=region)
-            if refusal:
-                self._finish(pk, Status.FAILED, refusal, summary, "failed")
-                return
-        email: OutgoingEmail | None = None
-        if message.channel == Channel.EMAIL:
-            email = OutgoingEmail(
-                to=message.to,
-                subject=message.subject,
-                text=message.body_text,
-                html=message.body_html,
-                idempotency_key=message.idempotency_key,
-                language=message.language,
-                from_name=org.name,
-                attachments=tuple(
-                    Attachment(a.filename, a.content_type, bytes(a.content))
-                    for a in MessageAttachment.objects.filter(organization=org, message=message).order_by(
-                        "id"
-                    )
-                ),
-            )
-        # handover: recorded (and committed) before the provider is called
-        now = timezone.now()
-        handed = (
-            self._mine(pk)
-            .filter(status=Status.SENDING, handed_over_at__isnull=True)
-            .update(
-                handed_over_at=now,
-                attempts=F("attempts") + 1,
-                claimed_until=now + self.lease,
-                provider=channel_name,
-                updated_at=now,
-            )
-        )
-        if not handed:
-            summary.skipped += 1
-            return
-        attempts = message.attempts + 1
-        try:
-            if email is not None:
-                provider_id = self.email.send(email)
-            else:
-                assert self.sms is not None
-                provider_id = self.sms.send(message.to, message.body_text, message.idempotency_key)
-        except TemporaryFailure as exc:
-            self._temporary(pk, attempts, str(exc), summary)
-            return
-        except PermanentFailure as exc:
-            self._finish(pk, Status.FAILED, str(exc), summary, "failed")
-            return
-        except Exception as exc:
-            # an unexpected error after handover: it may have been sent, so do not retry blindly
-            log.exception("messaging: unexpected error delivering %s", pk)
-            self._finish(pk, Status.UNKNOWN, f"unexpected error: {type(exc).__name__}", summary, "unknown")
-            return
-        now = timezone.now()
-        rows = (
-            self._mine(pk)
-            .filter(status__in=[Status.SENDING, Status.UNKNOWN])
-            .update(
-                status=Status.SENT,
-                provider_message_id=str(provider_id)[:200],
-                sent_at=now,
-                last_error="",
-                claimed_until=None,
-                updated_at=now,
-            )
-        )
-        summary.sent += rows
+    )
+    return bool(rows)
 
-    def _temporary(self, pk: Any, attempts: int, error: str, summary: Summary) -> None:
-        if attempts >= self.max_attempts:
-            self._finish(pk, Status.FAILED, f"{error} (gave up after {attempts} attempts)", summary, "failed")
-            return
-        now = timezone.now()
-        rows = (
-            self._mine(pk)
-            .filter(status=Status.SENDING)
-            .update(
-                status=Status.QUEUED,
-                send_after=now + backoff(attempts, self.backoff_base),
-                handed_over_at=None,
-                claimed_by="",
-                claimed_until=None,
-                last_error=error[:500],
-                updated_at=now,
-            )
+
+def message_retry_later(*, message: Message, worker_id: str, delay: dt.timedelta, error: str) -> bool:
+    """Queue the message again after a temporary failure, releasing this worker's claim."""
+    now = timezone.now()
+    rows = (
+        _mine(message, worker_id)
+        .filter(status=Status.SENDING)
+        .update(
+            status=Status.QUEUED,
+            send_after=now + delay,
+            handed_over_at=None,
+            claimed_by="",
+            claimed_until=None,
+            last_error=error[:500],
+            updated_at=now,
         )
-        summary.retried += rows
+    )
+    return bool(rows)

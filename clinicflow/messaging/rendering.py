@@ -1,10 +1,10 @@
-"""Rendering a message from its kind, channel, language and context.
+"""Rendering a message from its kind, channel, language and context (pure: no database).
 
 Built-in texts live in ``catalog.BUILTIN`` (en, ru, zh-hans for every kind); an organisation may
-override one (``MessageTemplate``). Templates use ``{placeholder}`` substitution only — a manager
-edits overrides, so no template language (no tags, no attribute access) is ever evaluated. Unknown
-placeholders render as an empty string. The HTML part of an e-mail is the text, HTML-escaped,
-inside ``templates/messaging/email.html``.
+override one (``MessageTemplate``, read by ``selectors.template_overrides``). Templates use
+``{placeholder}`` substitution only — a manager edits overrides, so no template language (no tags,
+no attribute access) is ever evaluated. Unknown placeholders render as an empty string. The HTML
+part of an e-mail is the text, HTML-escaped, inside ``templates/messaging/email.html``.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from clinicflow.messaging.catalog import BUILTIN, LANGUAGES
-from clinicflow.messaging.models import Channel, MessageTemplate
+from clinicflow.messaging.models import Channel
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 SMS_MAX = 1000
+SUBJECT_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,14 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+class TemplateSource(NamedTuple):
+    """The texts a message is rendered from, and the label of the e-mail's button (``None`` for SMS)."""
+
+    subject: str
+    body: str
+    action: str | None
 
 
 def language_for(preferred: str | None) -> str:
@@ -49,26 +58,22 @@ def substitute(template: str, context: Mapping[str, Any]) -> str:
     return PLACEHOLDER.sub(repl, template)
 
 
-def _source(*, org_id: object, kind: str, channel: str, language: str) -> tuple[str, str, str | None]:
-    """(subject, body, action label) from the organisation's override or the built-in catalogue."""
-    override = (
-        MessageTemplate.objects.filter(organization_id=org_id, kind=kind, channel=channel, language=language)
-        .only("subject", "body")
-        .first()
-    )
+def template_source(
+    *, kind: str, channel: str, language: str, override: tuple[str, str] | None = None
+) -> TemplateSource:
+    """The organisation's override ``(subject, body)`` when it has one, else the built-in text."""
     builtin = BUILTIN[kind][language]
     action = builtin.get("action")
     if override is not None:
-        return override.subject, override.body, action
+        return TemplateSource(override[0], override[1], action)
     if channel == Channel.SMS:
-        return "", builtin["sms"], None
-    return builtin["subject"], builtin["body"], action
+        return TemplateSource("", builtin["sms"], None)
+    return TemplateSource(builtin["subject"], builtin["body"], action)
 
 
-def render(*, org_id: object, kind: str, channel: str, language: str, context: Mapping[str, Any]) -> Rendered:
-    subject_t, body_t, action = _source(org_id=org_id, kind=kind, channel=channel, language=language)
-    subject = " ".join(substitute(subject_t, context).split())[:300]
-    text = substitute(body_t, context).strip()
+def render(*, source: TemplateSource, channel: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    subject = " ".join(substitute(source.subject, context).split())[:SUBJECT_MAX]
+    text = substitute(source.body, context).strip()
     if channel == Channel.SMS:
         return Rendered(subject="", text=text[:SMS_MAX], html="")
     url = str(context.get("manage_url") or context.get("survey_url") or "")
@@ -79,7 +84,7 @@ def render(*, org_id: object, kind: str, channel: str, language: str, context: M
                 "subject": subject,
                 "paragraphs": [p for p in text.split("\n\n") if p.strip()],
                 "action_url": url if url.startswith(("https://", "http://")) else "",
-                "action_label": action or "",
+                "action_label": source.action or "",
                 "clinic": context.get("clinic", ""),
                 "language": language,
             },

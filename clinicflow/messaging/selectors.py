@@ -1,16 +1,28 @@
-"""Reads of the outbox. Every function takes the organisation first."""
+"""Reads of the outbox, its templates and settings. Every function takes the organisation first."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Organization
-from clinicflow.messaging.catalog import BUILTIN, LANGUAGES
-from clinicflow.messaging.models import Channel, Kind, Message, MessageTemplate, Status
+from clinicflow.messaging.catalog import LANGUAGES
+from clinicflow.messaging.models import (
+    Channel,
+    Kind,
+    Message,
+    MessageAttachment,
+    MessageTemplate,
+    MessagingSettings,
+    Status,
+)
+from clinicflow.messaging.rendering import template_source
+from clinicflow.patients.models import MARKETING_PURPOSE_BY_CHANNEL
+from clinicflow.patients.selectors import has_consent
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,58 @@ def message_status_counts(*, org: Organization) -> dict[str, int]:
     return counts
 
 
+def messages_by_key(*, org: Organization, keys: Collection[str]) -> dict[str, Message]:
+    """The organisation's live (not cancelled) messages holding these dedupe keys, by key."""
+    if not keys:
+        return {}
+    found = Message.objects.for_org(org).filter(dedupe_key__in=sorted(keys))
+    return {m.dedupe_key: m for m in found if m.dedupe_key}
+
+
+def pending_count(*, org: Organization) -> int:
+    """Messages queued or being sent."""
+    return Message.objects.for_org(org).filter(Q(status=Status.QUEUED) | Q(status=Status.SENDING)).count()
+
+
+def message_attachments(*, org: Organization, message_id: uuid.UUID) -> list[MessageAttachment]:
+    return list(MessageAttachment.objects.for_org(org).filter(message_id=message_id).order_by("id"))
+
+
+def marketing_allowed(*, org: Organization, patient_id: uuid.UUID, channel: str) -> bool:
+    """Whether the patient's latest marketing consent for the channel is a grant."""
+    purpose = MARKETING_PURPOSE_BY_CHANNEL.get(channel)
+    return purpose is not None and has_consent(org=org, patient_id=patient_id, purpose=purpose)
+
+
+def messaging_settings_get(*, org: Organization) -> MessagingSettings:
+    """The organisation's settings (unsaved defaults when it has none yet)."""
+    found = MessagingSettings.objects.for_org(org).first()
+    return found or MessagingSettings(organization=org)
+
+
+def cross_border_allowed(*, org: Organization) -> bool:
+    return MessagingSettings.objects.for_org(org).filter(allow_cross_border=True).exists()
+
+
+def template_overrides(
+    *, org: Organization, language: str, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """The organisation's overrides ``(subject, body)`` by ``(kind, channel)`` for one language, in one
+    query (covering at least ``pairs``)."""
+    if not pairs:
+        return {}
+    rows = (
+        MessageTemplate.objects.for_org(org)
+        .filter(
+            language=language,
+            kind__in=sorted({kind for kind, _ in pairs}),
+            channel__in=sorted({channel for _, channel in pairs}),
+        )
+        .values_list("kind", "channel", "subject", "body")
+    )
+    return {(kind, channel): (subject, body) for kind, channel, subject, body in rows}
+
+
 def message_template_table(*, org: Organization) -> list[dict[str, object]]:
     """Every (kind, channel, language) with whether the organisation overrides it."""
     overridden = set(
@@ -66,18 +130,34 @@ def message_template_table(*, org: Organization) -> list[dict[str, object]]:
     ]
 
 
+def _template_key_valid(kind: str, channel: str, language: str) -> bool:
+    return kind in Kind.values and channel in Channel.values and language in LANGUAGES
+
+
+def message_template_override_get(
+    *, org: Organization, kind: str, channel: str, language: str
+) -> MessageTemplate:
+    """The organisation's override of one template; ``NotFound`` when it has none."""
+    row = None
+    if _template_key_valid(kind, channel, language):
+        row = (
+            MessageTemplate.objects.for_org(org).filter(kind=kind, channel=channel, language=language).first()
+        )
+    if row is None:
+        raise NotFound("template not found")
+    return row
+
+
 def message_template_get(*, org: Organization, kind: str, channel: str, language: str) -> dict[str, object]:
     """The text in effect: the organisation's override or the built-in default."""
-    if kind not in Kind.values or channel not in Channel.values or language not in LANGUAGES:
+    if not _template_key_valid(kind, channel, language):
         raise NotFound("template not found")
     row = MessageTemplate.objects.for_org(org).filter(kind=kind, channel=channel, language=language).first()
-    builtin = BUILTIN[kind][language]
-    default_subject = "" if channel == Channel.SMS else builtin["subject"]
-    default_body = builtin["sms"] if channel == Channel.SMS else builtin["body"]
+    default = template_source(kind=kind, channel=channel, language=language)
     return {
         "row": row,
-        "subject": row.subject if row else default_subject,
-        "body": row.body if row else default_body,
-        "default_subject": default_subject,
-        "default_body": default_body,
+        "subject": row.subject if row else default.subject,
+        "body": row.body if row else default.body,
+        "default_subject": default.subject,
+        "default_body": default.body,
     }

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
-from clinicflow.core.errors import DomainError, NotFound
+from clinicflow.core.errors import DomainError
 from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import parse_uuid
-from clinicflow.messaging import selectors, services
-from clinicflow.messaging.models import Channel, Kind, MessageTemplate, Status
+from clinicflow.core.web import get_or_404
+from clinicflow.messaging import configuration, selectors
+from clinicflow.messaging.models import Channel, Kind, Status
 
 PAGE_SIZE = 50
 
@@ -74,17 +75,16 @@ def template_list(request: AuthedRequest) -> HttpResponse:
 @require_perm("messaging.manage")
 def template_edit(request: AuthedRequest, kind: str, channel: str, language: str) -> HttpResponse:
     org = request.org
-    try:
-        current = selectors.message_template_get(org=org, kind=kind, channel=channel, language=language)
-    except NotFound as exc:
-        raise Http404 from exc
+    current = get_or_404(
+        selectors.message_template_get, org=org, kind=kind, channel=channel, language=language
+    )
     errors: dict[str, list[str]] = {}
     subject, body = str(current["subject"]), str(current["body"])
     if request.method == "POST":
         subject = request.POST.get("subject", "")[:300]
         body = request.POST.get("body", "")[:10_000]
         try:
-            services.message_template_save(
+            configuration.message_template_save(
                 org=org,
                 actor=request.user,
                 kind=kind,
@@ -119,13 +119,13 @@ def template_edit(request: AuthedRequest, kind: str, channel: str, language: str
 @require_POST
 @require_perm("messaging.manage")
 def template_reset(request: AuthedRequest, kind: str, channel: str, language: str) -> HttpResponse:
-    row = (
-        MessageTemplate.objects.for_org(request.org)
-        .filter(kind=kind, channel=channel, language=language)
-        .first()
+    row = get_or_404(
+        selectors.message_template_override_get,
+        org=request.org,
+        kind=kind,
+        channel=channel,
+        language=language,
     )
-    if row is None:
-        raise Http404
-    services.message_template_delete(org=request.org, actor=request.user, template=row)
+    configuration.message_template_delete(org=request.org, actor=request.user, template=row)
     messages.success(request, _("The built-in text is used again."))
     return redirect("messaging:templates")

@@ -2,18 +2,17 @@
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
-from clinicflow.accounts.api_auth import api_perm
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.accounts.models import User
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
-from clinicflow.core.models import AuditAction, Branch, Organization
-from clinicflow.core.selectors import parse_uuid
+from clinicflow.core.models import AuditAction, Organization
+from clinicflow.core.selectors import branch_named
 from clinicflow.patients import selectors, services
 from clinicflow.patients.models import Sex, Source
 from clinicflow.patients.schemas import (
@@ -24,6 +23,7 @@ from clinicflow.patients.schemas import (
     PatientOut,
     PatientPageOut,
     PatientPatch,
+    consent_out,
     patient_out,
 )
 
@@ -40,25 +40,11 @@ class ListParams(Schema):
     offset: int = Field(0, ge=0, le=10_000_000)
 
 
-def _ctx(request: HttpRequest) -> tuple[Organization, User]:
-    return request.org, request.auth  # type: ignore[attr-defined]
-
-
-def _branch(org: Organization, branch_id: str | None, field: str = "branch") -> Branch | None:
-    if not branch_id:
-        return None
-    pk = parse_uuid(branch_id)
-    branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
-    if branch is None:
-        raise ValidationFailed.field(field, "unknown branch")
-    return branch
-
-
 @router.get("", response={200: PatientPageOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.view")
-def patient_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+def patient_list(request: ApiRequest, params: Query[ListParams]) -> dict[str, Any]:
     """List the organisation's patients. `q` searches names, e-mail, or phones in any format."""
-    org, user = _ctx(request)
+    org, user = request.org, request.auth
     if params.sort not in selectors.SORTS:
         raise HttpError(400, f"sort must be one of {', '.join(selectors.SORTS)}")
     if not 1 <= params.limit <= 200 or params.offset < 0 or params.offset > 10_000_000:
@@ -69,7 +55,7 @@ def patient_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, A
         raise ValidationFailed.field("sex", f"must be one of {', '.join(Sex.values)}")
     filters = selectors.PatientFilters(
         q=params.q[:100],
-        branch=_branch(org, params.branch),
+        branch=branch_named(org=org, branch_id=params.branch),
         source=params.source or "",
         sex=params.sex or "",
         sort=params.sort,
@@ -94,8 +80,8 @@ def patient_list(request: HttpRequest, params: Query[ListParams]) -> dict[str, A
 
 @router.get("/{patient_id}", response={200: PatientOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.view")
-def patient_detail(request: HttpRequest, patient_id: str) -> dict[str, Any]:
-    org, user = _ctx(request)
+def patient_detail(request: ApiRequest, patient_id: str) -> dict[str, Any]:
+    org, user = request.org, request.auth
     patient = selectors.patient_get(org=org, patient_id=patient_id)
     data = patient_out(patient, user)
     audit_record(
@@ -113,15 +99,14 @@ def patient_detail(request: HttpRequest, patient_id: str) -> dict[str, Any]:
 def _data_from(payload: PatientIn | PatientPatch, org: Organization, user: User) -> services.PatientData:
     given = payload.model_fields_set
     values = payload.model_dump(exclude_unset=isinstance(payload, PatientPatch))
-    if ("clinical_notes" in given and values.get("clinical_notes")) and not user.has_perm_cf(
-        "patients.edit_clinical"
-    ):
-        raise HttpError(403, "your role may not write clinical notes")
-    values.pop("clinical_notes", None) if not user.has_perm_cf("patients.edit_clinical") else None
-    branch = _branch(org, values.pop("branch", None)) if "branch" in values else None
-    data = services.PatientData(**{k: v for k, v in values.items() if k != "branch"})
+    if not user.has_perm_cf("patients.edit_clinical"):
+        if "clinical_notes" in given and values.get("clinical_notes"):
+            raise HttpError(403, "your role may not write clinical notes")
+        values.pop("clinical_notes", None)
+    branch_id = values.pop("branch", None)
+    data = services.PatientData(**values)
     if "branch" in given:
-        data.branch = branch
+        data.branch = branch_named(org=org, branch_id=branch_id)
         data.given.add("branch")
     if "birth_date" in given:
         data.given.add("birth_date")
@@ -130,9 +115,9 @@ def _data_from(payload: PatientIn | PatientPatch, org: Organization, user: User)
 
 @router.post("", response={201: PatientOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.edit")
-def patient_create(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
+def patient_create(request: ApiRequest, payload: PatientIn) -> Status[dict[str, Any]]:
     """Create a patient. Phones in any format are stored as E.164 (default region: the branch's country)."""
-    org, user = _ctx(request)
+    org, user = request.org, request.auth
     patient = services.patient_create(
         org=org, actor=user, data=_data_from(payload, org, user), request=request
     )
@@ -141,8 +126,8 @@ def patient_create(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
 
 @router.patch("/{patient_id}", response={200: PatientOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.edit")
-def patient_update(request: HttpRequest, patient_id: str, payload: PatientPatch) -> dict[str, Any]:
-    org, user = _ctx(request)
+def patient_update(request: ApiRequest, patient_id: str, payload: PatientPatch) -> dict[str, Any]:
+    org, user = request.org, request.auth
     patient = selectors.patient_get(org=org, patient_id=patient_id)
     services.patient_update(
         org=org, actor=user, patient=patient, data=_data_from(payload, org, user), request=request
@@ -152,9 +137,9 @@ def patient_update(request: HttpRequest, patient_id: str, payload: PatientPatch)
 
 @router.get("/{patient_id}/duplicates", response={200: list[PatientOut], **ERRORS}, exclude_unset=True)
 @api_perm("patients.merge")
-def patient_duplicates(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
+def patient_duplicates(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
     """Other patients sharing a phone or the e-mail: candidates for a merge."""
-    org, user = _ctx(request)
+    org, user = request.org, request.auth
     patient = selectors.patient_get(org=org, patient_id=patient_id)
     phones = [p.e164 for p in patient.phones.all()]
     found = selectors.patient_duplicates(org=org, phones=phones, email=patient.email, exclude_id=patient.pk)
@@ -163,9 +148,9 @@ def patient_duplicates(request: HttpRequest, patient_id: str) -> list[dict[str, 
 
 @router.post("/{patient_id}/merge", response={200: PatientOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.merge")
-def patient_merge(request: HttpRequest, patient_id: str, payload: MergeIn) -> dict[str, Any]:
+def patient_merge(request: ApiRequest, patient_id: str, payload: MergeIn) -> dict[str, Any]:
     """Merge the patient `merge_id` into this one."""
-    org, user = _ctx(request)
+    org, user = request.org, request.auth
     keep = selectors.patient_get(org=org, patient_id=patient_id)
     merge = selectors.patient_get(org=org, patient_id=payload.merge_id)
     services.patient_merge(org=org, actor=user, keep=keep, merge=merge, request=request)
@@ -174,8 +159,8 @@ def patient_merge(request: HttpRequest, patient_id: str, payload: MergeIn) -> di
 
 @router.get("/{patient_id}/consents", response={200: list[ConsentOut], **ERRORS})
 @api_perm("patients.view_consents")
-def consent_list(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
-    org, user = _ctx(request)
+def consent_list(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
+    org, user = request.org, request.auth
     patient = selectors.patient_get(org=org, patient_id=patient_id)
     audit_record(
         org=org,
@@ -185,25 +170,14 @@ def consent_list(request: HttpRequest, patient_id: str) -> list[dict[str, Any]]:
         object_id=patient.pk,
         request=request,
     )
-    return [
-        {
-            "id": str(e.pk),
-            "purpose": e.purpose,
-            "kind": e.kind,
-            "method": e.method,
-            "at": e.at,
-            "template_version": e.template_version,
-            "text_sha256": e.text_sha256,
-        }
-        for e in selectors.consent_history(org=org, patient=patient)
-    ]
+    return [consent_out(e) for e in selectors.consent_history(org=org, patient=patient)]
 
 
 @router.post("/{patient_id}/consents", response={201: ConsentOut, **ERRORS})
 @api_perm("patients.edit")
-def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) -> Status[dict[str, Any]]:
+def consent_create(request: ApiRequest, patient_id: str, payload: ConsentIn) -> Status[dict[str, Any]]:
     """Record a consent grant or withdrawal (append-only)."""
-    org, user = _ctx(request)
+    org, user = request.org, request.auth
     patient = selectors.patient_get(org=org, patient_id=patient_id)
     e = services.consent_record(
         org=org,
@@ -216,15 +190,4 @@ def consent_create(request: HttpRequest, patient_id: str, payload: ConsentIn) ->
         template_version=payload.template_version,
         request=request,
     )
-    return Status(
-        201,
-        {
-            "id": str(e.pk),
-            "purpose": e.purpose,
-            "kind": e.kind,
-            "method": e.method,
-            "at": e.at,
-            "template_version": e.template_version,
-            "text_sha256": e.text_sha256,
-        },
-    )
+    return Status(201, consent_out(e))

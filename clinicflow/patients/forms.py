@@ -36,7 +36,9 @@ class PatientForm(forms.Form):
 
     def __init__(self, *args: Any, org: Organization, clinical: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = Branch.objects.for_org(org)  # type: ignore[attr-defined]
+        branch = self.fields["branch"]
+        assert isinstance(branch, forms.ModelChoiceField)  # declared above
+        branch.queryset = Branch.objects.for_org(org)
         if not clinical:
             del self.fields["clinical_notes"]
 

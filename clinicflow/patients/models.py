@@ -174,7 +174,7 @@ class ConsentEvent(TenantModel):
         db_index=False,
     )
 
-    objects: ClassVar[AppendOnlyTenantManager] = AppendOnlyTenantManager()  # type: ignore[assignment]
+    objects: ClassVar[AppendOnlyTenantManager[ConsentEvent]] = AppendOnlyTenantManager()
 
     class Meta:
         ordering = ["at"]

@@ -6,7 +6,7 @@ from pydantic import ConfigDict
 
 from clinicflow.accounts.models import User
 from clinicflow.core.phones import display
-from clinicflow.patients.models import Patient
+from clinicflow.patients.models import ConsentEvent, Patient
 
 
 class PatientIn(Schema):
@@ -131,3 +131,15 @@ class ConsentOut(Schema):
     at: dt.datetime
     template_version: str
     text_sha256: str
+
+
+def consent_out(event: ConsentEvent) -> dict[str, Any]:
+    return {
+        "id": str(event.pk),
+        "purpose": event.purpose,
+        "kind": event.kind,
+        "method": event.method,
+        "at": event.at,
+        "template_version": event.template_version,
+        "text_sha256": event.text_sha256,
+    }

@@ -12,7 +12,14 @@ from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.phones import looks_like_phone, try_normalize
 from clinicflow.core.selectors import parse_uuid
-from clinicflow.patients.models import ConsentEvent, ConsentEventKind, Patient, PatientPhone
+from clinicflow.patients.models import (
+    ConsentEvent,
+    ConsentEventKind,
+    Patient,
+    PatientPhone,
+    PatientPrediction,
+    PhoneKind,
+)
 
 SORTS = {
     "name": ("last_name", "first_name", "id"),
@@ -30,9 +37,9 @@ def default_region(org: Organization, branch: Branch | None = None) -> str:
     return (branch.country if branch is not None else org.country) or "RU"
 
 
-def _phones(org: Organization) -> Prefetch:
+def _phones(org: Organization) -> Prefetch[str, QuerySet[PatientPhone], str]:
     """Prefetch phones through the org-first index (a bare ``patient_id IN`` scans every tenant's rows)."""
-    return Prefetch("phones", queryset=PatientPhone.objects.filter(organization=org))
+    return Prefetch("phones", queryset=PatientPhone.objects.for_org(org))
 
 
 def patient_get(*, org: Organization, patient_id: object, with_phones: bool = True) -> Patient:
@@ -112,6 +119,19 @@ def patient_find_by_phone(*, org: Organization, e164: str) -> list[Patient]:
     return list(Patient.objects.for_org(org).filter(pk__in=ids, merged_into__isnull=True))
 
 
+def patient_text_phone(*, org: Organization, patient_id: uuid.UUID) -> str | None:
+    """The number a text message goes to: the primary phone, a mobile before other kinds, then the
+    lowest number; ``None`` when the patient has no phone."""
+    phones = list(
+        PatientPhone.objects.for_org(org)
+        .filter(patient_id=patient_id)
+        .values_list("e164", "kind", "is_primary")
+    )
+    if not phones:
+        return None
+    return min(phones, key=lambda p: (not p[2], p[1] != PhoneKind.MOBILE, p[0]))[0]
+
+
 def patient_duplicates(
     *, org: Organization, phones: list[str], email: str, exclude_id: uuid.UUID | None = None
 ) -> list[Patient]:
@@ -132,23 +152,24 @@ def patient_duplicates(
 def consent_state(*, org: Organization, patient: Patient) -> dict[str, ConsentEvent]:
     """The latest event of each consent purpose for the patient."""
     latest: dict[str, ConsentEvent] = {}
-    for event in ConsentEvent.objects.filter(organization=org).filter(patient=patient).order_by("at", "id"):
+    for event in ConsentEvent.objects.for_org(org).filter(patient=patient).order_by("at", "id"):
         latest[event.purpose] = event
     return latest
 
 
 def consent_history(*, org: Organization, patient: Patient) -> QuerySet[ConsentEvent]:
-    return ConsentEvent.objects.filter(organization=org).filter(patient=patient).order_by("-at", "-id")
+    return ConsentEvent.objects.for_org(org).filter(patient=patient).order_by("-at", "-id")
 
 
 def patients_with_consent(*, org: Organization, purpose: str) -> QuerySet[Patient]:
     """Patients whose latest event for the purpose is a grant (checked at send time)."""
     latest = (
-        ConsentEvent.objects.filter(organization=org, patient=OuterRef("pk"), purpose=purpose)
+        ConsentEvent.objects.for_org(org)
+        .filter(patient=OuterRef("pk"), purpose=purpose)
         .order_by("-at", "-id")
         .values("kind")[:1]
     )
-    granted = ConsentEvent.objects.filter(organization=org, patient=OuterRef("pk"), purpose=purpose)
+    granted = ConsentEvent.objects.for_org(org).filter(patient=OuterRef("pk"), purpose=purpose)
     return (
         Patient.objects.for_org(org)
         .filter(merged_into__isnull=True)
@@ -161,13 +182,18 @@ def patients_with_consent(*, org: Organization, purpose: str) -> QuerySet[Patien
 
 def has_consent(*, org: Organization, patient_id: uuid.UUID, purpose: str) -> bool:
     last = (
-        ConsentEvent.objects.filter(organization=org)
+        ConsentEvent.objects.for_org(org)
         .filter(patient_id=patient_id, purpose=purpose)
         .order_by("-at", "-id")
         .values_list("kind", flat=True)
         .first()
     )
     return last == ConsentEventKind.GRANTED
+
+
+def patient_prediction(*, org: Organization, patient: Patient) -> PatientPrediction | None:
+    """The lifetime-value engine's stored prediction for the patient, if any."""
+    return PatientPrediction.objects.for_org(org).filter(patient=patient).first()
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from clinicflow.accounts.models import User
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed
-from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.core.models import AuditAction, Branch, Organization, TenantModel
 from clinicflow.core.phones import InvalidPhone, normalize
 from clinicflow.patients.models import (
     LANGUAGE_CHOICES,
@@ -26,13 +28,11 @@ from clinicflow.patients.models import (
     ConsentPurpose,
     Patient,
     PatientPhone,
+    PatientPrediction,
     Sex,
     Source,
 )
 from clinicflow.patients.selectors import default_region
-
-if TYPE_CHECKING:
-    from clinicflow.accounts.models import User
 
 CLINICAL_FIELDS = frozenset({"clinical_notes"})
 EDITABLE_FIELDS = (
@@ -49,6 +49,8 @@ EDITABLE_FIELDS = (
     "branch",
 )
 MAX_LEN = {"last_name": 100, "first_name": 100, "middle_name": 100, "notes": 10_000, "clinical_notes": 50_000}
+MAX_PHONES = 5
+LANGUAGES = [code for code, _ in LANGUAGE_CHOICES]
 
 
 @dataclass
@@ -70,11 +72,21 @@ class PatientData:
     given: set[str] = field(default_factory=set)
 
 
-def _clean(
-    data: PatientData, *, org: Organization, creating: bool
-) -> tuple[dict[str, object], list[str] | None]:
-    errors: dict[str, list[str]] = {}
-    values: dict[str, object] = {}
+class _Errors(dict[str, list[str]]):
+    """Field errors collected while cleaning, raised together as one ``ValidationFailed``."""
+
+    def add(self, name: str, message: str) -> None:
+        self.setdefault(name, []).append(message)
+
+    def raise_any(self) -> None:
+        if self:
+            first = next(iter(self))
+            raise ValidationFailed(f"{first}: {self[first][0]}", fields=dict(self))
+
+
+def _given_values(data: PatientData, errors: _Errors) -> dict[str, Any]:
+    """The editable fields given in ``data``, strings stripped and length-checked."""
+    values: dict[str, Any] = {}
     for name in EDITABLE_FIELDS:
         value = getattr(data, name)
         if value is None and name not in data.given:
@@ -82,56 +94,68 @@ def _clean(
         if isinstance(value, str):
             value = value.strip()
             if name in MAX_LEN and len(value) > MAX_LEN[name]:
-                errors.setdefault(name, []).append(f"at most {MAX_LEN[name]} characters")
+                errors.add(name, f"at most {MAX_LEN[name]} characters")
         values[name] = "" if value is None and name not in ("birth_date", "branch") else value
+    return values
+
+
+def _check_values(values: dict[str, Any], *, org: Organization, creating: bool, errors: _Errors) -> None:
     for required in ("last_name", "first_name"):
         if (creating or required in values) and not values.get(required):
-            errors.setdefault(required, []).append("is required")
-    if values.get("sex") and values["sex"] not in Sex.values:
-        errors.setdefault("sex", []).append(f"must be one of {', '.join(Sex.values)}")
-    if values.get("source") and values["source"] not in Source.values:
-        errors.setdefault("source", []).append(f"must be one of {', '.join(Source.values)}")
-    languages = [code for code, _ in LANGUAGE_CHOICES]
-    if values.get("preferred_language") and values["preferred_language"] not in languages:
-        errors.setdefault("preferred_language", []).append(f"must be one of {', '.join(languages)}")
+            errors.add(required, "is required")
+    choices = {"sex": Sex.values, "source": Source.values, "preferred_language": LANGUAGES}
+    for name, allowed in choices.items():
+        if values.get(name) and values[name] not in allowed:
+            errors.add(name, f"must be one of {', '.join(allowed)}")
     if values.get("email"):
-        email = str(values["email"]).lower()
+        values["email"] = str(values["email"]).lower()
         try:
-            validate_email(email)
+            validate_email(values["email"])
         except DjangoValidationError:
-            errors.setdefault("email", []).append("is not a valid e-mail address")
-        values["email"] = email
+            errors.add("email", "is not a valid e-mail address")
     birth = values.get("birth_date")
     if isinstance(birth, dt.date):
-        today = timezone.localdate()
-        if birth > today:
-            errors.setdefault("birth_date", []).append("is in the future")
+        if birth > timezone.localdate():
+            errors.add("birth_date", "is in the future")
         elif birth.year < 1900:
-            errors.setdefault("birth_date", []).append("is before 1900")
+            errors.add("birth_date", "is before 1900")
     branch = values.get("branch")
     if isinstance(branch, Branch) and branch.organization_id != org.id:
-        errors.setdefault("branch", []).append("unknown branch")
-    phones: list[str] | None = None
+        errors.add("branch", "unknown branch")
+
+
+def _clean_phones(raw_phones: list[str], *, region: str, errors: _Errors) -> list[str]:
+    """The numbers in E.164, in the given order without repeats (blank entries skipped)."""
+    phones: list[str] = []
+    for index, raw in enumerate(raw_phones):
+        if not str(raw).strip():
+            continue
+        try:
+            e164 = normalize(str(raw), region)
+        except InvalidPhone as exc:
+            errors.add(f"phones[{index}]" if len(raw_phones) > 1 else "phones", f"{str(raw)[:40]!r} {exc}")
+            continue
+        if e164 not in phones:
+            phones.append(e164)
+    if len(phones) > MAX_PHONES:
+        errors.add("phones", f"at most {MAX_PHONES} phone numbers")
+    return phones
+
+
+def _clean(
+    data: PatientData, *, org: Organization, creating: bool
+) -> tuple[dict[str, Any], list[str] | None]:
+    """The model values and the phones (None: not given) of ``data``; ``ValidationFailed`` naming
+    every bad field."""
+    errors = _Errors()
+    values = _given_values(data, errors)
+    _check_values(values, org=org, creating=creating, errors=errors)
+    phones = None
     if data.phones is not None:
+        branch = values.get("branch")
         region = default_region(org, branch if isinstance(branch, Branch) else None)
-        phones = []
-        for index, raw in enumerate(data.phones):
-            if not str(raw).strip():
-                continue
-            try:
-                e164 = normalize(str(raw), region)
-            except InvalidPhone as exc:
-                errors.setdefault(f"phones[{index}]" if len(data.phones) > 1 else "phones", []).append(
-                    f"{str(raw)[:40]!r} {exc}"
-                )
-                continue
-            if e164 not in phones:
-                phones.append(e164)
-        if len(phones) > 5:
-            errors.setdefault("phones", []).append("at most 5 phone numbers")
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed(f"{first}: {errors[first][0]}", fields=errors)
+        phones = _clean_phones(data.phones, region=region, errors=errors)
+    errors.raise_any()
     return values, phones
 
 
@@ -152,7 +176,9 @@ def patient_create(
     *, org: Organization, actor: User | None, data: PatientData, request: HttpRequest | None = None
 ) -> Patient:
     values, phones = _clean(data, org=org, creating=True)
-    patient = Patient(organization=org, created_by=actor if actor and actor.pk else None, **values)  # type: ignore[misc]
+    patient = Patient(organization=org, created_by=actor if actor and actor.pk else None)
+    for name, value in values.items():
+        setattr(patient, name, value)
     patient.search_name = Patient.make_search_name(patient.last_name, patient.first_name, patient.middle_name)
     patient.save(force_insert=True)
     if phones:
@@ -207,16 +233,68 @@ def patient_update(
     return patient
 
 
-def _patient_foreign_keys() -> list[tuple[type[models.Model], str]]:
+def _patient_foreign_keys() -> list[tuple[type[TenantModel], str]]:
     """Every (model, field) in any app that points at Patient, so a merge moves all of them."""
-    from django.apps import apps
-
-    found: list[tuple[type[models.Model], str]] = []
+    found: list[tuple[type[TenantModel], str]] = []
     for model in apps.get_models():
         for f in model._meta.get_fields():
-            if isinstance(f, models.ForeignKey) and f.related_model is Patient and model is not Patient:
-                found.append((model, f.name))
+            if not isinstance(f, models.ForeignKey) or f.related_model is not Patient or model is Patient:
+                continue
+            if not issubclass(model, TenantModel):
+                raise TypeError(f"{model._meta.label} points at Patient but is not a tenant model")
+            found.append((model, f.name))
     return found
+
+
+# Rows a merge does not simply re-point: phones are de-duplicated, consents re-recorded (append-only),
+# the stored prediction dropped (the next run of the lifetime-value engine predicts the kept patient).
+_MERGED_APART: frozenset[type[TenantModel]] = frozenset({PatientPhone, ConsentEvent, PatientPrediction})
+
+
+def _merge_phones(*, org: Organization, keep: Patient, merge: Patient) -> None:
+    keep_phones = set(PatientPhone.objects.for_org(org).filter(patient=keep).values_list("e164", flat=True))
+    PatientPhone.objects.for_org(org).filter(patient=merge, e164__in=keep_phones).delete()
+    PatientPhone.objects.for_org(org).filter(patient=merge).update(patient=keep, is_primary=False)
+
+
+def _merge_consents(*, org: Organization, keep: Patient, merge: Patient) -> None:
+    """Consent events are append-only: re-record the merged patient's on the kept one."""
+    for event in list(ConsentEvent.objects.for_org(org).filter(patient=merge)):
+        ConsentEvent(
+            organization=org,
+            patient=keep,
+            purpose=event.purpose,
+            kind=event.kind,
+            method=event.method,
+            at=event.at,
+            template_version=event.template_version,
+            text_sha256=event.text_sha256,
+            evidence=(f"merged from {merge.pk}: " + event.evidence)[:300],
+            recorded_by_id=event.recorded_by_id,
+        ).save(force_insert=True)
+
+
+def _merge_related(*, org: Organization, keep: Patient, merge: Patient) -> list[str]:
+    """Move every row of other tables from ``merge`` to ``keep``; the names of what moved."""
+    _merge_phones(org=org, keep=keep, merge=merge)
+    _merge_consents(org=org, keep=keep, merge=merge)
+    PatientPrediction.objects.for_org(org).filter(patient=merge).delete()
+    moved = ["phones", "consents"]
+    for model, fname in _patient_foreign_keys():
+        if model in _MERGED_APART:
+            continue
+        if model.objects.for_org(org).filter(**{fname: merge}).update(**{fname: keep}):
+            moved.append(model._meta.label_lower)
+    return moved
+
+
+def _merge_fields(*, keep: Patient, merge: Patient) -> None:
+    """Fill the kept card's empty fields from the merged one; clinical notes are joined."""
+    for name in ("email", "birth_date", "middle_name", "notes", "branch"):
+        if not getattr(keep, name) and getattr(merge, name):
+            setattr(keep, name, getattr(merge, name))
+    if merge.clinical_notes:
+        keep.clinical_notes = "\n\n".join(x for x in (keep.clinical_notes, merge.clinical_notes) if x)
 
 
 @transaction.atomic
@@ -235,65 +313,23 @@ def patient_merge(
         raise ValidationFailed("patient belongs to another organisation")
     if merge.merged_into_id is not None or keep.merged_into_id is not None:
         raise Conflict("one of the patients is already merged")
-    keep_phones = set(PatientPhone.objects.for_org(org).filter(patient=keep).values_list("e164", flat=True))
-    PatientPhone.objects.for_org(org).filter(patient=merge, e164__in=keep_phones).delete()
-    PatientPhone.objects.for_org(org).filter(patient=merge).update(patient=keep, is_primary=False)
-    moved = ["phones"]
-    for model, fname in _patient_foreign_keys():
-        if model is PatientPhone:
-            continue
-        manager = model._default_manager
-        qs = manager.filter(organization=org, **{fname: merge})
-        if model is ConsentEvent:  # type: ignore[comparison-overlap]
-            # consent events are append-only: re-record them on the kept patient
-            for event in list(ConsentEvent.objects.filter(organization=org, patient=merge)):
-                ConsentEvent(
-                    organization=org,
-                    patient=keep,
-                    purpose=event.purpose,
-                    kind=event.kind,
-                    method=event.method,
-                    at=event.at,
-                    template_version=event.template_version,
-                    text_sha256=event.text_sha256,
-                    evidence=(f"merged from {merge.pk}: " + event.evidence)[:300],
-                    recorded_by=event.recorded_by,
-                ).save(force_insert=True)
-            moved.append("consents")
-            continue
-        if model._meta.model_name == "patientprediction":
-            qs.delete()
-            continue
-        if qs.update(**{fname: keep}):
-            moved.append(model._meta.label_lower)
-    for name in ("email", "birth_date", "middle_name", "notes", "branch"):
-        if not getattr(keep, name) and getattr(merge, name):
-            setattr(keep, name, getattr(merge, name))
-    if merge.clinical_notes:
-        keep.clinical_notes = "\n\n".join(x for x in (keep.clinical_notes, merge.clinical_notes) if x)
+    moved = _merge_related(org=org, keep=keep, merge=merge)
+    _merge_fields(keep=keep, merge=merge)
     keep.updated_at = timezone.now()
     keep.save()
     merge.merged_into = keep
     merge.updated_at = timezone.now()
     merge.save(update_fields=["merged_into", "updated_at"])
-    audit_record(
-        org=org,
-        actor=actor,
-        action=AuditAction.MERGE,
-        object_type="patient",
-        object_id=keep.pk,
-        fields=moved,
-        request=request,
-    )
-    audit_record(
-        org=org,
-        actor=actor,
-        action=AuditAction.MERGE,
-        object_type="patient",
-        object_id=merge.pk,
-        fields=["merged_into"],
-        request=request,
-    )
+    for patient, fields in ((keep, moved), (merge, ["merged_into"])):
+        audit_record(
+            org=org,
+            actor=actor,
+            action=AuditAction.MERGE,
+            object_type="patient",
+            object_id=patient.pk,
+            fields=fields,
+            request=request,
+        )
     return keep
 
 
@@ -351,4 +387,6 @@ def _on_consent_withdrawn(*, org: Organization, patient: Patient, purpose: str) 
         hook(org, patient, purpose)
 
 
-CONSENT_WITHDRAWN_HOOKS: list = []  # type: ignore[type-arg]
+ConsentWithdrawnHook = Callable[[Organization, Patient, str], object]
+# Filled by the apps above patients at start-up (messaging cancels queued marketing on that channel).
+CONSENT_WITHDRAWN_HOOKS: list[ConsentWithdrawnHook] = []

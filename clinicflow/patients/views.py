@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,9 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
-from clinicflow.core.models import AuditAction, Branch
+from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.phones import display
-from clinicflow.core.selectors import parse_uuid
+from clinicflow.core.selectors import branch_get, branch_list
+from clinicflow.core.web import get_or_404
 from clinicflow.patients import selectors, services
 from clinicflow.patients.forms import ConsentForm, PatientForm
 from clinicflow.patients.models import Patient, Sex, Source
@@ -23,17 +26,21 @@ PAGE_SIZE = 50
 
 
 def _get(request: AuthedRequest, patient_id: object) -> Patient:
+    return get_or_404(selectors.patient_get, org=request.org, patient_id=patient_id)
+
+
+def _branch_filter(org: Organization, branch_id: str) -> Branch | None:
+    """The branch to filter by; an unknown id filters nothing."""
     try:
-        return selectors.patient_get(org=request.org, patient_id=patient_id)
-    except NotFound as exc:
-        raise Http404 from exc
+        return branch_get(org=org, branch_id=branch_id) if branch_id else None
+    except NotFound:
+        return None
 
 
 @require_perm("patients.view")
 def patient_list(request: AuthedRequest) -> HttpResponse:
     org = request.org
-    branch_id = request.GET.get("branch", "")
-    branch = Branch.objects.for_org(org).filter(pk=parse_uuid(branch_id)).first() if branch_id else None
+    branch = _branch_filter(org, request.GET.get("branch", ""))
     sort = request.GET.get("sort", "name")
     source = request.GET.get("source", "")
     filters = selectors.PatientFilters(
@@ -58,7 +65,7 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
-            "branches": Branch.objects.for_org(org),
+            "branches": branch_list(org=org, active_only=False),
             "sources": Source.choices,
             "show_contacts": request.user.has_perm_cf("patients.view_contacts"),
         },
@@ -107,7 +114,7 @@ def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
             "consents": consents,
             "consent_form": ConsentForm(),
             "duplicates": duplicates,
-            "prediction": patient.predictions.first(),
+            "prediction": selectors.patient_prediction(org=org, patient=patient),
         },
     )
 
@@ -141,6 +148,28 @@ def _apply_domain_errors(form: PatientForm, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
+def _form_page(
+    request: AuthedRequest,
+    form: PatientForm,
+    *,
+    patient: Patient | None,
+    save: Callable[[services.PatientData], Patient],
+    saved: str,
+) -> HttpResponse:
+    """The patient form: a valid POST is saved (domain errors shown on their fields), then the card."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(_form_to_data(form))
+        except DomainError as exc:
+            _apply_domain_errors(form, exc)
+        else:
+            messages.success(request, saved)
+            return redirect("patients:detail", patient_id=result.pk)
+    return render(
+        request, "patients/form.html", {"form": form, "patient": patient}, status=422 if form.errors else 200
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @require_perm("patients.edit")
 def patient_create(request: AuthedRequest) -> HttpResponse:
@@ -153,16 +182,12 @@ def patient_create(request: AuthedRequest) -> HttpResponse:
         # A caller offered as a new lead from the call log arrives with ?phone=...
         initial={"preferred_language": org.default_language, "phones": request.GET.get("phone", "")[:40]},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = services.patient_create(org=org, actor=user, data=_form_to_data(form), request=request)
-        except DomainError as exc:
-            _apply_domain_errors(form, exc)
-        else:
-            messages.success(request, _("Patient created."))
-            return redirect("patients:detail", patient_id=patient.pk)
-    return render(
-        request, "patients/form.html", {"form": form, "patient": None}, status=422 if form.errors else 200
+    return _form_page(
+        request,
+        form,
+        patient=None,
+        save=lambda data: services.patient_create(org=org, actor=user, data=data, request=request),
+        saved=_("Patient created."),
     )
 
 
@@ -187,18 +212,14 @@ def patient_edit(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "clinical_notes": patient.clinical_notes if clinical else "",
     }
     form = PatientForm(request.POST or None, org=org, clinical=clinical, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_update(
-                org=org, actor=user, patient=patient, data=_form_to_data(form), request=request
-            )
-        except DomainError as exc:
-            _apply_domain_errors(form, exc)
-        else:
-            messages.success(request, _("Patient saved."))
-            return redirect("patients:detail", patient_id=patient.pk)
-    return render(
-        request, "patients/form.html", {"form": form, "patient": patient}, status=422 if form.errors else 200
+    return _form_page(
+        request,
+        form,
+        patient=patient,
+        save=lambda data: services.patient_update(
+            org=org, actor=user, patient=patient, data=data, request=request
+        ),
+        saved=_("Patient saved."),
     )
 
 

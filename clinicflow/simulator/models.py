@@ -7,6 +7,8 @@ unindexed and covered by indexes that start with ``organization``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +19,7 @@ from clinicflow.core.models import Branch, TenantModel
 from clinicflow.patients.models import Patient
 
 
-def _fk(model: type[models.Model], *, null: bool = False) -> models.ForeignKey:
+def _fk(model: type[models.Model], *, null: bool = False) -> models.ForeignKey[Any, Any]:
     return models.ForeignKey(
         model, on_delete=models.CASCADE, related_name="+", db_index=False, null=null, blank=null
     )

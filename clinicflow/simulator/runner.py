@@ -17,6 +17,7 @@ from django.apps import apps
 from django.db import connection, models, transaction
 
 from clinicflow.accounts.models import User
+from clinicflow.acquisition.ingestion.rules import unique_window
 from clinicflow.core.models import Organization
 from clinicflow.simulator.engine.core import Simulation
 from clinicflow.simulator.models import SimulationRun
@@ -100,7 +101,7 @@ def reset_org(org: Organization) -> int:
     """Delete the organisation's rows in every table the simulator writes (and the rows that
     reference them). Staff users are kept. Foreign keys are deferred to the commit."""
     deleted = 0
-    org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)  # type: ignore[union-attr]
+    org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
     with connection.cursor() as cur:
         for model in _tables_to_clear():
             cur.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "organization_id" = %s', [org_id])  # noqa: S608 - table names from models
@@ -247,7 +248,12 @@ def simulate_org(
     with transaction.atomic():
         _fast_bulk_session()
         deleted = reset_org(org) if reset else 0
-        sim = Simulation(scenario, seed, id_salt=zlib.crc32(org.slug.encode()))
+        sim = Simulation(
+            scenario,
+            seed,
+            unique_window_days=unique_window().days,
+            id_salt=zlib.crc32(org.slug.encode()),
+        )
         if rebuild_indexes is None:
             rebuild_indexes = sim.expected_patients() > 20_000
         rebuild = IndexRebuild() if rebuild_indexes else None

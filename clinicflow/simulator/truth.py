@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from clinicflow.simulator.engine.core import Simulation
-from clinicflow.simulator.engine.setup import STATUSES
+from clinicflow.simulator.engine.recall import RETURN_TWO_MONTHS, RETURN_WEEK
+from clinicflow.simulator.engine.setup import ST_CANCELLED, ST_DONE, ST_NO_SHOW, STATUSES
+from clinicflow.simulator.engine.visits import DETRACTOR_NPS, PROMOTER_NPS
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS, ROOM_TYPES
 
 DEFINITIONS = {
@@ -61,15 +63,17 @@ def planted_nps(sim: Simulation, d: int) -> float:
     )
     sd = math.sqrt(sat["expectation_sd"] ** 2 + sat["noise_sd"] ** 2)
     c, s = sat["nps_center"], sat["nps_slope"]
-    promoters = 1 - _phi(((8.5 - c) / s - mu) / sd)
-    detractors = _phi(((6.5 - c) / s - mu) / sd)
+    # an answer is the rounded score: a promoter's is at least PROMOTER_NPS - 0.5
+    promoters = 1 - _phi(((PROMOTER_NPS - 0.5 - c) / s - mu) / sd)
+    detractors = _phi(((DETRACTOR_NPS + 0.5 - c) / s - mu) / sd)
     return round(100 * (promoters - detractors), 2)
 
 
 def nps_of(scores: np.ndarray) -> float | None:
     if scores.size == 0:
         return None
-    return round(100 * (float((scores >= 9).mean()) - float((scores <= 6).mean())), 2)
+    promoters, detractors = scores >= PROMOTER_NPS, scores <= DETRACTOR_NPS
+    return round(100 * (float(promoters.mean()) - float(detractors.mean())), 2)
 
 
 def build_truth(
@@ -194,7 +198,7 @@ def build_truth(
         )
 
     st_ = t.appt_status
-    past = st_[:, [3, 4, 5]]  # done, no-show, cancelled (booked/confirmed are future visits)
+    past = st_[:, [ST_DONE, ST_NO_SHOW, ST_CANCELLED]]  # booked/confirmed are future visits
 
     def share(row: np.ndarray, col: int) -> float | None:
         return _rate(int(row[col]), int(row.sum()))
@@ -208,7 +212,8 @@ def build_truth(
         x = t.price_month[months]
         slope = float(np.polyfit(x, y, 1)[0])
         realised_change = round(math.exp(-slope * scn.elasticity_step * scn.price_factor) - 1, 4)
-    recall_out = getattr(sim, "recall_outcome", np.zeros(0, dtype=np.int8))
+    recall_out = sim.recall_outcome
+    week, two_months = recall_out == RETURN_WEEK, recall_out == RETURN_TWO_MONTHS
     total_rev = int(t.revenue_branch.sum())
     return {
         "scenario": scn.source,
@@ -289,10 +294,10 @@ def build_truth(
             },
             "realised": {
                 "contacted": int(recall_out.size),
-                "return_week": _rate(int((recall_out == 1).sum()), recall_out.size),
-                "return_week_ci95": wilson(int((recall_out == 1).sum()), int(recall_out.size)),
-                "return_two_months": _rate(int((recall_out == 2).sum()), recall_out.size),
-                "return_two_months_ci95": wilson(int((recall_out == 2).sum()), int(recall_out.size)),
+                "return_week": _rate(int(week.sum()), recall_out.size),
+                "return_week_ci95": wilson(int(week.sum()), int(recall_out.size)),
+                "return_two_months": _rate(int(two_months.sum()), recall_out.size),
+                "return_two_months_ci95": wilson(int(two_months.sum()), int(recall_out.size)),
             },
         },
         "aftercare": {

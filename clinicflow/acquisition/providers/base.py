@@ -150,6 +150,14 @@ def timestamp(payload: Mapping[str, Any], field: str, *, required: bool = False)
     return parsed.astimezone(dt.UTC)
 
 
+def required_timestamp(payload: Mapping[str, Any], field: str) -> dt.datetime:
+    """``timestamp`` of a field that must be there."""
+    value = timestamp(payload, field, required=True)
+    if value is None:  # ``required`` raised already; this narrows the type
+        raise PayloadError(field, "is required")
+    return value
+
+
 def _from_unix(field: str, seconds: float) -> dt.datetime:
     if seconds > 1e11:  # milliseconds
         seconds /= 1000

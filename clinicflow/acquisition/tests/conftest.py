@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
-from clinicflow.acquisition import ingestion, services
+from clinicflow.acquisition import ingestion
+from clinicflow.acquisition.ingestion.senders import clear_cache
+from clinicflow.acquisition.integrations import services
 from clinicflow.acquisition.models import Integration
-from clinicflow.acquisition.webhooks import clear_cache
+from clinicflow.acquisition.tracking import public_views
 
 PROVIDERS_DIR = Path(__file__).resolve().parent.parent / "providers"
 
@@ -25,9 +27,7 @@ def load(provider: str, name: str) -> dict[str, Any]:
 def _fresh_caches() -> None:
     clear_cache()
     ingestion.clear_caches()
-    from clinicflow.acquisition import tracking
-
-    tracking._settings_cache.clear()
+    public_views._settings_cache.clear()
 
 
 @pytest.fixture

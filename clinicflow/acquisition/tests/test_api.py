@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from clinicflow.acquisition import services
+from clinicflow.acquisition.frontdesk import services as frontdesk_services
+from clinicflow.acquisition.integrations import services
 from clinicflow.acquisition.models import Call, Integration
 from clinicflow.acquisition.tests.conftest import load
 from clinicflow.core.models import AuditEvent
@@ -22,7 +23,9 @@ def calls(org: Any, users: Any, make_integration: Any) -> list[Call]:
     for name in ("g1_completed.json", "g2_missed.json"):
         Client().post(path, data=json.dumps(load("generic", name)), content_type="application/json")
     call = Call.objects.for_org(org).get(provider_call_id="g-1001")
-    services.call_tag_set(org=org, actor=users["frontdesk"], call=call, tags=["booked", "price_enquiry"])
+    frontdesk_services.call_tag_set(
+        org=org, actor=users["frontdesk"], call=call, tags=["booked", "price_enquiry"]
+    )
     return list(Call.objects.for_org(org).order_by("started_at"))
 
 

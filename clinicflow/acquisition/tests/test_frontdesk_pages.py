@@ -16,7 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinicflow.acquisition import ingestion, selectors, services
+from clinicflow.acquisition import ingestion
+from clinicflow.acquisition.frontdesk import selectors, services
+from clinicflow.acquisition.frontdesk import views as frontdesk_views
+from clinicflow.acquisition.integrations import services as integration_services
 from clinicflow.acquisition.models import (
     Call,
     CallbackTask,
@@ -41,7 +44,7 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def integration(org: Any, branch: Any) -> Integration:
-    return services.integration_create(org=org, actor=None, provider="generic", branch=branch)[0]
+    return integration_services.integration_create(org=org, actor=None, provider="generic", branch=branch)[0]
 
 
 def ingest(
@@ -129,6 +132,8 @@ def test_outsider_gets_404_on_every_id_route_and_sees_nothing(
         (reverse("acquisition:review_remove", args=[entry.pk]), {}),
         (reverse("acquisition:callback_done", args=[task.pk]), {}),
         (reverse("acquisition:checklist", args=[branch.pk]), {"action": "add", "label": "X"}),
+        (reverse("acquisition:checklist_remove", args=[branch.pk]), {"item": "greeting"}),
+        (reverse("acquisition:checklist_move", args=[branch.pk]), {"item": "greeting", "direction": "up"}),
     ]
     for url in gets:
         response = outsider.get(url)
@@ -210,7 +215,9 @@ def test_call_log_filters_by_status_unique_and_tag(
 def test_call_log_shows_only_the_chosen_branch(
     web: Any, org: Any, branch: Any, branch2: Any, integration: Any
 ) -> None:
-    other = services.integration_create(org=org, actor=None, provider="generic", branch=branch2)[0]
+    other = integration_services.integration_create(org=org, actor=None, provider="generic", branch=branch2)[
+        0
+    ]
     here = ingest(org, integration)
     there = ingest(org, other)
     body = web("frontdesk").get(log_url(branch)).content.decode()
@@ -219,15 +226,13 @@ def test_call_log_shows_only_the_chosen_branch(
 
 
 def test_call_log_pages(web: Any, org: Any, branch: Any, integration: Any, settings: Any) -> None:
-    from clinicflow.acquisition import views_frontdesk
-
     calls = [ingest(org, integration, started=timezone.now() - dt.timedelta(minutes=i)) for i in range(1, 4)]
-    old = views_frontdesk.PAGE_SIZE
-    views_frontdesk.PAGE_SIZE = 2
+    old = frontdesk_views.PAGE_SIZE
+    frontdesk_views.PAGE_SIZE = 2
     try:
         page2 = web("frontdesk").get(log_url(branch, page="2")).content.decode()
     finally:
-        views_frontdesk.PAGE_SIZE = old
+        frontdesk_views.PAGE_SIZE = old
     assert f'data-call-id="{calls[2].pk}"' in page2
     assert f'data-call-id="{calls[0].pk}"' not in page2
     assert 'data-live="1"' not in page2  # only the first page is live
@@ -275,12 +280,12 @@ def test_feed_returns_only_calls_after_the_cursor_for_that_branch(
     body = web("frontdesk").get(log_url(branch)).content.decode()
     cursor = selectors.call_feed_cursor(org=org, branch=branch).encode()
     assert f'data-cursor="{cursor}"' in body
-    other_branch_integration = services.integration_create(
+    other_branch_integration = integration_services.integration_create(
         org=org, actor=None, provider="generic", branch=branch2
     )[0]
-    foreign = services.integration_create(org=other_org, actor=None, provider="generic", branch=other_branch)[
-        0
-    ]
+    foreign = integration_services.integration_create(
+        org=other_org, actor=None, provider="generic", branch=other_branch
+    )[0]
     new = ingest(org, integration, caller="+79160000020")
     ingest(org, other_branch_integration)
     ingest(other_org, foreign)
@@ -476,9 +481,11 @@ def test_checklist_editor_adds_removes_and_reorders(web: Any, org: Any, branch: 
     manager = web("manager")
     assert "Greets and introduces the clinic" in manager.get(url).content.decode()
     assert manager.post(url, {"action": "add", "label": "Offers a consultation"}).status_code == 302
-    manager.post(url, {"action": "remove", "item": "contact"})
-    manager.post(url, {"action": "up", "item": "offers-a-consultation"})
-    manager.post(url, {"action": "down", "item": "greeting"})
+    remove_url = reverse("acquisition:checklist_remove", args=[branch.pk])
+    move_url = reverse("acquisition:checklist_move", args=[branch.pk])
+    manager.post(remove_url, {"item": "contact"})
+    manager.post(move_url, {"direction": "up", "item": "offers-a-consultation"})
+    manager.post(move_url, {"direction": "down", "item": "greeting"})
 
     def active() -> list[tuple[int, str]]:
         return list(
@@ -496,7 +503,7 @@ def test_checklist_editor_adds_removes_and_reorders(web: Any, org: Any, branch: 
         (4, "books"),
     ]
     assert manager.post(url, {"action": "add", "label": ""}).status_code == 422
-    assert manager.post(url, {"action": "remove", "item": "nope"}).status_code == 404
+    assert manager.post(remove_url, {"item": "nope"}).status_code == 404
     assert len(active()) == 5
     assert CallChecklistItem.objects.for_org(org).get(code="contact").is_active is False
 
@@ -522,7 +529,9 @@ def test_a_new_call_appears_in_the_open_call_log_without_reload(
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    integration = services.integration_create(org=org, actor=None, provider="generic", branch=branch)[0]
+    integration = integration_services.integration_create(
+        org=org, actor=None, provider="generic", branch=branch
+    )[0]
     old = ingest(org, integration, caller="+79160000060")
     client = Client()
     client.force_login(users["frontdesk"], backend="django.contrib.auth.backends.ModelBackend")

@@ -12,7 +12,8 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from clinicflow.acquisition import ingestion, services
+from clinicflow.acquisition import ingestion
+from clinicflow.acquisition.integrations import services as integrations
 from clinicflow.acquisition.models import Call, CallbackTask, NumberPool, TrackingNumber
 from clinicflow.acquisition.providers import PROVIDERS
 
@@ -40,7 +41,7 @@ def test_a_new_event_and_its_duplicate_stay_within_the_query_budget(
         organization=org, e164="+74951000001", pool=NumberPool.DYNAMIC, branch=branch
     )
     _, secret = make_integration("generic")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     client = Client()
     # Warm-up: the integration, number, channel and settings lookups are cached per process.
     warm = client.post(path, data=event_body("warm", caller="+79160000000"), content_type="application/json")
@@ -80,7 +81,7 @@ def test_the_same_event_fired_from_several_threads_makes_exactly_one_call(org: A
     TrackingNumber.objects.create(
         organization=org, e164="+74951000001", pool=NumberPool.DYNAMIC, branch=branch
     )
-    integration, _secret = services.integration_create(org=org, actor=None, provider="generic")
+    integration, _secret = integrations.integration_create(org=org, actor=None, provider="generic")
     spec = PROVIDERS["generic"]
     statuses = ["completed", "ringing", "answered", "completed", "missed", "completed", "answered", "ringing"]
     barrier = threading.Barrier(len(statuses))
@@ -148,7 +149,7 @@ def test_the_event_statement_is_prepared_once_per_connection(
         organization=org, e164="+74951000001", pool=NumberPool.DYNAMIC, branch=branch
     )
     _, secret = make_integration("generic")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     client = Client()
 
     def prepared() -> int:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from clinicflow.acquisition import defaults, services
+from clinicflow.acquisition import defaults
+from clinicflow.acquisition.ingestion import dead_letters
+from clinicflow.acquisition.marketing import services
 from clinicflow.acquisition.models import (
     Call,
     Campaign,
@@ -22,6 +24,7 @@ from clinicflow.acquisition.models import (
     hash_secret,
 )
 from clinicflow.acquisition.tests.conftest import load
+from clinicflow.acquisition.tracking import services as tracking_services
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +52,11 @@ def data(org: Any, branch: Any, make_integration: Any) -> dict[str, Any]:
         utm_campaign="metro_2025",
         branch=branch,
     )
-    number = services.tracking_number_add(
+    number = tracking_services.tracking_number_add(
         org=org, actor=None, number="+7 495 100-00-02", pool="static", branch=branch, campaign=campaign
     )
     integration, _secret = make_integration("generic")
-    dead = services.dead_letter_store(
+    dead = dead_letters.dead_letter_store(
         integration=integration,
         http_status=422,
         error="caller: is missing",
@@ -232,13 +235,15 @@ def test_a_garbage_tracking_number_is_refused_naming_the_field_and_nothing_is_st
 def test_the_numbers_page_shows_which_visit_holds_each_dynamic_number_and_deactivates(
     web, org, branch
 ) -> None:
-    number = services.tracking_number_add(
+    number = tracking_services.tracking_number_add(
         org=org, actor=None, number="+74951000003", pool="dynamic", branch=branch
     )
-    services.tracking_number_add(org=org, actor=None, number="+74951000004", pool="dynamic", branch=branch)
-    session = services.session_touch(
+    tracking_services.tracking_number_add(
+        org=org, actor=None, number="+74951000004", pool="dynamic", branch=branch
+    )
+    session = tracking_services.session_touch(
         org=org,
-        data=services.SessionInput(
+        data=tracking_services.SessionInput(
             client_id="visitor-123456789", utm_source="yandex", utm_medium="cpc", branch="moscow"
         ),
     )
@@ -369,13 +374,13 @@ def test_list_pages_query_counts_do_not_grow_with_rows(web, org, branch, data) -
         camp = services.campaign_create(
             org=org, actor=None, channel=data["channel"], name=f"C{i}", branch=branch
         )
-        services.tracking_number_add(
+        tracking_services.tracking_number_add(
             org=org, actor=None, number=f"+7495100001{i}", pool="static", campaign=camp
         )
-        services.tracking_number_add(
+        tracking_services.tracking_number_add(
             org=org, actor=None, number=f"+7495100002{i}", pool="dynamic", branch=branch
         )
-        services.dead_letter_store(
+        dead_letters.dead_letter_store(
             integration=data["integration"],
             http_status=400,
             error="bad",

@@ -13,7 +13,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from clinicflow.acquisition import defaults, services, spend_import
+from clinicflow.acquisition import defaults
+from clinicflow.acquisition.marketing import services, spend_import, spend_uploads
 from clinicflow.acquisition.models import AdSpend, Campaign
 from clinicflow.core.models import AuditEvent
 
@@ -66,7 +67,7 @@ def stored(org: Any) -> list[tuple[Any, ...]]:
 
 
 def tmp_files() -> list[Path]:
-    folder = spend_import.tmp_dir()
+    folder = spend_uploads.tmp_dir()
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
@@ -104,6 +105,18 @@ def test_a_csv_in_russian_is_mapped_by_guess_previewed_and_saved_with_exact_valu
     assert AuditEvent.objects.filter(organization=org, object_type="ad_spend_import").count() == 1
     listing = client.get("/acquisition/spend/", {"start": "2025-03-01", "end": "2025-03-01"}).content.decode()
     assert "1234.50 RUB" in listing and "99.99" not in listing
+
+
+def test_cancelling_the_import_deletes_the_upload_and_saves_nothing(web, org, setup) -> None:
+    client = web("marketer")
+    upload(client, "direct.csv", CSV_RU.encode("utf-8"))
+    map_columns(client)
+    assert len(tmp_files()) == 1
+    response = client.post("/acquisition/spend/import/cancel/")
+    assert response.status_code == 302 and response["Location"] == "/acquisition/spend/"
+    assert tmp_files() == [] and stored(org) == []
+    assert client.get("/acquisition/spend/import/preview/")["Location"] == "/acquisition/spend/import/"
+    assert client.get("/acquisition/spend/import/cancel/").status_code == 405
 
 
 def test_an_xlsx_export_is_imported_through_the_pages(web, org, setup) -> None:
@@ -227,26 +240,26 @@ def test_the_preview_without_an_upload_in_this_session_sends_back_to_the_upload(
 
 
 def test_a_stored_upload_opens_only_for_its_organisation_and_user(org, other_org, users) -> None:
-    token = spend_import.tmp_store(
+    token = spend_uploads.tmp_store(
         org=org, user_id=users["marketer"].pk, data=b"a,b\n", ext="csv", filename="x.csv"
     )
-    assert spend_import.tmp_open(org=org, user_id=users["marketer"].pk, token=token) is not None
-    assert spend_import.tmp_open(org=other_org, user_id=users["marketer"].pk, token=token) is None
-    assert spend_import.tmp_open(org=org, user_id=users["owner"].pk, token=token) is None
-    assert spend_import.tmp_open(org=org, user_id=users["marketer"].pk, token=token + "x") is None
+    assert spend_uploads.tmp_open(org=org, user_id=users["marketer"].pk, token=token) is not None
+    assert spend_uploads.tmp_open(org=other_org, user_id=users["marketer"].pk, token=token) is None
+    assert spend_uploads.tmp_open(org=org, user_id=users["owner"].pk, token=token) is None
+    assert spend_uploads.tmp_open(org=org, user_id=users["marketer"].pk, token=token + "x") is None
 
 
 def test_uploads_older_than_a_day_are_cleaned_up(org, users) -> None:
     import os
     import time
 
-    token = spend_import.tmp_store(
+    token = spend_uploads.tmp_store(
         org=org, user_id=users["marketer"].pk, data=b"a,b\n", ext="csv", filename="x.csv"
     )
-    path = spend_import.tmp_open(org=org, user_id=users["marketer"].pk, token=token).path
+    path = spend_uploads.tmp_open(org=org, user_id=users["marketer"].pk, token=token).path
     old = time.time() - 25 * 3600
     os.utime(path, (old, old))
-    assert spend_import.tmp_cleanup() == 1
+    assert spend_uploads.tmp_cleanup() == 1
     assert not path.exists()
 
 

@@ -6,10 +6,14 @@ import random
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from clinicflow.acquisition import defaults, services
+from clinicflow.acquisition import defaults
+from clinicflow.acquisition.ingestion import dead_letters
+from clinicflow.acquisition.integrations import services as integrations
+from clinicflow.acquisition.marketing import services as marketing
 from clinicflow.acquisition.models import (
     AttributionMethod,
     Call,
@@ -74,7 +78,7 @@ def test_replaying_every_fixture_twice_in_shuffled_order_ends_in_the_same_state(
     for seed in (1, 2, 3):
         Call.objects.for_org(org).delete()
         integration, secret = make_integration(provider)
-        path = services.webhook_path(provider, secret)
+        path = integrations.webhook_path(provider, secret)
         sequence = bodies * 2
         random.Random(seed).shuffle(sequence)
         for _name, body in sequence:
@@ -89,7 +93,7 @@ def test_generic_events_out_of_order_end_as_one_completed_call(
     org: Any, users: Any, make_integration: Any
 ) -> None:
     integration, secret = make_integration("generic")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     for name in ("g1_completed.json", "g1_ringing.json", "g1_answered.json", "g1_completed.json"):
         post(Client(), path, json.dumps(load("generic", name)))
     call = Call.objects.for_org(org).get()
@@ -138,7 +142,7 @@ def test_a_static_number_attributes_the_call_to_its_campaign(
     org: Any, branch: Any, make_integration: Any
 ) -> None:
     channel = defaults.channel_for_code(org=org, code="offline")
-    campaign = services.campaign_create(
+    campaign = marketing.campaign_create(
         org=org, actor=None, channel=channel, name="Metro posters", utm_source="metro"
     )
     TrackingNumber.objects.create(
@@ -152,7 +156,7 @@ def test_a_static_number_attributes_the_call_to_its_campaign(
     _, secret = make_integration("callrail")
     post(
         Client(),
-        services.webhook_path("callrail", secret),
+        integrations.webhook_path("callrail", secret),
         json.dumps(load("callrail", "cr1_post_call.json")),
     )
     call = Call.objects.for_org(org).get()
@@ -164,7 +168,7 @@ def test_a_missed_call_creates_a_callback_that_a_later_answered_call_closes(
     org: Any, make_integration: Any
 ) -> None:
     _, secret = make_integration("generic")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     post(Client(), path, json.dumps(load("generic", "g2_missed.json")))
     task = CallbackTask.objects.for_org(org).get()
     assert task.due_at == dt.datetime(2025, 3, 4, 18, 30, 40, tzinfo=dt.UTC) + dt.timedelta(minutes=15)
@@ -181,7 +185,7 @@ def test_a_missed_call_creates_a_callback_that_a_later_answered_call_closes(
 
 def test_unique_calls_follow_the_window_whatever_the_arrival_order(org: Any, make_integration: Any) -> None:
     _, secret = make_integration("generic")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     base = load("generic", "g1_completed.json")
     days = [41, 0, 10, 45]  # sent out of order
     for i, day in enumerate(days):
@@ -200,7 +204,11 @@ def test_the_caller_is_matched_to_the_patient_card_by_phone_in_any_format(
         data=PatientData(last_name="Ivanova", first_name="Anna", phones=["+7 903 111 22 33"]),
     )
     _, secret = make_integration("callrail")
-    post(Client(), services.webhook_path("callrail", secret), json.dumps(load("callrail", "cr2_missed.json")))
+    post(
+        Client(),
+        integrations.webhook_path("callrail", secret),
+        json.dumps(load("callrail", "cr2_missed.json")),
+    )
     assert Call.objects.for_org(org).get().patient_id == patient.pk
 
 
@@ -208,9 +216,9 @@ def test_a_wrong_secret_or_provider_answers_404_without_a_hint(org: Any, make_in
     _, secret = make_integration("generic")
     body = json.dumps(load("generic", "g2_missed.json"))
     for path in (
-        services.webhook_path("generic", "x" * 43),
-        services.webhook_path("callrail", secret),
-        services.webhook_path("nope", secret),
+        integrations.webhook_path("generic", "x" * 43),
+        integrations.webhook_path("callrail", secret),
+        integrations.webhook_path("nope", secret),
     ):
         response = post(Client(), path, body)
         assert response.status_code == 404
@@ -221,8 +229,8 @@ def test_a_wrong_secret_or_provider_answers_404_without_a_hint(org: Any, make_in
 
 def test_a_disabled_integration_answers_404(org: Any, make_integration: Any) -> None:
     integration, secret = make_integration("generic")
-    services.integration_set_active(org=org, actor=None, integration=integration, active=False)
-    assert post(Client(), services.webhook_path("generic", secret), b"{}").status_code == 404
+    integrations.integration_set_active(org=org, actor=None, integration=integration, active=False)
+    assert post(Client(), integrations.webhook_path("generic", secret), b"{}").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -250,7 +258,7 @@ def test_a_malformed_event_gets_a_4xx_naming_the_problem_and_is_dead_lettered(
     org: Any, make_integration: Any, body: bytes, content_type: str, status: int, needle: str
 ) -> None:
     _, secret = make_integration("generic")
-    response = post(Client(), services.webhook_path("generic", secret), body, content_type)
+    response = post(Client(), integrations.webhook_path("generic", secret), body, content_type)
     assert response.status_code == status
     assert needle in response.json()["error"]["message"]
     dead = WebhookEvent.objects.for_org(org).get()
@@ -262,7 +270,7 @@ def test_a_malformed_event_gets_a_4xx_naming_the_problem_and_is_dead_lettered(
 def test_an_oversized_body_gets_413_and_writes_no_call(org: Any, make_integration: Any) -> None:
     _, secret = make_integration("generic")
     body = json.dumps({**load("generic", "g2_missed.json"), "pad": "x" * 300_000})
-    response = post(Client(), services.webhook_path("generic", secret), body)
+    response = post(Client(), integrations.webhook_path("generic", secret), body)
     assert response.status_code == 413
     assert Call.objects.count() == 0
     assert WebhookEvent.objects.for_org(org).get().http_status == 413
@@ -274,14 +282,14 @@ def test_a_dead_letter_can_be_replayed_after_the_cause_is_fixed(
     _, secret = make_integration("calltouch")
     payload = {**load("calltouch", "ct2_unsuccessful.json")}
     payload["date"] = "2025-03-10"  # wrong format -> dead letter
-    response = post(Client(), services.webhook_path("calltouch", secret), json.dumps(payload))
+    response = post(Client(), integrations.webhook_path("calltouch", secret), json.dumps(payload))
     assert response.status_code == 422
     dead = WebhookEvent.objects.for_org(org).get()
     with pytest.raises(Exception, match="replay failed"):
-        services.dead_letter_replay(org=org, actor=users["owner"], event=dead)
+        dead_letters.dead_letter_replay(org=org, actor=users["owner"], event=dead)
     dead.body = json.dumps({**payload, "date": "10/03/2025 21:10:00"})
     dead.save()
-    services.dead_letter_replay(org=org, actor=users["owner"], event=dead)
+    dead_letters.dead_letter_replay(org=org, actor=users["owner"], event=dead)
     dead.refresh_from_db()
     assert dead.status == WebhookStatus.REPLAYED
     assert Call.objects.for_org(org).get().provider_call_id == "572043999"
@@ -289,7 +297,7 @@ def test_a_dead_letter_can_be_replayed_after_the_cause_is_fixed(
 
 def test_callrail_signature_is_checked_over_the_raw_body(org: Any, make_integration: Any) -> None:
     _, secret = make_integration("callrail", signing_key="sk_test_123")
-    path = services.webhook_path("callrail", secret)
+    path = integrations.webhook_path("callrail", secret)
     body = json.dumps(load("callrail", "cr1_post_call.json")).encode()
     assert post(Client(), path, body).status_code == 401
     flipped = body.replace(b"187", b"188")
@@ -300,7 +308,7 @@ def test_callrail_signature_is_checked_over_the_raw_body(org: Any, make_integrat
 
 def test_a_replayed_generic_signature_outside_the_tolerance_gets_401(org: Any, make_integration: Any) -> None:
     _, secret = make_integration("generic", signing_key="k1")
-    path = services.webhook_path("generic", secret)
+    path = integrations.webhook_path("generic", secret)
     body = json.dumps(load("generic", "g2_missed.json")).encode()
     stale = generic.sign(body, "k1", timezone.now() - dt.timedelta(minutes=10))
     response = post(Client(), path, body, **{"X-Clinicflow-Signature": stale})
@@ -323,7 +331,7 @@ def test_a_webhook_with_org_a_secret_never_writes_into_org_b(
         "organization": str(other_org.pk),
         "branch": str(other_branch.pk),
     }
-    assert post(Client(), services.webhook_path("generic", secret), json.dumps(body)).status_code == 201
+    assert post(Client(), integrations.webhook_path("generic", secret), json.dumps(body)).status_code == 201
     call = Call.objects.get()
     assert call.organization_id == org.pk
     assert call.tracking_number_id is None and call.branch_id is None
@@ -332,4 +340,25 @@ def test_a_webhook_with_org_a_secret_never_writes_into_org_b(
 
 def test_get_on_the_webhook_is_405(org: Any, make_integration: Any) -> None:
     _, secret = make_integration("generic")
-    assert Client().get(services.webhook_path("generic", secret)).status_code == 405
+    assert Client().get(integrations.webhook_path("generic", secret)).status_code == 405
+
+
+def test_a_delivery_passes_the_middleware_stack_and_sets_no_cookie(org: Any, make_integration: Any) -> None:
+    _, secret = make_integration("generic")
+    body = {
+        "call_id": "mw-1",
+        "event": "completed",
+        "caller": "+79161234567",
+        "called": "+74951000001",
+        "started_at": "2025-03-03T09:00:00+03:00",
+    }
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "not-a-session"  # an unknown session is not renewed
+    response = post(client, integrations.webhook_path("generic", secret), json.dumps(body))
+    assert response.status_code == 201
+    assert "Set-Cookie" not in response.headers
+    assert "Content-Security-Policy" not in response.headers
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"  # the clickjacking middleware ran: the whole stack
+    assert response["Permissions-Policy"].startswith("camera=()")

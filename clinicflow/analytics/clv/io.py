@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NamedTuple
 
+from openpyxl import load_workbook
+
 REQUIRED_COLUMNS = ("patient_id", "date", "amount")
 
 
@@ -63,8 +65,6 @@ def read_transactions(path: str | Path) -> ReadResult:
 
 
 def _xlsx_records(path: Path) -> Iterator[tuple[int, Sequence[object]]]:
-    from openpyxl import load_workbook  # imported lazily: only XLSX input needs it
-
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file

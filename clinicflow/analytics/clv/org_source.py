@@ -49,13 +49,13 @@ def load_org_transactions(slug: str) -> Iterator[tuple[str, dt.date, Decimal]]:
         .order_by()
         .iterator(chunk_size=20_000)
     )
-    for patient_id, branch_id, paid_at, amount, kind in rows:
-        patient_id = merged.get(patient_id, patient_id)
+    for paid_by, branch_id, paid_at, amount, kind in rows:
+        patient_id = str(merged.get(paid_by, paid_by))
         day = paid_at.astimezone(zones.get(branch_id, dt.UTC)).date()
-        totals[(str(patient_id), day)] += -amount if kind == PaymentKind.REFUND else amount
-    for (patient_id, day), amount in totals.items():
-        if amount > 0:
-            yield patient_id, day, amount
+        totals[(patient_id, day)] += -amount if kind == PaymentKind.REFUND else amount
+    for (key, day), net in totals.items():
+        if net > 0:
+            yield key, day, net
 
 
 @transaction.atomic

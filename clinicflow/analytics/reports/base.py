@@ -13,6 +13,8 @@ from django.utils import timezone
 from clinicflow.accounts.models import User
 from clinicflow.core.errors import NotFound, ValidationFailed
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.selectors import branch_find
+from clinicflow.core.web import parse_date
 
 # Modules that register reports; each domain adds its module here.
 REPORT_MODULES: list[str] = [
@@ -64,16 +66,30 @@ class ReportContext:
 
     @property
     def currency(self) -> str:
-        return self.branch.currency if self.branch is not None else self.org.currency
+        return report_currency(self.org, self.branch)
 
     def start_utc(self) -> dt.datetime:
-        tz = self.branch.tz if self.branch is not None else dt.UTC
-        return dt.datetime.combine(self.date_from, dt.time.min, tzinfo=tz)
+        return period_bounds(self.date_from, self.date_to, self.branch)[0]
 
     def end_utc(self) -> dt.datetime:
         """Exclusive end: the start of the day after ``date_to``."""
-        tz = self.branch.tz if self.branch is not None else dt.UTC
-        return dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        return period_bounds(self.date_from, self.date_to, self.branch)[1]
+
+
+def report_currency(org: Organization, branch: Branch | None) -> str:
+    """A report's currency: the branch's, or the organisation's for the whole chain."""
+    return branch.currency if branch is not None else org.currency
+
+
+def period_bounds(
+    date_from: dt.date, date_to: dt.date, branch: Branch | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the days ``date_from``..``date_to`` on the branch's clock (UTC for the chain)."""
+    tz = branch.tz if branch is not None else dt.UTC
+    return (
+        dt.datetime.combine(date_from, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
 
 
 @dataclass
@@ -119,23 +135,14 @@ def get_report(name: str) -> ReportSpec:
     return spec
 
 
-def _parse_date(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ValidationFailed.field(name, "must be a date as YYYY-MM-DD") from exc
-
-
 def build_context(
     spec: ReportSpec, *, org: Organization, user: User | None, query: QueryDict | dict[str, str]
 ) -> ReportContext:
     today = timezone.localdate()
     raw_to = (query.get("to") or "").strip()
     raw_from = (query.get("from") or "").strip()
-    date_to = _parse_date(raw_to, "to") if raw_to else today
-    date_from = (
-        _parse_date(raw_from, "from") if raw_from else date_to - dt.timedelta(days=spec.default_days - 1)
-    )
+    date_to = parse_date(raw_to, today, "to")
+    date_from = parse_date(raw_from, date_to - dt.timedelta(days=spec.default_days - 1), "from")
     if date_from > date_to:
         raise ValidationFailed.field("from", "must not be after 'to'")
     if (date_to - date_from).days > 366 * 10:
@@ -143,12 +150,7 @@ def build_context(
     branch = None
     raw_branch = (query.get("branch") or "").strip()
     if raw_branch:
-        from clinicflow.core.selectors import parse_uuid
-
-        pk = parse_uuid(raw_branch)
-        branch = Branch.objects.for_org(org).filter(pk=pk).first() if pk else None
-        if branch is None:
-            branch = Branch.objects.for_org(org).filter(slug=raw_branch[:60]).first()
+        branch = branch_find(org=org, key=raw_branch)
         if branch is None:
             raise ValidationFailed.field("branch", "unknown branch")
     params: dict[str, str] = {}

@@ -34,15 +34,15 @@ def compute(ctx: ReportContext) -> ReportResult:
     ):
         counts[row["month"].strftime("%Y-%m")][row["source"]] += row["n"]
     rows: list[dict[str, object]] = []
-    totals: dict[str, object] = {"month": str(_("Total")), "total": 0}
+    per_source = dict.fromkeys(Source.values, 0)
     for month in sorted(counts):
         line: dict[str, object] = {"month": month}
         for source in Source.values:
             line[source] = counts[month].get(source, 0)
-            totals[source] = int(totals.get(source, 0)) + counts[month].get(source, 0)  # type: ignore[call-overload]
+            per_source[source] += counts[month].get(source, 0)
         line["total"] = sum(counts[month].values())
-        totals["total"] = int(totals["total"]) + int(line["total"])  # type: ignore[call-overload]
         rows.append(line)
+    totals = {"month": str(_("Total")), "total": sum(per_source.values()), **per_source}
     return ReportResult(rows=rows, totals=totals if rows else None)
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from clinicflow.acquisition import defaults
 from clinicflow.acquisition.models import Call, CallStatus
@@ -163,53 +162,47 @@ def test_first_patients_after_a_no_show_by_each_model(
 
 
 def expected_firsts(p: dict[str, Patient]) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    booked = {p["E"].pk: (at(3, 4, 12), "cancelled"), p["A"].pk: (at(3, 5), "no_show")}
-    booked |= {p["C"].pk: (at(3, 8), "done"), p["D"].pk: (at(3, 20), "no_show")}
-    arrived = {p["B"].pk: (at(3, 3), "arrived"), p["E"].pk: (at(3, 6), "done")}
-    arrived |= {p["C"].pk: (at(3, 8), "done"), p["A"].pk: (at(3, 12), "done")}
+    booked = {p["E"].pk: at(3, 4, 12), p["A"].pk: at(3, 5), p["C"].pk: at(3, 8), p["D"].pk: at(3, 20)}
+    arrived = {p["B"].pk: at(3, 3), p["E"].pk: at(3, 6), p["C"].pk: at(3, 8), p["A"].pk: at(3, 12)}
     return booked, arrived
 
 
 @pytest.mark.django_db
-def test_portable_path_passes_over_the_no_show(org: Any, clinic: Clinic) -> None:
+def test_first_visits_pass_over_the_no_show(org: Any, clinic: Clinic) -> None:
     booked, arrived = expected_firsts(clinic.p)
-    kw = {"org": org, "start": MARCH_START, "end": APRIL_START, "branch": None}
-    assert list(acq.first_visits_portable(**kw).items()) == list(booked.items())
-    assert list(acq.first_arrivals_portable(**kw).items()) == list(arrived.items())
+    got = acq.first_visits(org=org, start=MARCH_START, end=APRIL_START, branch=None)
+    assert (got.booked, got.arrived) == (booked, arrived)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
-def test_postgresql_statements_pass_over_the_no_show_as_the_portable_path(
-    org: Any, branch: Any, branch2: Any, clinic: Clinic
-) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the DISTINCT ON statements need PostgreSQL")
+def test_first_visits_and_credit_of_one_branch(org: Any, branch: Any, branch2: Any, clinic: Clinic) -> None:
     g = clinic.patient("G")  # no-show in one branch, first visit in the other
     clinic.call(g, at(3, 1, 11), "search_ads")
     clinic.visit(g, at(3, 14), "no_show", branch2)
     clinic.visit(g, at(3, 16), "done")
     booked, arrived = expected_firsts(clinic.p)
-    booked[g.pk], arrived[g.pk] = (at(3, 14), "no_show"), (at(3, 16), "done")
     kw = {"org": org, "start": MARCH_START, "end": APRIL_START}
-    assert acq.first_visits(**kw, branch=None) == booked
-    assert acq.first_arrivals(**kw, branch=None) == arrived
-    for b in (None, branch, branch2):
-        assert list(acq.first_visits(**kw, branch=b).items()) == list(
-            acq.first_visits_portable(**kw, branch=b).items()
-        )
-        assert list(acq.first_arrivals(**kw, branch=b).items()) == list(
-            acq.first_arrivals_portable(**kw, branch=b).items()
-        )
-    search = defaults.channel_for_code(org=org, code="search_ads").pk
-    social = defaults.channel_for_code(org=org, code="social_ads").pk
-    # (channel, booked first visits, first patients, their revenue in the period, to date)
-    got = acq.first_patients_postgres(**kw, branch=None, model="last_non_direct", group="channel")
-    assert sorted(got, key=lambda r: r[1]) == [
-        (social, 0, 1, Decimal("10000"), Decimal("10000")),
-        (search, 5, 4, Decimal("32000"), Decimal("32000")),
-    ]
-    got = acq.first_patients_postgres(**kw, branch=branch2, model="first_touch", group="channel")
-    assert got == [(search, 1, 0, Decimal(0), Decimal(0))]
-    got = acq.first_patients_postgres(**kw, branch=branch, model="first_touch", group="channel")
-    assert got == [(search, 4, 5, Decimal("42000"), Decimal("42000"))]
+    got = acq.first_visits(**kw, branch=None)
+    assert (got.booked, got.arrived) == (booked | {g.pk: at(3, 14)}, arrived | {g.pk: at(3, 16)})
+    got = acq.first_visits(**kw, branch=branch)
+    assert (got.booked, got.arrived) == (booked, arrived | {g.pk: at(3, 16)})
+    got = acq.first_visits(**kw, branch=branch2)
+    assert (got.booked, got.arrived) == ({g.pk: at(3, 14)}, {})
+
+    def by_code(b: Any, model: str) -> dict[str, tuple[float, float, Decimal]]:
+        return {
+            r["code"]: (r["booked_first"], r["arrived_first"], r["revenue_to_date"])
+            for r in acq.acquisition_rows(
+                org=org, date_from=MARCH[0], date_to=MARCH[1], branch=b, model=model
+            )
+            if r["booked_first"] or r["arrived_first"]
+        }
+
+    # last non-direct: every first visit but A's to search ads, A's (after its no-show) to social ads
+    assert by_code(None, "last_non_direct") == {
+        "social_ads": (0.0, 1.0, Decimal("10000.00")),
+        "search_ads": (5.0, 4.0, Decimal("32000.00")),
+    }
+    # per branch (on its own clock; no visit lies near the month's edges)
+    assert by_code(branch2, "first_touch") == {"search_ads": (1.0, 0.0, Decimal("0.00"))}
+    assert by_code(branch, "first_touch") == {"search_ads": (4.0, 5.0, Decimal("42000.00"))}

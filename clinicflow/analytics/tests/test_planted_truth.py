@@ -7,12 +7,7 @@ import math
 
 import pytest
 
-from clinicflow.analytics.reports.acquisition import (
-    acquisition_rows,
-    administrator_rows,
-    first_arrivals,
-    first_visits,
-)
+from clinicflow.analytics.reports.acquisition import acquisition_rows, administrator_rows, first_visits
 from clinicflow.core.models import Region
 from clinicflow.core.services import organization_create
 from clinicflow.simulator.runner import simulate_org
@@ -95,8 +90,8 @@ def test_planted_clinic_has_first_patients_who_came_after_a_no_show(planted) -> 
     org, truth = planted
     start = dt.datetime.fromisoformat(truth["start_date"]).replace(tzinfo=dt.UTC)
     end = dt.datetime.fromisoformat(truth["end_date"]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
-    booked = first_visits(org=org, start=start, end=end, branch=None)
-    arrived = first_arrivals(org=org, start=start, end=end, branch=None)
-    after_no_show = [p for p, (at, _status) in arrived.items() if p not in booked or booked[p][0] < at]
+    firsts = first_visits(org=org, start=start, end=end, branch=None)
+    booked, arrived = firsts.booked, firsts.arrived
+    after_no_show = [p for p, at in arrived.items() if p not in booked or booked[p] < at]
     assert len(after_no_show) >= 30
     assert len(arrived) == sum(c["realised"]["first_patients"] for c in truth["channels"])

@@ -114,7 +114,7 @@ def test_the_exclusion_constraint_refuses_an_overlap_written_around_the_service(
         status="booked",
     )
     with pytest.raises(Conflict):
-        services._save_appointment(clash)
+        services.save_appointment(clash)
     assert Appointment.objects.count() == 1
 
 
@@ -144,7 +144,7 @@ def test_the_constraint_covers_open_appointments_and_the_service_still_counts_do
     build(10, 30, "done").save(force_insert=True)  # two finished visits: the constraint ignores them
     build(14, 0, "arrived").save(force_insert=True)
     with pytest.raises(Conflict):
-        services._save_appointment(build(14, 30, "booked", room=False))
+        services.save_appointment(build(14, 30, "booked", room=False))
     with pytest.raises(Conflict):
         services.appointment_book(
             org=clinic.org,

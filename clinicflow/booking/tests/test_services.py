@@ -11,6 +11,7 @@ from clinicflow.booking.models import Appointment, AppointmentStatus, Payment, W
 from clinicflow.booking.tests.conftest import Clinic
 from clinicflow.booking.tests.factories import local, make_doctor, make_patient, make_room, next_weekday
 from clinicflow.core.errors import Conflict, ValidationFailed
+from clinicflow.core.money import Money
 from clinicflow.core.services import branch_create
 from clinicflow.messaging.models import Message
 
@@ -237,27 +238,25 @@ def test_payment_record_is_exact_and_validated(clinic: Clinic) -> None:
         actor=None,
         patient=clinic.patient,
         branch=clinic.branch,
-        amount="12000.005",
+        amount=services.payment_amount("12000.005", None, branch=clinic.branch),
         method="card",
         appointment=appt,
     )
     assert (p.amount, p.currency, p.kind) == (Decimal("12000.00"), "RUB", "payment")
+    assert p.money == Money(Decimal("12000.00"), "RUB")
+    with pytest.raises(ValidationFailed) as err:
+        services.payment_amount(1.5, None, branch=clinic.branch)
+    assert list(err.value.fields) == ["amount"]
+    with pytest.raises(ValidationFailed) as err:
+        services.payment_amount("10", "XYZ", branch=clinic.branch)
+    assert list(err.value.fields) == ["currency"]
     with pytest.raises(ValidationFailed):
         services.payment_record(
             org=clinic.org,
             actor=None,
             patient=clinic.patient,
             branch=clinic.branch,
-            amount=1.5,
-            method="card",
-        )
-    with pytest.raises(ValidationFailed):
-        services.payment_record(
-            org=clinic.org,
-            actor=None,
-            patient=clinic.patient,
-            branch=clinic.branch,
-            amount="-5",
+            amount=Money.of("-5", "RUB"),
             method="card",
         )
     assert Payment.objects.count() == 1

@@ -185,7 +185,7 @@ def test_patient_cancels_by_link_until_the_cutoff(clinic: Clinic) -> None:
     assert client.get(f"/book/manage/{a.pk}/{'x' * 43}/").status_code == 404
     r = client.get(url + "?move=1")
     assert r.status_code == 200 and "09:00" in r.content.decode()
-    r = client.post(url, {"action": "cancel", "reason": ""})
+    r = client.post(url + "cancel/", {"reason": ""})
     assert r.status_code == 302
     a.refresh_from_db()
     assert (a.status, a.cancel_reason) == ("cancelled", "Cancelled by the patient online")

@@ -174,7 +174,7 @@ def test_home_shows_each_branchs_local_time(web, branch, branch2) -> None:
     assert "<td>02:16</td>" in content  # Asia/Novosibirsk, UTC+7
 
 
-def test_webhooks_take_the_fast_path_without_sessions_or_cookies(db) -> None:
+def test_webhooks_pass_the_middleware_stack_without_sessions_or_cookies(db) -> None:
     response = Client().post("/hooks/calls/generic/not-a-secret", "{}", content_type="application/json")
     assert response.status_code == 404
     assert response["Cache-Control"] == "no-store"

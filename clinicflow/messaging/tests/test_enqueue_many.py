@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinicflow.core.errors import ValidationFailed
+from clinicflow.messaging.configuration import message_template_save
 from clinicflow.messaging.models import Message, MessageAttachment
-from clinicflow.messaging.services import message_enqueue, message_enqueue_many, message_template_save
+from clinicflow.messaging.services import message_enqueue, message_enqueue_many
 from clinicflow.messaging.tests.factories import APPT_CONTEXT, grant, make_patient
 from clinicflow.patients.models import ConsentPurpose
 

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
-from clinicflow.messaging.delivery import Worker
 from clinicflow.messaging.models import Message, MessagingSettings
 from clinicflow.messaging.services import message_enqueue
+from clinicflow.messaging.tasks import Worker
 from clinicflow.messaging.tests.conftest import SMS_TOKEN
 from clinicflow.messaging.tests.factories import APPT_CONTEXT, grant, make_patient
 from clinicflow.patients.models import ConsentPurpose

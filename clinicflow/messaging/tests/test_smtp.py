@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from clinicflow.messaging.delivery import Worker
 from clinicflow.messaging.models import Message
 from clinicflow.messaging.services import message_enqueue
+from clinicflow.messaging.tasks import Worker
 from clinicflow.messaging.tests.conftest import free_port
 from clinicflow.messaging.tests.factories import APPT_CONTEXT, make_patient
 

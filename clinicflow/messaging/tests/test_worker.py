@@ -13,9 +13,9 @@ from freezegun import freeze_time
 
 from clinicflow.messaging.channels.base import SmsProvider
 from clinicflow.messaging.channels.registry import sms_provider
-from clinicflow.messaging.delivery import Summary, Worker
 from clinicflow.messaging.models import Message
 from clinicflow.messaging.services import message_enqueue
+from clinicflow.messaging.tasks import Summary, Worker
 from clinicflow.messaging.tests.factories import APPT_CONTEXT, grant, make_patient
 from clinicflow.patients.models import ConsentEvent, ConsentEventKind, ConsentMethod, ConsentPurpose
 

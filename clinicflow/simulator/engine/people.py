@@ -158,7 +158,8 @@ class PhoneSpace:
     def take(self, n: int) -> np.ndarray:
         i = np.arange(self.next, self.next + n, dtype=np.int64)
         self.next += n
-        return (i * self.mult + self.offset) % self.size
+        out: np.ndarray = (i * self.mult + self.offset) % self.size
+        return out
 
     def format(self, values: np.ndarray) -> list[str]:
         pre = self.prefixes

@@ -61,12 +61,7 @@ def minor(amount: float) -> int:
     return round(amount * 100)
 
 
-def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace) -> Structure:
-    f = scn.price_factor
-    codes = [s.code for s in scn.services]
-    first = next(i for i, s in enumerate(scn.services) if s.first_visit)
-    svc_price = np.array([minor(s.price * f) for s in scn.services], dtype=np.int64)
-    svc_price[first] = minor(scn.price_schedule[0][1] * f)
+def _rooms(scn: Scenario) -> tuple[list[int], list[int], list[str]]:
     room_branch, room_type, room_name = [], [], []
     for b, br in enumerate(scn.branches):
         for rt in ROOM_TYPES:
@@ -74,19 +69,52 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
                 room_branch.append(b)
                 room_type.append(ROOM_TYPES.index(rt))
                 room_name.append(f"{rt.capitalize()} {k + 1}")
-    room_branch_a = np.array(room_branch, dtype=np.int16)
-    room_type_a = np.array(room_type, dtype=np.int8)
+    return room_branch, room_type, room_name
 
+
+@dataclass
+class Shifts:
+    """Each doctor's room, shift (local minutes) and working weekdays."""
+
+    room: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    weekdays: np.ndarray
+
+    def assign(
+        self, docs: list[int], rooms: list[int], hours: tuple[int, int, int], work_days: list[int]
+    ) -> None:
+        """Doctors of one specialty share the branch's rooms of that type: alone in a room, a doctor
+        works the whole day on every work day; sharing, the room's doctors split the day (morning,
+        evening) and the week."""
+        open_min, mid, close_min = hours
+        for i, d in enumerate(docs):
+            g = i % len(rooms)
+            rank = i // len(rooms)
+            in_room = len(range(g, len(docs), len(rooms)))
+            self.room[d] = rooms[g]
+            if in_room == 1:
+                self.start[d], self.end[d] = open_min, close_min
+                for wd in work_days:
+                    self.weekdays[d, wd] = True
+                continue
+            self.start[d], self.end[d] = (open_min, mid) if rank % 2 == 0 else (mid, close_min)
+            groups = math.ceil(in_room / 2)
+            for j, wd in enumerate(work_days):
+                if j % groups == rank // 2:
+                    self.weekdays[d, wd] = True
+
+
+def _shifts(
+    scn: Scenario, doc_branch: np.ndarray, doc_spec: np.ndarray, room_branch: list[int], room_type: list[int]
+) -> Shifts:
     n_doc = len(scn.doctors)
-    doc_branch = np.array(
-        [scn.branches.index(next(b for b in scn.branches if b.slug == d.branch)) for d in scn.doctors],
-        dtype=np.int16,
+    shifts = Shifts(
+        room=np.zeros(n_doc, dtype=np.int32),
+        start=np.zeros(n_doc, dtype=np.int32),
+        end=np.zeros(n_doc, dtype=np.int32),
+        weekdays=np.zeros((n_doc, 7), dtype=bool),
     )
-    doc_spec = np.array([ROOM_TYPES.index(d.specialty) for d in scn.doctors], dtype=np.int8)
-    doc_room = np.zeros(n_doc, dtype=np.int32)
-    doc_start = np.zeros(n_doc, dtype=np.int32)
-    doc_end = np.zeros(n_doc, dtype=np.int32)
-    doc_wd = np.zeros((n_doc, 7), dtype=bool)
     work_days = list(scn.schedule["work_days"])
     slot = scn.schedule["slot_minutes"]
     for b, br in enumerate(scn.branches):
@@ -99,49 +127,44 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
                 continue
             if not rooms:  # consultants without a consultation room share none: give them one each
                 raise ValueError(f"branch {br.slug} has no {ROOM_TYPES[spec]} room")
-            for i, d in enumerate(docs):
-                g = i % len(rooms)
-                rank = i // len(rooms)
-                in_room = len(range(g, len(docs), len(rooms)))
-                doc_room[d] = rooms[g]
-                if in_room == 1:
-                    doc_start[d], doc_end[d] = open_min, close_min
-                    for wd in work_days:
-                        doc_wd[d, wd] = True
-                else:
-                    doc_start[d], doc_end[d] = (open_min, mid) if rank % 2 == 0 else (mid, close_min)
-                    groups = math.ceil(in_room / 2)
-                    for j, wd in enumerate(work_days):
-                        if j % groups == rank // 2:
-                            doc_wd[d, wd] = True
-    cat = np.array([CATEGORIES.index(s.category) for s in scn.services], dtype=np.int8)
-    rtype = np.array([ROOM_TYPES.index(s.room_type) for s in scn.services], dtype=np.int8)
-    weight = np.array([s.weight for s in scn.services], dtype=np.float64)
+            shifts.assign(docs, rooms, (open_min, mid, close_min), work_days)
+    return shifts
+
+
+def _doctor_services(
+    doc_spec: np.ndarray, rtype: np.ndarray, weight: np.ndarray, first: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The treatment services each doctor performs (their room type's, else any) and their weights."""
     doc_services, doc_p = [], []
-    for d in range(n_doc):
-        spec = doc_spec[d]
-        mask = (weight > 0) & (rtype == spec) & (np.arange(len(codes)) != first)
+    others = np.arange(weight.size) != first
+    for spec in doc_spec:
+        mask = (weight > 0) & (rtype == spec) & others
         if not mask.any():
-            mask = (weight > 0) & (np.arange(len(codes)) != first)
+            mask = (weight > 0) & others
         idx = np.flatnonzero(mask)
         doc_services.append(idx)
         doc_p.append(weight[idx] / weight[idx].sum())
-    follow = [np.array([codes.index(c) for c in s.follow_on], dtype=np.int16) for s in scn.services]
+    return doc_services, doc_p
 
-    adm_branch = np.array(
-        [[b.slug for b in scn.branches].index(a.branch) for a in scn.administrators], dtype=np.int16
-    )
-    n_b, n_c = len(scn.branches), len(scn.channels)
-    campaign_of = np.full((n_b, n_c), -1, dtype=np.int32)
+
+def _campaigns(scn: Scenario) -> tuple[np.ndarray, list[int], list[int]]:
+    """One campaign per branch and channel (none for direct and referral contacts)."""
+    campaign_of = np.full((len(scn.branches), len(scn.channels)), -1, dtype=np.int32)
     cb: list[int] = []
     cc: list[int] = []
-    for b in range(n_b):
+    for b in range(len(scn.branches)):
         for c, ch in enumerate(scn.channels):
             if ch.kind in ("direct", "referral"):
                 continue
             campaign_of[b, c] = len(cb)
             cb.append(b)
             cc.append(c)
+    return campaign_of, cb, cc
+
+
+def _numbers(scn: Scenario) -> tuple[list[int], list[int], list[np.ndarray], np.ndarray]:
+    """Tracking numbers: each branch's dynamic pool, then a static number per offline channel."""
+    n_b, n_c = len(scn.branches), len(scn.channels)
     n_dyn = scn.contacts["dynamic_numbers_per_branch"]
     nb: list[int] = []
     nc: list[int] = []
@@ -158,6 +181,32 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
                 static_of[b, c] = len(nb)
                 nb.append(b)
                 nc.append(c)
+    return nb, nc, dynamic, static_of
+
+
+def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace) -> Structure:
+    f = scn.price_factor
+    codes = [s.code for s in scn.services]
+    first = next(i for i, s in enumerate(scn.services) if s.first_visit)
+    svc_price = np.array([minor(s.price * f) for s in scn.services], dtype=np.int64)
+    svc_price[first] = minor(scn.price_schedule[0][1] * f)
+    room_branch, room_type, room_name = _rooms(scn)
+    doc_branch = np.array(
+        [scn.branches.index(next(b for b in scn.branches if b.slug == d.branch)) for d in scn.doctors],
+        dtype=np.int16,
+    )
+    doc_spec = np.array([ROOM_TYPES.index(d.specialty) for d in scn.doctors], dtype=np.int8)
+    shifts = _shifts(scn, doc_branch, doc_spec, room_branch, room_type)
+    cat = np.array([CATEGORIES.index(s.category) for s in scn.services], dtype=np.int8)
+    rtype = np.array([ROOM_TYPES.index(s.room_type) for s in scn.services], dtype=np.int8)
+    weight = np.array([s.weight for s in scn.services], dtype=np.float64)
+    doc_services, doc_p = _doctor_services(doc_spec, rtype, weight, first)
+    follow = [np.array([codes.index(c) for c in s.follow_on], dtype=np.int16) for s in scn.services]
+    adm_branch = np.array(
+        [[b.slug for b in scn.branches].index(a.branch) for a in scn.administrators], dtype=np.int16
+    )
+    campaign_of, cb, cc = _campaigns(scn)
+    nb, nc, dynamic, static_of = _numbers(scn)
     number_values = phones.format(phones.take(len(nb)))
     return Structure(
         svc_code=codes,
@@ -170,15 +219,15 @@ def build_structure(scn: Scenario, rng: np.random.Generator, phones: PhoneSpace)
         svc_weight=weight,
         svc_follow=follow,
         first_service=first,
-        room_branch=room_branch_a,
-        room_type=room_type_a,
+        room_branch=np.array(room_branch, dtype=np.int16),
+        room_type=np.array(room_type, dtype=np.int8),
         room_name=room_name,
         doc_branch=doc_branch,
         doc_specialty=doc_spec,
-        doc_room=doc_room,
-        doc_start_min=doc_start,
-        doc_end_min=doc_end,
-        doc_weekdays=doc_wd,
+        doc_room=shifts.room,
+        doc_start_min=shifts.start,
+        doc_end_min=shifts.end,
+        doc_weekdays=shifts.weekdays,
         doc_services=doc_services,
         doc_service_p=doc_p,
         adm_branch=adm_branch,

@@ -8,14 +8,15 @@ import math
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
-from django.db import connection
-from django.db.models import Count, Sum
+from django.db import connection, models
+from django.db.models import Count, F, Sum
 
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.models import Call
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.models import Region
+from clinicflow.core.models import Organization, Region
 from clinicflow.core.phones import normalize
 from clinicflow.core.services import organization_create
 from clinicflow.patients.models import Patient, PatientPhone
@@ -31,8 +32,6 @@ def small():
 
 
 def dump(org) -> dict[str, list[tuple]]:
-    from django.apps import apps
-
     out = {}
     with connection.cursor() as cur:
         for label in WRITTEN:
@@ -128,16 +127,11 @@ def test_payments_equal_the_prices_of_done_visits(sim_a, simulated):
 
 
 def models_f(name: str):
-    from django.db.models import F
-
     return F(name)
 
 
 @pytest.mark.django_db
 def test_every_row_and_every_reference_stays_in_its_organisation(sim_a, sim_b, simulated):
-    from django.apps import apps
-    from django.db import models
-
     for label in WRITTEN:
         model = apps.get_model(label)
         table = model._meta.db_table
@@ -234,8 +228,6 @@ def test_simulate_command_creates_an_organisation(db):
         "1",
         "--quiet",
     )
-    from clinicflow.core.models import Organization
-
     new = Organization.objects.get(slug="newclinic")
     assert (new.name, new.currency, new.country) == ("New Clinic", "CNY", "CN")
     assert Appointment.objects.for_org(new).exists()

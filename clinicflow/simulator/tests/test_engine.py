@@ -10,6 +10,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
+from clinicflow.acquisition.ingestion.rules import unique_window
 from clinicflow.booking.availability import interval_is_free
 from clinicflow.core.ids import uuid7
 from clinicflow.core.phones import normalize
@@ -21,11 +22,13 @@ from clinicflow.simulator.truth import build_truth
 
 Z = 3.29  # 99.9% two-sided: many planted figures are checked at once
 
+WINDOW = unique_window().days
+
 
 @pytest.fixture(scope="module")
 def mid_run():
     scn = load_scenario("mid")
-    sim = Simulation(scn, 11)
+    sim = Simulation(scn, 11, unique_window_days=WINDOW)
     chunks: dict[str, list[dict]] = defaultdict(list)
     sim.run(lambda table, cols: chunks[table].append(cols))
     tables = {t: {k: np.concatenate([c[k] for c in parts]) for k in parts[0]} for t, parts in chunks.items()}
@@ -63,7 +66,7 @@ def test_same_seed_same_chunks_and_another_seed_differs():
 
     def digest(seed: int) -> list[tuple[str, bytes]]:
         out: list[tuple[str, bytes]] = []
-        Simulation(scn, seed).run(
+        Simulation(scn, seed, unique_window_days=WINDOW).run(
             lambda t, c: out.append((t, b"".join(raw(np.asarray(v)) for v in c.values())))
         )
         return out
@@ -175,7 +178,7 @@ def test_truth_carries_planted_and_realised_figures_for_every_lever(mid_run):
 
 def test_recall_response_matches_the_plant_on_a_longer_run():
     scn = load_scenario("mid", overrides={"clinic": {"months": 18, "demand_factor": 1.5}})
-    sim = Simulation(scn, 5)
+    sim = Simulation(scn, 5, unique_window_days=WINDOW)
     sim.run(lambda t, c: None)
     truth = build_truth(sim)
     r, p = truth["recall"]["realised"], truth["recall"]["planted"]
@@ -187,7 +190,7 @@ def test_recall_response_matches_the_plant_on_a_longer_run():
 
 def test_price_elasticity_is_recovered_roughly():
     scn = load_scenario(overrides={"clinic": {"demand_factor": 4.0, "end_date": "2026-06-30"}})
-    sim = Simulation(scn, 9)
+    sim = Simulation(scn, 9, unique_window_days=WINDOW)
     sim.run(lambda t, c: None)
     truth = build_truth(sim)
     assert truth["price_elasticity"]["realised"]["calls_change_per_step"] == pytest.approx(0.30, abs=0.08)

@@ -32,11 +32,15 @@ def _dt_strings(seconds: np.ndarray) -> list[str]:
     stamps = np.asarray(seconds, dtype="int64").astype("datetime64[s]")
     s = np.datetime_as_string(stamps, unit="s").astype("U19")
     s.view(np.uint32).reshape(-1, 19)[:, 10] = 32
-    return s.tolist()  # type: ignore[no-any-return]
+    out: list[str] = s.tolist()
+    return out
 
 
 def _date_strings(days: np.ndarray) -> list[str]:
-    return np.datetime_as_string(np.asarray(days, dtype="int64").astype("datetime64[D]"), unit="D").tolist()
+    out: list[str] = np.datetime_as_string(
+        np.asarray(days, dtype="int64").astype("datetime64[D]"), unit="D"
+    ).tolist()
+    return out
 
 
 def _decimal_strings(minor: np.ndarray) -> list[str]:
@@ -173,7 +177,7 @@ class BulkWriter:
         self.rows += n
         return n
 
-    def _column(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> Any:
+    def _column(self, field: models.Field[Any, Any], value: Any, n: int, null_mask: np.ndarray | None) -> Any:
         if not self.pg:
             return self._convert(field, value, n, null_mask)
         db_type = field.db_type(connection) or ""
@@ -187,7 +191,9 @@ class BulkWriter:
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{self.model.__name__}.{field.name}: {exc}") from exc
 
-    def _convert(self, field: models.Field, value: Any, n: int, null_mask: np.ndarray | None) -> list[Any]:
+    def _convert(
+        self, field: models.Field[Any, Any], value: Any, n: int, null_mask: np.ndarray | None
+    ) -> list[Any]:
         """SQLite: one Python value per row, as Django stores them there."""
         internal = field.get_internal_type()
         if isinstance(field, models.ForeignKey):

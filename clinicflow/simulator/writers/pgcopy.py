@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,23 @@ def scalar_cells(db_type: str, value: Any) -> Cells:
     return column_cells(db_type, np.array([value]) if not isinstance(value, str | dict | list) else [value])
 
 
+# the column types whose cells come from a numpy array: by an encoder, or as fixed-size big-endian values
+ARRAY_ENCODERS: dict[str, Callable[[np.ndarray], Cells]] = {
+    "timestamp with time zone": timestamptz_cells,
+    "date": date_cells,
+    "boolean": bool_cells,
+    "numeric": numeric_cells,
+}
+FIXED_FORMATS = {
+    "smallint": ">i2",
+    "integer": ">i4",
+    "serial": ">i4",
+    "bigint": ">i8",
+    "bigserial": ">i8",
+    "double precision": ">f8",
+}
+
+
 def column_cells(db_type: str, value: np.ndarray | list[Any]) -> Cells:
     """A column's cells by its database type, from the bulk writer's column conventions (see
     ``bulk``): UUIDs as (N, 16) uint8, datetimes as Unix seconds, dates as days, decimals as
@@ -195,26 +213,14 @@ def column_cells(db_type: str, value: np.ndarray | list[Any]) -> Cells:
         if arr.dtype != np.uint8:
             arr = np.stack([_uuid_bytes(v) for v in value]) if len(value) else np.zeros((0, 16), np.uint8)
         return uuid_cells(arr)
-    if kind == "timestamp with time zone":
-        return timestamptz_cells(np.asarray(value))
-    if kind == "date":
-        return date_cells(np.asarray(value))
     if kind == "time":
         if isinstance(value, list) or np.asarray(value).dtype.kind not in "iu":
             value = np.array([_time_micros(v) for v in value], dtype=np.int64)
         return time_cells(np.asarray(value))
-    if kind == "boolean":
-        return bool_cells(np.asarray(value))
-    if kind == "numeric":
-        return numeric_cells(np.asarray(value))
-    if kind == "smallint":
-        return Cells.fixed(np.asarray(value), ">i2")
-    if kind in ("integer", "serial"):
-        return Cells.fixed(np.asarray(value), ">i4")
-    if kind in ("bigint", "bigserial"):
-        return Cells.fixed(np.asarray(value), ">i8")
-    if kind == "double precision":
-        return Cells.fixed(np.asarray(value), ">f8")
+    if kind in ARRAY_ENCODERS:
+        return ARRAY_ENCODERS[kind](np.asarray(value))
+    if kind in FIXED_FORMATS:
+        return Cells.fixed(np.asarray(value), FIXED_FORMATS[kind])
     raise ValueError(f"binary COPY: no encoder for column type {db_type!r}")
 
 

@@ -9,16 +9,26 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import models
 
 from clinicflow.accounts.models import User
 from clinicflow.accounts.roles import Role
 from clinicflow.accounts.services import user_create
-from clinicflow.acquisition.models import Campaign, Channel, ChannelKind, NumberPool, TrackingNumber
+from clinicflow.acquisition.defaults import DEFAULT_CHANNEL_NAMES
+from clinicflow.acquisition.models import (
+    Campaign,
+    Channel,
+    ChannelCode,
+    ChannelKind,
+    NumberPool,
+    TrackingNumber,
+)
 from clinicflow.booking.models import Doctor, DoctorBranch, DoctorService, Room, WorkingHours
 from clinicflow.catalogue.models import Service, ServicePrice
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.services import branch_create
 from clinicflow.simulator.engine.core import DAY_S, Simulation
+from clinicflow.simulator.engine.ids import uuid7_array
 from clinicflow.simulator.scenario import ROOM_TYPES
 from clinicflow.simulator.writers.bulk import BulkWriter, CopyPipe
 
@@ -38,12 +48,15 @@ SPECIALTY = {
     "dental": "Dentist",
     "consultation": "Consultant",
 }
-CHANNEL_KIND = {
-    "offline": ChannelKind.OFFLINE,
-    "organic": ChannelKind.FREE,
-    "direct": ChannelKind.FREE,
-    "referral": ChannelKind.FREE,
-}
+
+
+def channel_kind(code: str) -> str:
+    """Paid, free or offline: the kind of the product's default channel with this code."""
+    return str(DEFAULT_CHANNEL_NAMES[ChannelCode(code)][1])
+
+
+def is_paid(code: str) -> bool:
+    return channel_kind(code) == ChannelKind.PAID
 
 
 def as_array(ids: list[uuid.UUID]) -> np.ndarray:
@@ -104,13 +117,16 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 org=org,
                 actor=None,
                 email=email,
-                password=None,  # type: ignore[arg-type]
+                password=None,  # type: ignore[arg-type]  # None: an unusable password, no hashing cost
                 role=Role.FRONTDESK,
                 full_name=a.name,
                 validate=False,
             )
         admins.append(user.pk)
-    w = lambda model: BulkWriter(model, now=now, org_id=org.pk)  # noqa: E731
+
+    def w(model: type[models.Model]) -> BulkWriter:
+        return BulkWriter(model, now=now, org_id=org.pk)
+
     ids = sim.setup_ids
     # services: reuse existing codes
     existing = dict(Service.objects.for_org(org).values_list("code", "id"))
@@ -169,8 +185,6 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
     )
     doc_branch_ids = as_array([branches[int(b)].pk for b in st.doc_branch])
     t0 = np.full(n_doc, int(sim.cal.day_epoch[0]) * DAY_S * 1000)
-    from clinicflow.simulator.engine.ids import uuid7_array
-
     w(DoctorBranch).write(
         {"id": uuid7_array(sim.id_rng, t0), "doctor": ids["doctor"], "branch": doc_branch_ids}
     )
@@ -221,7 +235,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 "id": ids["channel"][new_ch],
                 "code": [scn.channels[i].kind for i in new_ch],
                 "name": [scn.channels[i].name for i in new_ch],
-                "kind": [CHANNEL_KIND.get(scn.channels[i].kind, ChannelKind.PAID).value for i in new_ch],
+                "kind": [channel_kind(scn.channels[i].kind) for i in new_ch],
             }
         )
     channel_arr = as_array(ch_ids)

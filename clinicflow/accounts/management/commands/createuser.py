@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from clinicflow.accounts.roles import Role
 from clinicflow.accounts.services import user_create
 from clinicflow.core.errors import DomainError
-from clinicflow.core.models import Organization
+from clinicflow.core.selectors import organization_find
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--consultant", action="store_true", help="The user also runs consultations.")
 
     def handle(self, *args: Any, **o: Any) -> None:
-        org = Organization.objects.filter(slug=o["org"]).first()
+        org = organization_find(slug=o["org"])
         if org is None:
             raise CommandError(f"no organisation with slug {o['org']!r}")
         password = o["password"] or getpass.getpass("Password: ")

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinicflow.acquisition import services
-from clinicflow.acquisition.models import Integration, Provider
-from clinicflow.core.errors import DomainError
+from clinicflow.acquisition.integrations import selectors, services
+from clinicflow.acquisition.models import Provider
+from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import Organization
 
 
@@ -35,35 +35,37 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug=opts["org"]).first()
         if org is None:
             raise CommandError(f"unknown organisation {opts['org']!r}")
-        action = opts["action"]
+        actions = {"add": self._add, "list": self._list, "disable": self._disable}
         try:
-            if action == "add":
-                integration, secret = services.integration_create(
-                    org=org,
-                    actor=None,
-                    provider=opts["provider"],
-                    signing_key=opts["signing_key"],
-                    name=opts["name"],
-                )
-                url = opts["base_url"].rstrip("/") + services.webhook_path(integration.provider, secret)
-                self.stdout.write(f"id: {integration.pk}")
-                self.stdout.write(f"webhook URL: {url}")
-                self.stdout.write("The URL contains the secret; it is shown only now.")
-            elif action == "list":
-                for row in Integration.objects.for_org(org).order_by("created_at"):
-                    self.stdout.write(
-                        f"{row.pk}  {row.provider:<9}  {'active' if row.is_active else 'disabled':<8}  "
-                        f"secret {row.secret_prefix}…  signed={'yes' if row.signing_key else 'no'}  "
-                        f"last event {row.last_event_at.isoformat() if row.last_event_at else '-'}"
-                    )
-            elif action == "disable":
-                from clinicflow.core.selectors import parse_uuid
-
-                pk = parse_uuid(opts["id"])
-                row = Integration.objects.for_org(org).filter(pk=pk).first() if pk else None
-                if row is None:
-                    raise CommandError("integration not found")
-                services.integration_set_active(org=org, actor=None, integration=row, active=False)
-                self.stdout.write(f"disabled {row.pk}")
+            actions[opts["action"]](org, opts)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+
+    def _add(self, org: Organization, opts: dict[str, Any]) -> None:
+        integration, secret = services.integration_create(
+            org=org,
+            actor=None,
+            provider=opts["provider"],
+            signing_key=opts["signing_key"],
+            name=opts["name"],
+        )
+        url = opts["base_url"].rstrip("/") + services.webhook_path(integration.provider, secret)
+        self.stdout.write(f"id: {integration.pk}")
+        self.stdout.write(f"webhook URL: {url}")
+        self.stdout.write("The URL contains the secret; it is shown only now.")
+
+    def _list(self, org: Organization, opts: dict[str, Any]) -> None:
+        for row in selectors.integrations(org=org):
+            self.stdout.write(
+                f"{row.pk}  {row.provider:<9}  {'active' if row.is_active else 'disabled':<8}  "
+                f"secret {row.secret_prefix}…  signed={'yes' if row.signing_key else 'no'}  "
+                f"last event {row.last_event_at.isoformat() if row.last_event_at else '-'}"
+            )
+
+    def _disable(self, org: Organization, opts: dict[str, Any]) -> None:
+        try:
+            row = selectors.integration_get(org=org, integration_id=opts["id"])
+        except NotFound as exc:
+            raise CommandError("integration not found") from exc
+        services.integration_set_active(org=org, actor=None, integration=row, active=False)
+        self.stdout.write(f"disabled {row.pk}")

@@ -27,8 +27,8 @@ from clinicflow.acquisition.providers.base import (
     boolean,
     first_text,
     integer,
+    required_timestamp,
     text,
-    timestamp,
     url,
 )
 
@@ -52,7 +52,7 @@ def normalise(payload: Mapping[str, Any]) -> CallEvent:
     call_id = first_text(payload, "id", "resource_id", max_len=100)
     if not call_id:
         raise PayloadError("id", "is required")
-    started = timestamp(payload, "start_time", required=True)
+    started = required_timestamp(payload, "start_time")
     answered = boolean(payload, "answered")
     duration = integer(payload, "duration")
     call_type = text(payload, "call_type", max_len=40).lower()
@@ -66,7 +66,7 @@ def normalise(payload: Mapping[str, Any]) -> CallEvent:
     return CallEvent(
         provider_call_id=call_id,
         status=status,
-        started_at=started,  # type: ignore[arg-type]
+        started_at=started,
         caller=text(payload, "customer_phone_number", required=True, max_len=40),
         called=first_text(payload, "tracking_phone_number", "business_phone_number", max_len=40),
         answered_at=started if status == "completed" else None,

@@ -20,6 +20,7 @@ from clinicflow.acquisition.providers.base import (
     SignatureError,
     first_text,
     integer,
+    required_timestamp,
     text,
     timestamp,
     url,
@@ -61,7 +62,7 @@ def normalise(payload: Mapping[str, Any]) -> CallEvent:
     return CallEvent(
         provider_call_id=call_id,
         status=EVENTS[event],
-        started_at=timestamp(payload, "started_at", required=True),  # type: ignore[arg-type]
+        started_at=required_timestamp(payload, "started_at"),
         caller=caller,
         called=text(payload, "called", required=True, max_len=40),
         answered_at=timestamp(payload, "answered_at"),

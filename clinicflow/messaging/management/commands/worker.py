@@ -1,14 +1,15 @@
-"""``clinicflow worker``: deliver the outbox (SMS and e-mail). Several workers may run at once."""
+"""``clinicflow worker``: deliver the outbox (SMS and e-mail); the work is ``messaging.tasks.Worker``."""
 
 from __future__ import annotations
 
 import signal
-import time
+import threading
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinicflow.messaging.delivery import Summary, Worker
+from clinicflow.messaging.tasks import Worker
 
 
 class Command(BaseCommand):
@@ -53,21 +54,17 @@ class Command(BaseCommand):
         if options["once"]:
             self.stdout.write(f"worker {worker.worker_id}: {worker.run_once()}")
             return
-        stop = {"now": False}
+        stop = threading.Event()
 
-        def on_signal(signum: int, frame: Any) -> None:
-            stop["now"] = True
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        total = Summary()
         self.stdout.write(f"worker {worker.worker_id}: polling every {interval} s (Ctrl+C to stop)")
-        while not stop["now"]:
-            summary = worker.run_once()
-            total.add(summary)
-            if any(vars(summary).values()):
-                self.stdout.write(f"worker {worker.worker_id}: {summary}")
-            deadline = time.monotonic() + interval
-            while not stop["now"] and time.monotonic() < deadline:
-                time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+        total = worker.run_forever(
+            interval=interval,
+            stop=stop.is_set,
+            report=lambda summary: self.stdout.write(f"worker {worker.worker_id}: {summary}"),
+        )
         self.stdout.write(f"worker {worker.worker_id} stopped: {total}")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clinicflow.patients.models import PatientPrediction
 from clinicflow.simulator.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists, demo_setup, demo_simulate
 
 
@@ -59,10 +61,6 @@ class Command(BaseCommand):
 
     def _predict_lifetime_value(self) -> None:
         """Fit the lifetime-value models to the demo clinic and store each patient's prediction."""
-        import io
-
-        from clinicflow.patients.models import PatientPrediction
-
         for slug in ("demo",):
             if PatientPrediction.objects.filter(organization__slug=slug).exists():
                 continue

@@ -1,0 +1,156 @@
+"""Booking: each month's visit requests are packed into the doctors' days, given a status (done,
+no-show, cancelled; booked or confirmed beyond today) and written as appointments; past visits then
+go through payments, consultations, surveys, loyalty and what follows each visit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinicflow.simulator.engine.batches import Booked
+from clinicflow.simulator.engine.episodes import Episodes
+from clinicflow.simulator.engine.loyalty import Loyalty
+from clinicflow.simulator.engine.recall import Recall
+from clinicflow.simulator.engine.setup import (
+    KIND_COURSE,
+    KIND_FIRST,
+    ST_BOOKED,
+    ST_CANCELLED,
+    ST_CONFIRMED,
+    ST_DONE,
+    ST_NO_SHOW,
+)
+from clinicflow.simulator.engine.staff import Staff
+from clinicflow.simulator.engine.state import Batch, World, concat, take
+from clinicflow.simulator.engine.visits import Visits
+
+MAX_BATCHES = 400  # per month: requests re-queued into the month they were booked in
+FUTURE_BOOKED_SHARE = 0.6  # visits beyond today: booked (the rest confirmed)
+
+
+class Booking:
+    def __init__(self, world: World, staff: Staff, episodes: Episodes, recall: Recall) -> None:
+        self.w = world
+        self.staff = staff
+        self.episodes = episodes
+        self.recall = recall
+        self.visits = Visits(world, staff, episodes.new)
+        self.loyalty = Loyalty(world)
+
+    def month(self, m: int, *, future: bool) -> None:
+        """Book month m's requests (``future``: the horizon beyond today, statuses only)."""
+        for _ in range(MAX_BATCHES):
+            parts = self.w.pending.pop(m, [])
+            if not parts:
+                return
+            self._book(concat(parts), m, future=future)
+
+    def _book(self, req: Batch, m: int, *, future: bool) -> None:
+        placed = self._place(req, m)
+        if placed is None:
+            return
+        req, day, start_min = placed
+        bk = self._appointments(req, day, start_min, future=future)
+        self.recall.visit_booked(req["recall"], day)
+        if future:
+            return
+        di, paid_at = self.visits.payments(bk)
+        self.visits.first_visits(bk)
+        self.visits.outcomes(bk)
+        self.loyalty.points(bk, di, paid_at)
+        # treatment episodes: follow-ups, memberships, next sessions
+        es = np.flatnonzero(bk.done & (req["kind"] == KIND_COURSE) & (req["sess"] == 1))
+        if es.size:
+            self.episodes.followups(bk, es)
+            self.loyalty.memberships(bk, es)
+        self.episodes.after(bk)
+
+    def _place(self, req: Batch, m: int) -> tuple[Batch, np.ndarray, np.ndarray] | None:
+        """Pack the requests; those that found no slot are dropped, those pushed past the month go
+        to the next month's bucket. Returns the month's requests with their day and start minute."""
+        w = self.w
+        ok, day, start_min = self.staff.pack(req)
+        if (~ok).any():
+            w.tally.capacity_dropped += int((~ok).sum())
+            w.pat["pending"][req["patient"][~ok]] = False
+        req = take(req, ok)
+        day, start_min = day[ok], start_min[ok]
+        later = w.cal.month_of_day[day] > m
+        if later.any():
+            # re-queued for their month; the slot found here stays reserved (``used`` only grows),
+            # so the later booking lands after it — never on top of another appointment
+            nxt = take(req, later)
+            nxt["day"] = day[later]
+            w.queue(nxt)
+            keep = ~later
+            req, day, start_min = take(req, keep), day[keep], start_min[keep]
+        if day.size == 0:
+            return None
+        return req, day, start_min
+
+    def _status(self, is_first: np.ndarray, *, future: bool) -> np.ndarray:
+        w = self.w
+        rng, ap = w.rng, w.scn.appointments
+        n = is_first.size
+        u = rng.random(n)
+        ns = np.where(is_first, ap["first_visit_no_show"], ap["no_show"])
+        cancel_p = ap["cancelled"]
+        status = np.where(u < ns, ST_NO_SHOW, np.where(u < ns + cancel_p, ST_CANCELLED, ST_DONE)).astype(
+            np.int8
+        )
+        if future:
+            status = np.where(rng.random(n) < FUTURE_BOOKED_SHARE, ST_BOOKED, ST_CONFIRMED).astype(np.int8)
+        np.add.at(w.tally.appt_status, (is_first.astype(np.int64), status.astype(np.int64)), 1)
+        return status
+
+    def _appointments(self, req: Batch, day: np.ndarray, start_min: np.ndarray, *, future: bool) -> Booked:
+        w = self.w
+        scn, cal, st = w.scn, w.cal, w.st
+        doc = req["doctor"].astype(np.int64)
+        b = st.doc_branch[doc]
+        svc = req["service"].astype(np.int64)
+        slot = scn.schedule["slot_minutes"]
+        dur = (np.ceil(st.svc_duration[svc] / slot) * slot).astype(np.int64)
+        start = w.day_seconds(b, day) + (st.doc_start_min[doc] + start_min).astype(np.int64) * 60
+        end = start + dur * 60
+        is_first = req["kind"] == KIND_FIRST
+        created = np.minimum(req["created"], start - 600)
+        status = self._status(is_first, future=future)
+        price = np.where(
+            is_first,
+            st.first_price_minor_by_month[np.minimum(cal.month_of_day[day], scn.months - 1)],
+            st.svc_price_minor[svc],
+        )
+        a_ids = w.ids(start)
+        w.emit(
+            "appointments",
+            {
+                "id": a_ids,
+                "patient": req["patient"],
+                "doctor": doc.astype(np.int16),
+                "room": st.doc_room[doc],
+                "branch": b,
+                "service": svc.astype(np.int16),
+                "start": start,
+                "end": end,
+                "status": status,
+                "is_first": is_first,
+                "price": price,
+                "created": created,
+                "kind": req["kind"],
+                "recall": req["recall"] >= 0,
+            },
+        )
+        return Booked(
+            req=req,
+            day=day,
+            start=start,
+            end=end,
+            doc=doc,
+            branch=b,
+            svc=svc,
+            is_first=is_first,
+            status=status,
+            price=price,
+            a_ids=a_ids,
+            pidx=req["patient"],
+        )

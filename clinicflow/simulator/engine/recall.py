@@ -1,0 +1,94 @@
+"""Recall campaigns: every few months the clinic calls lapsed patients who agreed to marketing;
+some return within a week, some within two months. The contacts are written at the end, with the
+outcome each one had."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinicflow.simulator.engine.state import Batch, NewEpisode, World, concat
+
+OUTCOMES = ("none", "week", "two_months")  # a contact's outcome code indexes these
+NO_RETURN, RETURN_WEEK, RETURN_TWO_MONTHS = range(len(OUTCOMES))
+
+
+class Recall:
+    def __init__(self, world: World, new_episode: NewEpisode) -> None:
+        self.w = world
+        self.new_episode = new_episode
+        self.rows: list[Batch] = []
+        self.contact_day = np.zeros(0, dtype=np.int32)
+        self.returned = np.zeros(0, dtype=np.int32)  # day of the visit the call brought, or -1
+        self.n = 0
+        self.outcome = np.zeros(0, dtype=np.int8)
+
+    def campaign(self, m: int) -> None:
+        w = self.w
+        scn, cal, rng, pat = w.scn, w.cal, w.rng, w.pat
+        every = int(scn.recall["every_months"])
+        if m == 0 or m % every != 0 or pat.n == 0:
+            return
+        t0 = int(cal.month_start[m])
+        lv = pat["last_visit"][: pat.n]
+        lapsed = (
+            (lv >= 0)
+            & (lv <= t0 - scn.recall["lapsed_days"])
+            & ~pat["pending"][: pat.n]
+            & pat["consent"][: pat.n]
+        )
+        cand = np.flatnonzero(lapsed)
+        cand = cand[rng.random(cand.size) < scn.recall["contact_share"]]
+        n = cand.size
+        if n == 0:
+            return
+        u = rng.random(n)
+        week = u < scn.recall["return_week"]
+        later = ~week & (u < scn.recall["return_week"] + scn.recall["return_two_months"])
+        offset = np.where(week, rng.integers(1, 7, n), rng.integers(8, 60, n))
+        b = pat["branch"][cand]
+        contact_day = np.full(n, t0, dtype=np.int32) + rng.integers(0, 3, n).astype(np.int32)
+        at = w.day_seconds(b, contact_day) + rng.integers(10 * 3600, 18 * 3600, n)
+        rec_idx = np.arange(self.n, self.n + n, dtype=np.int64)
+        self.n += n
+        self.rows.append(
+            {
+                "id": w.ids(at),
+                "patient": cand,
+                "campaign_month": np.full(n, m, dtype=np.int32),
+                "at": at,
+                "day": contact_day,
+            }
+        )
+        self.contact_day = np.concatenate([self.contact_day, contact_day])
+        self.returned = np.concatenate([self.returned, np.full(n, -1, dtype=np.int32)])
+        w.tally.recall_contacted += n
+        ret = week | later
+        r = cand[ret]
+        if r.size:
+            docs = pat["first_doctor"][r]
+            req = self.new_episode(r, docs, contact_day[ret] + offset[ret].astype(np.int32), at[ret])
+            req["recall"] = rec_idx[ret]
+            w.queue(req)
+
+    def visit_booked(self, recall: np.ndarray, day: np.ndarray) -> None:
+        """Record the day of the visits that recall calls brought (``recall`` = contact index or -1)."""
+        if recall.size:
+            rr = recall >= 0
+            if rr.any():
+                self.returned[recall[rr]] = day[rr]
+
+    def emit(self) -> None:
+        if not self.rows:
+            return
+        rows = concat(self.rows)
+        ret_day = self.returned
+        delta = np.where(ret_day >= 0, ret_day - self.contact_day, -1)
+        outcome = np.where(
+            (delta >= 0) & (delta <= 7),
+            RETURN_WEEK,
+            np.where((delta > 7) & (delta <= 60), RETURN_TWO_MONTHS, NO_RETURN),
+        ).astype(np.int8)
+        rows["outcome"] = outcome
+        rows["returned_day"] = ret_day
+        self.outcome = outcome
+        self.w.emit("recall_contacts", rows)

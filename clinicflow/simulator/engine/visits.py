@@ -1,0 +1,185 @@
+"""Past visits: payments, first-visit consultations (expectations, conversion, consents), the
+surveys that follow (and the promoters' referrals), complications."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinicflow.simulator.engine.batches import Booked
+from clinicflow.simulator.engine.staff import Staff
+from clinicflow.simulator.engine.state import DAY_S, Batch, NewEpisode, World
+from clinicflow.simulator.scenario import CATEGORIES, PAYMENT_METHODS
+
+PROMOTER_NPS, DETRACTOR_NPS = 9, 6  # NPS: promoters answer 9-10, detractors 0-6
+
+
+def planned_sessions(req: Batch, mask: np.ndarray) -> np.ndarray:
+    """Sessions of the planned course per consultation (0 where nothing was planned)."""
+    out = np.zeros(mask.size, dtype=np.int64)
+    out[mask] = req["n_sess"]
+    return out
+
+
+class Visits:
+    def __init__(self, world: World, staff: Staff, new_episode: NewEpisode) -> None:
+        self.w = world
+        self.staff = staff
+        self.new_episode = new_episode
+        self.complication_rate = np.array([world.scn.aftercare["complication_rates"][c] for c in CATEGORIES])
+
+    def payments(self, bk: Booked) -> tuple[np.ndarray, np.ndarray]:
+        """Each done visit is paid; revenue and the patients' last visit follow. Returns the done
+        visits (indexes in the batch) and when each was paid."""
+        w = self.w
+        scn, rng, t, pat = w.scn, w.rng, w.tally, w.pat
+        price, pidx, b = bk.price, bk.pidx, bk.branch
+        di = np.flatnonzero(bk.done)
+        paid_at = bk.end[di] + rng.integers(60, 900, di.size)
+        methods = np.array([scn.appointments["payment_methods"][k] for k in PAYMENT_METHODS])
+        method = rng.choice(len(PAYMENT_METHODS), size=di.size, p=methods / methods.sum()).astype(np.int8)
+        pay_ok = price[di] > 0
+        w.emit(
+            "payments",
+            {
+                "id": w.ids(paid_at[pay_ok]),
+                "appointment": bk.a_ids[di][pay_ok],
+                "patient": pidx[di][pay_ok],
+                "branch": b[di][pay_ok],
+                "amount": price[di][pay_ok],
+                "method": method[pay_ok],
+                "paid_at": paid_at[pay_ok],
+                "kind": np.zeros(int(pay_ok.sum()), dtype=np.int8),
+            },
+        )
+        np.add.at(t.revenue_branch, b[di], price[di])
+        np.add.at(pat["revenue"], pidx[di], price[di])
+        np.add.at(pat["done_visits"], pidx[di], 1)
+        t.first_visit_revenue += int(price[di][bk.is_first[di]].sum())
+        t.repeat_revenue += int(price[di][~bk.is_first[di]].sum())
+        pat["last_visit"][pidx[di]] = np.maximum(pat["last_visit"][pidx[di]], bk.day[di])
+        return di, paid_at
+
+    def first_visits(self, bk: Booked) -> None:
+        """Done first visits: the consultation (expectation, conversion into a treatment plan) and
+        the patient's consents; a converted patient's first session is queued."""
+        w = self.w
+        scn, rng, t, pat, st = w.scn, w.rng, w.tally, w.pat, w.st
+        doc_a = self.staff.doc_a
+        fd = np.flatnonzero(bk.done & bk.is_first)
+        if not fd.size:
+            return
+        p = bk.pidx[fd]
+        d = bk.doc[fd]
+        start = bk.start[fd]
+        pat["first_doctor"][p] = d
+        pat["first_done"][p] = bk.day[fd]
+        np.add.at(t.first_patients_channel, pat["channel"][p], 1)
+        sat = scn.satisfaction
+        expectation = rng.normal(sat["expectation_mean"] + doc_a["over_promise"][d], sat["expectation_sd"])
+        pat["expectation"][p] = expectation
+        converted = rng.random(fd.size) < doc_a["conversion"][d]
+        np.add.at(t.consults, d, 1)
+        np.add.at(t.converted, d, converted.astype(np.int64))
+        np.add.at(t.expectations, d, expectation)
+        c_req = self.new_episode(
+            p[converted],
+            d[converted],
+            bk.day[fd][converted] + rng.integers(2, 15, int(converted.sum())).astype(np.int32),
+            bk.end[fd][converted],
+        )
+        planned_svc = np.full(fd.size, -1, dtype=np.int16)
+        planned_svc[converted] = c_req["service"]
+        w.emit(
+            "consultations",
+            {
+                "id": w.ids(start),
+                "appointment": bk.a_ids[fd],
+                "patient": p,
+                "doctor": d.astype(np.int16),
+                "at": start,
+                "expectation": np.clip(np.round(expectation, 1), 0, 10),
+                "converted": converted,
+                "service": planned_svc,
+                "quote": np.where(
+                    converted,
+                    st.svc_price_minor[np.maximum(planned_svc, 0)]
+                    * np.maximum(planned_sessions(c_req, converted), 1),
+                    0,
+                ),
+            },
+        )
+        w.emit("consents", {"id": w.ids(start), "patient": p, "at": start, "marketing": pat["consent"][p]})
+        w.queue(c_req)
+        pat["pending"][p[~converted]] = False
+
+    def outcomes(self, bk: Booked) -> None:
+        """Surveys (NPS and CSAT from the outcome against the expectation) and complications."""
+        w = self.w
+        rng, t = w.rng, w.tally
+        n, done = bk.n, bk.done
+        resp = done & (rng.random(n) < w.scn.satisfaction["survey_response"])
+        treat = done & ~bk.is_first
+        complication = treat & (rng.random(n) < self.complication_rate[w.st.svc_category[bk.svc]])
+        t.complications += int(complication.sum())
+        t.treatment_visits += int(treat.sum())
+        ri = np.flatnonzero(resp)
+        if ri.size:
+            self._surveys(bk, ri, complication)
+        ci = np.flatnonzero(complication)
+        if ci.size:
+            end = bk.end[ci]
+            w.emit(
+                "complications",
+                {
+                    "id": w.ids(end + 3600),
+                    "appointment": bk.a_ids[ci],
+                    "patient": bk.pidx[ci],
+                    "doctor": bk.doc[ci].astype(np.int16),
+                    "at": end + rng.integers(3600, 5 * DAY_S, ci.size),
+                    "severe": rng.random(ci.size) < 0.15,
+                },
+            )
+
+    def _surveys(self, bk: Booked, ri: np.ndarray, complication: np.ndarray) -> None:
+        w = self.w
+        rng, pat, sat, doc_a = w.rng, w.pat, w.scn.satisfaction, self.staff.doc_a
+        d = bk.doc[ri]
+        z = (
+            doc_a["quality"][d]
+            - pat["expectation"][bk.pidx[ri]]
+            - doc_a["over_treatment"][d] * sat["over_treatment_penalty"]
+            - complication[ri] * sat["complication_penalty"]
+            + rng.normal(0, sat["noise_sd"], ri.size)
+        )
+        nps = np.clip(np.round(sat["nps_center"] + sat["nps_slope"] * z), 0, 10).astype(np.int8)
+        csat = np.clip(np.round(3.5 + z), 1, 5).astype(np.int8)
+        ans_at = bk.end[ri] + rng.integers(2 * 3600, 3 * DAY_S, ri.size)
+        w.emit(
+            "surveys",
+            {
+                "id": w.ids(ans_at),
+                "appointment": bk.a_ids[ri],
+                "patient": bk.pidx[ri],
+                "doctor": d.astype(np.int16),
+                "branch": bk.branch[ri],
+                "nps": nps,
+                "csat": csat,
+                "at": ans_at,
+            },
+        )
+        w.tally.nps_answers.append((d.astype(np.int16), nps, bk.is_first[ri]))
+        promoters = ri[(nps >= PROMOTER_NPS) & (rng.random(ri.size) < w.scn.loyalty["referral_probability"])]
+        if promoters.size:
+            self._refer(bk, promoters)
+
+    def _refer(self, bk: Booked, promoters: np.ndarray) -> None:
+        """A promoter brings a friend 1-8 weeks later (a referral contact in that month)."""
+        w = self.w
+        cal = w.cal
+        rday = bk.day[promoters] + w.rng.integers(7, 61, promoters.size).astype(np.int32)
+        inside = rday < cal.n_days
+        rday, rp = rday[inside], bk.pidx[promoters][inside]
+        months = cal.month_of_day[rday]
+        for mm in np.unique(months):
+            sel = months == mm
+            w.referrals[int(mm)].append({"referrer": rp[sel], "day": rday[sel]})
