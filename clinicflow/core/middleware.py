@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
-from django.http import HttpRequest, HttpResponse
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 
 class TenantMiddleware:
@@ -59,3 +64,39 @@ class ApiContentTypeMiddleware:
                 content_type="application/json",
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware without rebuilding an unchanging policy on every response.
+
+    The policy is static (no nonces, no per-view overrides but ``@csp_exempt``), so the header is built
+    once per process; a response that is exempt from both policies (the call-tracking webhooks) skips
+    the work altogether. Anything else — a nonce requested, a per-view update — takes django-csp's path.
+    """
+
+    _static_header: str | None = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        exempt = getattr(response, "_csp_exempt", False) and getattr(response, "_csp_exempt_ro", False)
+        if exempt and getattr(request, "_csp_nonce", None) is None:
+            return response
+        if not self._is_static(request, response) or HEADER in response:
+            return super().process_response(request, response)
+        if ContentSecurityPolicyMiddleware._static_header is None:
+            parts = self.get_policy_parts(request=request, response=response)
+            ContentSecurityPolicyMiddleware._static_header = build_policy(**asdict(parts))
+        if ContentSecurityPolicyMiddleware._static_header:
+            response[HEADER] = ContentSecurityPolicyMiddleware._static_header
+        return response
+
+    @staticmethod
+    def _is_static(request: HttpRequest, response: HttpResponseBase) -> bool:
+        """No nonce, no per-response or report-only policy, no debug pages: the header is the settings'."""
+        overrides = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt", "_csp_config_ro")
+        return (
+            not settings.DEBUG
+            and getattr(request, "_csp_nonce", None) is None
+            and not any(getattr(response, name, None) for name in overrides)
+            and not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            and not getattr(settings, "CONTENT_SECURITY_POLICY", {}).get("EXCLUDE_URL_PREFIXES")
+        )

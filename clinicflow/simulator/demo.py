@@ -222,7 +222,7 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
             org = orgs[slug]
             owner = User.objects.get(email=f"owner@{slug}.clinic")
             for last, first, middle, sex, birth, phone, email, lang, source, branch_slug in rows:
-                branch = Branch.objects.get(organization=org, slug=branch_slug)
+                branch = Branch.objects.for_org(org).get(slug=branch_slug)
                 patient = patient_create(
                     org=org,
                     actor=owner,

@@ -48,7 +48,7 @@ def checklist_for(*, org: Organization, branch: Branch | None) -> CallChecklist:
 def _lock_branch(org: Organization, branch: Branch) -> Branch:
     if branch.organization_id != org.id:
         raise NotFound("branch not found")
-    locked: Branch = Branch.objects.select_for_update().get(organization=org, pk=branch.pk)
+    locked: Branch = Branch.objects.for_org(org).select_for_update().get(pk=branch.pk)
     return locked
 
 

@@ -48,9 +48,7 @@ def call_list(*, org: Organization, f: CallFilter | None = None) -> QuerySet[Cal
     qs: QuerySet[Call] = (
         Call.objects.for_org(org)
         .select_related("patient", "channel", "campaign", "tracking_number", "administrator")
-        .prefetch_related(
-            Prefetch("taggings", queryset=CallTagging.objects.filter(organization=org).order_by("tag"))
-        )
+        .prefetch_related(Prefetch("taggings", queryset=CallTagging.objects.for_org(org).order_by("tag")))
     )
     if f.start is not None:
         qs = qs.filter(started_at__gte=f.start)
@@ -62,7 +60,7 @@ def call_list(*, org: Organization, f: CallFilter | None = None) -> QuerySet[Cal
         e164 = try_normalize(f.phone, f.branch.country if f.branch else org.country)
         qs = qs.filter(caller_e164=e164) if e164 else qs.filter(caller_raw=f.phone[:40])
     if f.tag:
-        qs = qs.filter(Exists(CallTagging.objects.filter(organization=org, call=OuterRef("pk"), tag=f.tag)))
+        qs = qs.filter(Exists(CallTagging.objects.for_org(org).filter(call=OuterRef("pk"), tag=f.tag)))
     return qs.order_by("-started_at", "-id")
 
 
@@ -115,9 +113,7 @@ def _call_rows(org: Organization) -> QuerySet[Call]:
     qs: QuerySet[Call] = (
         Call.objects.for_org(org)
         .select_related("patient", "campaign", "tracking_number", "administrator")
-        .prefetch_related(
-            Prefetch("taggings", queryset=CallTagging.objects.filter(organization=org).order_by("tag"))
-        )
+        .prefetch_related(Prefetch("taggings", queryset=CallTagging.objects.for_org(org).order_by("tag")))
     )
     return qs
 
@@ -218,9 +214,7 @@ def call_for_page(*, org: Organization, call_id: object) -> Call:
     call = (
         _call_rows(org)
         .select_related("branch", "channel", "session")
-        .prefetch_related(
-            Prefetch("scores", queryset=CallScore.objects.filter(organization=org).select_related("item"))
-        )
+        .prefetch_related(Prefetch("scores", queryset=CallScore.objects.for_org(org).select_related("item")))
         .filter(pk=pk)
         .first()
         if pk

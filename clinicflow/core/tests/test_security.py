@@ -181,3 +181,35 @@ def test_webhooks_pass_the_middleware_stack_without_sessions_or_cookies(db) -> N
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "Set-Cookie" not in response.headers
     assert "Content-Security-Policy" not in response.headers  # JSON for machines, not a page
+
+
+def test_the_cached_policy_is_the_one_django_csp_builds_and_overrides_still_apply(rf) -> None:
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    from clinicflow.core.middleware import ContentSecurityPolicyMiddleware
+
+    ours = ContentSecurityPolicyMiddleware(lambda r: HttpResponse())
+    theirs = CSPMiddleware(lambda r: HttpResponse())
+    for _ in range(2):  # the second response takes the cached header
+        request = rf.get("/home/")
+        ours.process_request(request)
+        mine = ours.process_response(request, HttpResponse())
+        request = rf.get("/home/")
+        theirs.process_request(request)
+        reference = theirs.process_response(request, HttpResponse())
+        assert mine["Content-Security-Policy"] == reference["Content-Security-Policy"]
+        assert "script-src 'self'" in mine["Content-Security-Policy"]
+
+    request = rf.get("/home/")
+    ours.process_request(request)
+    updated = HttpResponse()
+    updated._csp_update = {"img-src": ["https://maps.example.org"]}  # a per-view @csp_update
+    response = ours.process_response(request, updated)
+    assert "https://maps.example.org" in response["Content-Security-Policy"]
+
+    exempt = HttpResponse()
+    exempt._csp_exempt = exempt._csp_exempt_ro = True  # @csp_exempt (the call-tracking webhooks)
+    request = rf.post("/hooks/calls/generic/x")
+    ours.process_request(request)
+    assert "Content-Security-Policy" not in ours.process_response(request, exempt)
