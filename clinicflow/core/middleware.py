@@ -77,11 +77,10 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     _static_header: str | None = None
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        exempt = getattr(response, "_csp_exempt", False) and getattr(response, "_csp_exempt_ro", False)
-        if exempt and getattr(request, "_csp_nonce", None) is None:
-            return response
-        if not self._is_static(request, response) or HEADER in response:
+        if not self._is_static(request, response):
             return super().process_response(request, response)
+        if getattr(response, "_csp_exempt", False) or HEADER in response:
+            return response
         if ContentSecurityPolicyMiddleware._static_header is None:
             parts = self.get_policy_parts(request=request, response=response)
             ContentSecurityPolicyMiddleware._static_header = build_policy(**asdict(parts))
@@ -92,7 +91,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     @staticmethod
     def _is_static(request: HttpRequest, response: HttpResponseBase) -> bool:
         """No nonce, no per-response or report-only policy, no debug pages: the header is the settings'."""
-        overrides = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt", "_csp_config_ro")
+        overrides = ("_csp_config", "_csp_update", "_csp_replace")
         return (
             not settings.DEBUG
             and getattr(request, "_csp_nonce", None) is None

@@ -16,6 +16,7 @@ from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.core.web import get_or_404
 from clinicflow.messaging import configuration, selectors
+from clinicflow.messaging.forms import MessageTemplateForm
 from clinicflow.messaging.models import Channel, Kind, Status
 
 PAGE_SIZE = 50
@@ -81,23 +82,27 @@ def template_edit(request: AuthedRequest, kind: str, channel: str, language: str
     errors: dict[str, list[str]] = {}
     subject, body = str(current["subject"]), str(current["body"])
     if request.method == "POST":
-        subject = request.POST.get("subject", "")[:300]
-        body = request.POST.get("body", "")[:10_000]
-        try:
-            configuration.message_template_save(
-                org=org,
-                actor=request.user,
-                kind=kind,
-                channel=channel,
-                language=language,
-                subject=subject,
-                body=body,
-            )
-        except DomainError as exc:
-            errors = exc.fields or {"body": [exc.message]}
+        form = MessageTemplateForm(request.POST)
+        if not form.is_valid():
+            errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            subject, body = str(form.data.get("subject", "")), str(form.data.get("body", ""))
         else:
-            messages.success(request, _("Template saved."))
-            return redirect("messaging:templates")
+            subject, body = form.cleaned_data["subject"], form.cleaned_data["body"]
+            try:
+                configuration.message_template_save(
+                    org=org,
+                    actor=request.user,
+                    kind=kind,
+                    channel=channel,
+                    language=language,
+                    subject=subject,
+                    body=body,
+                )
+            except DomainError as exc:
+                errors = exc.fields or {"body": [exc.message]}
+            else:
+                messages.success(request, _("Template saved."))
+                return redirect("messaging:templates")
     return render(
         request,
         "messaging/template_form.html",

@@ -54,3 +54,9 @@ class ConsentForm(forms.Form):
     )
     method = forms.ChoiceField(label=_("How it was given"), choices=ConsentMethod.choices)
     evidence = forms.CharField(label=_("Evidence"), max_length=300, required=False)
+
+
+class MergeForm(forms.Form):
+    """The duplicate card to merge into the one on the page."""
+
+    merge_id = forms.UUIDField()

@@ -19,7 +19,7 @@ from clinicflow.core.phones import display
 from clinicflow.core.selectors import branch_get, branch_list
 from clinicflow.core.web import get_or_404
 from clinicflow.patients import selectors, services
-from clinicflow.patients.forms import ConsentForm, PatientForm
+from clinicflow.patients.forms import ConsentForm, MergeForm, PatientForm
 from clinicflow.patients.models import Patient, Sex, Source
 
 PAGE_SIZE = 50
@@ -249,7 +249,11 @@ def consent_add(request: AuthedRequest, patient_id: str) -> HttpResponse:
 @require_perm("patients.merge", audit_object="patient")
 def patient_merge(request: AuthedRequest, patient_id: str) -> HttpResponse:
     keep = _get(request, patient_id)
-    merge = _get(request, request.POST.get("merge_id", ""))
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the duplicate card to merge."))
+        return redirect("patients:detail", patient_id=keep.pk)
+    merge = _get(request, form.cleaned_data["merge_id"])
     try:
         services.patient_merge(org=request.org, actor=request.user, keep=keep, merge=merge, request=request)
     except DomainError as exc:

@@ -90,6 +90,16 @@ def test_template_tags_are_refused(web, org):
     assert MessageTemplate.objects.count() == 0
 
 
+def test_an_over_long_subject_is_refused_naming_the_field_and_the_typed_text_stays(web, org):
+    res = web("owner").post(
+        "/messaging/templates/survey/email/ru/", {"subject": "S" * 301, "body": "Thanks, {first_name}"}
+    )
+    assert res.status_code == 422
+    assert MessageTemplate.objects.count() == 0
+    assert res.context["errors"]["subject"] == ["Ensure this value has at most 300 characters (it has 301)."]
+    assert "Thanks, {first_name}" in res.content.decode()
+
+
 def test_unknown_template_is_404_and_other_roles_are_refused(web, org):
     assert web("owner").get("/messaging/templates/spam/sms/en/").status_code == 404
     assert web("marketer").get("/messaging/templates/").status_code == 403

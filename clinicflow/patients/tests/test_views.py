@@ -163,3 +163,17 @@ def test_a_page_denied_by_role_writes_a_denied_audit_row(web, patient) -> None:
 def test_create_page_prefills_the_phone_of_a_new_lead(web) -> None:
     response = web("frontdesk").get("/patients/new/", {"phone": "+79031234567"})
     assert 'value="+79031234567"' in response.content.decode()
+
+
+def test_merge_page_merges_the_named_duplicate_and_refuses_a_malformed_id(web, org, patient) -> None:
+    twin = make_patient(org, last_name="Ivanova", first_name="Anna", phones=["+7 916 123 45 67"])
+    client = web("manager")
+    refused = client.post(f"/patients/{patient.pk}/merge/", {"merge_id": "not-a-uuid"})
+    assert refused.status_code == 302
+    twin.refresh_from_db()
+    assert twin.merged_into_id is None  # nothing changed
+
+    merged = client.post(f"/patients/{patient.pk}/merge/", {"merge_id": str(twin.pk)})
+    assert merged.status_code == 302
+    twin.refresh_from_db()
+    assert twin.merged_into_id == patient.pk
