@@ -23,7 +23,7 @@ from clinicflow.acquisition.models import AdSpend, Campaign, Channel, ChannelCod
 from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import Conflict, NotFound, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
-from clinicflow.core.money import quantize
+from clinicflow.core.money import Money
 
 if TYPE_CHECKING:
     from clinicflow.accounts.models import User
@@ -175,7 +175,7 @@ class SpendRow:
     date: dt.date
     channel: Channel
     campaign: Campaign | None
-    spend: Decimal
+    spend: Money
     impressions: int = 0
     clicks: int = 0
     new_campaign: str = ""
@@ -199,7 +199,9 @@ def _check_spend_rows(org: Organization, rows: Sequence[SpendRow]) -> None:
             row.campaign.organization_id != org.id or row.campaign.channel_id != row.channel.pk
         ):
             raise ValidationFailed.field("campaign", f"line {row.line}: unknown campaign")
-        if not Decimal(0) <= row.spend <= MAX_SPEND:
+        if row.spend.currency != org.currency:
+            raise ValidationFailed.field("spend", f"line {row.line}: must be in {org.currency}")
+        if not Decimal(0) <= row.spend.amount <= MAX_SPEND:
             raise ValidationFailed.field("spend", f"line {row.line}: must be between 0 and {MAX_SPEND}")
         if row.impressions < 0 or row.clicks < 0:
             raise ValidationFailed.field("impressions", f"line {row.line}: must not be negative")
@@ -249,11 +251,10 @@ def _spend_upsert(org: Organization, resolved: Resolved) -> tuple[list[AdSpend],
         campaign_ids={c.pk for _, c in resolved if c is not None},
         channel_ids={r.channel.pk for r, c in resolved if c is None},
     )
-    now, currency = timezone.now(), org.currency
+    now = timezone.now()
     to_create: list[AdSpend] = []
     to_update: list[AdSpend] = []
     for row, camp in resolved:
-        spend = quantize(row.spend, currency)
         obj = existing.get(_key(row, camp))
         if obj is None:
             obj = AdSpend(
@@ -266,7 +267,7 @@ def _spend_upsert(org: Organization, resolved: Resolved) -> tuple[list[AdSpend],
             to_create.append(obj)
         else:
             to_update.append(obj)
-        obj.spend, obj.currency = spend, currency
+        obj.spend, obj.currency = row.spend.amount, row.spend.currency
         obj.impressions, obj.clicks, obj.imported_at = row.impressions, row.clicks, now
     return to_create, to_update
 

@@ -22,6 +22,7 @@ from clinicflow.acquisition.marketing import selectors
 from clinicflow.acquisition.marketing.services import MAX_SPEND, SpendRow
 from clinicflow.acquisition.models import Campaign, Channel
 from clinicflow.core.models import Organization
+from clinicflow.core.money import Money
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -69,11 +70,11 @@ class RowError:
 
 @dataclass
 class Preview:
+    total: Money  # of the ready rows, in the organisation's currency
     rows: list[SpendRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     # (channel, campaign name) of campaigns that do not exist yet on a known channel
     missing_campaigns: dict[tuple[Any, str], Channel] = field(default_factory=dict)
-    total: Decimal = Decimal(0)
 
     @property
     def blocking_errors(self) -> list[RowError]:
@@ -315,6 +316,7 @@ def _parse_row(
     lookup: tuple[Channels, Campaigns],
     out: Preview,
     create_missing: bool,
+    currency: str,
 ) -> tuple[SpendRow | None, list[RowError], tuple[Any, ...] | None]:
     """One row checked: the row to import (None when it has errors), its errors, its duplicate key."""
     errors: list[RowError] = []
@@ -343,7 +345,7 @@ def _parse_row(
         date=day,
         channel=found.channel,
         campaign=found.campaign,
-        spend=spend,
+        spend=Money.of(spend, currency),
         impressions=counts["impressions"],
         clicks=counts["clicks"],
         new_campaign=found.new_campaign,
@@ -356,10 +358,10 @@ def parse(
 ) -> Preview:
     """Check every row. Unknown campaigns of a known channel are errors unless ``create_missing``."""
     lookup = _lookup(org)
-    out = Preview()
+    out = Preview(total=Money.zero(org.currency))
     seen: dict[tuple[Any, ...], int] = {}
     for line, values in table.rows:
-        row, errors, key = _parse_row(line, values, mapping, lookup, out, create_missing)
+        row, errors, key = _parse_row(line, values, mapping, lookup, out, create_missing, org.currency)
         if key is not None:
             _duplicate(line, key, seen, _cell(values, mapping, "date"), errors)
         if errors or row is None:

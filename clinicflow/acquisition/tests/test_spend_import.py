@@ -313,3 +313,27 @@ def test_the_mapping_is_guessed_from_english_and_russian_headers() -> None:
         "impressions": None,
         "clicks": None,
     }
+
+
+def test_spend_in_another_currency_than_the_organisations_is_refused_and_nothing_is_stored(
+    org, setup
+) -> None:
+    from clinicflow.core.errors import ValidationFailed
+    from clinicflow.core.money import Money
+
+    row = services.SpendRow(
+        line=2,
+        date=dt.date(2026, 3, 1),
+        channel=setup["channels"]["search_ads"],
+        campaign=setup["brand"],
+        spend=Money.of("1500.00", "EUR"),  # the organisation keeps its books in RUB
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        services.ad_spend_import(org=org, actor=None, rows=[row])
+    assert refused.value.fields == {"spend": ["line 2: must be in RUB"]}
+    assert stored(org) == []
+
+    services.ad_spend_import(
+        org=org, actor=None, rows=[services.SpendRow(**{**row.__dict__, "spend": Money.of("1500", "RUB")})]
+    )
+    assert [(r[3], r[4]) for r in stored(org)] == [(Decimal("1500.00"), "RUB")]
