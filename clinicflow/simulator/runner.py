@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection, models, transaction
+from django.db.backends.utils import CursorWrapper
 
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.ingestion.rules import unique_window
@@ -165,11 +166,7 @@ class IndexRebuild:
         with connection.cursor() as cur:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run deferred checks of a reset now
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
-            for label in self.BIG:
-                table = apps.get_model(label)._meta.db_table
-                cur.execute(f'SELECT 1 FROM "{table}" LIMIT 1')  # noqa: S608 - table name from models
-                if cur.fetchone():
-                    continue
+            for table in self._empty_tables(cur):
                 cur.execute(
                     "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                     "WHERE conrelid = %s::regclass AND contype IN ('u', 'x')",
@@ -183,25 +180,33 @@ class IndexRebuild:
                     "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
                     [table],
                 )
-                for name, definition in cur.fetchall():
-                    self.indexes.append(definition)
-                    cur.execute(f'DROP INDEX "{name}"')
+                self._drop_indexes(cur)
 
     def _drop_sqlite(self) -> None:
         with connection.cursor() as cur:
-            for label in self.BIG:
-                table = apps.get_model(label)._meta.db_table
-                cur.execute(f'SELECT 1 FROM "{table}" LIMIT 1')  # noqa: S608 - table name from models
-                if cur.fetchone():
-                    continue
+            for table in self._empty_tables(cur):
                 cur.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
                     "AND sql IS NOT NULL",
                     [table],
                 )
-                for name, definition in cur.fetchall():
-                    self.indexes.append(definition)
-                    cur.execute(f'DROP INDEX "{name}"')
+                self._drop_indexes(cur)
+
+    def _empty_tables(self, cur: CursorWrapper) -> list[str]:
+        """The big tables that hold no rows yet: only those lose their indexes for the bulk load."""
+        empty = []
+        for label in self.BIG:
+            table = apps.get_model(label)._meta.db_table
+            cur.execute(f'SELECT 1 FROM "{table}" LIMIT 1')  # noqa: S608 - table name from models
+            if cur.fetchone() is None:
+                empty.append(table)
+        return empty
+
+    def _drop_indexes(self, cur: CursorWrapper) -> None:
+        """Drop the (name, definition) indexes the last query listed, keeping each definition to restore."""
+        for name, definition in cur.fetchall():
+            self.indexes.append(definition)
+            cur.execute(f'DROP INDEX "{name}"')
 
     def restore(self) -> None:
         if connection.vendor == "sqlite":
