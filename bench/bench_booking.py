@@ -233,7 +233,14 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     """gunicorn with the production settings (``config/gunicorn.py``), persistent database connections."""
-    env = {**os.environ, "DATABASE_URL": URL, "DEBUG": "0", "DB_CONN_MAX_AGE": "60"}
+    # the development profile with DEBUG off (plain HTTP on loopback); gunicorn's default is production
+    env = {
+        **os.environ,
+        "CLINICFLOW_ENV": "development",
+        "DATABASE_URL": URL,
+        "DEBUG": "0",
+        "DB_CONN_MAX_AGE": "60",
+    }
     env["BIND"] = f"127.0.0.1:{port}"
     env["WEB_LOG_LEVEL"] = "warning"
     env["WEB_TIMEOUT"] = "120"

@@ -141,6 +141,7 @@ def main() -> int:
     # BENCH_THREADS overrides its thread count to compare layouts
     env = {
         **os.environ,
+        "CLINICFLOW_ENV": "development",  # DEBUG off over plain HTTP; gunicorn's default is production
         "DATABASE_URL": DB_URL,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",

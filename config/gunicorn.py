@@ -3,10 +3,13 @@
 One worker process per core with two threads each: Python runs one thread per process at a time,
 and the booking bench showed that more threads per process only queue behind that lock (50 clients:
 POST p95 590 ms with 2 processes x 8 threads, 114-119 ms with 2 x 2 on the same 2 cores).
-Every value can be overridden from the environment.
+Every value can be overridden from the environment. The production profile is the default; a
+development server needs ``CLINICFLOW_ENV=development`` set explicitly.
 """
 
 import os
+
+os.environ.setdefault("CLINICFLOW_ENV", "production")
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", str(os.cpu_count() or 1)))

@@ -1,7 +1,10 @@
 """Clinicflow settings: one module, driven by the environment.
 
 CLINICFLOW_ENV=production (or DJANGO_SETTINGS_MODULE=config.settings_production) turns on the
-production profile: DEBUG off, secrets and hosts from the environment, HTTPS-only cookies, HSTS.
+production profile: DEBUG off, secrets and hosts from the environment, HTTPS-only cookies, HSTS. It
+refuses to start with the development SECRET_KEY, DEBUG on or MFA_REQUIRED off. The WSGI entry point
+and gunicorn's config choose production unless CLINICFLOW_ENV=development; the console command
+(manage.py, ``clinicflow``) defaults to development.
 DATABASE_URL unset means the embedded SQLite database in ``var/``; ``postgresql://...`` switches to
 PostgreSQL.
 """
@@ -18,7 +21,11 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV = os.environ.get("CLINICFLOW_ENV", "development").strip().lower()
+if ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"CLINICFLOW_ENV must be 'development' or 'production', not {ENV!r}.")
 PRODUCTION = ENV == "production"
+# The key committed for development: the production profile refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-key-clinicflow-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -36,18 +43,24 @@ if PRODUCTION:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be set in the environment (at least 50 characters).")
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY is the committed development key; set a secret one.")
+    if _env_bool("DEBUG", False):
+        raise ImproperlyConfigured("DEBUG must be off in production (unset DEBUG or set DEBUG=0).")
+    if not _env_bool("MFA_REQUIRED", True):
+        raise ImproperlyConfigured("MFA_REQUIRED must be on in production (unset it or set it to 1).")
     DEBUG = False
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in the environment in production.")
 else:
-    SECRET_KEY = os.environ.get(
-        "SECRET_KEY", "dev-only-insecure-key-clinicflow-0123456789-abcdefghijklmnopqrstuvwxyz"
-    )
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     DEBUG = _env_bool("DEBUG", True)
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
+# Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: the connection is the client.
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -88,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinicflow.core.middleware.SecurityHeadersMiddleware",
     "axes.middleware.AxesMiddleware",
+    "clinicflow.core.middleware.PageMethodsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +157,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 
+# The shared store of rate-limit counters (and any cache): Redis when REDIS_URL is set, else the
+# database cache (table created by core migration 0004); both are shared by every worker process.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clinicflow_cache"}
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------------
@@ -176,10 +200,13 @@ AXES_LOCKOUT_CALLABLE = "clinicflow.accounts.views.lockout_response"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
+# the client address behind the proxies in TRUSTED_PROXIES (clinicflow.core.net)
+AXES_CLIENT_IP_CALLABLE = "clinicflow.core.net.client_ip"
 
 # Sessions: idle timeout and absolute lifetime.
 SESSION_IDLE_TIMEOUT_SECONDS = int(os.environ.get("SESSION_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 60 * 60)))
+SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 60 * 60)))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # slides with activity; the middleware enforces the limit
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

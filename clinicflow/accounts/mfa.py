@@ -4,6 +4,9 @@ Required when ``settings.CLINICFLOW["MFA_REQUIRED"]`` is on (the production defa
 ``mfa_required`` flag is set. A signed-in user who must use MFA and has not passed it in this
 session is sent to enrol (first time) or to enter a code. Codes are single-use: django-otp's
 TOTPDevice remembers the last accepted time step.
+
+Once a user has a confirmed device, replacing or removing it, and changing the password, need a
+session that has passed the second factor (``step_up_target``) and the password again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinicflow.accounts.models import User
+from clinicflow.accounts.services import mfa_device_confirm
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/", "/healthz", "/book/", "/hooks/", "/t/")
 
@@ -40,6 +44,21 @@ def pending_device(user: User) -> TOTPDevice:
     return device
 
 
+def session_verified(user: User) -> bool:
+    """Whether this request's session passed the second factor (django-otp's OTPMiddleware sets
+    ``is_verified`` on the user)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified()) if callable(is_verified) else False
+
+
+def step_up_target(user: User) -> str | None:
+    """Where to send a session that may not yet change credentials: the code page when the user has
+    a second factor this session has not passed, enrolment when one is required and missing."""
+    if confirmed_device(user) is not None:
+        return None if session_verified(user) else "accounts:mfa_verify"
+    return "accounts:mfa_setup" if mfa_required_for(user) else None
+
+
 def verify(request: HttpRequest, user: User, token: str, *, enrolling: bool = False) -> bool:
     token = (token or "").strip().replace(" ", "")
     if not token.isdigit() or len(token) != 6:
@@ -48,9 +67,7 @@ def verify(request: HttpRequest, user: User, token: str, *, enrolling: bool = Fa
     if device is None or not device.verify_token(token):
         return False
     if enrolling:
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        mfa_device_confirm(user=user, device=device, request=request)
     otp_login(request, device)
     return True
 

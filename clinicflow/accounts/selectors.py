@@ -16,3 +16,8 @@ def api_token_find(*, raw: str) -> ApiToken | None:
 def user_email_taken(*, email: str) -> bool:
     """Whether a staff user of any organisation logs in with ``email`` (unique installation-wide)."""
     return User.objects.filter(email__iexact=email).exists()
+
+
+def user_find(*, email: str) -> User | None:
+    """The staff user who logs in with ``email`` (any organisation: e-mails are unique), for commands."""
+    return User.objects.select_related("organization").filter(email__iexact=email.strip()).first()

@@ -1,4 +1,6 @@
-"""Sign-in pages: login, logout, the login lockout answer and two-factor enrolment and verification."""
+"""Sign-in pages: login, logout, the login lockout answer, two-factor enrolment, verification and
+removal, and the password change. Once a user has a second factor, replacing or removing it and
+changing the password need a session that passed it (``mfa.step_up_target``) and the password."""
 
 from __future__ import annotations
 
@@ -6,17 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.accounts import mfa
 from clinicflow.accounts.models import User
+from clinicflow.accounts.services import mfa_device_remove, user_set_password
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import error_body
 
@@ -35,6 +39,14 @@ class MfaCodeForm(forms.Form):
     """The one-time code from the authenticator app (``mfa.verify`` checks its shape and value)."""
 
     token = forms.CharField(required=False, strip=True)
+    password = forms.CharField(required=False, strip=False)
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(required=False, strip=False)
+
+
+WRONG_PASSWORD = _("Wrong password.")
 
 
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -72,24 +84,34 @@ def _mfa_form(
     enrolling: bool,
     invalid: Promise,
     context: Callable[[], dict[str, Any]],
+    password_required: bool = False,
 ) -> HttpResponse:
-    """Show the code form; a valid code signs the session in with two factors and goes home."""
+    """Show the code form; a valid code (and the password, when asked) signs the session in with two
+    factors and goes home."""
     error = ""
     if request.method == "POST":
         form = MfaCodeForm(request.POST)
-        token = form.cleaned_data["token"] if form.is_valid() else ""
-        if mfa.verify(request, user, token, enrolling=enrolling):
+        data = form.cleaned_data if form.is_valid() else {"token": "", "password": ""}
+        if password_required and not user.check_password(data["password"]):
+            error = str(WRONG_PASSWORD)
+        elif mfa.verify(request, user, data["token"], enrolling=enrolling):
             return redirect("home")
-        error = str(invalid)
-    return render(request, template, {**context(), "error": error}, status=422 if error else 200)
+        else:
+            error = str(invalid)
+    page = {**context(), "error": error, "password_required": password_required}
+    return render(request, template, page, status=422 if error else 200)
 
 
 @public_view
 def mfa_setup(request: HttpRequest) -> HttpResponse:
-    """Enrol an authenticator app: show the QR code, confirm with a first code."""
+    """Enrol an authenticator app: show the QR code, confirm with a first code. Replacing a confirmed
+    device needs a session that passed it and the password."""
     user = _signed_in(request)
     if user is None:
         return redirect_to_login(request.get_full_path())
+    replacing = mfa.confirmed_device(user) is not None
+    if replacing and not mfa.session_verified(user):
+        return redirect("accounts:mfa_verify")
     device = mfa.pending_device(user)
     return _mfa_form(
         request,
@@ -98,6 +120,55 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         enrolling=True,
         invalid=_("The code is not valid. Check the time on your phone and try again."),
         context=lambda: {"qr": mfa.qr_svg_data_uri(device), "secret_uri": device.config_url},
+        password_required=replacing,
+    )
+
+
+@public_view
+@require_http_methods(["GET", "POST"])
+def mfa_remove(request: HttpRequest) -> HttpResponse:
+    """Remove the second factor: a session that passed it and the password again."""
+    user = _signed_in(request)
+    if user is None:
+        return redirect_to_login(request.get_full_path())
+    if mfa.confirmed_device(user) is None:
+        return redirect("accounts:mfa_setup")
+    if not mfa.session_verified(user):
+        return redirect("accounts:mfa_verify")
+    error = ""
+    if request.method == "POST":
+        form = PasswordConfirmForm(request.POST)
+        if form.is_valid() and user.check_password(form.cleaned_data["password"]):
+            mfa_device_remove(user=user, request=request)
+            return redirect("accounts:mfa_setup")
+        error = str(WRONG_PASSWORD)
+    return render(request, "accounts/mfa_remove.html", {"error": error}, status=422 if error else 200)
+
+
+@public_view
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password: the current one, and a session that passed the second factor.
+    Every other session of the user ends and their API tokens are revoked; this one gets a new key."""
+    user = _signed_in(request)
+    if user is None:
+        return redirect_to_login(request.get_full_path())
+    target = mfa.step_up_target(user)
+    if target is not None:
+        return redirect(target)
+    form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        user_set_password(
+            actor=user,
+            user=user,
+            password=form.cleaned_data["new_password1"],
+            request=request,
+            keep_session_key=request.session.session_key,
+        )
+        update_session_auth_hash(request, user)
+        return redirect("home")
+    return render(
+        request, "accounts/password_change.html", {"form": form}, status=422 if form.errors else 200
     )
 
 

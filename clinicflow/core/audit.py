@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 
 from clinicflow.core.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome, Organization
+from clinicflow.core.net import client_ip
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class RequestMeta:
 def request_meta(request: HttpRequest | None) -> RequestMeta:
     if request is None:
         return RequestMeta(ip=None, user_agent="")
-    ip = request.META.get("REMOTE_ADDR") or None
+    ip = client_ip(request)
     ua = str(request.META.get("HTTP_USER_AGENT", ""))[:300].replace("\r", " ").replace("\n", " ")
     return RequestMeta(ip=ip, user_agent=ua)
 

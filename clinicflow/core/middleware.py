@@ -7,7 +7,7 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 
 
 class TenantMiddleware:
@@ -99,3 +99,28 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             and not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
             and not getattr(settings, "CONTENT_SECURITY_POLICY", {}).get("EXCLUDE_URL_PREFIXES")
         )
+
+
+PAGE_METHODS = ("GET", "HEAD", "POST")
+PREFLIGHT_PATHS = ("/t/session", "/t/lead")  # cross-origin beacons answer their CORS preflight
+
+
+class PageMethodsMiddleware:
+    """405 for any method a page does not declare (TRACE, PUT, DELETE, ...), before the view runs.
+
+    Pages are forms and links: GET, HEAD and POST. The API declares its own methods (django-ninja
+    answers 405 itself); the tracking beacons also answer OPTIONS. Last in MIDDLEWARE, so the answer
+    carries the security headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        method = request.method or ""
+        if (
+            method not in PAGE_METHODS
+            and not request.path.startswith("/api/")
+            and not (method == "OPTIONS" and request.path in PREFLIGHT_PATHS)
+        ):
+            return HttpResponseNotAllowed(PAGE_METHODS)
+        return self.get_response(request)

@@ -11,11 +11,13 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from clinicflow.core.errors import DomainError, NotFound, ValidationFailed
 from clinicflow.core.models import Branch, Organization
@@ -100,3 +102,20 @@ def render_in_zone(
 def flash_error(request: HttpRequest, exc: DomainError) -> None:
     """Show a domain error's message at the top of the next page."""
     messages.error(request, str(exc.message))
+
+
+def safe_next(request: HttpRequest, value: object) -> str:
+    """A ``?next=`` (or Referer) target as a same-host relative path, or "" when it is anything else.
+
+    Another host, another scheme (``javascript:``, ``data:``), a scheme-relative ``//host`` or a
+    backslash trick is refused; a same-host absolute URL is reduced to its path and query."""
+    url = str(value or "")
+    if not url or any(ord(ch) < 32 or ch == "\\" for ch in url):
+        return ""
+    host = request.get_host()
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={host}, require_https=request.is_secure()):
+        return ""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", host) or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")

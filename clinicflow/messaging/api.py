@@ -19,7 +19,7 @@ router = Router(tags=["messaging"])
 
 class MessageOut(Schema):
     id: str
-    patient_id: str
+    patient_id: str | None
     channel: str
     kind: str
     purpose: str
@@ -53,7 +53,7 @@ class MessageParams(Schema):
 def message_out(m: Message, *, contacts: bool) -> dict[str, Any]:
     return {
         "id": str(m.pk),
-        "patient_id": str(m.patient_id),
+        "patient_id": str(m.patient_id) if m.patient_id else None,
         "channel": m.channel,
         "kind": m.kind,
         "purpose": m.purpose,

@@ -50,21 +50,27 @@ def backoff(attempts: int, base: int = BACKOFF_BASE_SECONDS) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
 
 
-def residency_refusal(*, org: Organization, patient_id: uuid.UUID, provider_region: str) -> str | None:
+def residency_refusal(*, org: Organization, patient_id: uuid.UUID | None, provider_region: str) -> str | None:
     """Why sending this patient's contact to a provider in ``provider_region`` is refused, or None.
 
     A RU or CN organisation's patients' data may go to a provider in another region only when the
-    organisation allows cross-border transfer AND the patient has the cross-border consent."""
+    organisation allows cross-border transfer AND the patient has the cross-border consent. It fails
+    closed: a provider whose region is blank or not a known ``Region`` counts as foreign. The one rule
+    for every channel (SMS and e-mail)."""
     home = org.data_region
-    if home not in RESIDENCY_REGIONS or provider_region.upper() == home:
+    region = provider_region.strip().upper()
+    if home not in RESIDENCY_REGIONS or region == home:
         return None
-    if cross_border_allowed(org=org) and has_consent(
-        org=org, patient_id=patient_id, purpose=ConsentPurpose.CROSS_BORDER
+    if (
+        patient_id is not None
+        and cross_border_allowed(org=org)
+        and has_consent(org=org, patient_id=patient_id, purpose=ConsentPurpose.CROSS_BORDER)
     ):
         return None
     return (
         f"data residency: a {home} organisation's patient data may not be sent to a provider in "
-        f"{provider_region.upper()} without the cross-border setting and the patient's consent"
+        f"{region if region in Region.values else 'an unknown region'} without the cross-border "
+        "setting and the patient's consent"
     )
 
 

@@ -54,7 +54,11 @@ class Status(models.TextChoices):
 
 
 class Message(TenantModel):
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # NULL: a message to an address the visitor typed before any patient is known (a public
+    # booking code); it is a service message and never marketing
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="+", db_index=False, null=True, blank=True
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices, default=Purpose.SERVICE)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clinicflow.core.errors import ValidationFailed, require_choice
 from clinicflow.core.models import Organization
+from clinicflow.core.onetime import CODE_MARK
 from clinicflow.messaging import selectors
 from clinicflow.messaging.models import (
     Channel,
@@ -212,6 +213,49 @@ def message_enqueue(
         "attachments": attachments,
     }
     return message_enqueue_many(org=org, patient=patient, items=[item])[0]
+
+
+def message_enqueue_code(
+    *, org: Organization, channel: str, to: str, language: str, code_ref: str, context: Mapping[str, Any]
+) -> Message:
+    """Queue a ``booking_code`` to an address nobody has proven yet (no patient: the visitor typed it).
+
+    The code itself is never stored: the texts hold ``CODE_MARK`` and the context ``code_ref``; the
+    worker puts ``one_time_code(code_ref)`` in their place in what it hands to the provider
+    (``tasks.Worker.deliver``). The dedupe key is ``code:<code_ref>``. Inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("messages must be enqueued inside the caller's transaction.atomic()")
+    require_choice("channel", channel, Channel.values)
+    lang = language_for(language)
+    pair = (str(Kind.BOOKING_CODE), channel)
+    full = {"clinic": org.name, "patient_name": "", **dict(context), "code": CODE_MARK}
+    source = template_source(
+        kind=Kind.BOOKING_CODE,
+        channel=channel,
+        language=lang,
+        override=selectors.template_overrides(org=org, language=lang, pairs={pair}).get(pair),
+    )
+    rendered = render(source=source, channel=channel, language=lang, context=full)
+    now = timezone.now()
+    message = Message(
+        organization=org,
+        patient=None,
+        channel=channel,
+        kind=Kind.BOOKING_CODE,
+        purpose=Purpose.SERVICE,
+        language=lang,
+        to=to,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        context={**dict(context), "code_ref": code_ref},
+        dedupe_key=f"code:{code_ref}",
+        send_after=now,
+        created_at=now,
+        updated_at=now,
+    )
+    message.save(force_insert=True)
+    return message
 
 
 def _enqueue(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 
 from django.utils import timezone
 
+from clinicflow.core.onetime import fill_code
 from clinicflow.messaging import delivery
 from clinicflow.messaging.channels import registry
 from clinicflow.messaging.channels.base import (
@@ -56,6 +57,15 @@ class Summary:
 
     def __str__(self) -> str:
         return " ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+def fill_codes(message: Message) -> None:
+    """Put a code message's one-time code into its texts, in memory only (the row keeps the mark)."""
+    ref = str(message.context.get("code_ref") or "")
+    if ref:
+        message.subject = fill_code(message.subject, ref)
+        message.body_text = fill_code(message.body_text, ref)
+        message.body_html = fill_code(message.body_html, ref)
 
 
 def new_worker_id() -> str:
@@ -136,6 +146,7 @@ class Worker:
         if message is None:
             summary.skipped += 1
             return
+        fill_codes(message)
         try:
             self._check_consent(message)
             provider, region = self._provider(message)
@@ -155,7 +166,7 @@ class Worker:
     def _provider(self, message: Message) -> tuple[str, str]:
         """The channel's provider name and data region."""
         if message.channel != Channel.SMS:
-            return self.email.name, str(registry.setting("EMAIL_REGION", "") or "")
+            return self.email.name, self.email.region
         if self.sms is None:
             raise Refused(Status.FAILED, "no SMS provider configured", "failed")
         return self.sms.name, self.sms.region
@@ -163,16 +174,18 @@ class Worker:
     @staticmethod
     def _check_consent(message: Message) -> None:
         """A marketing message still needs the patient's consent when it goes out."""
-        if message.purpose == Purpose.MARKETING and not marketing_allowed(
-            org=message.organization, patient_id=message.patient_id, channel=message.channel
+        if message.purpose == Purpose.MARKETING and (
+            message.patient_id is None
+            or not marketing_allowed(
+                org=message.organization, patient_id=message.patient_id, channel=message.channel
+            )
         ):
             raise Refused(Status.CANCELLED, "no marketing consent at send time", "cancelled")
 
     @staticmethod
     def _check_residency(message: Message, region: str) -> None:
-        """Data residency of the provider's region, checked when the message goes out."""
-        if not region:
-            return
+        """Data residency of the provider's region, checked when the message goes out, for every
+        channel: an unknown region (``EMAIL_REGION`` unset) is refused like a foreign one."""
         refusal = delivery.residency_refusal(
             org=message.organization, patient_id=message.patient_id, provider_region=region
         )

@@ -31,7 +31,11 @@ router = Router(tags=["patients"])
 
 
 class ListParams(Schema):
-    q: str = Field("", max_length=100, description="name, e-mail, or a phone in any format")
+    q: str = Field(
+        "",
+        max_length=100,
+        description="name, e-mail, or a phone in any format; names only for a role that may not see contacts",
+    )
     branch: str | None = Field(None, description="branch id")
     source: str | None = None
     sex: str | None = None
@@ -43,7 +47,8 @@ class ListParams(Schema):
 @router.get("", response={200: PatientPageOut, **ERRORS}, exclude_unset=True)
 @api_perm("patients.view")
 def patient_list(request: ApiRequest, params: Query[ListParams]) -> dict[str, Any]:
-    """List the organisation's patients. `q` searches names, e-mail, or phones in any format."""
+    """List the organisation's patients. `q` searches names, e-mail, or phones in any format; for a
+    role without `patients.view_contacts` (the marketer) it searches names only."""
     org, user = request.org, request.auth
     if params.sort not in selectors.SORTS:
         raise HttpError(400, f"sort must be one of {', '.join(selectors.SORTS)}")
@@ -59,6 +64,7 @@ def patient_list(request: ApiRequest, params: Query[ListParams]) -> dict[str, An
         source=params.source or "",
         sex=params.sex or "",
         sort=params.sort,
+        search_contacts=user.has_perm_cf("patients.view_contacts"),
     )
     qs = selectors.patient_list(org=org, filters=filters)
     items = list(qs[params.offset : params.offset + params.limit])

@@ -67,6 +67,9 @@ class PatientFilters:
     max_p_alive: str = ""
     sort: str = "name"
     include_merged: bool = False
+    # Whether ``q`` may match phones and e-mail: only for a role with ``patients.view_contacts``.
+    # Without it every query searches names only, so a partial number or an address is no oracle.
+    search_contacts: bool = False
 
 
 def patient_list(*, org: Organization, filters: PatientFilters | None = None) -> QuerySet[Patient]:
@@ -76,7 +79,9 @@ def patient_list(*, org: Organization, filters: PatientFilters | None = None) ->
         qs = qs.filter(merged_into__isnull=True)
     query = f.q.strip()
     if query:
-        qs = qs.filter(_search_condition(org, query, f.branch))
+        qs = qs.filter(
+            _search_condition(org, query, f.branch) if f.search_contacts else _name_condition(query)
+        )
     if f.branch is not None:
         qs = qs.filter(branch=f.branch)
     if f.source:
@@ -108,6 +113,10 @@ def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q
         return Q(pk__in=ids)
     if "@" in query:
         return Q(email__iexact=query)
+    return _name_condition(query)
+
+
+def _name_condition(query: str) -> Q:
     condition = Q()
     for word in query.lower().split()[:4]:
         condition &= Q(search_name__contains=word)

@@ -48,6 +48,7 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
         branch=branch,
         source=source if source in Source.values else "",
         sort=sort if sort in selectors.SORTS else "name",
+        search_contacts=request.user.has_perm_cf("patients.view_contacts"),
     )
     page = Paginator(selectors.patient_list(org=org, filters=filters), PAGE_SIZE).get_page(
         request.GET.get("page")

@@ -1,4 +1,8 @@
-"""The integration a webhook delivery comes from: found by the SHA-256 of its URL secret."""
+"""The integration a webhook delivery comes from: found by the SHA-256 of its URL secret.
+
+Cached briefly per process (the PostgreSQL ingest path is one statement per delivery). Disabling or
+enabling an integration calls ``clear_cache`` at once and again on commit, so the very next delivery
+in that process is refused; other worker processes follow within ``_CACHE_TTL`` seconds."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import time
 
 from clinicflow.acquisition.models import Integration, hash_secret
 
-_CACHE_TTL = 30.0
+_CACHE_TTL = 5.0
 _cache: dict[tuple[str, str], tuple[float, Integration | None]] = {}
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from clinicflow.acquisition.ingestion.senders import clear_cache
 from clinicflow.acquisition.models import Integration, Provider, hash_secret
 from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import NotFound, ValidationFailed
@@ -67,4 +68,6 @@ def integration_set_active(
         raise NotFound("integration not found")
     integration.is_active = active
     audited_save(integration, org=org, actor=actor, fields=["is_active"], object_type="integration")
+    clear_cache()  # the next delivery in this process already sees the change ...
+    transaction.on_commit(clear_cache)  # ... and none re-caches the old state before the commit
     return integration

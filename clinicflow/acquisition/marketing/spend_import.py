@@ -18,14 +18,13 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from openpyxl import load_workbook
 
-from clinicflow.acquisition.marketing import selectors
+from clinicflow.acquisition.marketing import selectors, spend_limits
 from clinicflow.acquisition.marketing.services import MAX_SPEND, SpendRow
 from clinicflow.acquisition.models import Campaign, Channel
 from clinicflow.core.models import Organization
 from clinicflow.core.money import Money
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 100_000
+MAX_BYTES = 5 * 1024 * 1024  # rows and unpacked XLSX size: see ``spend_limits``
 MAX_COLUMNS = 60
 MAX_CELL = 500
 EXTENSIONS = ("csv", "xlsx")
@@ -98,6 +97,7 @@ def read_table(data: bytes, ext: str) -> Table:
     if len(data) > MAX_BYTES:
         raise FileProblem(str(_("The file is larger than 5 MB.")))
     records = _read_xlsx(data) if ext == "xlsx" else _read_csv(data)
+    limit = spend_limits.max_rows()
     headers: list[str] | None = None
     rows: list[tuple[int, Sequence[Any]]] = []
     for line, values in records:
@@ -107,8 +107,8 @@ def read_table(data: bytes, ext: str) -> Table:
         if headers is None:
             headers = [_cell_text(v) for v in values]
             continue
-        if len(rows) >= MAX_ROWS:
-            raise FileProblem(str(_("The file has more than 100,000 rows.")))
+        if len(rows) >= limit:
+            raise FileProblem(str(_("The file has more than %(rows)s rows.") % {"rows": f"{limit:,}"}))
         rows.append((line, values))
     if headers is None:
         raise FileProblem(str(_("The file is empty: a header row is needed.")))
@@ -131,6 +131,9 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
 
 
 def _read_xlsx(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
+    problem = spend_limits.unpacked_problem(data)
+    if problem:
+        raise FileProblem(problem)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds of errors for a damaged file

@@ -186,7 +186,11 @@ def _read_upload(upload: Any) -> tuple[bytes, str, spend_import.Table]:
     if ext not in spend_import.EXTENSIONS:
         raise spend_import.FileProblem(_("Upload a .csv or .xlsx file."))
     data = upload.read(spend_import.MAX_BYTES + 1)
-    return data, ext, spend_import.read_table(data, ext)
+    try:
+        return data, ext, spend_import.read_table(data, ext)
+    except spend_import.FileProblem as exc:
+        message = _("%(file)s: %(problem)s") % {"file": (upload.name or "")[:100], "problem": exc}
+        raise spend_import.FileProblem(str(message)) from exc
 
 
 @require_http_methods(["GET", "POST"])

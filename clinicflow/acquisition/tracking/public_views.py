@@ -22,6 +22,7 @@ from clinicflow.acquisition.tracking.selectors import settings_for_key, web_sess
 from clinicflow.acquisition.tracking.services import SessionInput, lead_create, session_touch
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import ValidationFailed, error_body
+from clinicflow.core.net import client_ip
 from clinicflow.core.phones import display
 
 SCRIPT_PATH = Path(__file__).parent.parent / "static" / "acquisition" / "cf.js"
@@ -72,7 +73,7 @@ def _fail(
 
 
 def _rate_limited(kind: str, request: HttpRequest) -> bool:
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request) or ""
     bucket = int(time.time() // 60)
     key = f"cf-t:{kind}:{ip}:{bucket}"
     try:
@@ -166,6 +167,7 @@ def session_view(request: HttpRequest) -> HttpResponse:
             yclid=_s(data, "yclid", 200),
             branch=_s(data, "branch", 60),
         ),
+        client_ip=client_ip(request) or "",
     )
     number = session.number.e164 if session.number_id and session.number else ""
     return _cors(

@@ -27,11 +27,11 @@ from clinicflow.acquisition.models import (
     TrackingSettings,
     WebSession,
 )
+from clinicflow.acquisition.tracking import lease_limits
 from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.phones import InvalidPhone, normalize, try_normalize
-from clinicflow.patients.selectors import patient_find_by_phone
 
 if TYPE_CHECKING:
     from clinicflow.accounts.models import User
@@ -150,18 +150,17 @@ def _extend_lease(org: Organization, session: WebSession, now: dt.datetime, hold
 
 
 def _free_numbers(org: Organization, branch: Branch | None, now: dt.datetime) -> list[Any]:
-    """Ids of the active dynamic numbers (the branch's or shared) no session holds now."""
+    """Ids of the active dynamic numbers (the branch's or shared) no session holds now, less the share
+    of the pool that new leases must leave free (``lease_limits.pool_reserve``)."""
     busy = (
         WebSession.objects.for_org(org).filter(number__isnull=False, held_until__gte=now).values("number_id")
     )
-    pool = (
-        TrackingNumber.objects.for_org(org)
-        .filter(pool=NumberPool.DYNAMIC, is_active=True)
-        .exclude(pk__in=busy)
-    )
+    pool = TrackingNumber.objects.for_org(org).filter(pool=NumberPool.DYNAMIC, is_active=True)
     if branch is not None:
         pool = pool.filter(Q(branch=branch) | Q(branch__isnull=True))
-    return list(pool.values_list("pk", flat=True)[:200])
+    free = list(pool.exclude(pk__in=busy).values_list("pk", flat=True)[:200])
+    reserve = lease_limits.pool_reserve(pool.count()) if free else 0
+    return free if len(free) > reserve else []
 
 
 def _pick_number(org: Organization, session: WebSession, ids: list[Any]) -> TrackingNumber | None:
@@ -188,13 +187,15 @@ def _pick_number(org: Organization, session: WebSession, ids: list[Any]) -> Trac
 
 
 def _lease_number(
-    *, org: Organization, session: WebSession, branch: Branch | None, now: dt.datetime, hold: dt.timedelta
+    *, org: Organization, session: WebSession, now: dt.datetime, hold: dt.timedelta, client_ip: str
 ) -> None:
-    """Give the session a free dynamic number (or keep and extend the one it holds)."""
+    """Give the session a free dynamic number (or keep and extend the one it holds); none when the
+    client address has taken its share or only the pool's reserve is free."""
     if session.number_id and session.held_until and session.held_until >= now:
         _extend_lease(org, session, now, hold)
         return
-    ids = _free_numbers(org, branch, now)
+    allowed = lease_limits.ip_may_lease(org=org, client_ip=client_ip, now=now, hold=hold)
+    ids = _free_numbers(org, session.branch, now) if allowed else []
     if not ids:
         session.number = None
         session.held_until = None
@@ -207,6 +208,7 @@ def _lease_number(
     NumberLease.objects.create(
         organization=org, number=chosen, session=session, leased_at=now, held_until=session.held_until
     )
+    lease_limits.ip_leased(org=org, client_ip=client_ip, now=now, hold=hold)
 
 
 @dataclass(frozen=True)
@@ -285,8 +287,11 @@ def _new_session(
 
 
 @transaction.atomic
-def session_touch(*, org: Organization, data: SessionInput, now: dt.datetime | None = None) -> WebSession:
-    """Record a page view: continue the visitor's session (or start one) and hold a dynamic number."""
+def session_touch(
+    *, org: Organization, data: SessionInput, now: dt.datetime | None = None, client_ip: str = ""
+) -> WebSession:
+    """Record a page view: continue the visitor's session (or start one) and hold a dynamic number
+    (``client_ip``, the visitor's address, limits how many numbers one client takes)."""
     now = now or timezone.now()
     cfg = tracking_settings(org=org)
     branch = (
@@ -302,7 +307,7 @@ def session_touch(*, org: Organization, data: SessionInput, now: dt.datetime | N
         session = _new_session(org, data, branch, now)
     session.last_seen_at = now
     hold = dt.timedelta(minutes=cfg.hold_minutes)
-    _lease_number(org=org, session=session, branch=session.branch, now=now, hold=hold)
+    _lease_number(org=org, session=session, now=now, hold=hold, client_ip=client_ip)
     session.save(update_fields=["last_seen_at", "number", "held_until"])
     return session
 
@@ -323,7 +328,9 @@ def lead_create(
     branch: Branch | None = None,
     now: dt.datetime | None = None,
 ) -> Lead:
-    """A web-form lead. The phone is normalised to E.164 and matched to a patient card."""
+    """A web-form lead. The phone is normalised to E.164. Anyone can type any phone or e-mail into a
+    website form, so the lead is never attached to a patient card (nor its session): the front desk
+    matches it after speaking to the person."""
     branch = branch or (session.branch if session else None)
     phone = phone.strip()
     e164 = try_normalize(phone, branch.country if branch is not None else org.country) if phone else None
@@ -331,8 +338,6 @@ def lead_create(
         raise ValidationFailed.field("phone", f"{phone[:40]!r} is not a valid phone number")
     if not e164 and not email.strip():
         raise ValidationFailed.field("phone", "a phone number or an e-mail is required")
-    matches = patient_find_by_phone(org=org, e164=e164) if e164 else []
-    patient = min(matches, key=lambda p: (p.created_at, str(p.pk))) if matches else None
     lead = Lead(
         organization=org,
         session=session,
@@ -343,7 +348,7 @@ def lead_create(
         email=email.strip()[:254],
         message=message.strip()[:5000],
         page_url=page_url[:500],
-        patient=patient,
+        patient=None,
         channel_id=session.channel_id if session else channel_for_code(org=org, code=DIRECT).pk,
         campaign_id=session.campaign_id if session else None,
         source=session.source if session else "(direct)",
@@ -351,6 +356,4 @@ def lead_create(
         created_at=now or timezone.now(),
     )
     lead.save(force_insert=True)
-    if session is not None and patient is not None and session.patient_id is None:
-        WebSession.objects.filter(pk=session.pk).update(patient=patient)
     return lead

@@ -19,7 +19,7 @@ from clinicflow.booking.selectors.appointments import (
 from clinicflow.booking.selectors.base import MAX_APPOINTMENT
 from clinicflow.booking.selectors.catalogue import price_for, service_get, service_list
 from clinicflow.booking.selectors.payments import payment_list
-from clinicflow.booking.selectors.public import booking_code_get, booking_codes_since, public_branch_get
+from clinicflow.booking.selectors.public import booking_code_get, public_branch_get
 from clinicflow.booking.selectors.resources import (
     doctor_branch_ids,
     doctor_by_ical_token,
@@ -54,7 +54,6 @@ __all__ = [
     "appointment_get",
     "appointment_list",
     "booking_code_get",
-    "booking_codes_since",
     "calendar_appointments",
     "day_bounds",
     "doctor_branch_ids",

@@ -4,8 +4,6 @@ that branch's organisation."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from clinicflow.booking.models import BookingCode
 from clinicflow.booking.selectors.base import get_by_id
 from clinicflow.core.errors import NotFound
@@ -27,13 +25,3 @@ def public_branch_get(*, branch_id: object) -> Branch:
 def booking_code_get(*, org: Organization, branch: Branch, code_id: object) -> BookingCode:
     """A booking code of the branch; ``NotFound`` for another branch's or an unknown id."""
     return get_by_id(BookingCode.objects.for_org(org).filter(branch=branch), code_id, "code")
-
-
-def booking_codes_since(
-    *, org: Organization, since: dt.datetime, destination: str = "", ip: str | None = None
-) -> int:
-    """How many codes were requested since ``since`` for one destination or from one IP address."""
-    qs = BookingCode.objects.for_org(org).filter(created_at__gte=since)
-    qs = qs.filter(destination=destination) if destination else qs.filter(ip=ip)
-    count: int = qs.count()
-    return count

@@ -33,6 +33,7 @@ from clinicflow.booking.services.public import (
     public_cancel,
     public_move,
     public_slot_check,
+    slot_search_throttled,
 )
 from clinicflow.booking.services.resources import (
     doctor_create,
@@ -91,6 +92,7 @@ __all__ = [
     "save_appointment",
     "schedule_problem",
     "settings_save",
+    "slot_search_throttled",
     "waitlist_add",
     "waitlist_close",
     "working_week_set",

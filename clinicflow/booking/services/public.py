@@ -1,15 +1,17 @@
 """The public booking page's writes: a code requested, a code verified and the booking made, a
 patient's cancel or move by their manage link.
 
-Codes are stored hashed (HMAC with the secret key), expire after 10 minutes and allow 5 attempts;
-code requests are rate limited per destination and per IP address."""
+A code goes to the address the visitor typed; the patient is matched or created only once the code
+is verified. Codes are derived from the pending row's random id and the secret key (never stored
+readable, also not in the outbox), expire after 10 minutes and allow 5 attempts; code requests are
+rate limited per destination, per IP address and per organisation, slot searches per IP address,
+with counters in the shared cache (``core.ratelimit``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings as dj_settings
@@ -34,9 +36,11 @@ from clinicflow.booking.services.appointments import (
     appointment_move,
 )
 from clinicflow.catalogue.models import Service
+from clinicflow.core import ratelimit
 from clinicflow.core.errors import Conflict, DomainError, ValidationFailed
 from clinicflow.core.models import Branch, Organization
-from clinicflow.messaging.services import message_enqueue
+from clinicflow.core.onetime import one_time_code
+from clinicflow.messaging.services import message_enqueue_code
 from clinicflow.patients import selectors as patient_selectors
 from clinicflow.patients.models import LANGUAGE_CHOICES, Patient, Source
 from clinicflow.patients.services import PatientData, patient_create
@@ -45,6 +49,8 @@ CODE_TTL = dt.timedelta(minutes=10)
 CODE_ATTEMPTS = 5
 PER_DESTINATION = (3, dt.timedelta(minutes=15))
 PER_IP = (10, dt.timedelta(hours=1))
+PER_ORG = (200, dt.timedelta(hours=1))
+PER_IP_SEARCH = (60, dt.timedelta(minutes=1))
 START_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PATIENT_CANCEL_REASON = "Cancelled by the patient online"
 
@@ -139,33 +145,50 @@ class Contact:
         return self.phone if self.channel == CodeChannel.SMS else self.email
 
 
+def _limit_key(kind: str, value: str) -> str:
+    """A counter's key: the kind and a keyed hash of the value (no phone or e-mail in the store)."""
+    digest = hmac.new(dj_settings.SECRET_KEY.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
+    return f"book:{kind}:{digest.hexdigest()[:32]}"
+
+
 def _rate_limited(org: Organization, destination: str, ip: str | None) -> bool:
-    now = timezone.now()
-    n, window = PER_DESTINATION
-    if selectors.booking_codes_since(org=org, since=now - window, destination=destination) >= n:
-        return True
-    n, window = PER_IP
-    return bool(ip) and selectors.booking_codes_since(org=org, since=now - window, ip=ip) >= n
+    """Counts this request against every limit (per destination, per IP, per organisation) in the
+    shared store; True when any of them is exceeded."""
+    limits = [("dest", f"{org.pk}:{destination}", PER_DESTINATION), ("org", str(org.pk), PER_ORG)]
+    if ip:
+        limits.append(("ip", ip, PER_IP))
+    over = [
+        not ratelimit.hit(_limit_key(kind, value), n, int(w.total_seconds()))
+        for kind, value, (n, w) in limits
+    ]
+    return any(over)
+
+
+def slot_search_throttled(*, ip: str | None) -> bool:
+    """The public slot search: True when this IP address searched too often (``PER_IP_SEARCH``)."""
+    n, window = PER_IP_SEARCH
+    return not ratelimit.hit(_limit_key("search", ip or "-"), n, int(window.total_seconds()))
 
 
 def patient_find_or_create(*, org: Organization, branch: Branch, contact: Contact, language: str) -> Patient:
-    """Match by E.164 phone, else by e-mail; otherwise create (source: direct, language: the page's)."""
-    if contact.phone:
+    """After the code was verified: match by the verified contact only (the E.164 phone when the code
+    went by SMS, the e-mail otherwise); otherwise create (source: direct, language: the page's) with
+    the verified contact alone — the other, unproven contact is not attached to anyone."""
+    if contact.channel == CodeChannel.SMS:
         found = patient_selectors.patient_find_by_phone(org=org, e164=contact.phone)
-        if found:
-            return found[0]
-    if contact.email:
-        match = patient_selectors.patient_duplicates(org=org, phones=[], email=contact.email)
-        if match:
-            return match[0]
+    else:
+        found = patient_selectors.patient_duplicates(org=org, phones=[], email=contact.email)
+    if found:
+        return found[0]
+    sms = contact.channel == CodeChannel.SMS
     return patient_create(
         org=org,
         actor=None,
         data=PatientData(
             last_name=contact.last_name,
             first_name=contact.first_name,
-            email=contact.email,
-            phones=[contact.phone] if contact.phone else [],
+            email="" if sms else contact.email,
+            phones=[contact.phone] if sms else [],
             preferred_language=language,
             source=Source.DIRECT,
             branch=branch,
@@ -173,16 +196,17 @@ def patient_find_or_create(*, org: Organization, branch: Branch, contact: Contac
     )
 
 
-@transaction.atomic
 def booking_code_request(
     *, org: Organization, branch: Branch, slot: PublicSlot, contact: Contact, ip: str | None, language: str
 ) -> BookingCode:
-    """Send a 6-digit code to confirm the slot (``TooManyCodes`` past the rate limits): the patient is
-    found or created, the pending booking kept in the code's row, the code queued in the outbox."""
+    """Send a 6-digit code to the address the visitor typed, to confirm the slot (``TooManyCodes``
+    past the rate limits). Nothing but the pending code is stored: no patient is looked up or
+    created and no slot is held until the code is verified (``public_booking_create``), so the
+    answer is the same whether or not the contact belongs to a patient. The code is derived from the
+    row's random id (``core.onetime``): neither the row nor the outbox stores it readable."""
+    # counted outside the transaction (the database cache would roll a count back with it)
     if _rate_limited(org, contact.destination, ip):
         raise TooManyCodes("too many codes were requested")
-    code = f"{secrets.randbelow(10**6):06d}"
-    patient = patient_find_or_create(org=org, branch=branch, contact=contact, language=language)
     row = BookingCode(
         organization=org,
         branch=branch,
@@ -194,20 +218,24 @@ def booking_code_request(
             "service": str(slot.service.pk),
             "doctor": str(slot.doctor.pk),
             "start": format_start(slot.start),
-            "patient": str(patient.pk),
             "language": language,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "phone": contact.phone,
+            "email": contact.email,
         },
     )
-    row.code_hash = code_hash(row.pk, code)
-    row.save(force_insert=True)
-    message_enqueue(
-        org=org,
-        patient=patient,
-        channel=contact.channel,
-        kind="booking_code",
-        context={"code": code, "branch": branch.name},
-        dedupe_key=f"code:{row.pk}",
-    )
+    row.code_hash = code_hash(row.pk, one_time_code(str(row.pk)))
+    with transaction.atomic():
+        row.save(force_insert=True)
+        message_enqueue_code(
+            org=org,
+            channel=contact.channel,
+            to=contact.destination,
+            language=language,
+            code_ref=str(row.pk),
+            context={"branch": branch.name},
+        )
     return row
 
 
@@ -238,18 +266,28 @@ def public_booking_create(
     (``CodeExpired``, ``WrongCode``) or the booking's (the slot was taken meanwhile)."""
     used = booking_code_verify(org=org, row=row, code=code)
     payload = used.payload
-    return appointment_book(
-        org=org,
-        actor=None,
-        branch=branch,
-        patient=patient_selectors.patient_get(org=org, patient_id=payload["patient"]),
-        service=selectors.service_get(org=org, service_id=payload["service"]),
-        doctor=selectors.doctor_get(org=org, doctor_id=payload["doctor"]),
-        start=parse_start(payload["start"]),
-        source=AppointmentSource.ONLINE,
-        status=AppointmentStatus.CONFIRMED,
-        request=request,
+    contact = Contact(
+        first_name=str(payload.get("first_name", "")),
+        last_name=str(payload.get("last_name", "")),
+        phone=str(payload.get("phone", "")),
+        email=str(payload.get("email", "")),
+        channel=used.channel,
     )
+    language = str(payload.get("language") or "en")
+    with transaction.atomic():  # a slot taken meanwhile leaves no new patient behind
+        patient = patient_find_or_create(org=org, branch=branch, contact=contact, language=language)
+        return appointment_book(
+            org=org,
+            actor=None,
+            branch=branch,
+            patient=patient,
+            service=selectors.service_get(org=org, service_id=payload["service"]),
+            doctor=selectors.doctor_get(org=org, doctor_id=payload["doctor"]),
+            start=parse_start(payload["start"]),
+            source=AppointmentSource.ONLINE,
+            status=AppointmentStatus.CONFIRMED,
+            request=request,
+        )
 
 
 def patient_may_change(appt: Appointment, conf: BookingSettings) -> bool:

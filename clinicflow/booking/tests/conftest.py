@@ -25,6 +25,15 @@ class Clinic:
     patient: Patient
 
 
+@pytest.fixture(autouse=True)
+def _counters_in_the_test_database(settings: Any) -> None:
+    """Rate-limit counters in the database cache, rolled back with each test (also when a developer
+    has REDIS_URL set, whose counters would outlive the test)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clinicflow_cache"}
+    }
+
+
 @pytest.fixture
 def clinic(org: Organization, branch: Branch, users: Any) -> Clinic:
     laser = make_service(org)

@@ -11,6 +11,7 @@ from clinicflow.booking.models import Appointment
 from clinicflow.booking.tests.conftest import Clinic
 from clinicflow.booking.tests.factories import next_weekday
 from clinicflow.conftest import PASSWORD
+from clinicflow.core.onetime import one_time_code
 from clinicflow.messaging.models import Message
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,7 +53,7 @@ def test_patient_books_online_and_front_desk_sees_it_in_the_calendar(
             page.fill("#f-phone", "+7 916 555-44-33")
             page.get_by_role("button", name="Send the code").click()
             page.wait_for_selector("#f-code")
-            code = Message.objects.get(kind="booking_code").context["code"]
+            code = one_time_code(Message.objects.get(kind="booking_code").context["code_ref"])
             page.fill("#f-code", code)
             page.get_by_role("button", name="Confirm the booking").click()
             page.wait_for_selector("#booking-summary")

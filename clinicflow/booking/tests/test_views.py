@@ -10,6 +10,7 @@ from clinicflow.booking import services
 from clinicflow.booking.models import Appointment, BookingCode
 from clinicflow.booking.tests.conftest import Clinic
 from clinicflow.booking.tests.factories import local, next_weekday
+from clinicflow.core.onetime import one_time_code
 from clinicflow.messaging.models import Message
 
 
@@ -130,8 +131,8 @@ def test_public_booking_with_an_sms_code_creates_patient_and_confirmed_appointme
     row = BookingCode.objects.get()
     assert row.destination == "+79165554433" and len(row.code_hash) == 64
     msg = Message.objects.get(kind="booking_code")
-    code = msg.context["code"]
-    assert len(code) == 6 and code not in row.code_hash
+    code = one_time_code(msg.context["code_ref"])
+    assert len(code) == 6 and code not in row.code_hash and msg.to == "+79165554433"
     r = client.post(r["Location"], {"code": "000000" if code != "000000" else "111111"})
     assert r.status_code == 422
     r = client.post(f"/book/{clinic.branch.pk}/confirm/{row.pk}/", {"code": code})
@@ -159,7 +160,7 @@ def test_public_code_attempts_and_requests_are_limited(clinic: Clinic) -> None:
         client.post(f"/book/{clinic.branch.pk}/confirm/{row.pk}/", {"code": "999999"})
     row.refresh_from_db()
     assert row.attempts == 5
-    code = Message.objects.filter(dedupe_key=f"code:{row.pk}").get().context["code"]
+    code = one_time_code(Message.objects.filter(dedupe_key=f"code:{row.pk}").get().context["code_ref"])
     assert client.post(f"/book/{clinic.branch.pk}/confirm/{row.pk}/", {"code": code}).status_code == 410
     assert Appointment.objects.count() == 0
 
@@ -173,7 +174,7 @@ def test_public_details_refuse_bad_input_and_taken_slots(clinic: Clinic) -> None
     _book(clinic)
     assert _public_details(clinic, client, start).status_code == 302
     row = BookingCode.objects.get()
-    code = Message.objects.get(dedupe_key=f"code:{row.pk}").context["code"]
+    code = one_time_code(Message.objects.get(dedupe_key=f"code:{row.pk}").context["code_ref"])
     r = client.post(f"/book/{clinic.branch.pk}/confirm/{row.pk}/", {"code": code})
     assert r.status_code == 409 and Appointment.objects.count() == 1
 

@@ -32,7 +32,7 @@ from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.selectors import branch_list
-from clinicflow.core.web import branch_from_request, flash_error, get_or_404, render_in_zone
+from clinicflow.core.web import branch_from_request, flash_error, get_or_404, render_in_zone, safe_next
 from clinicflow.patients.selectors import PatientFilters, patient_get, patient_list
 
 SEARCH_LIMIT = 40
@@ -108,8 +108,9 @@ def patient_pick(request: AuthedRequest) -> HttpResponse:
     """Find the patient to book for (name, phone or e-mail)."""
     form = PatientPickForm(request.GET)
     form.is_valid()
-    q, next_url = form.cleaned_data.get("q", ""), form.cleaned_data.get("next", "")
-    found = list(patient_list(org=request.org, filters=PatientFilters(q=q))[:20]) if q.strip() else []
+    q, next_url = form.cleaned_data.get("q", ""), safe_next(request, form.cleaned_data.get("next"))
+    filters = PatientFilters(q=q, search_contacts=request.user.has_perm_cf("patients.view_contacts"))
+    found = list(patient_list(org=request.org, filters=filters)[:20]) if q.strip() else []
     return render_in_zone(request, "booking/patient_pick.html", {"q": q, "found": found, "next": next_url})
 
 
@@ -145,7 +146,7 @@ def appointment_create(request: AuthedRequest) -> HttpResponse:
         appt = _book(request, branch)
     except DomainError as exc:
         flash_error(request, exc)
-        return redirect(request.META.get("HTTP_REFERER") or reverse("booking:slots"))
+        return redirect(safe_next(request, request.META.get("HTTP_REFERER")) or reverse("booking:slots"))
     messages.success(request, _("Booked."))
     return redirect("booking:appointment", appointment_id=appt.pk)
 

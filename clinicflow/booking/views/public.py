@@ -34,6 +34,7 @@ from clinicflow.catalogue.models import Service
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import DomainError
 from clinicflow.core.models import Branch
+from clinicflow.core.net import client_ip
 from clinicflow.core.web import get_or_404, render_in_zone
 
 SLOT_DAYS = 7
@@ -105,6 +106,11 @@ def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
     service_id, doctor_id, asked = BranchPageForm(request.GET).values()
     ctx["services"] = selectors.service_list(org=org, online_only=True, branch=branch)
     service = next((s for s in ctx["services"] if str(s.pk) == service_id), None)
+    if service is not None and services.slot_search_throttled(ip=client_ip(request)):
+        message = _("Too many searches. Please wait a minute and try again.")
+        return render_in_zone(
+            request, "booking/public/error.html", {"branch": branch, "message": message}, status=429
+        )
     if service is not None:
         doctors = selectors.doctor_list(org=org, branch=branch, service=service)
         doctor = next((d for d in doctors if str(d.pk) == doctor_id), None)
@@ -151,7 +157,7 @@ def details(request: HttpRequest, branch_id: str) -> HttpResponse:
             branch=branch,
             slot=slot,
             contact=form.contact(),
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
             language=patient_language(translation.get_language()),
         )
     except services.TooManyCodes:

@@ -44,5 +44,5 @@ def email_sender() -> EmailSender:
         use_tls=bool(settings.EMAIL_USE_TLS),
         from_email=settings.DEFAULT_FROM_EMAIL,
         timeout=float(setting("EMAIL_TIMEOUT", "30") or 30),
-        region=str(setting("EMAIL_REGION", "OTHER")),
+        region=str(setting("EMAIL_REGION", "") or ""),
     )

@@ -42,7 +42,7 @@ class SmtpEmailSender(EmailSender):
         self.use_tls = use_tls
         self.from_email = from_email
         self.timeout = timeout
-        self.region = region.upper() or "OTHER"
+        self.region = region.strip().upper()  # blank: unknown, refused by a RU or CN organisation
 
     def build(self, email: OutgoingEmail) -> EmailMessage:
         msg = EmailMessage()

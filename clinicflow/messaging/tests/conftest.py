@@ -57,6 +57,7 @@ def smtp_server(settings: Any) -> Iterator[SmtpCollector]:
     settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = False
     settings.DEFAULT_FROM_EMAIL = "Clinicflow <noreply@clinic.example>"
+    settings.EMAIL_REGION = "RU"  # the relay of the (RU) test clinic; residency tests change it
     try:
         yield collector
     finally:

@@ -73,6 +73,7 @@ def test_english_patient_gets_the_english_email(org, smtp_server):
 def test_unreachable_smtp_server_is_retried_with_backoff(org, settings):
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()  # nothing listens there
+    settings.EMAIL_REGION = "RU"
     patient = make_patient(org)
     message = enqueue_confirmation(org, patient)
     before = timezone.now()

@@ -130,6 +130,19 @@ def test_search_never_returns_another_organisations_patients(api, users, patient
     assert api("owner").get("/api/v1/patients").json()["count"] == 1
 
 
+@pytest.mark.parametrize("q", ["+7 916 123-45-67", "91612", "9161234567", "anna@example.ru"])
+def test_marketer_api_search_by_phone_or_email_searches_names_only(api, users, patient, q) -> None:
+    marketer = api("marketer").get("/api/v1/patients", {"q": q})
+    assert marketer.status_code == 200
+    assert (marketer.json()["count"], marketer.json()["items"]) == (0, [])
+    assert api("frontdesk").get("/api/v1/patients", {"q": q}).json()["count"] == 1
+
+
+def test_marketer_api_search_by_name_still_finds_the_patient(api, users, patient) -> None:
+    body = api("marketer").get("/api/v1/patients", {"q": "Ivanova"}).json()
+    assert [item["id"] for item in body["items"]] == [str(patient.pk)]
+
+
 def test_mass_assignment_of_organisation_and_ids_is_ignored(api, users, org, other_org) -> None:
     response = api("frontdesk").post(
         "/api/v1/patients",

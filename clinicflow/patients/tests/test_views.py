@@ -177,3 +177,15 @@ def test_merge_page_merges_the_named_duplicate_and_refuses_a_malformed_id(web, o
     assert merged.status_code == 302
     twin.refresh_from_db()
     assert twin.merged_into_id == patient.pk
+
+
+@pytest.mark.parametrize("q", ["+7 916 1234567", "91612", "anna@example.ru", "ANNA@EXAMPLE.RU"])
+def test_marketer_list_search_by_phone_or_email_searches_names_only(web, patient, q) -> None:
+    marketer = web("marketer").get("/patients/", {"q": q})
+    assert marketer.status_code == 200
+    assert b"Ivanova Anna" not in marketer.content
+    assert b"Ivanova Anna" in web("frontdesk").get("/patients/", {"q": q}).content
+
+
+def test_marketer_list_search_by_name_still_finds_the_patient(web, patient) -> None:
+    assert b"Ivanova Anna" in web("marketer").get("/patients/", {"q": "ivanova"}).content

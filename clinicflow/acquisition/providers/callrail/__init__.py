@@ -44,6 +44,8 @@ def verify(body: bytes, headers: Headers, key: str, now: dt.datetime) -> None:
     given = headers.get(HEADER, "").strip()
     if not given:
         raise SignatureError(f"missing {HEADER} header")
+    if not given.isascii():
+        raise SignatureError(f"malformed {HEADER} header")
     if not hmac.compare_digest(sign(body, key).encode(), given.encode()):
         raise SignatureError("signature does not match")
 

@@ -41,6 +41,8 @@ def verify(body: bytes, headers: Headers, key: str, now: dt.datetime) -> None:
     header = headers.get(HEADER, "")
     if not header:
         raise SignatureError(f"missing {HEADER} header")
+    if not header.isascii():  # compare_digest refuses non-ASCII str; int() takes other scripts' digits
+        raise SignatureError(f"malformed {HEADER} header")
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     ts, given = parts.get("t", ""), parts.get("v1", "")
     if not ts.isdigit() or not given:
