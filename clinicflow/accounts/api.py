@@ -10,9 +10,10 @@ from ninja.errors import HttpError
 from clinicflow.accounts import mfa
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.accounts.models import User
-from clinicflow.accounts.services import api_token_issue, api_token_revoke
+from clinicflow.accounts.services import api_token_issue, api_token_revoke, sign_in_event_record
 from clinicflow.core.access import api_public
 from clinicflow.core.api import ERRORS
+from clinicflow.core.models import AuditAction
 
 router = Router(tags=["auth"])
 
@@ -47,9 +48,11 @@ def token_create(request: HttpRequest, data: TokenIn) -> TokenOut:
     if not isinstance(user, User) or not user.is_active:
         raise HttpError(401, "invalid e-mail or password")
     if mfa.mfa_required_for(user):
-        device = mfa.confirmed_device(user)
-        code = data.otp.strip()
-        if device is None or not code.isdigit() or not device.verify_token(code):
+        passed = mfa.code_valid(mfa.confirmed_device(user), data.otp)
+        sign_in_event_record(
+            user=user, action=AuditAction.LOGIN, request=request, ok=passed, object_type="mfa_code"
+        )
+        if not passed:
             raise HttpError(401, "a valid one-time code from the authenticator app is required (field otp)")
     token, raw = api_token_issue(user=user, name="api")
     return TokenOut(
@@ -63,4 +66,4 @@ def token_revoke(request: ApiRequest) -> RevokedOut:
     """Revoke the token used for this request."""
     header = request.headers.get("Authorization", "")
     raw = header.split(" ", 1)[1].strip() if " " in header else ""
-    return RevokedOut(revoked=api_token_revoke(user=request.auth, raw=raw))
+    return RevokedOut(revoked=api_token_revoke(user=request.auth, raw=raw, request=request))

@@ -24,7 +24,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinicflow.accounts.models import User
-from clinicflow.accounts.services import mfa_device_confirm
+from clinicflow.accounts.services import mfa_device_confirm, sign_in_event_record
+from clinicflow.core.models import AuditAction
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/", "/healthz", "/book/", "/hooks/", "/t/")
 
@@ -59,12 +60,21 @@ def step_up_target(user: User) -> str | None:
     return "accounts:mfa_setup" if mfa_required_for(user) else None
 
 
-def verify(request: HttpRequest, user: User, token: str, *, enrolling: bool = False) -> bool:
+def code_valid(device: TOTPDevice | None, token: str) -> bool:
+    """Whether ``token`` is a fresh six-digit code of ``device`` (single use, throttled)."""
     token = (token or "").strip().replace(" ", "")
-    if not token.isdigit() or len(token) != 6:
-        return False
+    return device is not None and token.isdigit() and len(token) == 6 and bool(device.verify_token(token))
+
+
+def verify(request: HttpRequest, user: User, token: str, *, enrolling: bool = False) -> bool:
+    """Check a code and, when it passes, mark the session as having passed the second factor. Every
+    check is audited (``login`` of an ``mfa_code``, ``ok`` or ``failed``; never the code)."""
     device = pending_device(user) if enrolling else confirmed_device(user)
-    if device is None or not device.verify_token(token):
+    passed = code_valid(device, token)
+    sign_in_event_record(
+        user=user, action=AuditAction.LOGIN, request=request, ok=passed, object_type="mfa_code"
+    )
+    if not passed or device is None:
         return False
     if enrolling:
         mfa_device_confirm(user=user, device=device, request=request)

@@ -20,10 +20,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinicflow.accounts.models import ApiToken, User, hash_token
 from clinicflow.accounts.roles import Role
-from clinicflow.accounts.selectors import user_email_taken
+from clinicflow.accounts.selectors import user_email_taken, user_find
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed
-from clinicflow.core.models import AuditAction, Organization
+from clinicflow.core.models import AuditAction, AuditOutcome, Organization
 
 
 @transaction.atomic
@@ -82,12 +82,27 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     return token, raw
 
 
-def api_token_revoke(*, user: User, raw: str) -> bool:
-    return bool(
+@transaction.atomic
+def api_token_revoke(*, user: User, raw: str, request: HttpRequest | None = None) -> bool:
+    """Revoke the user's live token ``raw``; audited (``delete`` of the ``api_token``) when it was."""
+    token = (
         ApiToken.objects.for_org(user.organization)
         .filter(user=user, key_hash=hash_token(raw), revoked_at__isnull=True)
-        .update(revoked_at=timezone.now())
+        .first()
     )
+    if token is None:
+        return False
+    ApiToken.objects.for_org(user.organization).filter(pk=token.pk).update(revoked_at=timezone.now())
+    audit_record(
+        org=user.organization,
+        actor=user,
+        action=AuditAction.DELETE,
+        object_type="api_token",
+        object_id=token.pk,
+        fields=["revoked_at"],
+        request=request,
+    )
+    return True
 
 
 def api_token_touch(*, org: Organization, token: ApiToken, now: dt.datetime) -> None:
@@ -216,3 +231,33 @@ def mfa_device_remove(*, user: User, request: HttpRequest | None = None) -> bool
             request=request,
         )
     return bool(confirmed)
+
+
+def sign_in_event_record(
+    *, user: User, action: str, request: HttpRequest | None, ok: bool = True, object_type: str = "session"
+) -> None:
+    """One audit row for a sign-in step of ``user``: a login or logout (``session``) or a use of the
+    second factor (``mfa_code``, action ``login``); ``ok=False`` records a failure."""
+    audit_record(
+        org=user.organization,
+        actor=user,
+        action=action,
+        object_type=object_type,
+        object_id=user.pk,
+        request=request,
+        outcome=AuditOutcome.OK if ok else AuditOutcome.FAILED,
+    )
+
+
+def login_failure_record(*, email: object, request: HttpRequest | None) -> bool:
+    """Audit a failed login (wrong password, inactive account, lockout) against the staff user whose
+    e-mail was typed. The audit log is kept per organisation, so an e-mail that belongs to no staff
+    user is not recorded (django-axes still counts it): no row and no user is created for it.
+    Returns whether a row was written."""
+    if not isinstance(email, str) or not 0 < len(email) <= 254:
+        return False
+    user = user_find(email=email)
+    if user is None:
+        return False
+    sign_in_event_record(user=user, action=AuditAction.LOGIN, request=request, ok=False)
+    return True

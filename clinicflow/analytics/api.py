@@ -1,12 +1,13 @@
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from clinicflow.accounts.api_auth import api_perm
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.analytics.reports.base import build_context, get_report, result_to_json, run_report
 from clinicflow.core.api import ERRORS
+from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import PermissionDenied
+from clinicflow.core.models import AuditAction, AuditOutcome
 
 router = Router(tags=["reports"])
 
@@ -33,14 +34,23 @@ class ReportOut(Schema):
 
 @router.get("/{name}", response={200: ReportOut, **ERRORS}, by_alias=True)
 @api_perm("reports.view")
-def report(request: HttpRequest, name: str) -> dict[str, Any]:
+def report(request: ApiRequest, name: str) -> dict[str, Any]:
     """Any report as JSON: `from`, `to` (YYYY-MM-DD, in the branch's zone), `branch` (id or slug), and the
-    report's own parameters (e.g. `model` for attribution)."""
+    report's own parameters (e.g. `model` for attribution). A report the role may not see is a 403 and
+    an ``outcome=denied`` audit row."""
     spec = get_report(name[:60])
-    user = request.auth  # type: ignore[attr-defined]  # set by django-ninja from TokenAuth; HttpRequest's stubs lack it
+    user, org = request.auth, request.org
     if not user.has_perm_cf(spec.permission):
+        audit_record(
+            org=org,
+            actor=user,
+            action=AuditAction.VIEW,
+            object_type="report",
+            object_id=spec.name,
+            request=request,
+            outcome=AuditOutcome.DENIED,
+        )
         raise PermissionDenied(f"your role may not see this report ({spec.permission})")
-    org = request.org  # type: ignore[attr-defined]  # set by TokenAuth with the token's user
     ctx = build_context(spec, org=org, user=user, query=request.GET)
     data = result_to_json(spec, ctx, run_report(spec, ctx))
     return data

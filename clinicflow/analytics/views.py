@@ -24,7 +24,7 @@ from clinicflow.analytics.reports.export import to_csv, to_xlsx
 from clinicflow.analytics.selectors import report_branches
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
-from clinicflow.core.models import AuditAction
+from clinicflow.core.models import AuditAction, AuditOutcome
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, parse_period, render_in_zone
 from clinicflow.patients.selectors import patient_counts
@@ -36,6 +36,20 @@ def _spec_for(request: AuthedRequest, name: str) -> ReportSpec:
     except NotFound as exc:
         raise Http404 from exc
     return spec
+
+
+def _report_denied(request: AuthedRequest, spec: ReportSpec, action: str) -> HttpResponse:
+    """A role opening a report it may not see: 403 and an ``outcome=denied`` audit row."""
+    audit_record(
+        org=request.org,
+        actor=request.user,
+        action=action,
+        object_type="report",
+        object_id=spec.name,
+        request=request,
+        outcome=AuditOutcome.DENIED,
+    )
+    return render(request, "core/403.html", status=403)
 
 
 @require_perm("reports.view")
@@ -74,7 +88,7 @@ def report_page(request: AuthedRequest, name: str) -> HttpResponse:
     spec = _spec_for(request, name)
     user, org = request.user, request.org
     if not user.has_perm_cf(spec.permission):
-        return render(request, "core/403.html", status=403)
+        return _report_denied(request, spec, AuditAction.VIEW)
     error = None
     ctx = result = None
     try:
@@ -105,7 +119,7 @@ def report_export(request: AuthedRequest, name: str, fmt: str) -> HttpResponse:
     spec = _spec_for(request, name)
     user, org = request.user, request.org
     if not user.has_perm_cf(spec.permission):
-        return render(request, "core/403.html", status=403)
+        return _report_denied(request, spec, AuditAction.EXPORT)
     try:
         ctx = build_context(spec, org=org, user=user, query=request.GET)
     except DomainError as exc:

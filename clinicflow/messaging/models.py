@@ -8,7 +8,8 @@ causes it, and delivered later by the worker (``clinicflow worker``). Status flo
                       -> queued   (temporary failure: retried with exponential back-off)
                       -> failed   (permanent failure or attempts exhausted)
                       -> unknown  (the worker died after handing it to the provider: a human checks)
-    queued -> cancelled           (message_cancel, consent withdrawn, no consent at send time)
+    queued -> cancelled           (message_cancel, consent withdrawn, no consent at send time,
+                                   or claimed after ``not_after``: its purpose has passed)
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Message(TenantModel):
     cancelled_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     send_after = models.DateTimeField(_("send after"), default=timezone.now)
+    # NULL: no deadline. Set for a message whose purpose passes (a code's expiry, an appointment's
+    # start): the worker cancels it instead of sending it when it is claimed after this moment
+    not_after = models.DateTimeField(_("not after"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     provider = models.CharField(max_length=40, blank=True)

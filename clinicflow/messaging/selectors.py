@@ -52,6 +52,14 @@ def message_list(*, org: Organization, filters: MessageFilters | None = None) ->
     return qs.order_by("-created_at", "-id")
 
 
+def message_get(*, org: Organization, message_id: uuid.UUID) -> Message:
+    """One of the organisation's messages (``NotFound`` otherwise)."""
+    message = Message.objects.for_org(org).filter(pk=message_id).first()
+    if message is None:
+        raise NotFound("message not found")
+    return message
+
+
 def message_status_counts(*, org: Organization) -> dict[str, int]:
     rows = Message.objects.for_org(org).values("status").annotate(n=Count("id")).order_by()
     counts = dict.fromkeys(Status.values, 0)

@@ -49,6 +49,7 @@ class EnqueueItem(TypedDict):
     context: Mapping[str, Any]
     purpose: NotRequired[str]
     send_after: NotRequired[dt.datetime | None]
+    not_after: NotRequired[dt.datetime | None]
     dedupe_key: NotRequired[str | None]
     attachments: NotRequired[Iterable[File]]
 
@@ -62,6 +63,7 @@ class _Item:
     context: Mapping[str, Any]
     purpose: str
     send_after: dt.datetime | None
+    not_after: dt.datetime | None
     key: str | None
     files: list[File]
 
@@ -80,17 +82,22 @@ def _check_attachments(attachments: Iterable[File]) -> list[File]:
     return out
 
 
+def _check_aware(name: str, value: dt.datetime | None) -> None:
+    if value is not None and timezone.is_naive(value):
+        raise ValidationFailed.field(name, "must be an aware datetime")
+
+
 def _checked(item: EnqueueItem) -> _Item:
     channel, kind = item["channel"], item["kind"]
     purpose = item.get("purpose", Purpose.SERVICE)
-    send_after = item.get("send_after")
+    send_after, not_after = item.get("send_after"), item.get("not_after")
     require_choice("channel", channel, Channel.values)
     require_choice("kind", kind, Kind.values)
     require_choice("purpose", purpose, Purpose.values)
     if kind == Kind.MARKETING and purpose != Purpose.MARKETING:
         raise ValidationFailed.field("purpose", "marketing messages need purpose 'marketing'")
-    if send_after is not None and timezone.is_naive(send_after):
-        raise ValidationFailed.field("send_after", "must be an aware datetime")
+    _check_aware("send_after", send_after)
+    _check_aware("not_after", not_after)
     key = item.get("dedupe_key")
     return _Item(
         channel=channel,
@@ -98,6 +105,7 @@ def _checked(item: EnqueueItem) -> _Item:
         context=item["context"],
         purpose=purpose,
         send_after=send_after,
+        not_after=not_after,
         key=(str(key)[:200] or None) if key is not None else None,
         files=_check_attachments(item.get("attachments", ())),
     )
@@ -199,6 +207,7 @@ def message_enqueue(
     context: Mapping[str, Any],
     purpose: str = Purpose.SERVICE,
     send_after: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
     dedupe_key: str | None = None,
     attachments: Iterable[File] = (),
 ) -> Message | None:
@@ -209,6 +218,7 @@ def message_enqueue(
         "context": context,
         "purpose": purpose,
         "send_after": send_after,
+        "not_after": not_after,
         "dedupe_key": dedupe_key,
         "attachments": attachments,
     }
@@ -216,16 +226,25 @@ def message_enqueue(
 
 
 def message_enqueue_code(
-    *, org: Organization, channel: str, to: str, language: str, code_ref: str, context: Mapping[str, Any]
+    *,
+    org: Organization,
+    channel: str,
+    to: str,
+    language: str,
+    code_ref: str,
+    context: Mapping[str, Any],
+    not_after: dt.datetime | None = None,
 ) -> Message:
     """Queue a ``booking_code`` to an address nobody has proven yet (no patient: the visitor typed it).
 
     The code itself is never stored: the texts hold ``CODE_MARK`` and the context ``code_ref``; the
     worker puts ``one_time_code(code_ref)`` in their place in what it hands to the provider
-    (``tasks.Worker.deliver``). The dedupe key is ``code:<code_ref>``. Inside the caller's transaction."""
+    (``tasks.Worker.deliver``). The dedupe key is ``code:<code_ref>``; ``not_after`` is the code's
+    expiry (never sent after it). Inside the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("messages must be enqueued inside the caller's transaction.atomic()")
     require_choice("channel", channel, Channel.values)
+    _check_aware("not_after", not_after)
     lang = language_for(language)
     pair = (str(Kind.BOOKING_CODE), channel)
     full = {"clinic": org.name, "patient_name": "", **dict(context), "code": CODE_MARK}
@@ -251,6 +270,7 @@ def message_enqueue_code(
         context={**dict(context), "code_ref": code_ref},
         dedupe_key=f"code:{code_ref}",
         send_after=now,
+        not_after=not_after,
         created_at=now,
         updated_at=now,
     )
@@ -314,6 +334,7 @@ def _message(item: _Item, *, recipient: _Recipient, renderer: _Renderer, now: dt
         context=dict(item.context),
         dedupe_key=item.key,
         send_after=item.send_after or now,
+        not_after=item.not_after,
         created_at=now,
         updated_at=now,
     )

@@ -148,6 +148,7 @@ class Worker:
             return
         fill_codes(message)
         try:
+            self._check_deadline(message)
             self._check_consent(message)
             provider, region = self._provider(message)
             self._check_residency(message, region)
@@ -170,6 +171,15 @@ class Worker:
         if self.sms is None:
             raise Refused(Status.FAILED, "no SMS provider configured", "failed")
         return self.sms.name, self.sms.region
+
+    @staticmethod
+    def _check_deadline(message: Message) -> None:
+        """A message whose purpose has passed (a code after its expiry, a reminder or confirmation
+        after the appointment's start) is cancelled, never sent late."""
+        if message.not_after is not None and timezone.now() >= message.not_after:
+            raise Refused(
+                Status.CANCELLED, f"expired: not sent after {message.not_after.isoformat()}", "cancelled"
+            )
 
     @staticmethod
     def _check_consent(message: Message) -> None:

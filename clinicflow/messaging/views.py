@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,7 +18,7 @@ from clinicflow.core.errors import DomainError
 from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.core.web import get_or_404
-from clinicflow.messaging import configuration, selectors
+from clinicflow.messaging import configuration, resolution, selectors
 from clinicflow.messaging.forms import MessageTemplateForm
 from clinicflow.messaging.models import Channel, Kind, Status
 
@@ -64,6 +67,22 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "query": query,
         },
     )
+
+
+@require_POST
+@require_perm("messaging.manage")
+def message_resolve(request: AuthedRequest, message_id: uuid.UUID) -> HttpResponse:
+    """Resolve a message in the ``unknown`` state: delivered, failed, or retry."""
+    message = get_or_404(selectors.message_get, org=request.org, message_id=message_id)
+    try:
+        resolution.message_resolve(
+            org=request.org, actor=request.user, message=message, outcome=request.POST.get("outcome", "")
+        )
+    except DomainError:
+        messages.error(request, _("The message was not changed: it is no longer in the unknown state."))
+    else:
+        messages.success(request, _("The message was resolved."))
+    return redirect(f"{reverse('messaging:list')}?status=unknown")
 
 
 @require_perm("messaging.manage")

@@ -58,8 +58,11 @@ def reminder_prefix(appt: Appointment) -> str:
 
 
 def reminders_cancel(org: Organization, appt: Appointment) -> None:
-    """Cancel the appointment's queued reminders (it moved, was cancelled or missed)."""
+    """Cancel the appointment's queued reminders and its still unsent confirmation or change notices
+    (it moved, was cancelled or missed: they would announce a time that no longer holds)."""
     message_cancel(org=org, dedupe_key_prefix=reminder_prefix(appt))
+    for kind in ("appointment_confirmation", "appointment_changed"):
+        message_cancel(org=org, dedupe_key_prefix=f"appt:{appt.pk}:{kind}:")
 
 
 def _reminders(appt: Appointment, conf: BookingSettings, context: dict[str, Any]) -> list[EnqueueItem]:
@@ -76,6 +79,7 @@ def _reminders(appt: Appointment, conf: BookingSettings, context: dict[str, Any]
                 "kind": "appointment_reminder",
                 "context": context,
                 "send_after": send_after,
+                "not_after": appt.start_at,
                 "dedupe_key": f"appt:{appt.pk}:appointment_reminder:{int(offset)}:{channel}",
             }
             for channel in channels
@@ -96,6 +100,7 @@ def appointment_notify(
             "channel": channel,
             "kind": kind,
             "context": context,
+            "not_after": appt.start_at,  # never sent once the visit has begun
             "dedupe_key": f"appt:{appt.pk}:{kind}:{tag}:{channel}",
             "attachments": [("appointment.ics", "text/calendar", ics)] if ics and channel == "email" else [],
         }

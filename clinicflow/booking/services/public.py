@@ -235,6 +235,7 @@ def booking_code_request(
             language=language,
             code_ref=str(row.pk),
             context={"branch": branch.name},
+            not_after=row.expires_at,
         )
     return row
 

@@ -143,3 +143,10 @@ def test_booking_code_is_not_readable_in_the_outbox(clinic: Clinic) -> None:
     stored = f"{msg.subject}|{msg.body_text}|{msg.body_html}|{msg.context}"
     assert code not in stored and CODE_MARK in msg.body_text
     assert msg.context == {"branch": clinic.branch.name, "code_ref": str(row.pk)}
+
+
+def test_booking_code_message_is_not_to_be_sent_after_the_code_expires(clinic: Clinic) -> None:
+    _details(clinic, Client())
+    row = BookingCode.objects.get()
+    msg = Message.objects.get(kind="booking_code")
+    assert msg.not_after == row.expires_at

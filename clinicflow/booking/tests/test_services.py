@@ -370,3 +370,23 @@ def test_waitlist_gets_offered_a_slot_freed_by_cancellation(clinic: Clinic) -> N
     assert entry.status == WaitlistStatus.OFFERED
     assert entry.offered_start == appt.start_at
     assert entry.offered_doctor_id == clinic.doctor.pk
+
+
+def test_booking_messages_are_not_to_be_sent_after_the_appointment_starts(clinic: Clinic) -> None:
+    appt = book(clinic, local(clinic.branch, next_weekday(MONDAY), 10))
+    deadlines = set(Message.objects.filter(organization=clinic.org).values_list("kind", "not_after"))
+    assert deadlines == {
+        ("appointment_confirmation", appt.start_at),
+        ("appointment_reminder", appt.start_at),
+    }
+
+
+def test_cancelling_an_appointment_cancels_its_unsent_confirmation(clinic: Clinic) -> None:
+    appt = book(clinic, local(clinic.branch, next_weekday(MONDAY), 10))
+    services.appointment_cancel(org=clinic.org, actor=None, appointment=appt, reason="Feels unwell")
+    by_kind = {
+        (m.kind, m.channel): (m.status, m.last_error) for m in Message.objects.filter(organization=clinic.org)
+    }
+    assert by_kind[("appointment_confirmation", "sms")] == ("cancelled", "cancelled by the application")
+    assert by_kind[("appointment_confirmation", "email")] == ("cancelled", "cancelled by the application")
+    assert by_kind[("appointment_cancelled", "sms")] == ("queued", "")

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from clinicflow.core.logging import NeutraliseNewlinesFilter
 from clinicflow.core.middleware import CACHEABLE_PREFIXES
+from clinicflow.core.tests.test_tenant_matrix import _fill_page, _other_world, _page_routes
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -213,3 +214,40 @@ def test_the_cached_policy_is_the_one_django_csp_builds_and_overrides_still_appl
     request = rf.post("/hooks/calls/generic/x")
     ours.process_request(request)
     assert "Content-Security-Policy" not in ours.process_response(request, exempt)
+
+
+def _assert_security_headers(response, route: str) -> None:
+    assert response.status_code < 500, (route, response.status_code)
+    csp = response.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp, route
+    assert "object-src 'none'" in csp, route
+    assert "unsafe-inline" not in csp, route
+    assert response["X-Content-Type-Options"] == "nosniff", route
+    assert response["Referrer-Policy"] == "same-origin", route
+    if not route.startswith(CACHEABLE_PREFIXES):
+        assert response["Cache-Control"] == "no-store", route
+
+
+def test_every_page_with_parameters_sends_the_security_headers(web, org, branch) -> None:
+    """CR-02 on routes that take ids, filled with the signed-in organisation's own objects."""
+    world = _other_world(org, branch, branch)
+    ids = {**world.ids, "name": "channels", "fmt": "csv", "provider": "generic", "secret": "x"}
+    ids.update(kind="booking_confirmation", channel="sms", language="ru")
+    client = web("owner")
+    checked = 0
+    for route, names in _page_routes():
+        if route.startswith("hooks/"):  # machine-to-machine webhook, no browser reads it
+            continue
+        url = _fill_page(route, names, ids)
+        _assert_security_headers(client.get(url), url)
+        checked += 1
+    assert checked >= 45
+
+
+def test_public_pages_send_the_security_headers(org, branch) -> None:
+    anonymous = Client()
+    for route in ("/accounts/login/", f"/book/{branch.pk}/", "/t/cf.js"):
+        response = anonymous.get(route)
+        assert response.status_code == 200, route
+        _assert_security_headers(response, route)
+    assert "no-store" not in anonymous.get("/t/cf.js").get("Cache-Control", "")
