@@ -61,4 +61,4 @@ messages: install
 	@echo "messages updated and compiled"
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3*
+	rm -rf $(VENV) .venv-tools var/*.sqlite3*

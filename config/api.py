@@ -18,6 +18,7 @@ from clinicflow.catalogue.api import build_router as catalogue_router
 from clinicflow.core.errors import DomainError, error_body
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
+from clinicflow.privacy.api import router as privacy_router
 
 api = NinjaAPI(
     title="Clinicflow API",
@@ -39,6 +40,7 @@ api.add_router("", catalogue_router(offered_at=services_offered_at))
 api.add_router("", booking_router)
 api.add_router("", acquisition_router)
 api.add_router("", messaging_router)
+api.add_router("/privacy", privacy_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

@@ -11,7 +11,9 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +55,66 @@ if PRODUCTION:
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in the environment in production.")
+    if not os.environ.get("FIELD_ENCRYPTION_KEYS", "").strip():
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set in production (kid:base64 32-byte key, ...)."
+        )
+    if not os.environ.get("BLIND_INDEX_KEY", "").strip():
+        raise ImproperlyConfigured(
+            "BLIND_INDEX_KEY must be set in production (a base64 key of at least 32 bytes)."
+        )
+    from clinicflow.core.crypto import parse_encryption_keys, parse_index_key
+
+    parse_encryption_keys(os.environ["FIELD_ENCRYPTION_KEYS"])
+    parse_index_key(os.environ["BLIND_INDEX_KEY"])
 else:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     DEBUG = _env_bool("DEBUG", True)
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+
+
+# Field encryption (CR-03, clinicflow/core/crypto.py): "kid:base64key,kid2:base64key", the first key
+# encrypts, every key decrypts; the blind-index key makes the HMAC of phones and e-mail for lookups.
+# Unset (development, tests): both derived from SECRET_KEY. Malformed keys refuse to start.
+FIELD_ENCRYPTION_KEYS = os.environ.get("FIELD_ENCRYPTION_KEYS", "").strip()
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "").strip()
+if FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY:
+    from clinicflow.core.crypto import parse_encryption_keys, parse_index_key
+
+    if FIELD_ENCRYPTION_KEYS:
+        parse_encryption_keys(FIELD_ENCRYPTION_KEYS)
+    if BLIND_INDEX_KEY:
+        parse_index_key(BLIND_INDEX_KEY)
+
+
+# The audit chain's keys (LG-02; docs/deployment.md, "Database roles and the audit log").
+def _audit_hmac_keys() -> dict[str, str]:
+    """The audit chain's HMAC keys, ``kid -> secret``, the first signing new rows: AUDIT_HMAC_KEYS is
+    "kid:secret,kid:secret" (newest first; keep old keys so old links verify), AUDIT_HMAC_KEY one
+    secret (key id "k1"). Development falls back to a key derived from the committed dev key."""
+    raw, single = os.environ.get("AUDIT_HMAC_KEYS", "").strip(), os.environ.get("AUDIT_HMAC_KEY", "").strip()
+    if raw and single:
+        raise ImproperlyConfigured("Set AUDIT_HMAC_KEYS or AUDIT_HMAC_KEY, not both.")
+    if not raw and not single:
+        if PRODUCTION:
+            raise ImproperlyConfigured("AUDIT_HMAC_KEY (or AUDIT_HMAC_KEYS) must be set in production.")
+        return {"dev": hashlib.sha256(f"clinicflow-audit:{DEV_SECRET_KEY}".encode()).hexdigest()}
+    keys: dict[str, str] = {}
+    for item in raw.split(",") if raw else [f"k1:{single}"]:
+        kid, _sep, secret = item.strip().partition(":")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", kid) or not secret or kid in keys:
+            raise ImproperlyConfigured("AUDIT_HMAC_KEYS must be 'kid:secret,...' with distinct key ids.")
+        if PRODUCTION and (len(secret) < 32 or secret == SECRET_KEY):
+            raise ImproperlyConfigured("Each audit HMAC key must be at least 32 characters, not SECRET_KEY.")
+        keys[kid] = secret
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_hmac_keys()
+# On: a writer also chains its row when the organisation's chain is free (never waiting for it), so
+# `seq` is there at once (development, tests). Off (production default): rows are chained after commit
+# by the chainer (`clinicflow worker`, `verify_audit`), the cheapest for concurrent writers.
+AUDIT_CHAIN_INLINE = _env_bool("AUDIT_CHAIN_INLINE", not PRODUCTION)
 
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: the connection is the client.
@@ -79,12 +137,16 @@ INSTALLED_APPS = [
     "clinicflow.booking",
     "clinicflow.acquisition",
     "clinicflow.messaging",
+    "clinicflow.privacy",
     "clinicflow.analytics",
     "clinicflow.simulator",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 503 (not a 500 page) when the database is unreachable or the disk full; early, to see every
+    # failure below it (docs/deployment.md, "When the database or the disk fails")
+    "clinicflow.core.middleware.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "clinicflow.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -140,6 +202,12 @@ if DATABASE_URL:
             conn_health_checks=_env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # an unreachable server fails the request (503) in seconds instead of hanging a worker
+        DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+        )
     if PRODUCTION and DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"].setdefault("sslmode", os.environ.get("DB_SSLMODE", "require"))
@@ -166,6 +234,10 @@ else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clinicflow_cache"}
     }
+# Keeps installations (or CI runs) that share one Redis apart; every process of one must use the same.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
+# Seconds a 503 (database unreachable, disk full) tells clients to wait before retrying.
+SERVICE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("SERVICE_UNAVAILABLE_RETRY_AFTER", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -273,6 +345,14 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are written to FILE_UPLOAD_TEMP_DIR (the system's
+# temporary folder when unset); a full disk there drops the upload whole (clinicflow.core.uploads).
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", str(2621440)))
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "clinicflow.core.uploads.DiskFullSafeUploadHandler",
+]
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("clinicflow.acquisition.public_urls")),  # /hooks/calls/..., /t/... (tracking script)
     path("messaging/", include("clinicflow.messaging.urls")),
     path("analytics/", include("clinicflow.analytics.urls")),
+    path("privacy/", include("clinicflow.privacy.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/v1/", api.urls),
 ]

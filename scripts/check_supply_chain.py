@@ -6,11 +6,20 @@
 2. Secrets: ``detect-secrets`` over the tracked files finds nothing that is not in
    ``.secrets.baseline`` (the audited list: test passwords, the development-only secret key).
    Regenerate it after auditing a new finding: ``python scripts/check_supply_chain.py --baseline``.
-3. Static analysis: ``bandit`` finds no high-severity issue in ``clinicflow`` and ``config``
-   (medium ones — SQL text built from model table names, values bound — are reviewed in code
-   with ``# noqa: S608`` notes; ruff's ``S`` rules run the same checks on every line).
-4. SBOM: writes a CycloneDX 1.6 bill of materials of the installed environment to
+3. Static analysis: ``bandit -ll`` (medium and high severity, any confidence; settings in
+   ``[tool.bandit]`` of ``pyproject.toml``) finds nothing in ``clinicflow`` and ``config``. A reviewed
+   use is kept with ``# nosec Bxxx # reason`` on the reported line.
+4. Local semgrep rules (``scripts/semgrep_rules.yml``: string-built SQL, ``mark_safe``/``format_html``
+   misuse and ``|safe``, ``csrf_exempt``, ``random`` for secrets, ``DEBUG = True``, ``verify=False``)
+   find nothing outside tests and migrations; a reviewed use carries ``# nosemgrep: <rule-id> — reason``
+   on (or just above) the reported line. semgrep pins other versions of click and jsonschema than the
+   project, so it lives in its own venv, ``.venv-tools``, installed here from the hash-pinned
+   ``scripts/pylock.tools.toml`` (``python scripts/check_supply_chain.py --tools-lock`` re-locks it).
+5. SBOM: writes a CycloneDX 1.6 bill of materials of the installed environment to
    ``var/sbom.cdx.json``.
+
+Each check prints its time; ``--only NAME[,NAME]`` runs some of them (pins, secrets, bandit,
+semgrep, sbom).
 
 A vulnerability audit (pip-audit) needs a vulnerability database these machines cannot reach; run
 ``pip-audit -r <(python scripts/pylock_requirements.py)`` where one is reachable.
@@ -19,17 +28,28 @@ A vulnerability audit (pip-audit) needs a vulnerability database these machines 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+TOOLS = ROOT / ".venv-tools"  # semgrep and its own dependencies, apart from the project's pins
+TOOLS_LOCK = ROOT / "scripts" / "pylock.tools.toml"
+TOOLS_PINS = ("semgrep==1.182.0",)
+SEMGREP_RULES = ROOT / "scripts" / "semgrep_rules.yml"
+PIP_VERSION = "26.3"
 # not scanned: installed and generated trees, translations, migrations, and the files made of public
 # hashes (the lock's package hashes, the baseline's own hashed findings)
-EXCLUDE = r"(^|/)(\.venv|var|node_modules)/|\.po$|\.mo$|migrations/|^pylock\.toml$|^\.secrets\.baseline$"
+EXCLUDE = (
+    r"(^|/)(\.venv|\.venv-tools|var|node_modules)/|\.po$|\.mo$|migrations/|(^|/)pylock(\.[\w-]+)?\.toml$"
+    r"|^\.secrets\.baseline$"
+)
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)(\[[^\]]*\])?==(?P<version>[^\s;]+)$")
 
 
@@ -54,10 +74,17 @@ def check_pins() -> list[str]:
                 f"pylock.toml: {name} is {locked.get(name, 'missing')}, pyproject.toml pins {version} "
                 "(run make lock)"
             )
-    for package in lock["packages"]:
-        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
-        if "directory" not in package and not any("sha256" in f.get("hashes", {}) for f in files):
-            problems.append(f"pylock.toml: {package['name']} has no SHA-256 hash")
+    tools = tomllib.loads(TOOLS_LOCK.read_text())
+    tools_locked = {norm(p["name"]): p.get("version") for p in tools["packages"]}
+    for pin in TOOLS_PINS:
+        name, version = pin.split("==")
+        if tools_locked.get(norm(name)) != version:
+            problems.append(f"{TOOLS_LOCK.name}: {name} is not locked at {version} (run --tools-lock)")
+    for path, packages in (("pylock.toml", lock["packages"]), (TOOLS_LOCK.name, tools["packages"])):
+        for package in packages:
+            files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+            if "directory" not in package and not any("sha256" in f.get("hashes", {}) for f in files):
+                problems.append(f"{path}: {package['name']} has no SHA-256 hash")
     return problems
 
 
@@ -84,12 +111,93 @@ def check_secrets() -> list[str]:
 
 def check_bandit() -> list[str]:
     run = subprocess.run(
-        [str(BIN / "bandit"), "-q", "-r", "clinicflow", "config", "-x", "*/tests/*,*/migrations/*", "-lll"],
+        [str(BIN / "bandit"), "-q", "-c", "pyproject.toml", "-r", "clinicflow", "config", "-ll"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    return [] if run.returncode == 0 else [f"bandit: high-severity findings\n{run.stdout}{run.stderr}"]
+    # stderr only carries bandit's "nosec encountered ... but no failed test" notes for multi-line strings
+    return [] if run.returncode == 0 else [f"bandit: medium- or high-severity findings\n{run.stdout}"]
+
+
+def tools_venv() -> Path:
+    """``.venv-tools/bin/semgrep``, installing ``scripts/pylock.tools.toml`` (hashes checked) when the
+    venv is missing or holds another semgrep version."""
+    semgrep = TOOLS / "bin" / "semgrep"
+    wanted = TOOLS_PINS[0].split("==")[1]
+    if semgrep.exists() and any(TOOLS.glob(f"lib/python*/site-packages/semgrep-{wanted}.dist-info")):
+        return semgrep  # (``semgrep --version`` would ask the network for the latest version)
+    print(f"supply chain: installing {TOOLS_PINS[0]} into {TOOLS.name} from {TOOLS_LOCK.name}")
+    python = TOOLS / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TOOLS)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"pip=={PIP_VERSION}"], check=True)
+    requirements = TOOLS / "requirements.lock.txt"
+    requirements.write_text(
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "pylock_requirements.py"), str(TOOLS_LOCK)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+    )
+    return semgrep
+
+
+def semgrep_command(*targets: str) -> list[str]:
+    """An offline semgrep run of the local rules (no metrics, no version check, no registry)."""
+    return [
+        str(tools_venv()),
+        "scan",
+        "--config",
+        str(SEMGREP_RULES),
+        "--metrics=off",
+        "--disable-version-check",
+        "--error",
+        "--quiet",
+        *targets,
+    ]
+
+
+def check_semgrep() -> list[str]:
+    run = subprocess.run(
+        [*semgrep_command("clinicflow", "config"), "--exclude", "tests", "--exclude", "migrations"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0"},
+    )
+    if run.returncode == 0:
+        return []
+    return [
+        f"semgrep: findings of scripts/semgrep_rules.yml (exit {run.returncode})\n{run.stdout}{run.stderr}"
+    ]
+
+
+def write_tools_lock() -> int:
+    """Re-resolve ``scripts/pylock.tools.toml`` from ``TOOLS_PINS`` (with the project venv's pip)."""
+    run = subprocess.run(
+        [str(BIN / "pip"), "lock", "--quiet", *TOOLS_PINS, "-o", str(TOOLS_LOCK)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    print(run.stderr, file=sys.stderr)
+    return run.returncode
 
 
 def write_sbom() -> list[str]:
@@ -127,18 +235,28 @@ def write_baseline() -> int:
     return 0
 
 
+CHECKS: dict[str, Callable[[], list[str]]] = {
+    "pins": check_pins,
+    "secrets": check_secrets,
+    "bandit": check_bandit,
+    "semgrep": check_semgrep,
+    "sbom": write_sbom,
+}
+
+
 def main() -> int:
-    if sys.argv[1:] == ["--baseline"]:
+    args = sys.argv[1:]
+    if args == ["--baseline"]:
         return write_baseline()
+    if args == ["--tools-lock"]:
+        return write_tools_lock()
+    only = args[1].split(",") if len(args) == 2 and args[0] == "--only" else list(CHECKS)
     problems: list[str] = []
-    for name, check in (
-        ("pins", check_pins),
-        ("secrets", check_secrets),
-        ("bandit", check_bandit),
-        ("sbom", write_sbom),
-    ):
-        found = check()
-        print(f"supply chain: {name}: {'ok' if not found else f'{len(found)} problem(s)'}")
+    for name in only:
+        started = time.perf_counter()
+        found = CHECKS[name]()
+        took = time.perf_counter() - started
+        print(f"supply chain: {name}: {'ok' if not found else f'{len(found)} problem(s)'} ({took:.1f} s)")
         problems += found
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)

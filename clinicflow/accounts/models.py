@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.accounts.roles import Role, has_permission
 from clinicflow.core.ids import uuid7
-from clinicflow.core.models import Organization, TenantModel
+from clinicflow.core.models import Branch, Organization, TenantModel
 
 
 class UserManager(BaseUserManager["User"]):
@@ -40,6 +40,17 @@ class User(AbstractBaseUser):
     mfa_required = models.BooleanField(_("two-factor authentication required"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # A user tied to a branch opens the cards of that branch's patients (and of patients with no
+    # branch) only; others need an emergency grant. Empty: every branch of the organisation.
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("branch"),
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -91,3 +102,32 @@ class ApiToken(TenantModel):
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class BreakGlassGrant(TenantModel):
+    """An emergency ("break-glass") grant: ``user`` may see the patient ``patient_id`` beyond their
+    role or branch until ``expires_at`` (or ``revoked_at``), for the ``reason`` they gave (AC-05).
+
+    The patient is named by id only: accounts sits below patients, which checks that the id is one
+    of the organisation's patients before a grant is opened. Every access under the grant is audited
+    with ``break_glass=true`` and counted in ``access_count``."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", db_index=False)
+    patient_id = models.UUIDField()
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    access_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "user", "patient_id"], name="breakglass_org_user_pat_idx"),
+            models.Index(fields=["organization", "-created_at"], name="breakglass_org_created_idx"),
+        ]
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.created_at <= now < self.expires_at

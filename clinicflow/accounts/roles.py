@@ -28,10 +28,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patients.edit_clinical": frozenset({O, D}),
     "patients.merge": frozenset({O, M}),
     "patients.export": frozenset({O, M}),
+    # emergency ("break-glass") access to one patient beyond the role or the user's branch (AC-05),
+    # and the review of every grant (the list, revocation)
+    "patients.break_glass": frozenset({M, F, D}),
+    "patients.break_glass_review": frozenset({O, M}),
     # organisation settings and staff
     "org.settings": frozenset({O}),
     "org.staff": frozenset({O, M}),
     "audit.view": frozenset({O}),
+    # the breach register (PR-05): incidents, deadlines, affected patients (no privacy-officer role yet)
+    "privacy.incidents": frozenset({O, M}),
     # catalogue, booking and capacity
     "catalogue.view": ALL,
     "catalogue.manage": frozenset({O, M}),

@@ -23,7 +23,7 @@ from clinicflow.accounts.roles import Role
 from clinicflow.accounts.selectors import user_email_taken, user_find
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed
-from clinicflow.core.models import AuditAction, AuditOutcome, Organization
+from clinicflow.core.models import AuditAction, AuditOutcome, Branch, Organization
 
 
 @transaction.atomic
@@ -37,6 +37,7 @@ def user_create(
     full_name: str = "",
     is_consultant: bool = False,
     validate: bool = True,
+    branch: Branch | None = None,
 ) -> User:
     email = email.strip().lower()
     if role not in Role.values:
@@ -45,7 +46,16 @@ def user_create(
         raise ValidationFailed.field("email", "is not a valid e-mail address")
     if user_email_taken(email=email):
         raise Conflict(f"a user with e-mail {email} already exists", fields={"email": ["already exists"]})
-    user = User(organization=org, email=email, role=role, full_name=full_name, is_consultant=is_consultant)
+    if branch is not None and branch.organization_id != org.pk:
+        raise ValidationFailed.field("branch", "belongs to another organisation")
+    user = User(
+        organization=org,
+        email=email,
+        role=role,
+        full_name=full_name,
+        is_consultant=is_consultant,
+        branch=branch,
+    )
     if validate:
         _validate_password(password, user)
     user.set_password(password)
@@ -56,7 +66,7 @@ def user_create(
         action=AuditAction.CREATE,
         object_type="user",
         object_id=user.pk,
-        fields=["email", "role"],
+        fields=["email", "role"] + (["branch"] if branch is not None else []),
     )
     return user
 

@@ -20,6 +20,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.accounts import mfa
 from clinicflow.accounts.models import User
+from clinicflow.accounts.reauth import (
+    TOO_MANY,
+    WRONG_PASSWORD,
+    Recheck,
+    password_recheck,
+    reauth_failed,
+    reauth_locked,
+    reauth_refused,
+)
 from clinicflow.accounts.services import mfa_device_remove, user_set_password
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import error_body
@@ -46,7 +55,11 @@ class PasswordConfirmForm(forms.Form):
     password = forms.CharField(required=False, strip=False)
 
 
-WRONG_PASSWORD = _("Wrong password.")
+def _recheck_error(result: Recheck) -> tuple[str, int]:
+    """The page's error and status after a password re-check that did not pass."""
+    if result is Recheck.LOCKED:
+        return str(TOO_MANY), 429
+    return str(WRONG_PASSWORD), 422
 
 
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -88,18 +101,19 @@ def _mfa_form(
 ) -> HttpResponse:
     """Show the code form; a valid code (and the password, when asked) signs the session in with two
     factors and goes home."""
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         form = MfaCodeForm(request.POST)
         data = form.cleaned_data if form.is_valid() else {"token": "", "password": ""}
-        if password_required and not user.check_password(data["password"]):
-            error = str(WRONG_PASSWORD)
+        checked = password_recheck(request, user, data["password"]) if password_required else Recheck.OK
+        if checked is not Recheck.OK:
+            error, status = _recheck_error(checked)
         elif mfa.verify(request, user, data["token"], enrolling=enrolling):
             return redirect("home")
         else:
-            error = str(invalid)
+            error, status = str(invalid), 422
     page = {**context(), "error": error, "password_required": password_required}
-    return render(request, template, page, status=422 if error else 200)
+    return render(request, template, page, status=status)
 
 
 @public_view
@@ -135,14 +149,16 @@ def mfa_remove(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:mfa_setup")
     if not mfa.session_verified(user):
         return redirect("accounts:mfa_verify")
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         form = PasswordConfirmForm(request.POST)
-        if form.is_valid() and user.check_password(form.cleaned_data["password"]):
+        password = form.cleaned_data["password"] if form.is_valid() else ""
+        checked = password_recheck(request, user, password)
+        if checked is Recheck.OK:
             mfa_device_remove(user=user, request=request)
             return redirect("accounts:mfa_setup")
-        error = str(WRONG_PASSWORD)
-    return render(request, "accounts/mfa_remove.html", {"error": error}, status=422 if error else 200)
+        error, status = _recheck_error(checked)
+    return render(request, "accounts/mfa_remove.html", {"error": error}, status=status)
 
 
 @public_view
@@ -156,7 +172,14 @@ def password_change(request: HttpRequest) -> HttpResponse:
     target = mfa.step_up_target(user)
     if target is not None:
         return redirect(target)
+    locked = request.method == "POST" and reauth_locked(request, user)
+    if locked:
+        reauth_refused(request, user)
+        page = {"form": PasswordChangeForm(user), "error": str(TOO_MANY)}
+        return render(request, "accounts/password_change.html", page, status=429)
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    if form.is_bound and not form.is_valid() and "old_password" in form.errors:
+        reauth_failed(request, user)
     if form.is_valid():
         user_set_password(
             actor=user,

@@ -8,5 +8,6 @@ class AcquisitionConfig(AppConfig):
     label = "acquisition"
     nav = [
         ("acquisition:call_log", _("Calls"), "calls.view"),
+        ("acquisition:leads", _("Web leads"), "calls.view"),
         ("acquisition:channels", _("Marketing"), "acquisition.view"),
     ]

@@ -10,4 +10,6 @@ urlpatterns = [
     path("integrations/", include("clinicflow.acquisition.integrations.urls")),
     # Front desk: call log, callbacks, tagging and scoring, weekly review list, checklists.
     path("calls/", include("clinicflow.acquisition.frontdesk.urls")),
+    # Front desk: web-form leads and the possible patient matches to confirm.
+    path("leads/", include("clinicflow.acquisition.tracking.lead_urls")),
 ]

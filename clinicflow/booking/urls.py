@@ -13,6 +13,7 @@ urlpatterns = [
     path("a/<str:appointment_id>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
     path("a/<str:appointment_id>/mark/", appointments.appointment_mark, name="appointment_mark"),
     path("a/<str:appointment_id>/pay/", appointments.appointment_pay, name="appointment_pay"),
+    path("a/<str:appointment_id>/link/", appointments.appointment_link, name="appointment_link"),
     path("waitlist/", waitlist.waitlist, name="waitlist"),
     path("waitlist/<str:entry_id>/close/", waitlist.waitlist_close, name="waitlist_close"),
     path("setup/", setup.setup, name="setup"),
@@ -31,5 +32,6 @@ urlpatterns = [
     ),
     path("doctors/<str:doctor_id>/schedule/ical/", schedules.ical_rotate, name="schedule_ical"),
     path("my/", calendar.my_schedule, name="my_schedule"),
+    path("my/ical/", calendar.my_ical_rotate, name="my_ical"),
     path("ical/<str:token>.ics", calendar.ical_feed, name="ical"),
 ]

@@ -1,17 +1,43 @@
-"""Writing and verifying the audit log (see AuditEvent)."""
+"""Writing, chaining and verifying the audit log (see AuditEvent, AuditLink).
+
+Writers insert rows without waiting for each other; the chainer links committed rows into each
+organisation's HMAC chain while it holds that organisation's ``AuditChainHead`` row (only the chainer
+takes it). See docs/deployment.md, "Database roles and the audit log"."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import models, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 
-from clinicflow.core.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome, Organization
+from clinicflow.core.models import (
+    AuditAction,
+    AuditChainHead,
+    AuditEvent,
+    AuditLink,
+    AuditOutcome,
+    AuditPending,
+    Organization,
+)
 from clinicflow.core.net import client_ip
+
+ZERO_HASH = "0" * 64
+# link.kid markers that never verify: a row chained without a valid tag (not written by audit_record),
+# and a row that already failed the old sha256 chain when migration 0005 keyed the chain
+BAD_TAG_KID = "!bad-tag"
+LEGACY_BROKEN_KID = "!legacy-broken"
+# organisations whose chain head row is known to be committed (rows are never deleted): a writer
+# that finds such a head locked skips at once instead of asking again whether it exists
+_HEADS: set[uuid.UUID] = set()
 
 
 @dataclass(frozen=True)
@@ -28,6 +54,22 @@ def request_meta(request: HttpRequest | None) -> RequestMeta:
     return RequestMeta(ip=ip, user_agent=ua)
 
 
+def audit_keys() -> dict[str, str]:
+    """The HMAC keys of the chain, ``kid -> secret``; the first signs new rows (settings.AUDIT_HMAC_KEYS)."""
+    keys: dict[str, str] = dict(settings.AUDIT_HMAC_KEYS)
+    if not keys:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEYS is empty: the audit chain needs a key")
+    return keys
+
+
+def _current_key() -> tuple[str, str]:
+    return next(iter(audit_keys().items()))
+
+
+def keyed_hash(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def audit_record(
     *,
     org: Organization,
@@ -40,51 +82,207 @@ def audit_record(
     outcome: str = AuditOutcome.OK,
     break_glass: bool = False,
 ) -> AuditEvent:
-    """Append one audit row to the organisation's hash chain."""
+    """Append one audit row, in the caller's transaction, without waiting for any other writer.
+
+    The row is chained at once when the organisation's chain is free (``AUDIT_CHAIN_INLINE``; a
+    writer that finds it taken does not wait); otherwise it is left pending for the chainer
+    (``clinicflow worker``, ``verify_audit``), and ``event.seq`` is None."""
     meta = request_meta(request)
+    kid, secret = _current_key()
+    event = AuditEvent(
+        organization=org,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
+        actor_email=getattr(actor, "email", "") or "",
+        role=getattr(actor, "role", "") or "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        fields=sorted(set(fields)),
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        outcome=outcome,
+        break_glass=break_glass,
+        kid=kid,
+    )
+    event.tag = keyed_hash(secret, event.canonical())
     # no savepoint inside the caller's transaction: an error here must abort the change it audits
     with transaction.atomic(savepoint=False):
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(organization=org)
-        event = AuditEvent(
-            organization=org,
-            seq=head.seq + 1,
-            actor_id=actor.pk if actor is not None and actor.pk else None,
-            actor_email=getattr(actor, "email", "") or "",
-            role=getattr(actor, "role", "") or "",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id or ""),
-            fields=sorted(set(fields)),
-            ip=meta.ip,
-            user_agent=meta.user_agent,
-            outcome=outcome,
-            break_glass=break_glass,
-            prev_hash=head.hash,
-        )
-        event.hash = event.compute_hash()
         event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
+        head = _head_lock(org.pk, wait=False) if settings.AUDIT_CHAIN_INLINE else None
+        if head is None:
+            AuditPending.objects.create(organization=org, event=event)
+        else:
+            _chain(head, own=event)
     return event
 
 
+def _head_lock(org_id: uuid.UUID, *, wait: bool) -> AuditChainHead | None:
+    """Lock the organisation's chain head until the end of the transaction; None if another
+    transaction holds it and ``wait`` is False."""
+    waiting = AuditPending.objects.filter(organization_id=org_id)
+    heads = (
+        AuditChainHead.objects.select_for_update(skip_locked=not wait)
+        .filter(organization_id=org_id)
+        .annotate(has_pending=models.Exists(waiting))
+    )
+    head: AuditChainHead | None = heads.first()
+    if head is not None:
+        transaction.on_commit(lambda: _HEADS.add(org_id))
+        return head
+    if org_id in _HEADS:  # it exists (committed), so another transaction holds it
+        return None
+    head, created = AuditChainHead.objects.get_or_create(organization_id=org_id)
+    if not created:
+        return heads.first() if wait else None
+    return head
+
+
+def _chain(head: AuditChainHead, *, own: AuditEvent | None = None, limit: int = 500) -> int:
+    """Link up to ``limit`` pending rows (the committed ones; by time of writing), then ``own``, while
+    holding the locked ``head``."""
+    keys = audit_keys()
+    kid, secret = next(iter(keys.items()))
+    pending: list[AuditPending] = []
+    if own is None or getattr(head, "has_pending", True):
+        pending = list(
+            AuditPending.objects.filter(organization_id=head.organization_id)
+            .select_related("event")
+            .order_by("event__at", "event_id")[:limit]
+        )
+    events = [p.event for p in pending] + ([own] if own is not None else [])
+    seq, prev = head.seq, head.hash
+    links = []
+    for event in events:
+        seq += 1
+        tag_key = keys.get(event.kid)
+        good = tag_key is not None and hmac.compare_digest(keyed_hash(tag_key, event.canonical()), event.tag)
+        digest = keyed_hash(secret, prev + event.canonical(seq))
+        # a row not written by audit_record (no valid tag) keeps its place but is marked broken
+        links.append(
+            AuditLink(
+                organization_id=head.organization_id,
+                seq=seq,
+                event=event,
+                prev_hash=prev,
+                hash=digest,
+                kid=kid if good else BAD_TAG_KID,
+            )
+        )
+        event.seq = seq
+        prev = digest
+    if not links:
+        return 0
+    if pending:
+        AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
+    _append(head, links)
+    head.seq, head.hash = seq, prev
+    return len(links)
+
+
+def _append(head: AuditChainHead, links: list[AuditLink]) -> None:
+    """Insert the links and move the head to the last one, in one statement (on SQLite a trigger of
+    migration 0007 moves the head)."""
+    last = links[-1]
+    if connection.vendor == "sqlite":
+        AuditLink.objects.bulk_create(links)
+        return
+    if connection.vendor != "postgresql":
+        AuditLink.objects.bulk_create(links)
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=last.seq, hash=last.hash)
+        return
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(links))
+    params: list[Any] = []
+    for link in links:
+        params += [
+            link.id,
+            link.organization_id,
+            link.seq,
+            link.event_id,
+            link.prev_hash,
+            link.hash,
+            link.kid,
+        ]
+    with connection.cursor() as cur:
+        cur.execute(
+            # nosemgrep: sql-built-from-strings — only %s placeholders are joined in
+            "WITH inserted AS (INSERT INTO core_auditlink"  # nosec B608 # noqa: S608 - placeholders only
+            f" (id, organization_id, seq, event_id, prev_hash, hash, kid) VALUES {rows})"
+            " UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE organization_id = %s",
+            [*params, last.seq, last.hash, head.pk],
+        )
+
+
+def audit_chain(*, org_id: uuid.UUID, wait: bool = False, batch: int = 500) -> int:
+    """The chainer: link the organisation's committed, unchained rows, batch by batch as they commit
+    (by time of writing within a batch). Each batch is a short transaction holding the chain head;
+    ``wait=False`` gives up at once when another transaction holds it. Returns rows linked."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            head = _head_lock(org_id, wait=wait)
+            if head is None:
+                return total
+            done = _chain(head, limit=batch)
+        total += done
+        if done < batch:
+            return total
+
+
+def audit_chain_all(*, wait: bool = False) -> int:
+    """Run the chainer for every organisation with pending rows (the worker calls this)."""
+    org_ids = AuditPending.objects.order_by().values_list("organization_id", flat=True).distinct()
+    return sum(audit_chain(org_id=org_id, wait=wait) for org_id in list(org_ids))
+
+
+def _link_problem(link: AuditLink, expected: int, prev: str, keys: dict[str, str]) -> str:
+    if link.seq != expected:
+        return f"sequence gap: expected {expected}, found {link.seq}"
+    if link.prev_hash != prev:
+        return "prev_hash does not match the previous row"
+    if link.kid == BAD_TAG_KID:
+        return "row was not written by the application (its tag did not match when it was chained)"
+    if link.kid == LEGACY_BROKEN_KID:
+        return "row did not match its hash when the chain was keyed (migration 0006)"
+    secret = keys.get(link.kid)
+    if secret is None:
+        return f"unknown key id {link.kid!r} (not in AUDIT_HMAC_KEYS)"
+    if not hmac.compare_digest(keyed_hash(secret, prev + link.event.canonical(link.seq)), link.hash):
+        return "row content does not match its hash"
+    return ""
+
+
 def audit_verify(*, org: Organization) -> tuple[int, AuditEvent | None, str]:
-    """Walk the organisation's chain. Returns (rows checked, first broken row or None, reason)."""
-    prev = "0" * 64
-    expected_seq = 1
-    checked = 0
-    for event in AuditEvent.objects.for_org(org).order_by("seq").iterator(chunk_size=2000):
-        if event.seq != expected_seq:
-            return checked, event, f"sequence gap: expected {expected_seq}, found {event.seq}"
-        if event.prev_hash != prev:
-            return checked, event, "prev_hash does not match the previous row"
-        if event.compute_hash() != event.hash:
-            return checked, event, "row content does not match its hash"
-        prev = event.hash
-        expected_seq += 1
-        checked += 1
+    """Chain the pending rows, then walk the organisation's chain up to its head as read first (so
+    rows chained meanwhile are not mistaken for damage). Rows still waiting for the chainer are not
+    a break. Returns (rows checked, first broken row or None, reason)."""
+    audit_chain(org_id=org.pk, wait=True)
+    keys = audit_keys()
     head = AuditChainHead.objects.filter(organization=org).first()
-    if head is not None and head.seq != checked:
+    prev, checked = ZERO_HASH, 0
+    links = AuditLink.objects.filter(organization=org).select_related("event").order_by("seq")
+    if head is not None:
+        links = links.filter(seq__lte=head.seq)
+    for link in links.iterator(chunk_size=2000):
+        link.event.seq = link.seq
+        reason = _link_problem(link, checked + 1, prev, keys)
+        if reason:
+            return checked, link.event, reason
+        prev = link.hash
+        checked += 1
+    if head is None and checked:
+        return checked, None, "the chain head is missing"
+    if head is not None and (head.seq, head.hash) != (checked, prev):
         return checked, None, f"chain head says {head.seq} rows, found {checked} (rows deleted at the end?)"
+    waiting = AuditPending.objects.filter(organization=org).values("event_id")
+    linked = AuditLink.objects.filter(organization=org, event_id=models.OuterRef("pk"))
+    unlinked = (
+        AuditEvent.objects.filter(~models.Exists(linked), organization=org)
+        .exclude(pk__in=waiting)
+        .order_by("at", "id")
+        .first()
+    )
+    if unlinked is not None:
+        return checked, unlinked, "row is not in the chain"
     return checked, None, ""
 
 

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from clinicflow.core.uploads import is_disk_full
 
 
 class TenantMiddleware:
@@ -124,3 +134,81 @@ class PageMethodsMiddleware:
         ):
             return HttpResponseNotAllowed(PAGE_METHODS)
         return self.get_response(request)
+
+
+# Paths answered in JSON (the API, the call webhooks, the tracking beacons); pages get HTML.
+JSON_PREFIXES = ("/api/", "/hooks/", "/t/")
+UNAVAILABLE_CSP = (
+    "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_FAULT = "cf_fault"
+
+
+def fault_of(exc: BaseException) -> str | None:
+    """``"database"`` when the database could not be reached or the connection broke (PostgreSQL down
+    or restarting, a terminated backend, SQLite locked), ``"disk"`` when the disk is full; else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OperationalError | InterfaceError):
+            return "database"
+        current = current.__cause__ or current.__context__
+    return "disk" if is_disk_full(exc) else None
+
+
+def _note_fault(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Sent by Django while it turns an uncaught exception into a 500 (inside its ``except``)."""
+    exc = sys.exc_info()[1]
+    fault = fault_of(exc) if exc is not None else None
+    if request is not None and fault is not None:
+        setattr(request, _FAULT, fault)
+
+
+got_request_exception.connect(_note_fault, dispatch_uid="clinicflow.core.middleware.note_fault")
+
+
+class ServiceUnavailableMiddleware:
+    """A request that failed because the database was unreachable (or the disk full) gets 503 with
+    ``Retry-After``: a short page for people, the JSON error shape for the API, the call webhooks and
+    the beacons; never the 500 page nor any detail of the error (pages and webhooks also with DEBUG
+    on; django-ninja answers the API's own DEBUG traceback before Django sees it). Services write
+    in transactions, so the failed request left nothing half-written; the traceback is logged as
+    usual. Django closes the broken connection at the end of the request (and, with
+    ``CONN_HEALTH_CHECKS``, checks a kept one before use), so the next request reconnects by itself.
+
+    Early in MIDDLEWARE: every exception below it, in a view or in a middleware, reaches it as a
+    500 response that Django marked via ``got_request_exception``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        fault = getattr(request, _FAULT, None)
+        if fault is None or response.status_code != 500:
+            return response
+        return self.unavailable(request, response, fault)
+
+    @staticmethod
+    def unavailable(request: HttpRequest, failed: HttpResponse, fault: str) -> HttpResponse:
+        retry_after = str(getattr(settings, "SERVICE_UNAVAILABLE_RETRY_AFTER", 30))
+        # no request context: context processors would query the database that is down
+        with translation.override(translation.get_language_from_request(request)):
+            if request.path.startswith(JSON_PREFIXES):
+                if fault == "disk":
+                    message = _("The server's disk is full; nothing was saved. Please try again later.")
+                else:
+                    message = _("The service is unavailable; nothing was saved. Please try again later.")
+                body = {"error": {"code": "service_unavailable", "message": message, "fields": {}}}
+                response = HttpResponse(json.dumps(body), status=503, content_type="application/json")
+            else:
+                html = render_to_string("503.html", {"fault": fault, "retry_after": retry_after})
+                response = HttpResponse(html, status=503)
+                response[HEADER] = failed.get(HEADER, UNAVAILABLE_CSP)  # DEBUG's 500 page has none
+        for name, value in failed.items():  # the security headers the failed response already got
+            if name.lower() not in {"content-type", "content-length", "content-language", "vary"}:
+                response.setdefault(name, value)
+        response["Retry-After"] = retry_after
+        response["Cache-Control"] = "no-store"
+        return response

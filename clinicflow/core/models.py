@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zoneinfo
 from typing import Any, Self, TypeVar
@@ -154,19 +153,41 @@ class AppendOnlyQuerySet(TenantQuerySet[_M]):
         raise TypeError("the audit log is append-only")
 
 
-AuditEventManager = models.Manager.from_queryset(AppendOnlyQuerySet)
+class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
+    pass
+
+
+class AuditEventManager(models.Manager["AuditEvent"]):
+    """Every read carries ``seq``, the row's place in its organisation's chain (from ``AuditLink``;
+    None while the row waits for the chainer), and lists rows in chain order, unchained rows last by
+    time."""
+
+    def get_queryset(self) -> AuditEventQuerySet:
+        # a subquery by (organization, event), the links' unique index, computed only when used
+        link = AuditLink.objects.filter(
+            organization_id=models.OuterRef("organization_id"), event_id=models.OuterRef("pk")
+        )
+        return (
+            AuditEventQuerySet(self.model, using=self._db)
+            .annotate(seq=models.Subquery(link.values("seq")[:1]))  # type: ignore[no-redef]  # attribute below
+            .order_by("organization", models.F("seq").asc(nulls_last=True), "at", "id")
+        )
+
+    def for_org(self, org: Organization) -> AuditEventQuerySet:
+        return self.get_queryset().for_org(org)
 
 
 class AuditEvent(models.Model):
     """Who did what to which record, when, from where, and the outcome.
 
-    Append-only and hash-chained per organisation: ``hash = sha256(prev_hash || canonical row)``.
+    Append-only. ``audit_record`` inserts the row with ``tag = HMAC(key, canonical row)``; the chainer
+    (``core.audit.audit_chain``) then gives it its place in the organisation's chain, an ``AuditLink``
+    holding ``seq``, ``prev_hash`` and ``hash = HMAC-SHA256(key, prev_hash || canonical row)``.
     ``clinicflow verify_audit`` reports the first broken link. Only field *names* are stored,
     never values, note text or secrets."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
-    seq = models.BigIntegerField()
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
@@ -181,43 +202,43 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.OK)
     break_glass = models.BooleanField(default=False)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    # HMAC of the canonical row without its place in the chain, made by the application when it writes
+    # the row; the chainer refuses (marks) a row whose tag does not match. Empty on rows chained before
+    # the chain was keyed (their links were made by the migration).
+    kid = models.CharField(max_length=32, blank=True)
+    tag = models.CharField(max_length=64, blank=True)
+
+    # the row's place in the chain: annotated by the manager, set by audit_record when chained at once
+    seq: int | None = None
 
     objects = AuditEventManager()
 
     class Meta:
-        ordering = ["organization", "seq"]
-        constraints = [models.UniqueConstraint(fields=["organization", "seq"], name="audit_org_seq_uniq")]
         indexes = [
             models.Index(fields=["organization", "object_type", "object_id"], name="audit_org_object_idx"),
             models.Index(fields=["organization", "actor", "at"], name="audit_org_actor_idx"),
         ]
 
-    def canonical(self) -> str:
-        return json.dumps(
-            {
-                "org": str(self.organization_id),
-                "seq": self.seq,
-                "at": self.at.isoformat(),
-                "actor": str(self.actor_id or ""),
-                "actor_email": self.actor_email,
-                "role": self.role,
-                "action": self.action,
-                "object_type": self.object_type,
-                "object_id": self.object_id,
-                "fields": list(self.fields or []),
-                "ip": self.ip or "",
-                "ua": self.user_agent,
-                "outcome": self.outcome,
-                "break_glass": self.break_glass,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-
-    def compute_hash(self) -> str:
-        return hashlib.sha256((self.prev_hash + self.canonical()).encode()).hexdigest()
+    def canonical(self, seq: int | None = None) -> str:
+        """The row as hashed: with ``seq`` for a chain link, with ``seq`` None (omitted) for the tag."""
+        data: dict[str, Any] = {
+            "org": str(self.organization_id),
+            "at": self.at.isoformat(),
+            "actor": str(self.actor_id or ""),
+            "actor_email": self.actor_email,
+            "role": self.role,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "fields": list(self.fields or []),
+            "ip": self.ip or "",
+            "ua": self.user_agent,
+            "outcome": self.outcome,
+            "break_glass": self.break_glass,
+        }
+        if seq is not None:
+            data["seq"] = seq
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -228,8 +249,53 @@ class AuditEvent(models.Model):
         raise TypeError("the audit log is append-only")
 
 
+class AuditLink(models.Model):
+    """One link of an organisation's audit chain: the ``seq``-th row is ``event``, and
+    ``hash = HMAC-SHA256(key kid, prev_hash || event.canonical(seq))``. Written only by the chainer,
+    append-only like the rows themselves (ORM guards and the PostgreSQL trigger)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    seq = models.BigIntegerField()
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="links", db_index=False)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    kid = models.CharField(max_length=32)
+
+    objects = models.Manager.from_queryset(AppendOnlyQuerySet)()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "seq"], name="audit_link_org_seq_uniq"),
+            models.UniqueConstraint(fields=["organization", "event"], name="audit_link_org_event_uniq"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("the audit log is append-only")
+
+
+class AuditPending(models.Model):
+    """An audit row written but not chained yet (its writer found the chain busy); the chainer links
+    it and deletes this marker."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "event"], name="audit_pending_org_event_uniq"),
+        ]
+
+
 class AuditChainHead(models.Model):
-    """The last link of each organisation's audit chain; locked while a row is appended."""
+    """The last link of each organisation's audit chain; locked by the chainer (only) while it links
+    rows, so writers never wait for one another."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.PROTECT, primary_key=True, related_name="+"

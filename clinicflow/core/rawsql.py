@@ -112,6 +112,9 @@ def fetchone(statement: Prepared, params: Mapping[str, Any]) -> tuple[Any, ...] 
     ``execute(..., prepare=True)``. ``DB_PREPARED_STATEMENTS=0`` runs it unprepared (for a pooler that
     cannot keep prepared statements). The statement is logged like Django's own queries."""
     prepare = bool(getattr(settings, "DB_PREPARED_STATEMENTS", True))
+    # as Django's cursor() does: a kept connection that PostgreSQL dropped (a restart) is replaced
+    # here instead of failing this request (CONN_HEALTH_CHECKS)
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = connection.connection

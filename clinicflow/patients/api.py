@@ -7,14 +7,15 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
+from clinicflow.accounts.breakglass import PatientAccess, access_denied_record, access_record, patient_access
 from clinicflow.accounts.models import User
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
-from clinicflow.core.errors import ValidationFailed
+from clinicflow.core.errors import PermissionDenied, ValidationFailed
 from clinicflow.core.models import AuditAction, Organization
 from clinicflow.core.selectors import branch_named
 from clinicflow.patients import selectors, services
-from clinicflow.patients.models import Sex, Source
+from clinicflow.patients.models import Patient, Sex, Source
 from clinicflow.patients.schemas import (
     ConsentIn,
     ConsentOut,
@@ -30,11 +31,30 @@ from clinicflow.patients.schemas import (
 router = Router(tags=["patients"])
 
 
+def _card(request: ApiRequest, patient_id: str, *, write: bool = False) -> tuple[Patient, PatientAccess]:
+    """The organisation's patient and the caller's access to the card; 403 (audited) when the role
+    or branch does not open it (``write``: change it), unless an emergency grant opens it for reading.
+    The grant is opened on the card's page (``/patients/{id}/emergency/``)."""
+    org, user = request.org, request.auth
+    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    access = patient_access(org=org, user=user, patient_id=patient.pk, branch_id=patient.branch_id)
+    if not (access.writes if write else access.opens):
+        access_denied_record(
+            org=org, actor=user, object_type="patient", object_id=patient.pk, request=request
+        )
+        code = "break_glass_available" if access.may_break_glass and not write else None
+        raise PermissionDenied("your role or branch does not give access to this patient", code=code)
+    return patient, access
+
+
 class ListParams(Schema):
     q: str = Field(
         "",
         max_length=100,
-        description="name, e-mail, or a phone in any format; names only for a role that may not see contacts",
+        description=(
+            "name, a whole e-mail address, or a whole phone number in any format (contacts are encrypted:"
+            " a fragment finds nobody); names only for a role that may not see contacts"
+        ),
     )
     branch: str | None = Field(None, description="branch id")
     source: str | None = None
@@ -88,12 +108,12 @@ def patient_list(request: ApiRequest, params: Query[ListParams]) -> dict[str, An
 @api_perm("patients.view")
 def patient_detail(request: ApiRequest, patient_id: str) -> dict[str, Any]:
     org, user = request.org, request.auth
-    patient = selectors.patient_get(org=org, patient_id=patient_id)
-    data = patient_out(patient, user)
-    audit_record(
+    patient, access = _card(request, patient_id)
+    data = patient_out(patient, user, can=access.can)
+    access_record(
+        access,
         org=org,
         actor=user,
-        action=AuditAction.VIEW,
         object_type="patient",
         object_id=patient.pk,
         fields=sorted(data),
@@ -134,7 +154,7 @@ def patient_create(request: ApiRequest, payload: PatientIn) -> Status[dict[str, 
 @api_perm("patients.edit")
 def patient_update(request: ApiRequest, patient_id: str, payload: PatientPatch) -> dict[str, Any]:
     org, user = request.org, request.auth
-    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    patient, _access = _card(request, patient_id, write=True)
     services.patient_update(
         org=org, actor=user, patient=patient, data=_data_from(payload, org, user), request=request
     )
@@ -146,7 +166,7 @@ def patient_update(request: ApiRequest, patient_id: str, payload: PatientPatch) 
 def patient_duplicates(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
     """Other patients sharing a phone or the e-mail: candidates for a merge."""
     org, user = request.org, request.auth
-    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    patient, _access = _card(request, patient_id, write=True)
     phones = [p.e164 for p in patient.phones.all()]
     found = selectors.patient_duplicates(org=org, phones=phones, email=patient.email, exclude_id=patient.pk)
     return [patient_out(p, user) for p in found]
@@ -157,8 +177,8 @@ def patient_duplicates(request: ApiRequest, patient_id: str) -> list[dict[str, A
 def patient_merge(request: ApiRequest, patient_id: str, payload: MergeIn) -> dict[str, Any]:
     """Merge the patient `merge_id` into this one."""
     org, user = request.org, request.auth
-    keep = selectors.patient_get(org=org, patient_id=patient_id)
-    merge = selectors.patient_get(org=org, patient_id=payload.merge_id)
+    keep, _access = _card(request, patient_id, write=True)
+    merge, _access = _card(request, payload.merge_id, write=True)
     services.patient_merge(org=org, actor=user, keep=keep, merge=merge, request=request)
     return patient_out(selectors.patient_get(org=org, patient_id=keep.pk), user)
 
@@ -167,15 +187,8 @@ def patient_merge(request: ApiRequest, patient_id: str, payload: MergeIn) -> dic
 @api_perm("patients.view_consents")
 def consent_list(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
     org, user = request.org, request.auth
-    patient = selectors.patient_get(org=org, patient_id=patient_id)
-    audit_record(
-        org=org,
-        actor=user,
-        action=AuditAction.VIEW,
-        object_type="consent",
-        object_id=patient.pk,
-        request=request,
-    )
+    patient, access = _card(request, patient_id)
+    access_record(access, org=org, actor=user, object_type="consent", object_id=patient.pk, request=request)
     return [consent_out(e) for e in selectors.consent_history(org=org, patient=patient)]
 
 
@@ -184,7 +197,7 @@ def consent_list(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
 def consent_create(request: ApiRequest, patient_id: str, payload: ConsentIn) -> Status[dict[str, Any]]:
     """Record a consent grant or withdrawal (append-only)."""
     org, user = request.org, request.auth
-    patient = selectors.patient_get(org=org, patient_id=patient_id)
+    patient, _access = _card(request, patient_id, write=True)
     e = services.consent_record(
         org=org,
         actor=user,

@@ -1,15 +1,21 @@
-"""Patients, their phones (E.164), consents (append-only events) and stored CLV predictions."""
+"""Patients, their phones (E.164), consents (append-only events) and stored CLV predictions.
+
+The e-mail, the phone numbers, both notes and the consent evidence are encrypted (``core.fields``);
+the e-mail and the phones are found by their blind indexes (``email_index``, ``e164_index``)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clinicflow.core import crypto
+from clinicflow.core.fields import BlindIndexedModel, BlindIndexField, BlindIndexManager, EncryptedTextField
 from clinicflow.core.models import AppendOnlyTenantManager, Branch, TenantModel
 
 
@@ -33,7 +39,7 @@ class Source(models.TextChoices):
 LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский"), ("zh-hans", "简体中文")]
 
 
-class Patient(TenantModel):
+class Patient(BlindIndexedModel, TenantModel):
     branch = models.ForeignKey(
         Branch,
         null=True,
@@ -48,13 +54,16 @@ class Patient(TenantModel):
     middle_name = models.CharField(_("middle name"), max_length=100, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = EncryptedTextField(
+        _("e-mail"), blank=True, max_length=254, multiline=False, validators=[validate_email]
+    )
+    email_index = BlindIndexField(source="email", purpose=crypto.EMAIL)
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, choices=LANGUAGE_CHOICES, default="en"
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.OTHER)
-    notes = models.TextField(_("administrative notes"), blank=True)
-    clinical_notes = models.TextField(_("clinical notes"), blank=True)
+    notes = EncryptedTextField(_("administrative notes"), blank=True)
+    clinical_notes = EncryptedTextField(_("clinical notes"), blank=True)
     search_name = models.CharField(max_length=320, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -70,12 +79,14 @@ class Patient(TenantModel):
         db_index=False,
     )
 
+    objects: ClassVar[BlindIndexManager[Patient]] = BlindIndexManager()
+
     class Meta:
         verbose_name = _("patient")
         ordering = ["last_name", "first_name"]
         indexes = [
             models.Index(fields=["organization", "search_name"], name="patient_org_name_idx"),
-            models.Index(fields=["organization", "email"], name="patient_org_email_idx"),
+            models.Index(fields=["organization", "email_index"], name="patient_org_email_bidx"),
             models.Index(fields=["organization", "branch"], name="patient_org_branch_idx"),
             models.Index(fields=["organization", "created_at"], name="patient_org_created_idx"),
             models.Index(fields=["organization", "merged_into"], name="patient_org_merged_idx"),
@@ -99,26 +110,30 @@ class PhoneKind(models.TextChoices):
     WORK = "work", _("Work")
 
 
-class PatientPhone(TenantModel):
+class PatientPhone(BlindIndexedModel, TenantModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="phones", db_index=False)
-    e164 = models.CharField(_("phone"), max_length=20)
+    e164 = EncryptedTextField(_("phone"), max_length=20, multiline=False)
+    e164_index = BlindIndexField(source="e164", purpose=crypto.PHONE)
     kind = models.CharField(max_length=10, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
     is_primary = models.BooleanField(default=False)
 
+    objects: ClassVar[BlindIndexManager[PatientPhone]] = BlindIndexManager()
+
     class Meta:
-        ordering = ["-is_primary", "e164"]
+        # the number itself is ciphertext in the table: ids are time-ordered (uuid7), oldest first
+        ordering = ["-is_primary", "id"]
         indexes = [
-            models.Index(fields=["organization", "e164"], name="phone_org_e164_idx"),
+            models.Index(fields=["organization", "e164_index"], name="phone_org_e164_bidx"),
         ]
         # (organization, patient) lookups use the unique constraint's index
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "patient", "e164"], name="phone_org_patient_e164_uniq"
+                fields=["organization", "patient", "e164_index"], name="phone_org_patient_e164_bidx_uniq"
             ),
         ]
 
     def __str__(self) -> str:
-        return self.e164
+        return str(self.e164)
 
 
 class ConsentPurpose(models.TextChoices):
@@ -164,7 +179,7 @@ class ConsentEvent(TenantModel):
     at = models.DateTimeField(_("time"), default=timezone.now)
     template_version = models.CharField(_("template version"), max_length=40, blank=True)
     text_sha256 = models.CharField(max_length=64, blank=True)
-    evidence = models.CharField(_("evidence"), max_length=300, blank=True)
+    evidence = EncryptedTextField(_("evidence"), max_length=300, blank=True, multiline=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

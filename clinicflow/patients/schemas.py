@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from ninja import Field, Schema
@@ -75,9 +76,11 @@ class PatientOut(Schema):
     merged_into: str | None = None
 
 
-def patient_out(patient: Patient, user: User) -> dict[str, Any]:
-    """Field-level rules: contacts need patients.view_contacts, clinical text patients.view_clinical.
+def patient_out(patient: Patient, user: User, can: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Field-level rules: contacts need patients.view_contacts, clinical text patients.view_clinical
+    (the user's role, or ``can``: the access decision for this card, e.g. under an emergency grant).
     Keys a role may not see are absent, not null."""
+    allowed = can or user.has_perm_cf
     out: dict[str, Any] = {
         "id": str(patient.pk),
         "last_name": patient.last_name,
@@ -92,14 +95,14 @@ def patient_out(patient: Patient, user: User) -> dict[str, Any]:
         "created_at": patient.created_at,
         "merged_into": str(patient.merged_into_id) if patient.merged_into_id else None,
     }
-    if user.has_perm_cf("patients.view_contacts"):
+    if allowed("patients.view_contacts"):
         out["email"] = patient.email
         out["phones"] = [
             {"e164": p.e164, "display": display(p.e164), "is_primary": p.is_primary}
             for p in patient.phones.all()
         ]
         out["notes"] = patient.notes
-    if user.has_perm_cf("patients.view_clinical"):
+    if allowed("patients.view_clinical"):
         out["clinical_notes"] = patient.clinical_notes
     return out
 

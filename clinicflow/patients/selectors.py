@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
+from clinicflow.core.crypto import email_index, phone_index
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.phones import looks_like_phone, try_normalize
@@ -97,22 +98,21 @@ def patient_list(*, org: Organization, filters: PatientFilters | None = None) ->
 
 def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q:
     if looks_like_phone(query):
+        # Numbers are encrypted: only a whole number (any format that normalises to E.164) is found,
+        # by its blind index; a fragment of digits finds nobody.
         e164 = try_normalize(query, default_region(org, branch))
+        if not e164:
+            return Q(pk__in=[])
         # Resolve the (few) matching ids first: an IN over a subquery makes SQLite walk the name index.
-        if e164:
-            ids = list(
-                PatientPhone.objects.for_org(org).filter(e164=e164).values_list("patient_id", flat=True)[:500]
-            )
-            return Q(pk__in=ids)
-        digits = "".join(ch for ch in query if ch.isdigit())
         ids = list(
             PatientPhone.objects.for_org(org)
-            .filter(e164__contains=digits)
+            .filter(e164_index=phone_index(org.pk, e164))
             .values_list("patient_id", flat=True)[:500]
         )
         return Q(pk__in=ids)
     if "@" in query:
-        return Q(email__iexact=query)
+        # the whole address, case-insensitive (the index is of the lower-cased address)
+        return Q(email_index=email_index(org.pk, query))
     return _name_condition(query)
 
 
@@ -124,7 +124,7 @@ def _name_condition(query: str) -> Q:
 
 
 def patient_find_by_phone(*, org: Organization, e164: str) -> list[Patient]:
-    ids = PatientPhone.objects.for_org(org).filter(e164=e164).values("patient_id")
+    ids = PatientPhone.objects.for_org(org).filter(e164_index=phone_index(org.pk, e164)).values("patient_id")
     return list(Patient.objects.for_org(org).filter(pk__in=ids, merged_into__isnull=True))
 
 
@@ -147,9 +147,12 @@ def patient_duplicates(
     """Other live patients of the organisation who share a phone (E.164) or the e-mail."""
     condition = Q()
     if phones:
-        condition |= Q(pk__in=PatientPhone.objects.for_org(org).filter(e164__in=phones).values("patient_id"))
+        indexes = [phone_index(org.pk, e164) for e164 in phones]
+        condition |= Q(
+            pk__in=PatientPhone.objects.for_org(org).filter(e164_index__in=indexes).values("patient_id")
+        )
     if email:
-        condition |= Q(email__iexact=email)
+        condition |= Q(email_index=email_index(org.pk, email))
     if not condition:
         return []
     qs = Patient.objects.for_org(org).filter(condition, merged_into__isnull=True)
@@ -219,3 +222,12 @@ def patient_counts(*, org: Organization, since: dt.datetime) -> PatientCounts:
         .aggregate(total=Count("pk"), since=Count("pk", filter=Q(created_at__gte=since)))
     )
     return PatientCounts(total=row["total"], since=row["since"])
+
+
+def patients_named(*, org: Organization, ids: list[uuid.UUID]) -> list[Patient]:
+    """The organisation's patients among ``ids`` (names only: no phones), for lists that name them."""
+    return list(
+        Patient.objects.for_org(org)
+        .filter(pk__in=ids[:1000])
+        .only("id", "organization_id", "last_name", "first_name", "middle_name")
+    )

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinicflow.accounts.models import User
 from clinicflow.core.audit import audit_record
+from clinicflow.core.crypto import phone_index
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization, TenantModel
 from clinicflow.core.phones import InvalidPhone, normalize
@@ -160,15 +161,18 @@ def _clean(
 
 
 def _replace_phones(*, org: Organization, patient: Patient, phones: Sequence[str]) -> None:
-    PatientPhone.objects.for_org(org).filter(patient=patient).exclude(e164__in=phones).delete()
-    existing = set(PatientPhone.objects.for_org(org).filter(patient=patient).values_list("e164", flat=True))
+    # numbers are ciphertext in the table: matched by their blind index
+    index = {e164: phone_index(org.pk, e164) for e164 in phones}
+    mine = PatientPhone.objects.for_org(org).filter(patient=patient)
+    mine.exclude(e164_index__in=index.values()).delete()
+    existing = set(mine.values_list("e164_index", flat=True))
     PatientPhone.objects.bulk_create(
         PatientPhone(organization=org, patient=patient, e164=e164, is_primary=(i == 0))
         for i, e164 in enumerate(phones)
-        if e164 not in existing
+        if index[e164] not in existing
     )
     for i, e164 in enumerate(phones):
-        PatientPhone.objects.for_org(org).filter(patient=patient, e164=e164).update(is_primary=(i == 0))
+        mine.filter(e164_index=index[e164]).update(is_primary=(i == 0))
 
 
 @transaction.atomic
@@ -252,8 +256,10 @@ _MERGED_APART: frozenset[type[TenantModel]] = frozenset({PatientPhone, ConsentEv
 
 
 def _merge_phones(*, org: Organization, keep: Patient, merge: Patient) -> None:
-    keep_phones = set(PatientPhone.objects.for_org(org).filter(patient=keep).values_list("e164", flat=True))
-    PatientPhone.objects.for_org(org).filter(patient=merge, e164__in=keep_phones).delete()
+    keep_phones = set(
+        PatientPhone.objects.for_org(org).filter(patient=keep).values_list("e164_index", flat=True)
+    )
+    PatientPhone.objects.for_org(org).filter(patient=merge, e164_index__in=keep_phones).delete()
     PatientPhone.objects.for_org(org).filter(patient=merge).update(patient=keep, is_primary=False)
 
 

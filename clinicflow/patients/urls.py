@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinicflow.patients import views
+from clinicflow.patients import emergency, views
 
 app_name = "patients"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("<str:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<str:patient_id>/consents/", views.consent_add, name="consent_add"),
     path("<str:patient_id>/merge/", views.patient_merge, name="merge"),
+    path("<str:patient_id>/emergency/", emergency.emergency_access, name="emergency"),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.accounts.breakglass import access_record, in_branch
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch, Organization
@@ -19,6 +20,7 @@ from clinicflow.core.phones import display
 from clinicflow.core.selectors import branch_get, branch_list
 from clinicflow.core.web import get_or_404
 from clinicflow.patients import selectors, services
+from clinicflow.patients.emergency import access_of, refused
 from clinicflow.patients.forms import ConsentForm, MergeForm, PatientForm
 from clinicflow.patients.models import Patient, Sex, Source
 
@@ -77,30 +79,33 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
 def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
     org, user = request.org, request.user
     patient = _get(request, patient_id)
-    can_clinical = user.has_perm_cf("patients.view_clinical")
-    can_contacts = user.has_perm_cf("patients.view_contacts")
+    access = access_of(request, patient)
+    if not access.opens:
+        return refused(request, patient, access)
+    can_clinical = access.can("patients.view_clinical")
+    can_contacts = access.can("patients.view_contacts")
     shown = ["last_name", "first_name", "sex", "birth_date", "source"]
     if can_contacts:
         shown += ["phones", "email", "notes"]
     if can_clinical:
         shown += ["clinical_notes"]
-    audit_record(
+    access_record(
+        access,
         org=org,
         actor=user,
-        action=AuditAction.VIEW,
         object_type="patient",
         object_id=patient.pk,
         fields=shown,
         request=request,
     )
     consents = None
-    if user.has_perm_cf("patients.view_consents"):
+    if access.can("patients.view_consents"):
         consents = {
             "state": selectors.consent_state(org=org, patient=patient),
             "history": selectors.consent_history(org=org, patient=patient)[:50],
         }
     duplicates = []
-    if user.has_perm_cf("patients.merge"):
+    if user.has_perm_cf("patients.merge") and access.writes:
         duplicates = selectors.patient_duplicates(
             org=org, phones=[p.e164 for p in patient.phones.all()], email=patient.email, exclude_id=patient.pk
         )
@@ -116,6 +121,7 @@ def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
             "consent_form": ConsentForm(),
             "duplicates": duplicates,
             "prediction": selectors.patient_prediction(org=org, patient=patient),
+            "access": access,
         },
     )
 
@@ -197,6 +203,8 @@ def patient_create(request: AuthedRequest) -> HttpResponse:
 def patient_edit(request: AuthedRequest, patient_id: str) -> HttpResponse:
     org, user = request.org, request.user
     patient = _get(request, patient_id)
+    if not in_branch(user, patient.branch_id):
+        return refused(request, patient, None)
     clinical = user.has_perm_cf("patients.edit_clinical")
     initial = {
         "last_name": patient.last_name,
@@ -228,6 +236,8 @@ def patient_edit(request: AuthedRequest, patient_id: str) -> HttpResponse:
 @require_perm("patients.edit", audit_object="consent")
 def consent_add(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient = _get(request, patient_id)
+    if not in_branch(request.user, patient.branch_id):
+        return refused(request, patient, None)
     form = ConsentForm(request.POST)
     if form.is_valid():
         services.consent_record(
@@ -255,6 +265,9 @@ def patient_merge(request: AuthedRequest, patient_id: str) -> HttpResponse:
         messages.error(request, _("Choose the duplicate card to merge."))
         return redirect("patients:detail", patient_id=keep.pk)
     merge = _get(request, form.cleaned_data["merge_id"])
+    for card in (keep, merge):
+        if not in_branch(request.user, card.branch_id):
+            return refused(request, card, None)
     try:
         services.patient_merge(org=request.org, actor=request.user, keep=keep, merge=merge, request=request)
     except DomainError as exc:

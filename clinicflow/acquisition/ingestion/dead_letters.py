@@ -42,7 +42,7 @@ def dead_letter_store(
         error=error[:500],
         content_type=content_type[:100],
         headers={k: str(headers.get(k, ""))[:300] for k in HEADER_KEEP if headers.get(k)},
-        body=body[:limit].decode("utf-8", errors="replace"),
+        body=body[:limit].decode("utf-8", errors="replace").replace("\x00", "\ufffd"),  # no NUL in text
         body_truncated=truncated,
     )
 

@@ -32,6 +32,7 @@ from clinicflow.acquisition.models import (
     WebSession,
 )
 from clinicflow.core import rawsql
+from clinicflow.core.crypto import phone_index
 from clinicflow.core.ids import uuid7
 from clinicflow.patients.models import Patient, PatientPhone
 
@@ -42,6 +43,7 @@ PARAM_TYPES: Mapping[str, str] = {
     **dict.fromkeys(("id", "task_id", "org", "integration", "branch", "number", "lease_number"), UUID),
     **dict.fromkeys(("fb_channel_id", "fb_campaign_id"), UUID),
     **dict.fromkeys(("provider", "pcid", "called", "caller", "caller_raw", "blank", "status", "phone"), TEXT),
+    "caller_index": TEXT,
     **dict.fromkeys(("recording_url", "missed", "got_through"), TEXT),
     **{f"fb_{name}": TEXT for name in ("attribution_method", "source", "medium", "utm_campaign")},
     **dict.fromkeys(("started_at", "window_start", "window_end", "answered_at", "ended_at", "now"), TS),
@@ -107,16 +109,16 @@ def _tables() -> dict[str, str]:
 def _insert_values(same: Terms, caller_known: bool) -> dict[str, str]:
     t = _tables()
     unique = (
-        f"NOT EXISTS (SELECT 1 FROM {t['call']} e WHERE e.organization_id = %(org)s AND "  # noqa: S608 - names from model meta
+        f"NOT EXISTS (SELECT 1 FROM {t['call']} e WHERE e.organization_id = %(org)s AND "  # nosec B608 # noqa: S608 - names from model meta
         f"{as_sql(same + rules.EARLIER_IN_WINDOW, 'e')})"
         if same
         else "false"
     )
     order = ", ".join(f"pt.{column}" for column in rules.PATIENT_ORDER)
     patient = (
-        f"(SELECT pt.id FROM {t['patient']} pt WHERE pt.organization_id = %(org)s"  # noqa: S608 - names from model meta
+        f"(SELECT pt.id FROM {t['patient']} pt WHERE pt.organization_id = %(org)s"  # nosec B608 # noqa: S608 - names from model meta
         f" AND pt.merged_into_id IS NULL AND pt.id IN (SELECT ph.patient_id FROM {t['phone']} ph"
-        f" WHERE ph.organization_id = %(org)s AND ph.e164 = %(caller)s) ORDER BY {order} LIMIT 1)"
+        f" WHERE ph.organization_id = %(org)s AND ph.e164_index = %(caller_index)s) ORDER BY {order} LIMIT 1)"
         if caller_known
         else "NULL::uuid"
     )
@@ -157,24 +159,24 @@ def _side_effects(same: Terms, has_phone: bool) -> list[str]:
     at_ins = {"started_at": "ins.started_at"}
     effects = [
         # The session that showed the number gets the matched patient.
-        f"sess AS (UPDATE {t['session']} s SET patient_id = ins.patient_id FROM ins WHERE ins.inserted"  # noqa: S608 - names from model meta
+        f"sess AS (UPDATE {t['session']} s SET patient_id = ins.patient_id FROM ins WHERE ins.inserted"  # nosec B608 # noqa: S608 - names from model meta
         f" AND ins.patient_id IS NOT NULL AND s.organization_id = %(org)s AND s.id = ins.session_id"
         f" AND s.patient_id IS NULL)",
     ]
     if same:
         effects.append(
-            f"later AS (UPDATE {t['call']} l SET is_unique = false FROM ins WHERE ins.inserted"  # noqa: S608 - names from model meta
+            f"later AS (UPDATE {t['call']} l SET is_unique = false FROM ins WHERE ins.inserted"  # nosec B608 # noqa: S608 - names from model meta
             f" AND l.organization_id = %(org)s AND {as_sql(same + rules.LATER_IN_WINDOW, 'l')}"
             f" AND l.id <> ins.id)"
         )
     answered_later = (
-        f"(SELECT g.started_at FROM {t['call']} g WHERE g.organization_id = %(org)s"  # noqa: S608 - names from model meta
+        f"(SELECT g.started_at FROM {t['call']} g WHERE g.organization_id = %(org)s"  # nosec B608 # noqa: S608 - names from model meta
         f" AND {as_sql(same + rules.GOT_THROUGH_LATER, 'g', at_ins)} ORDER BY g.started_at LIMIT 1)"
         if same
         else "NULL::timestamptz"
     )
     effects.append(
-        f"cb AS (INSERT INTO {t['task']} (id, organization_id, call_id, branch_id, phone, due_at, done_at,"  # noqa: S608 - names from model meta
+        f"cb AS (INSERT INTO {t['task']} (id, organization_id, call_id, branch_id, phone, due_at, done_at,"  # nosec B608 # noqa: S608 - names from model meta
         f" assigned_to_id, outcome, created_at)"
         f" SELECT %(task_id)s, %(org)s, ins.id, ins.branch_id, %(phone)s,"
         f" COALESCE(ins.ended_at, ins.started_at) + make_interval(mins => %(callback_minutes)s), al.at,"
@@ -186,7 +188,7 @@ def _side_effects(same: Terms, has_phone: bool) -> list[str]:
     if has_phone:
         open_earlier = as_sql(rules.OPEN_EARLIER_CALLBACKS, {"": "t", "call": "tc"}, at_ins)
         effects.append(
-            f"closed AS (UPDATE {t['task']} t SET done_at = ins.started_at, outcome = %(got_through)s"  # noqa: S608 - names from model meta
+            f"closed AS (UPDATE {t['task']} t SET done_at = ins.started_at, outcome = %(got_through)s"  # nosec B608 # noqa: S608 - names from model meta
             f" FROM ins, {t['call']} tc WHERE ins.status = ANY(%(answered)s)"
             f" AND {before} IS DISTINCT FROM ins.status AND t.organization_id = %(org)s"
             f" AND tc.id = t.call_id AND {open_earlier})"
@@ -208,7 +210,7 @@ def statement(same: Terms, filled: tuple[str, ...], caller_known: bool, has_phon
     latest = ", ".join(f"nl.{column} DESC" for column in rules.LEASE_LATEST)
     session_cols = ", ".join(f"s.{name}" for name in rules.SESSION_ATTRIBUTES)
     sql = (
-        f"WITH cur AS (SELECT {col_list} FROM {t['call']} WHERE organization_id = %(org)s"  # noqa: S608 - names from model meta
+        f"WITH cur AS (SELECT {col_list} FROM {t['call']} WHERE organization_id = %(org)s"  # nosec B608 # noqa: S608 - names from model meta
         f" AND provider = %(provider)s AND provider_call_id = %(pcid)s),"
         f" ls AS (SELECT s.id AS session_id, {session_cols}"
         f" FROM {t['lease']} nl JOIN {t['session']} s ON s.id = nl.session_id"
@@ -245,6 +247,8 @@ def parameters(item: Incoming) -> dict[str, Any]:
         "id": uuid7(),
         "task_id": uuid7(),
         "org": item.org.pk,
+        # patients' numbers are encrypted: the caller is matched by the blind index (core.crypto)
+        "caller_index": phone_index(item.org.pk, item.caller_e164),
         "provider": item.provider,
         "pcid": event.provider_call_id,
         "integration": item.integration.pk if item.integration is not None else None,

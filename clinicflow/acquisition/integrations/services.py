@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from clinicflow.acquisition.ingestion.senders import clear_cache
+from clinicflow.acquisition.ingestion.senders import bump_generation, clear_cache
 from clinicflow.acquisition.models import Integration, Provider, hash_secret
 from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import NotFound, ValidationFailed
@@ -64,10 +64,13 @@ def integration_create(
 def integration_set_active(
     *, org: Organization, actor: User | None, integration: Integration, active: bool
 ) -> Integration:
+    """Enable or disable an integration (audited). A disabled one's webhook URL answers 404 from the
+    commit on, in every worker process (``ingestion.senders``: the shared integration generation)."""
     if integration.organization_id != org.id:
         raise NotFound("integration not found")
     integration.is_active = active
     audited_save(integration, org=org, actor=actor, fields=["is_active"], object_type="integration")
     clear_cache()  # the next delivery in this process already sees the change ...
-    transaction.on_commit(clear_cache)  # ... and none re-caches the old state before the commit
+    # ... and once committed, a new shared generation makes every other process look it up again
+    transaction.on_commit(bump_generation)
     return integration

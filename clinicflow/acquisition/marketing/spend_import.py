@@ -119,7 +119,10 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1251")  # Excel in Russian saves CSV in Windows-1251
+        try:
+            text = data.decode("cp1251")  # Excel in Russian saves CSV in Windows-1251
+        except UnicodeDecodeError as exc:  # a byte (0x98) that Windows-1251 leaves undefined
+            raise FileProblem(str(_("This is not a CSV file."))) from exc
     if "\x00" in text:
         raise FileProblem(str(_("This is not a CSV file.")))
     first = text.split("\n", 1)[0]
@@ -141,6 +144,8 @@ def _read_xlsx(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     try:
         sheet = workbook.worksheets[0]
         yield from enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1)
+    except Exception as exc:  # a damaged sheet (e.g. <row r="x">) fails only as its rows are read
+        raise FileProblem(str(_("This is not a readable XLSX workbook."))) from exc
     finally:
         workbook.close()
 

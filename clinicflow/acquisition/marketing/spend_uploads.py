@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.marketing.spend_import import EXTENSIONS, FileProblem
 from clinicflow.core.models import Organization
+from clinicflow.core.uploads import DISK_FULL_MESSAGE, DiskFull, write_new_file
 
 KEEP_SECONDS = 24 * 3600
 SALT = "clinicflow.acquisition.spend_import"
@@ -55,10 +56,11 @@ def tmp_store(*, org: Organization, user_id: object, data: bytes, ext: str, file
     if ext not in EXTENSIONS:
         raise FileProblem(str(_("Upload a .csv or .xlsx file.")))
     tmp_cleanup()
-    folder = tmp_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{ext}"
-    (folder / name).write_bytes(data)
+    try:  # whole or not at all: a full disk leaves no partial file
+        write_new_file(tmp_dir() / name, data)
+    except DiskFull as exc:
+        raise FileProblem(str(DISK_FULL_MESSAGE)) from exc
     return signing.dumps({"n": name, "o": str(org.pk), "u": str(user_id), "f": filename[:100]}, salt=SALT)
 
 

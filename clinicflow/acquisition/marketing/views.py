@@ -28,6 +28,7 @@ from clinicflow.acquisition.marketing.forms import (
     SpendSaveForm,
     SpendUploadForm,
 )
+from clinicflow.core import uploads
 from clinicflow.core.errors import DomainError
 from clinicflow.core.web import get_or_404, render_in_zone
 
@@ -213,6 +214,8 @@ def spend_import_upload(request: AuthedRequest) -> HttpResponse:
                 "mapping": spend_import.guess_mapping(table.headers),
             }
             return redirect("acquisition:spend_import_map")
+    if uploads.upload_disk_full(request):  # the upload was dropped whole: say why, not "required"
+        form.errors["file"] = form.error_class([str(uploads.DISK_FULL_MESSAGE)])
     status = 422 if form.errors else 200
     return render_in_zone(request, "acquisition/marketing/spend_upload.html", {"form": form}, status=status)
 

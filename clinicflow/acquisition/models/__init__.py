@@ -32,6 +32,7 @@ from clinicflow.acquisition.models.integrations import (
 from clinicflow.acquisition.models.marketing import AdSpend, Campaign, Channel, ChannelCode, ChannelKind
 from clinicflow.acquisition.models.tracking import (
     Lead,
+    LeadMatch,
     NumberLease,
     NumberPool,
     TrackingNumber,
@@ -58,6 +59,7 @@ __all__ = [
     "ChannelKind",
     "Integration",
     "Lead",
+    "LeadMatch",
     "NumberLease",
     "NumberPool",
     "Provider",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -146,6 +147,17 @@ class NumberLease(TenantModel):
         ]
 
 
+class LeadMatch(models.TextChoices):
+    """A web lead against the patient cards: anyone can type any phone or e-mail into a website
+    form, so a lead whose contact matches a patient is only *flagged* for the front desk, who confirm
+    (or dismiss) the match after speaking to the person."""
+
+    NONE = "none", _("No matching patient")
+    POSSIBLE = "possible", _("Possible match, to confirm")
+    CONFIRMED = "confirmed", _("Confirmed by the front desk")
+    DISMISSED = "dismissed", _("Not this patient")
+
+
 class Lead(TenantModel):
     session = models.ForeignKey(
         WebSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
@@ -170,12 +182,30 @@ class Lead(TenantModel):
     )
     source = models.CharField(max_length=100, blank=True)
     medium = models.CharField(max_length=100, blank=True)
+    match = models.CharField(
+        _("patient match"), max_length=10, choices=LeadMatch.choices, default=LeadMatch.NONE
+    )
+    possible_patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    matched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["organization", "created_at"], name="lead_org_created_idx"),
+            models.Index(fields=["organization", "match", "created_at"], name="lead_org_match_idx"),
+            models.Index(fields=["organization", "possible_patient"], name="lead_org_possible_idx"),
+            models.Index(fields=["organization", "matched_by"], name="lead_org_matched_by_idx"),
             models.Index(fields=["organization", "channel", "created_at"], name="lead_org_chan_idx"),
             models.Index(fields=["organization", "campaign"], name="lead_org_camp_idx"),
             models.Index(fields=["organization", "phone"], name="lead_org_phone_idx"),

@@ -134,7 +134,7 @@ def timestamp(payload: Mapping[str, Any], field: str, *, required: bool = False)
         parsed = _from_unix(field, float(value))
     elif isinstance(value, str):
         raw = value.strip()
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():  # float() refuses other digits ("²")
             parsed = _from_unix(field, float(raw))
         else:
             try:
@@ -147,7 +147,10 @@ def timestamp(payload: Mapping[str, Any], field: str, *, required: bool = False)
                 raise PayloadError(field, "must include a time-zone offset")
     else:
         raise PayloadError(field, "must be an ISO 8601 date-time or Unix seconds")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:  # year 1 or 9999 moved past the calendar's ends
+        raise PayloadError(field, "is out of range") from exc
 
 
 def required_timestamp(payload: Mapping[str, Any], field: str) -> dt.datetime:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.forms import limit_choices, org_branches
 from clinicflow.acquisition.marketing.selectors import campaigns
-from clinicflow.acquisition.models import Campaign, NumberPool
+from clinicflow.acquisition.models import Campaign, LeadMatch, NumberPool
 from clinicflow.core.models import Branch, Organization
 
 
@@ -69,3 +69,12 @@ class TrackingSettingsForm(forms.Form):
     def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit_choices(self, default_branch=org_branches(org=org))
+
+
+class LeadFilterForm(forms.Form):
+    match = forms.ChoiceField(
+        label=_("Patient match"), choices=[("", _("All leads")), *LeadMatch.choices], required=False
+    )
+
+    def match_or_all(self) -> str:
+        return str(self.cleaned_data.get("match") or "") if self.is_valid() else ""

@@ -8,6 +8,7 @@ in the organisation's allowed origins (any origin while that list is empty)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,7 @@ def _read(kind: str, request: HttpRequest) -> _Accepted | HttpResponse:
         return body
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # also too deep, or an integer of over 4300 digits
         return _fail(400, "bad_request", "invalid JSON", origin)
     if not isinstance(data, dict):
         return _fail(400, "bad_request", "the JSON body must be an object", origin)
@@ -138,11 +139,19 @@ def _read(kind: str, request: HttpRequest) -> _Accepted | HttpResponse:
 
 
 def _s(data: dict[str, Any], name: str, limit: int) -> str:
+    """The field as text of at most ``limit`` characters, without NUL or unpaired surrogates (which
+    PostgreSQL cannot store); "" for anything but a string or an integer."""
     value = data.get(name, "")
-    return str(value)[:limit] if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return ""
+    text = str(value)[:limit]
+    return text if text.isascii() and "\x00" not in text else _UNSTORABLE.sub("", text)
 
 
-@csrf_exempt  # cross-origin beacon from the clinic's website; no cookies, no staff session involved
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+@csrf_exempt  # nosemgrep: csrf-exempt — cross-origin beacon, no cookies, no staff session involved
 @public_view
 def session_view(request: HttpRequest) -> HttpResponse:
     accepted = _read("session", request)
@@ -183,7 +192,7 @@ def session_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@csrf_exempt  # cross-origin form post from the clinic's website; rate- and size-limited
+@csrf_exempt  # nosemgrep: csrf-exempt — cross-origin form post, no cookies; rate- and size-limited
 @public_view
 def lead_view(request: HttpRequest) -> HttpResponse:
     accepted = _read("lead", request)

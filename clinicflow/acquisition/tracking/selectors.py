@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinicflow.acquisition.defaults import tracking_settings
-from clinicflow.acquisition.models import TrackingNumber, TrackingSettings, WebSession
+from clinicflow.acquisition.models import Lead, TrackingNumber, TrackingSettings, WebSession
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import parse_uuid
@@ -78,3 +78,22 @@ def script_branch_slug(*, org: Organization) -> str:
         return cfg.default_branch.slug
     first = Branch.objects.for_org(org).order_by("name").values_list("slug", flat=True).first()
     return str(first or "BRANCH")
+
+
+def lead_list(*, org: Organization, match: str = "") -> QuerySet[Lead]:
+    """The organisation's web leads, newest first (only those with the ``match`` state when given),
+    with the candidate patient, the linked patient and the source."""
+    qs: QuerySet[Lead] = (
+        Lead.objects.for_org(org)
+        .select_related("possible_patient", "patient", "matched_by", "channel", "campaign", "branch")
+        .order_by("-created_at", "-id")
+    )
+    return qs.filter(match=match) if match else qs
+
+
+def lead_get(*, org: Organization, lead_id: object) -> Lead:
+    pk = parse_uuid(lead_id)
+    row = lead_list(org=org).filter(pk=pk).first() if pk else None
+    if row is None:
+        raise NotFound("lead not found")
+    return row

@@ -21,6 +21,7 @@ from clinicflow.acquisition.models import (
     Campaign,
     Channel,
     Lead,
+    LeadMatch,
     NumberLease,
     NumberPool,
     TrackingNumber,
@@ -28,6 +29,7 @@ from clinicflow.acquisition.models import (
     WebSession,
 )
 from clinicflow.acquisition.tracking import lease_limits
+from clinicflow.acquisition.tracking.lead_matches import possible_patient
 from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
@@ -329,8 +331,9 @@ def lead_create(
     now: dt.datetime | None = None,
 ) -> Lead:
     """A web-form lead. The phone is normalised to E.164. Anyone can type any phone or e-mail into a
-    website form, so the lead is never attached to a patient card (nor its session): the front desk
-    matches it after speaking to the person."""
+    website form, so the lead is never attached to a patient card (nor its session): when its contact
+    matches a patient it is flagged as a possible match, which the front desk confirms or dismisses
+    after speaking to the person (``lead_matches``)."""
     branch = branch or (session.branch if session else None)
     phone = phone.strip()
     e164 = try_normalize(phone, branch.country if branch is not None else org.country) if phone else None
@@ -338,6 +341,7 @@ def lead_create(
         raise ValidationFailed.field("phone", f"{phone[:40]!r} is not a valid phone number")
     if not e164 and not email.strip():
         raise ValidationFailed.field("phone", "a phone number or an e-mail is required")
+    candidate = possible_patient(org=org, phone=e164 or "", email=email)
     lead = Lead(
         organization=org,
         session=session,
@@ -349,6 +353,8 @@ def lead_create(
         message=message.strip()[:5000],
         page_url=page_url[:500],
         patient=None,
+        possible_patient=candidate,
+        match=LeadMatch.POSSIBLE if candidate is not None else LeadMatch.NONE,
         channel_id=session.channel_id if session else channel_for_code(org=org, code=DIRECT).pk,
         campaign_id=session.campaign_id if session else None,
         source=session.source if session else "(direct)",

@@ -72,6 +72,8 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         sheet = workbook.worksheets[0]
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    except Exception as exc:  # a damaged sheet (e.g. <row r="x">) fails only as its rows are read
+        raise FileUnreadable(f"{path}: not a readable XLSX workbook ({exc})") from exc
     finally:
         workbook.close()
 

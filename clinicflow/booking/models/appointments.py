@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.booking.models.resources import Doctor, Room, new_token
+from clinicflow.booking.models.resources import Doctor, Room
 from clinicflow.catalogue.models import Service
 from clinicflow.core.models import Branch, TenantModel
 from clinicflow.patients.models import Patient
@@ -81,7 +81,9 @@ class Appointment(TenantModel):
         db_index=False,
     )
     notes = models.CharField(_("notes"), max_length=500, blank=True)
-    manage_token = models.CharField(max_length=64, default=new_token, editable=False)
+    # the patient's manage link is signed over (id, version); issuing a new link bumps the version and
+    # every older link stops working (``clinicflow.booking.links``): no readable secret is stored
+    manage_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

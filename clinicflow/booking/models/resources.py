@@ -31,7 +31,10 @@ class Doctor(TenantModel):
     specialty = models.CharField(_("specialty"), max_length=200, blank=True)
     is_consultant = models.BooleanField(_("consultant"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
-    ical_token = models.CharField(max_length=64, default=new_token, editable=False)
+    # the calendar feed's secret address: only its SHA-256 is stored (the address is shown once, when
+    # made) and it stops working at ``ical_expires_at`` or when a new one is made
+    ical_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    ical_expires_at = models.DateTimeField(null=True, blank=True, default=None, editable=False)
     branches = models.ManyToManyField(Branch, through="DoctorBranch", related_name="+")
     services = models.ManyToManyField(Service, through="DoctorService", related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -44,7 +47,11 @@ class Doctor(TenantModel):
             models.Index(fields=["organization", "full_name"], name="doctor_org_name_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "ical_token"], name="doctor_org_ical_uniq"),
+            models.UniqueConstraint(
+                fields=["organization", "ical_token_hash"],
+                condition=~models.Q(ical_token_hash=""),
+                name="doctor_org_ical_hash_uniq",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ by a public key: a public page's branch, a manage link's appointment, an iCalend
 
 from clinicflow.booking.selectors.appointments import (
     AppointmentFilters,
+    LinkExpired,
     appointment_for_manage,
     appointment_get,
     appointment_list,
@@ -49,6 +50,7 @@ from clinicflow.booking.selectors.waitlist import waitlist_entry_get, waitlist_l
 __all__ = [
     "MAX_APPOINTMENT",
     "AppointmentFilters",
+    "LinkExpired",
     "Slot",
     "appointment_for_manage",
     "appointment_get",

@@ -4,7 +4,6 @@ intervals that hold doctors and rooms (plain SQL: every booking and slot search 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -14,11 +13,12 @@ from typing import Any
 from django.db.models import QuerySet
 
 from clinicflow.booking import availability as av
+from clinicflow.booking.links import LinkState, manage_state
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, AppointmentStatus, Doctor, Room
 from clinicflow.booking.selectors.base import MAX_APPOINTMENT, get_by_id
 from clinicflow.catalogue.models import Service
 from clinicflow.core import rawsql
-from clinicflow.core.errors import NotFound
+from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.patients.models import Patient
@@ -33,15 +33,27 @@ def appointment_get(*, org: Organization, appointment_id: object) -> Appointment
     return get_by_id(Appointment.objects.for_org(org).select_related(*RELATED), appointment_id, "appointment")
 
 
+class LinkExpired(DomainError):
+    """A manage link this application signed, but for an older version (staff issued a new one) or
+    past the visit's end and its grace period: the patient asks the clinic for a new link."""
+
+    status = 410
+    code = "link_expired"
+
+
 def appointment_for_manage(*, appointment_id: object, token: str) -> Appointment:
-    """The appointment a patient's manage link names (id and secret token), with its organisation;
-    ``NotFound`` for an unknown id or a wrong token. The link is the only key a patient holds."""
+    """The appointment a patient's manage link names (id and signed token, ``booking.links``), with
+    its organisation; ``NotFound`` for an unknown id or a token not signed for it, ``LinkExpired``
+    for an older or expired link. The link is the only key a patient holds."""
     pk = parse_uuid(appointment_id)
     appt: Appointment | None = (
         Appointment.objects.select_related("organization", *RELATED).filter(pk=pk).first() if pk else None
     )
-    if appt is None or not hmac.compare_digest(appt.manage_token, token[:64]):
+    state = manage_state(appt, token[:64]) if appt is not None else LinkState.WRONG
+    if appt is None or state is LinkState.WRONG:
         raise NotFound("appointment not found")
+    if state is LinkState.EXPIRED:
+        raise LinkExpired("this link has expired")
     return appt
 
 
@@ -148,7 +160,7 @@ def live_rows(
         rawsql.db_datetime(start),
     ]
     sql = (
-        f"SELECT doctor_id, room_id, {rawsql.epoch_sql('start_at')}, {rawsql.epoch_sql('busy_until')} "  # noqa: S608 - table names from model meta, values bound
+        f"SELECT doctor_id, room_id, {rawsql.epoch_sql('start_at')}, {rawsql.epoch_sql('busy_until')} "  # nosec B608 # noqa: S608 - table names from model meta, values bound
         f"FROM {Appointment._meta.db_table} WHERE organization_id = %s AND ({' OR '.join(who)}) "
         f"AND status IN ({rawsql.placeholders(len(HOLDING_STATUSES))}) "
         "AND start_at < %s AND start_at >= %s AND busy_until > %s"

@@ -8,8 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from clinicflow.accounts.models import User
+from clinicflow.booking.links import feed_token_hash
 from clinicflow.booking.models import Doctor, DoctorBranch, DoctorService, Equipment, Room
 from clinicflow.booking.selectors.base import get_by_id
 from clinicflow.catalogue.models import Service
@@ -29,11 +31,16 @@ def doctor_for_user(*, org: Organization, user: User) -> Doctor | None:
 
 
 def doctor_by_ical_token(*, token: str) -> Doctor | None:
-    """The active doctor whose secret feed token this is (with the organisation), or None."""
+    """The active doctor whose secret feed token this is (looked up by its SHA-256, with the
+    organisation), or None: also for a token replaced by a newer one or past its expiry."""
     if not 20 <= len(token) <= 64:
         return None
     doctor: Doctor | None = (
-        Doctor.objects.filter(ical_token=token, is_active=True).select_related("organization").first()
+        Doctor.objects.filter(
+            ical_token_hash=feed_token_hash(token), ical_expires_at__gt=timezone.now(), is_active=True
+        )
+        .select_related("organization")
+        .first()
     )
     return doctor
 

@@ -70,7 +70,7 @@ def schedules_load(
     scope = f"organization_id = %s AND branch_id = %s AND doctor_id IN ({rawsql.placeholders(len(ids))})"
     keys = [rawsql.db_uuid(org.pk), rawsql.db_uuid(branch.pk), *(rawsql.db_uuid(d) for d in ids)]
     sql = (
-        "SELECT 'e', doctor_id, NULL, date, kind, start_time, end_time, reason "  # noqa: S608 - table names from model meta, values bound
+        "SELECT 'e', doctor_id, NULL, date, kind, start_time, end_time, reason "  # nosec B608 # noqa: S608 - table names from model meta, values bound
         f"FROM {ScheduleException._meta.db_table} WHERE {scope} AND date >= %s AND date <= %s "
         "UNION ALL SELECT 'h', doctor_id, weekday, NULL, NULL, start_time, end_time, NULL "
         f"FROM {WorkingHours._meta.db_table} WHERE {scope} "
@@ -101,7 +101,7 @@ def room_closures(
     if not ids:
         return {}
     sql = (
-        f"SELECT room_id, date, start_time, end_time FROM {ScheduleException._meta.db_table} "  # noqa: S608 - table names from model meta, values bound
+        f"SELECT room_id, date, start_time, end_time FROM {ScheduleException._meta.db_table} "  # nosec B608 # noqa: S608 - table names from model meta, values bound
         f"WHERE organization_id = %s AND room_id IN ({rawsql.placeholders(len(ids))}) "
         "AND date >= %s AND date <= %s AND kind = %s"
     )

@@ -12,6 +12,7 @@ from clinicflow.booking.services.appointments import (
     appointment_move,
     marks_allowed,
 )
+from clinicflow.booking.services.links import appointment_manage_link_rotate
 from clinicflow.booking.services.notify import (
     CHANNELS,
     manage_path,
@@ -65,6 +66,7 @@ __all__ = [
     "appointment_book",
     "appointment_build",
     "appointment_cancel",
+    "appointment_manage_link_rotate",
     "appointment_mark",
     "appointment_move",
     "booking_code_request",

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinicflow.booking import selectors
 from clinicflow.booking.ics import appointment_ics
+from clinicflow.booking.links import manage_token
 from clinicflow.booking.models import Appointment, BookingSettings
 from clinicflow.core.models import Organization
 from clinicflow.messaging.services import EnqueueItem, message_cancel, message_enqueue_many
@@ -32,7 +33,8 @@ def public_base_url() -> str:
 
 
 def manage_path(appt: Appointment) -> str:
-    return f"/book/manage/{appt.pk}/{appt.manage_token}/"
+    """The patient's current manage link (signed, expiring: ``clinicflow.booking.links``)."""
+    return f"/book/manage/{appt.pk}/{manage_token(appt)}/"
 
 
 def message_context(appt: Appointment) -> dict[str, Any]:

@@ -4,8 +4,8 @@ patient's cancel or move by their manage link.
 A code goes to the address the visitor typed; the patient is matched or created only once the code
 is verified. Codes are derived from the pending row's random id and the secret key (never stored
 readable, also not in the outbox), expire after 10 minutes and allow 5 attempts; code requests are
-rate limited per destination, per IP address and per organisation, slot searches per IP address,
-with counters in the shared cache (``core.ratelimit``)."""
+rate limited per destination, per IP address and per organisation, slot searches per IP address
+and per organisation, with counters in the shared cache (``core.ratelimit``)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ PER_DESTINATION = (3, dt.timedelta(minutes=15))
 PER_IP = (10, dt.timedelta(hours=1))
 PER_ORG = (200, dt.timedelta(hours=1))
 PER_IP_SEARCH = (60, dt.timedelta(minutes=1))
+PER_ORG_SEARCH = (1200, dt.timedelta(minutes=1))
 START_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PATIENT_CANCEL_REASON = "Cancelled by the patient online"
 
@@ -164,10 +165,16 @@ def _rate_limited(org: Organization, destination: str, ip: str | None) -> bool:
     return any(over)
 
 
-def slot_search_throttled(*, ip: str | None) -> bool:
-    """The public slot search: True when this IP address searched too often (``PER_IP_SEARCH``)."""
-    n, window = PER_IP_SEARCH
-    return not ratelimit.hit(_limit_key("search", ip or "-"), n, int(window.total_seconds()))
+def slot_search_throttled(*, org: Organization, ip: str | None) -> bool:
+    """The public slot searches (the booking page and a manage link's "move"): True when this IP
+    address (``PER_IP_SEARCH``) or all visitors of the organisation (``PER_ORG_SEARCH``) searched too
+    often in the window. Both counters count every search, in the shared store."""
+    limits = [("search", ip or "-", PER_IP_SEARCH), ("search-org", str(org.pk), PER_ORG_SEARCH)]
+    over = [
+        not ratelimit.hit(_limit_key(kind, value), n, int(w.total_seconds()))
+        for kind, value, (n, w) in limits
+    ]
+    return any(over)
 
 
 def patient_find_or_create(*, org: Organization, branch: Branch, contact: Contact, language: str) -> Patient:
@@ -240,32 +247,51 @@ def booking_code_request(
     return row
 
 
+def _code_attempt(*, org: Organization, row: BookingCode, code: str) -> BookingCode | int:
+    """Spend one attempt on ``code`` under the row's lock, in the caller's transaction: the code row
+    (now used) when it is right, the attempts left when it is not; ``CodeExpired`` when the code was
+    used, expired or is out of attempts."""
+    now = timezone.now()
+    digits = "".join(ch for ch in code if ch.isdigit())[:6]
+    locked: BookingCode = BookingCode.objects.for_org(org).select_for_update().get(pk=row.pk)
+    if locked.used_at is not None or locked.expires_at < now or locked.attempts >= CODE_ATTEMPTS:
+        raise CodeExpired("the code has expired")
+    locked.attempts += 1
+    right = hmac.compare_digest(locked.code_hash, code_hash(locked.pk, digits))
+    if right:
+        locked.used_at = now
+    locked.save(update_fields=["attempts", "used_at"] if right else ["attempts"])
+    return locked if right else CODE_ATTEMPTS - locked.attempts
+
+
 def booking_code_verify(*, org: Organization, row: BookingCode, code: str) -> BookingCode:
     """Spend one attempt on ``code``: ``CodeExpired`` when the code was used, expired or is out of
     attempts, ``WrongCode`` (the attempt counted) when it is not right; the code is used otherwise."""
-    now = timezone.now()
-    digits = "".join(ch for ch in code if ch.isdigit())[:6]
     with transaction.atomic():
-        locked: BookingCode = BookingCode.objects.for_org(org).select_for_update().get(pk=row.pk)
-        if locked.used_at is not None or locked.expires_at < now or locked.attempts >= CODE_ATTEMPTS:
-            raise CodeExpired("the code has expired")
-        locked.attempts += 1
-        right = hmac.compare_digest(locked.code_hash, code_hash(locked.pk, digits))
-        if right:
-            locked.used_at = now
-        locked.save(update_fields=["attempts", "used_at"] if right else ["attempts"])
+        result = _code_attempt(org=org, row=row, code=code)
     # outside the block: a wrong attempt stays counted
-    if not right:
-        raise WrongCode(CODE_ATTEMPTS - locked.attempts)
-    return locked
+    if isinstance(result, int):
+        raise WrongCode(result)
+    return result
 
 
 def public_booking_create(
     *, org: Organization, branch: Branch, row: BookingCode, code: str, request: HttpRequest | None = None
 ) -> Appointment:
-    """Verify the code, then book the pending slot (confirmed, source online). Raises the code's errors
-    (``CodeExpired``, ``WrongCode``) or the booking's (the slot was taken meanwhile)."""
-    used = booking_code_verify(org=org, row=row, code=code)
+    """Verify the code, then book the pending slot (confirmed, source online) in the same
+    transaction: the code is used only if the booking is stored (a slot taken meanwhile or a lost
+    database leaves no new patient behind and the code unused). A wrong code's attempt is committed
+    and stays counted. Raises the code's errors (``CodeExpired``, ``WrongCode``) or the booking's."""
+    with transaction.atomic():
+        result = _code_attempt(org=org, row=row, code=code)
+        if not isinstance(result, int):
+            return _book_verified(org=org, branch=branch, used=result, request=request)
+    raise WrongCode(result)
+
+
+def _book_verified(
+    *, org: Organization, branch: Branch, used: BookingCode, request: HttpRequest | None
+) -> Appointment:
     payload = used.payload
     contact = Contact(
         first_name=str(payload.get("first_name", "")),
@@ -275,20 +301,19 @@ def public_booking_create(
         channel=used.channel,
     )
     language = str(payload.get("language") or "en")
-    with transaction.atomic():  # a slot taken meanwhile leaves no new patient behind
-        patient = patient_find_or_create(org=org, branch=branch, contact=contact, language=language)
-        return appointment_book(
-            org=org,
-            actor=None,
-            branch=branch,
-            patient=patient,
-            service=selectors.service_get(org=org, service_id=payload["service"]),
-            doctor=selectors.doctor_get(org=org, doctor_id=payload["doctor"]),
-            start=parse_start(payload["start"]),
-            source=AppointmentSource.ONLINE,
-            status=AppointmentStatus.CONFIRMED,
-            request=request,
-        )
+    patient = patient_find_or_create(org=org, branch=branch, contact=contact, language=language)
+    return appointment_book(
+        org=org,
+        actor=None,
+        branch=branch,
+        patient=patient,
+        service=selectors.service_get(org=org, service_id=payload["service"]),
+        doctor=selectors.doctor_get(org=org, doctor_id=payload["doctor"]),
+        start=parse_start(payload["start"]),
+        source=AppointmentSource.ONLINE,
+        status=AppointmentStatus.CONFIRMED,
+        request=request,
+    )
 
 
 def patient_may_change(appt: Appointment, conf: BookingSettings) -> bool:

@@ -6,9 +6,12 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
 from clinicflow.accounts.models import User
-from clinicflow.booking.models import Doctor, DoctorBranch, DoctorService, Equipment, Room, new_token
+from clinicflow.booking.links import feed_lifetime, feed_token_hash, new_feed_token
+from clinicflow.booking.models import Doctor, DoctorBranch, DoctorService, Equipment, Room
 from clinicflow.booking.services.checks import clean_text, same_org
 from clinicflow.catalogue.models import RoomType, Service
 from clinicflow.core.audit import audit_record, audited_save
@@ -103,12 +106,25 @@ def doctor_set_links(
 
 
 @transaction.atomic
-def doctor_rotate_ical_token(*, org: Organization, actor: User | None, doctor: Doctor) -> Doctor:
-    """A new secret address for the doctor's calendar feed (the old one stops working)."""
+def doctor_rotate_ical_token(
+    *, org: Organization, actor: User | None, doctor: Doctor, request: HttpRequest | None = None
+) -> tuple[Doctor, str]:
+    """A new secret address for the doctor's calendar feed, valid for ``links.feed_lifetime()``; the
+    old one stops working at once. Returns the doctor and the raw token, to show once: only its
+    SHA-256 is stored."""
     same_org(org, doctor=doctor)
-    doctor.ical_token = new_token()
-    audited_save(doctor, org=org, actor=actor, fields=["ical_token"], object_type="doctor")
-    return doctor
+    token = new_feed_token()
+    doctor.ical_token_hash = feed_token_hash(token)
+    doctor.ical_expires_at = timezone.now() + feed_lifetime()
+    audited_save(
+        doctor,
+        org=org,
+        actor=actor,
+        fields=["ical_token_hash", "ical_expires_at"],
+        object_type="doctor",
+        request=request,
+    )
+    return doctor, token
 
 
 def _room_type(room_type: str) -> str:

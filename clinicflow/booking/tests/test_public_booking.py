@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 
 from clinicflow.booking.models import Appointment, BookingCode
-from clinicflow.booking.services import public
+from clinicflow.booking.services import appointment_book, public
 from clinicflow.booking.tests.conftest import Clinic
 from clinicflow.booking.tests.factories import local, next_weekday
+from clinicflow.core.errors import Conflict
 from clinicflow.core.onetime import CODE_MARK, one_time_code
 from clinicflow.messaging.models import Message
 from clinicflow.patients.models import Patient
@@ -150,3 +151,63 @@ def test_booking_code_message_is_not_to_be_sent_after_the_code_expires(clinic: C
     row = BookingCode.objects.get()
     msg = Message.objects.get(kind="booking_code")
     assert msg.not_after == row.expires_at
+
+
+def test_public_slot_search_is_throttled_per_organisation(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(public, "PER_ORG_SEARCH", (3, dt.timedelta(minutes=1)))
+    url = f"/book/{clinic.branch.pk}/?service={clinic.laser.pk}&date={next_weekday(0)}"
+    codes = [Client(REMOTE_ADDR=f"192.0.2.{n}").get(url).status_code for n in range(3)]
+    r = Client(REMOTE_ADDR="192.0.2.50").get(url)  # a new address: only the organisation's count is over
+    assert codes == [200, 200, 200]
+    assert r.status_code == 429 and r["Retry-After"] == "60"
+    assert "Too many searches. Please wait a minute and try again." in r.content.decode()
+    assert "09:00" not in r.content.decode()
+
+
+def test_the_move_search_of_a_manage_link_is_throttled(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinicflow.booking import services
+
+    monkeypatch.setattr(public, "PER_IP_SEARCH", (2, dt.timedelta(minutes=1)))
+    appt = services.appointment_book(
+        org=clinic.org,
+        actor=None,
+        branch=clinic.branch,
+        patient=clinic.patient,
+        service=clinic.laser,
+        doctor=clinic.doctor,
+        start=local(clinic.branch, next_weekday(0), 10),
+    )
+    client = Client()
+    url = services.manage_path(appt) + "?move=1"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(services.manage_path(appt)).status_code == 200  # the page without a search
+
+
+def test_a_booking_that_fails_leaves_the_code_unused_and_a_wrong_code_stays_counted(clinic: Clinic) -> None:
+    assert _details(clinic, Client()).status_code == 302
+    row = BookingCode.objects.get()
+    # the slot is taken by the front desk between the code request and its confirmation
+    appointment_book(
+        org=clinic.org,
+        actor=None,
+        branch=clinic.branch,
+        patient=clinic.patient,
+        service=clinic.laser,
+        doctor=clinic.doctor,
+        start=local(clinic.branch, next_weekday(0), 10),
+    )
+    with pytest.raises(Conflict):
+        public.public_booking_create(
+            org=clinic.org, branch=clinic.branch, row=row, code=one_time_code(str(row.pk))
+        )
+    row.refresh_from_db()
+    assert (row.used_at, row.attempts) == (None, 0)  # nothing half-written: the code is not spent
+    with pytest.raises(public.WrongCode):
+        wrong = str((int(one_time_code(str(row.pk))) + 1) % 1_000_000).zfill(6)
+        public.public_booking_create(org=clinic.org, branch=clinic.branch, row=row, code=wrong)
+    row.refresh_from_db()
+    assert (row.used_at, row.attempts) == (None, 1)  # the wrong attempt is committed and counted

@@ -26,6 +26,7 @@ from clinicflow.booking.forms.appointments import (
     SlotSearchForm,
 )
 from clinicflow.booking.forms.base import cleaned, on_branch_clock
+from clinicflow.booking.links import manage_expires_at
 from clinicflow.booking.models import Appointment, AppointmentStatus, PaymentMethod, Weekday
 from clinicflow.catalogue.models import Service
 from clinicflow.core.audit import audit_record
@@ -163,16 +164,19 @@ def appointment_detail(request: AuthedRequest, appointment_id: str) -> HttpRespo
         request=request,
     )
     tz = appt.branch.tz
+    can_book = request.user.has_perm_cf("booking.book")
     return render_in_zone(
         request,
         "booking/appointment.html",
         {
             "a": appt,
+            "manage_url": services.public_base_url() + services.manage_path(appt) if can_book else "",
+            "manage_expires": manage_expires_at(appt).astimezone(tz),
             "local_start": appt.start_at.astimezone(tz),
             "local_end": appt.end_at.astimezone(tz),
             "payments": selectors.payment_list(org=request.org, appointment=appt),
             "methods": PaymentMethod.choices,
-            "can_book": request.user.has_perm_cf("booking.book"),
+            "can_book": can_book,
             "marks": services.marks_allowed(appt),
             "status_labels": dict(AppointmentStatus.choices),
         },
@@ -252,3 +256,16 @@ def appointment_pay(request: AuthedRequest, appointment_id: str) -> HttpResponse
         )
 
     return _act(request, appointment_id, pay, _("Payment recorded."))
+
+
+@require_POST
+@require_perm("booking.book")
+def appointment_link(request: AuthedRequest, appointment_id: str) -> HttpResponse:
+    """Issue the patient a new manage link; the old one answers "expired" from now on."""
+
+    def rotate(appt: Appointment) -> object:
+        return services.appointment_manage_link_rotate(
+            org=request.org, actor=request.user, appointment=appt, request=request
+        )
+
+    return _act(request, appointment_id, rotate, _("A new link was issued; the old one no longer works."))

@@ -12,12 +12,13 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
-from clinicflow.booking import selectors
+from clinicflow.booking import selectors, services
 from clinicflow.booking.forms.appointments import CalendarForm
 from clinicflow.booking.ics import doctor_feed
-from clinicflow.booking.models import Appointment
+from clinicflow.booking.models import Appointment, Doctor
 from clinicflow.core.access import public_view
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import branch_list
@@ -104,12 +105,19 @@ def calendar(request: AuthedRequest) -> HttpResponse:
     )
 
 
-@require_perm("booking.own_schedule")
-def my_schedule(request: AuthedRequest) -> HttpResponse:
-    """The signed-in doctor's next two weeks and their feed's address."""
-    doctor = selectors.doctor_for_user(org=request.org, user=request.user)
+def feed_url(request: HttpRequest, token: str) -> str:
+    return request.build_absolute_uri(reverse("booking:ical", args=[token]))
+
+
+def feed_status(doctor: Doctor) -> dict[str, Any]:
+    """The feed's state for the pages: whether an address exists and until when it works."""
+    expires = doctor.ical_expires_at
+    live = bool(doctor.ical_token_hash) and expires is not None and expires > timezone.now()
+    return {"live": live, "expires_at": expires, "expired": bool(doctor.ical_token_hash) and not live}
+
+
+def _my_page(request: AuthedRequest, doctor: Doctor | None, *, ical_url: str = "") -> HttpResponse:
     rows: list[dict[str, Any]] = []
-    ical_url = ""
     if doctor is not None:
         now = timezone.now()
         appts = selectors.doctor_upcoming(
@@ -121,15 +129,40 @@ def my_schedule(request: AuthedRequest) -> HttpResponse:
         for a in appts:
             local, end = a.start_at.astimezone(a.branch.tz), a.end_at.astimezone(a.branch.tz)
             rows.append({"a": a, "label": f"{local:%a %d.%m %H:%M}–{end:%H:%M}"})
-        ical_url = request.build_absolute_uri(reverse("booking:ical", args=[doctor.ical_token]))
-    return render_in_zone(
-        request, "booking/my_schedule.html", {"doctor": doctor, "rows": rows, "ical_url": ical_url}
+    ctx = {
+        "doctor": doctor,
+        "rows": rows,
+        "ical_url": ical_url,
+        "feed": feed_status(doctor) if doctor is not None else {},
+    }
+    response = render_in_zone(request, "booking/my_schedule.html", ctx)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_perm("booking.own_schedule")
+def my_schedule(request: AuthedRequest) -> HttpResponse:
+    """The signed-in doctor's next two weeks and their feed's state."""
+    return _my_page(request, selectors.doctor_for_user(org=request.org, user=request.user))
+
+
+@require_POST
+@require_perm("booking.own_schedule")
+def my_ical_rotate(request: AuthedRequest) -> HttpResponse:
+    """The signed-in doctor makes a new feed address (shown this once; the old one stops working)."""
+    doctor = selectors.doctor_for_user(org=request.org, user=request.user)
+    if doctor is None:
+        raise Http404
+    doctor, token = services.doctor_rotate_ical_token(
+        org=request.org, actor=request.user, doctor=doctor, request=request
     )
+    return _my_page(request, doctor, ical_url=feed_url(request, token))
 
 
 @public_view
 def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The doctor's secret subscription feed: 30 days back, 90 ahead; patients by initials only."""
+    """The doctor's secret subscription feed: 30 days back, 90 ahead; patients by initials only. A
+    token that is unknown, replaced by a newer one or past its expiry answers a bare 404."""
     doctor = selectors.doctor_by_ical_token(token=token)
     if doctor is None:
         raise Http404

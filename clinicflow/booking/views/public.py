@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinicflow.booking import selectors, services
-from clinicflow.booking.forms.base import cleaned
 from clinicflow.booking.forms.public import (
     BranchPageForm,
     CodeForm,
@@ -27,6 +26,7 @@ from clinicflow.booking.forms.public import (
     SlotForm,
 )
 from clinicflow.booking.ics import appointment_ics
+from clinicflow.booking.links import manage_expires_at, manage_token
 from clinicflow.booking.models import Appointment, BookingSettings, Doctor
 from clinicflow.booking.selectors import Slot
 from clinicflow.booking.services.public import format_start, patient_language, patient_may_change
@@ -94,6 +94,15 @@ def _slot_page(
     }
 
 
+def _too_many_searches(request: HttpRequest, branch: Branch) -> HttpResponse:
+    message = _("Too many searches. Please wait a minute and try again.")
+    response = render_in_zone(
+        request, "booking/public/error.html", {"branch": branch, "message": message}, status=429
+    )
+    response["Retry-After"] = "60"
+    return response
+
+
 @public_view
 def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
     """Step 1–3: service, doctor or any, a free slot (7 days from the chosen date)."""
@@ -106,11 +115,8 @@ def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
     service_id, doctor_id, asked = BranchPageForm(request.GET).values()
     ctx["services"] = selectors.service_list(org=org, online_only=True, branch=branch)
     service = next((s for s in ctx["services"] if str(s.pk) == service_id), None)
-    if service is not None and services.slot_search_throttled(ip=client_ip(request)):
-        message = _("Too many searches. Please wait a minute and try again.")
-        return render_in_zone(
-            request, "booking/public/error.html", {"branch": branch, "message": message}, status=429
-        )
+    if service is not None and services.slot_search_throttled(org=org, ip=client_ip(request)):
+        return _too_many_searches(request, branch)
     if service is not None:
         doctors = selectors.doctor_list(org=org, branch=branch, service=service)
         doctor = next((d for d in doctors if str(d.pk) == doctor_id), None)
@@ -176,7 +182,8 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
     ctx: dict[str, Any] = {"branch": branch, "row": row, "error": ""}
     if request.method == "GET":
         return render_in_zone(request, "booking/public/confirm.html", ctx)
-    code = cleaned(CodeForm(request.POST))["code"]
+    form = CodeForm(request.POST)
+    code = form.cleaned_data["code"] if form.is_valid() else ""  # e.g. a NUL in it: a wrong code
     try:
         appt = services.public_booking_create(org=org, branch=branch, row=row, code=code, request=request)
     except services.CodeExpired:
@@ -192,11 +199,22 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
             f"{reverse('booking_public:branch', args=[branch.pk])}?service={row.payload.get('service', '')}"
         )
         return render_in_zone(request, "booking/public/confirm.html", ctx, status=409)
-    return redirect("booking_public:manage", appointment_id=appt.pk, token=appt.manage_token)
+    return _to_manage(appt)
 
 
-def _manageable(appointment_id: str, token: str) -> Appointment:
-    return get_or_404(selectors.appointment_for_manage, appointment_id=appointment_id, token=token)
+def _to_manage(appt: Appointment) -> HttpResponse:
+    return redirect("booking_public:manage", appointment_id=appt.pk, token=manage_token(appt))
+
+
+def _manageable(request: HttpRequest, appointment_id: str, token: str) -> Appointment | HttpResponse:
+    """The appointment the link opens; 404 for a link not signed for it, the "expired" page (410)
+    for an older link (staff issued a new one) or one past the visit's end and its grace period."""
+    try:
+        return get_or_404(selectors.appointment_for_manage, appointment_id=appointment_id, token=token)
+    except selectors.LinkExpired:
+        response = render_in_zone(request, "booking/public/link_expired.html", {}, status=410)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 def _manage_page(
@@ -209,6 +227,8 @@ def _manage_page(
     can_change = patient_may_change(appt, conf)
     ctx: dict[str, Any] = {
         "a": appt,
+        "token": manage_token(appt),
+        "expires_at": manage_expires_at(appt).astimezone(branch.tz),
         "branch": branch,
         "org": org,
         "start_local": appt.start_at.astimezone(branch.tz),
@@ -243,8 +263,13 @@ def _manage_page(
 @public_view
 def manage(request: HttpRequest, appointment_id: str, token: str) -> HttpResponse:
     """The patient's appointment: details, calendar file, cancel or move until the cut-off."""
-    appt = _manageable(appointment_id, token)
-    return _manage_page(request, appt, move=bool(request.GET.get("move")))
+    appt = _manageable(request, appointment_id, token)
+    if isinstance(appt, HttpResponse):
+        return appt
+    move = bool(request.GET.get("move"))
+    if move and services.slot_search_throttled(org=appt.organization, ip=client_ip(request)):
+        return _too_many_searches(request, appt.branch)
+    return _manage_page(request, appt, move=move)
 
 
 def _change(request: HttpRequest, appt: Appointment, error: DomainError) -> HttpResponse:
@@ -259,30 +284,37 @@ def _change(request: HttpRequest, appt: Appointment, error: DomainError) -> Http
 @public_view
 @require_POST
 def manage_cancel(request: HttpRequest, appointment_id: str, token: str) -> HttpResponse:
-    appt = _manageable(appointment_id, token)
-    reason = cleaned(PatientCancelForm(request.POST))["reason"]
+    appt = _manageable(request, appointment_id, token)
+    if isinstance(appt, HttpResponse):
+        return appt
+    form = PatientCancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""  # e.g. a NUL in it: no reason
     try:
         services.public_cancel(org=appt.organization, appointment=appt, reason=reason, request=request)
     except DomainError as exc:
         return _change(request, appt, exc)
-    return redirect("booking_public:manage", appointment_id=appt.pk, token=appt.manage_token)
+    return _to_manage(appt)
 
 
 @public_view
 @require_POST
 def manage_move(request: HttpRequest, appointment_id: str, token: str) -> HttpResponse:
-    appt = _manageable(appointment_id, token)
+    appt = _manageable(request, appointment_id, token)
+    if isinstance(appt, HttpResponse):
+        return appt
     try:
         start = PatientMoveForm(request.POST).start_at()  # None: not a time the page wrote
         services.public_move(org=appt.organization, appointment=appt, start=start, request=request)
     except DomainError as exc:
         return _change(request, appt, exc)
-    return redirect("booking_public:manage", appointment_id=appt.pk, token=appt.manage_token)
+    return _to_manage(appt)
 
 
 @public_view
 def manage_ics(request: HttpRequest, appointment_id: str, token: str) -> HttpResponse:
-    appt = _manageable(appointment_id, token)
+    appt = _manageable(request, appointment_id, token)
+    if isinstance(appt, HttpResponse):
+        return appt
     response = HttpResponse(
         appointment_ics(appt, clinic=appt.organization.name), content_type="text/calendar"
     )

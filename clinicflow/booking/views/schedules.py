@@ -19,21 +19,22 @@ from clinicflow.booking import selectors, services
 from clinicflow.booking.forms.base import cleaned
 from clinicflow.booking.forms.schedules import ExceptionForm, ServicesForm, WeekForm
 from clinicflow.booking.models import Doctor, ExceptionKind, Weekday
+from clinicflow.booking.views.calendar import feed_status, feed_url
 from clinicflow.core.errors import DomainError
 from clinicflow.core.models import Branch
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, flash_error, get_or_404, render_in_zone
 
 
-@require_perm("booking.manage")
-def doctor_schedule(request: AuthedRequest, doctor_id: str) -> HttpResponse:
-    """A doctor's week at a branch (hours and one break per day), services and exceptions."""
+def _schedule_page(
+    request: AuthedRequest, doctor: Doctor, branch: Branch, *, ical_url: str = ""
+) -> HttpResponse:
+    """A doctor's week at a branch, services, exceptions and the calendar feed: its expiry, and its
+    address only right after it was made (``ical_url``; only the token's hash is stored)."""
     org = request.org
-    doctor = get_or_404(selectors.doctor_get, org=org, doctor_id=doctor_id)
-    branch = branch_from_request(request, org)
     week = selectors.doctor_week(org=org, doctor=doctor, branch=branch)
     _links_b, links_s = selectors.doctor_links(org=org, doctors=[doctor])
-    return render_in_zone(
+    response = render_in_zone(
         request,
         "booking/doctor_schedule.html",
         {
@@ -47,9 +48,19 @@ def doctor_schedule(request: AuthedRequest, doctor_id: str) -> HttpResponse:
                 org=org, doctor=doctor, since=timezone.now().date() - dt.timedelta(days=1)
             ),
             "kinds": ExceptionKind.choices,
-            "ical_url": request.build_absolute_uri(reverse("booking:ical", args=[doctor.ical_token])),
+            "ical_url": ical_url,
+            "feed": feed_status(doctor),
         },
     )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_perm("booking.manage")
+def doctor_schedule(request: AuthedRequest, doctor_id: str) -> HttpResponse:
+    """A doctor's week at a branch (hours and one break per day), services and exceptions."""
+    doctor = get_or_404(selectors.doctor_get, org=request.org, doctor_id=doctor_id)
+    return _schedule_page(request, doctor, branch_from_request(request, request.org))
 
 
 def _save(request: AuthedRequest, doctor_id: str, write: Callable[[Doctor, Branch], object]) -> HttpResponse:
@@ -125,7 +136,10 @@ def exception_delete(request: AuthedRequest, doctor_id: str, exception_id: str) 
 @require_POST
 @require_perm("booking.manage")
 def ical_rotate(request: AuthedRequest, doctor_id: str) -> HttpResponse:
-    def rotate(doctor: Doctor, branch: Branch) -> object:
-        return services.doctor_rotate_ical_token(org=request.org, actor=request.user, doctor=doctor)
-
-    return _save(request, doctor_id, rotate)
+    """A new secret feed address, shown on the page this once; the old address answers 404 at once."""
+    doctor = get_or_404(selectors.doctor_get, org=request.org, doctor_id=doctor_id)
+    branch = branch_from_request(request, request.org)
+    doctor, token = services.doctor_rotate_ical_token(
+        org=request.org, actor=request.user, doctor=doctor, request=request
+    )
+    return _schedule_page(request, doctor, branch, ical_url=feed_url(request, token))

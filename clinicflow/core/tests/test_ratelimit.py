@@ -1,5 +1,5 @@
 """The rate limiter's counters in the shared store: the database cache (always) and Redis (when
-``REDIS_URL`` is set; CI does not set it)."""
+``REDIS_URL`` is set: CI's PostgreSQL pass sets it, its SQLite pass does not)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_rate_limit_window_expires(db: Any, settings: Any) -> None:
     assert ratelimit.hit("t:expiry", 3, 60) is True
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set (CI runs the database cache only)")
+@pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set (CI sets it on the PostgreSQL pass)")
 def test_rate_limit_counts_in_redis(settings: Any) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

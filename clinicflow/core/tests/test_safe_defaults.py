@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parents[3]
 GOOD_KEY = "p" * 30 + "roduction-secret-key-for-the-check-1234"
 SHOW = "from django.conf import settings as s; print(s.DEBUG, s.CLINICFLOW['MFA_REQUIRED'], s.SESSION_COOKIE_SECURE)"
 UNSET = ("CLINICFLOW_ENV", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "MFA_REQUIRED", "DATABASE_URL")
+UNSET += ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
+# field-encryption keys (CR-03): 32 bytes each, base64
+KEYS = {"FIELD_ENCRYPTION_KEYS": "k1:" + "QUFB" * 10 + "QUE=", "BLIND_INDEX_KEY": "QkJC" * 11}
+# the audit chain's HMAC key (LG-02), kept outside the database
+UNSET += ("AUDIT_HMAC_KEY", "AUDIT_HMAC_KEYS")
+KEYS["AUDIT_HMAC_KEY"] = "audit-hmac-key-for-the-production-check-0123"
+NO_AUDIT_KEY = {k: v for k, v in KEYS.items() if k != "AUDIT_HMAC_KEY"}
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -30,7 +37,9 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_wsgi_entry_point_runs_the_production_profile_by_default() -> None:
-    result = _python(f"import config.wsgi; {SHOW}", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example.org")
+    result = _python(
+        f"import config.wsgi; {SHOW}", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example.org", **KEYS
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True"]
 
@@ -53,7 +62,7 @@ def test_gunicorn_with_the_shipped_config_runs_the_production_profile() -> None:
     refused = _run(args, ALLOWED_HOSTS="clinic.example.org")
     assert refused.returncode != 0
     assert "SECRET_KEY must be set" in refused.stdout + refused.stderr
-    assert _run(args, SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example.org").returncode == 0
+    assert _run(args, SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example.org", **KEYS).returncode == 0
     assert _run(args, CLINICFLOW_ENV="development").returncode == 0
 
 
@@ -70,12 +79,49 @@ def test_the_console_command_still_defaults_to_development() -> None:
         ({"SECRET_KEY": GOOD_KEY, "DEBUG": "1"}, "DEBUG must be off in production"),
         ({"SECRET_KEY": GOOD_KEY, "MFA_REQUIRED": "0"}, "MFA_REQUIRED must be on in production"),
         ({"SECRET_KEY": GOOD_KEY, "CLINICFLOW_ENV": "prod"}, "CLINICFLOW_ENV must be"),
+        ({"SECRET_KEY": GOOD_KEY}, "FIELD_ENCRYPTION_KEYS must be set in production"),
+        (
+            {"SECRET_KEY": GOOD_KEY, "FIELD_ENCRYPTION_KEYS": KEYS["FIELD_ENCRYPTION_KEYS"]},
+            "BLIND_INDEX_KEY must be set",
+        ),
+        (
+            {"SECRET_KEY": GOOD_KEY, **KEYS, "FIELD_ENCRYPTION_KEYS": "k1:c2hvcnQ="},
+            "FIELD_ENCRYPTION_KEYS: key 'k1' must be 32 bytes",
+        ),
     ],
-    ids=["development-key", "debug-on", "mfa-off", "unknown-profile"],
+    ids=[
+        "development-key",
+        "debug-on",
+        "mfa-off",
+        "unknown-profile",
+        "no-field-keys",
+        "no-index-key",
+        "short-key",
+    ],
 )
 def test_the_production_profile_refuses_to_start_with_an_unsafe_setting(
     env: dict[str, str], message: str
 ) -> None:
+    _refuses(env, message)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEYS) must be set in production"),
+        ({"AUDIT_HMAC_KEY": "short"}, "Each audit HMAC key must be at least 32 characters"),
+        ({"AUDIT_HMAC_KEY": GOOD_KEY}, "Each audit HMAC key must be at least 32 characters, not SECRET_KEY"),
+        ({"AUDIT_HMAC_KEYS": "a:" + "x" * 40 + ",a:" + "y" * 40}, "AUDIT_HMAC_KEYS must be 'kid:secret,...'"),
+    ],
+    ids=["no-audit-key", "short-audit-key", "audit-key-is-secret-key", "duplicate-audit-kid"],
+)
+def test_the_production_profile_refuses_to_start_without_a_real_audit_key(
+    env: dict[str, str], message: str
+) -> None:
+    _refuses({"SECRET_KEY": GOOD_KEY, **NO_AUDIT_KEY, **env}, message)
+
+
+def _refuses(env: dict[str, str], message: str) -> None:
     result = _python(
         "import config.settings",
         **{"CLINICFLOW_ENV": "production", "ALLOWED_HOSTS": "clinic.example.org", **env},
@@ -92,6 +138,7 @@ def test_the_production_profile_starts_with_safe_settings() -> None:
         ALLOWED_HOSTS="clinic.example.org",
         DEBUG="0",
         MFA_REQUIRED="1",
+        **KEYS,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True"]

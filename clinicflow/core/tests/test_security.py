@@ -69,6 +69,9 @@ def test_production_settings_pass_check_deploy_at_warning_level() -> None:
         "CLINICFLOW_ENV": "production",
         "SECRET_KEY": "p" * 30 + "roduction-secret-key-for-the-check-1234",
         "ALLOWED_HOSTS": "clinic.example.org",
+        "FIELD_ENCRYPTION_KEYS": "k1:" + "QUFB" * 10 + "QUE=",
+        "BLIND_INDEX_KEY": "QkJC" * 11,
+        "AUDIT_HMAC_KEY": "audit-hmac-key-for-the-deploy-check-0123456789",
     }
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)

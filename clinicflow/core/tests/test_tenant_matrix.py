@@ -24,11 +24,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from clinicflow.accounts.models import BreakGlassGrant
 from clinicflow.accounts.roles import Role
+from clinicflow.accounts.services import user_create
 from clinicflow.acquisition.frontdesk.services import review_add
 from clinicflow.acquisition.integrations.services import integration_create
 from clinicflow.acquisition.marketing.services import campaign_create, channel_create
-from clinicflow.acquisition.models import Call, CallbackTask, WebhookEvent
+from clinicflow.acquisition.models import Call, CallbackTask, Lead, LeadMatch, WebhookEvent
 from clinicflow.acquisition.tracking.services import tracking_number_add
 from clinicflow.booking import services as booking
 from clinicflow.booking.models import BookingCode
@@ -42,6 +44,7 @@ from clinicflow.booking.tests.factories import (
 )
 from clinicflow.core.models import Branch, Organization
 from clinicflow.messaging.services import message_enqueue_code
+from clinicflow.privacy.tests.factories import make_incident
 from config.api import api as ninja_api
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +126,13 @@ def _other_world(other_org: Organization, other_branch: Branch, branch: Branch) 
         organization=org, call=call, branch=other_branch, phone="+8613912345678", due_at=now
     )
     review = review_add(org=org, actor=None, call=call, verdict="good", note="Secret note")
+    lead = Lead.objects.create(
+        organization=org,
+        name="Secret Lead",
+        phone="+8613912345678",
+        possible_patient=patient,
+        match=LeadMatch.POSSIBLE,
+    )
     event = WebhookEvent.objects.create(
         organization=org, integration=integration, provider="generic", error="Secret error", body="{}"
     )
@@ -137,7 +147,19 @@ def _other_world(other_org: Organization, other_branch: Branch, branch: Branch) 
     message = message_enqueue_code(
         org=org, channel="sms", to="+8613912345678", language="en", code_ref=str(code.pk), context={}
     )
+    grant = BreakGlassGrant.objects.create(
+        organization=org,
+        user=user_create(
+            org=org, actor=None, email="dr@other.test", password="-", role=Role.DOCTOR, validate=False
+        ),
+        patient_id=patient.pk,
+        reason="Secret emergency reason",
+        expires_at=now + dt.timedelta(hours=1),
+    )
+    incident = make_incident(org, title="Secret breach incident", facts="Secret breach facts")
     ids = {
+        "incident_id": incident.pk,
+        "grant_id": grant.pk,
         "message_id": message.pk,
         "patient_id": patient.pk,
         "service_id": service.pk,
@@ -151,6 +173,7 @@ def _other_world(other_org: Organization, other_branch: Branch, branch: Branch) 
         "event_id": event.pk,
         "task_id": task.pk,
         "call_id": call.pk,
+        "lead_id": lead.pk,
         "code_id": code.pk,
         "branch_id": other_branch.pk,
         # the two kinds of "entry": decided by the route below
@@ -176,7 +199,10 @@ def _other_world(other_org: Organization, other_branch: Branch, branch: Branch) 
         "8613800000001",
         "Secret Integration",
         "Secret note",
+        "Secret Lead",
         "Secret error",
+        "Secret emergency reason",
+        "Secret breach",
         "Other Clinic",
         "Shanghai",
     ]

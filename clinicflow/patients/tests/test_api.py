@@ -130,7 +130,7 @@ def test_search_never_returns_another_organisations_patients(api, users, patient
     assert api("owner").get("/api/v1/patients").json()["count"] == 1
 
 
-@pytest.mark.parametrize("q", ["+7 916 123-45-67", "91612", "9161234567", "anna@example.ru"])
+@pytest.mark.parametrize("q", ["+7 916 123-45-67", "9161234567", "anna@example.ru"])
 def test_marketer_api_search_by_phone_or_email_searches_names_only(api, users, patient, q) -> None:
     marketer = api("marketer").get("/api/v1/patients", {"q": q})
     assert marketer.status_code == 200

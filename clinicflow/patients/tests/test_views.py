@@ -179,7 +179,7 @@ def test_merge_page_merges_the_named_duplicate_and_refuses_a_malformed_id(web, o
     assert twin.merged_into_id == patient.pk
 
 
-@pytest.mark.parametrize("q", ["+7 916 1234567", "91612", "anna@example.ru", "ANNA@EXAMPLE.RU"])
+@pytest.mark.parametrize("q", ["+7 916 1234567", "anna@example.ru", "ANNA@EXAMPLE.RU"])
 def test_marketer_list_search_by_phone_or_email_searches_names_only(web, patient, q) -> None:
     marketer = web("marketer").get("/patients/", {"q": q})
     assert marketer.status_code == 200

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Sum
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.models import Call
 from clinicflow.booking.models import Appointment, Payment
+from clinicflow.core.fields import EncryptedTextField
 from clinicflow.core.models import Organization, Region
 from clinicflow.core.phones import normalize
 from clinicflow.core.services import organization_create
@@ -42,7 +43,15 @@ def dump(org) -> dict[str, list[tuple]]:
                 'WHERE "organization_id" = %s ORDER BY "id"',
                 [type(org)._meta.pk.get_db_prep_value(org.pk, connection)],
             )
-            out[label] = [tuple(str(v) for v in row) for row in cur.fetchall()]
+            # encrypted columns compared as plaintext (each ciphertext has its own random nonce)
+            fields = model._meta.concrete_fields
+            out[label] = [
+                tuple(
+                    str(f.from_db_value(v, None, connection) if isinstance(f, EncryptedTextField) else v)
+                    for f, v in zip(fields, row, strict=True)
+                )
+                for row in cur.fetchall()
+            ]
     return out
 
 

@@ -5,7 +5,9 @@ SQLite ``executemany`` in large batches.
 A column is a numpy array or a list; its conversion follows the model field's type:
 UUIDs come as (N, 16) uint8 arrays, datetimes as int64 UTC seconds, dates as int64 days since
 1970-01-01, decimals as int64 minor units (hundredths), booleans as bool arrays. ``None`` in a list,
-or a ``<name>__null`` boolean mask, makes NULLs. Scalars are broadcast to every row.
+or a ``<name>__null`` boolean mask, makes NULLs. Scalars are broadcast to every row. Encrypted
+columns (``core.fields``) are given as plaintext and sealed here; a blind index left out is computed
+from its source column, so a bulk-written phone or e-mail is found like one saved through the ORM.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 from django.db import connection, models
 
+from clinicflow.core.fields import BlindIndexField, EncryptedTextField
 from clinicflow.simulator.engine.ids import hex_ids
 from clinicflow.simulator.writers import pgcopy
 
@@ -54,6 +57,15 @@ def _decimal_strings(minor: np.ndarray) -> list[str]:
             ("-" if n else "") + f"{w}.{f:02d}" for n, w, f in zip(neg.tolist(), whole, frac, strict=True)
         ]
     return [f"{w}.{f:02d}" for w, f in zip(whole, frac, strict=True)]
+
+
+def _texts(value: Any, n: int) -> list[str]:
+    """A text column as one ``str`` per row (a scalar broadcast, ``None`` as "")."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list):
+        return [str(value)] * n
+    return ["" if v is None else str(v) for v in value]
 
 
 class CopyPipe:
@@ -146,29 +158,16 @@ class BulkWriter:
             if name == "organization":
                 values.append(self._column(field, self.org_id, n, None))
                 continue
-            if name in given:
+            if isinstance(field, BlindIndexField) and name not in given and field.source in given:
+                value = field.index_column(self.org_id, _texts(cols[field.source], n))
+            elif name in given:
                 value = cols[name]
             elif field.attname in given:
                 value = cols[field.attname]
-            elif field.has_default():
-                default = field.default
-                if callable(default):
-                    if isinstance(field, models.DateTimeField):
-                        value = self.now
-                    elif isinstance(field, models.JSONField):
-                        value = default()
-                    else:
-                        raise ValueError(
-                            f"{self.model.__name__}.{name}: has a per-row default; the writer must supply it"
-                        )
-                else:
-                    value = default
-            elif field.null:
-                value = None
-            elif isinstance(field, models.CharField | models.TextField) and field.blank:
-                value = ""
             else:
-                raise ValueError(f"{self.model.__name__}.{name}: required, and no value was given")
+                value = self._default(field)
+            if isinstance(field, EncryptedTextField) and (isinstance(value, np.ndarray | list) or value):
+                value = field.seal_column(_texts(value, n))  # a fresh nonce per row, even for a scalar
             values.append(self._column(field, value, n, cols.get(f"{name}__null")))
         if self.pg:
             self._copy(names, values)
@@ -176,6 +175,26 @@ class BulkWriter:
             self._insert(names, values, n)
         self.rows += n
         return n
+
+    def _default(self, field: models.Field[Any, Any]) -> Any:
+        """The value of a column the caller left out."""
+        name = field.name
+        if field.has_default():
+            default = field.default
+            if not callable(default):
+                return default
+            if isinstance(field, models.DateTimeField):
+                return self.now
+            if isinstance(field, models.JSONField):
+                return default()
+            raise ValueError(
+                f"{self.model.__name__}.{name}: has a per-row default; the writer must supply it"
+            )
+        if field.null:
+            return None
+        if isinstance(field, models.CharField | models.TextField) and field.blank:
+            return ""
+        raise ValueError(f"{self.model.__name__}.{name}: required, and no value was given")
 
     def _column(self, field: models.Field[Any, Any], value: Any, n: int, null_mask: np.ndarray | None) -> Any:
         if not self.pg:
@@ -261,9 +280,10 @@ class BulkWriter:
         raw = connection.connection
         cols = ", ".join(f'"{c}"' for c in names)
         ph = ", ".join("?" for _ in names)
-        sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({ph})'  # noqa: S608 - names from model meta
+        sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({ph})'  # nosec B608 # noqa: S608 - names from model meta
         rows = list(zip(*values, strict=True))
         cur = raw.cursor()
         for i in range(0, n, SQLITE_BATCH):
+            # nosemgrep: sql-built-from-strings — column and table names from model meta, values bound
             cur.executemany(sql, rows[i : i + SQLITE_BATCH])
         cur.close()

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from clinicflow.accounts.roles import Role
 from clinicflow.accounts.services import user_create
 from clinicflow.core.errors import DomainError
-from clinicflow.core.selectors import organization_find
+from clinicflow.core.selectors import branch_find, organization_find
 
 
 class Command(BaseCommand):
@@ -27,11 +27,20 @@ class Command(BaseCommand):
             help="Password (asked for interactively when omitted; avoid it in shell history).",
         )
         parser.add_argument("--consultant", action="store_true", help="The user also runs consultations.")
+        parser.add_argument(
+            "--branch",
+            default="",
+            help="Slug or id of the branch the user is tied to: they open only that branch's patient "
+            "cards (and those with no branch); others need emergency access. Default: every branch.",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         org = organization_find(slug=o["org"])
         if org is None:
             raise CommandError(f"no organisation with slug {o['org']!r}")
+        branch = branch_find(org=org, key=o["branch"]) if o["branch"] else None
+        if o["branch"] and branch is None:
+            raise CommandError(f"no branch {o['branch']!r} in {org.slug!r}")
         password = o["password"] or getpass.getpass("Password: ")
         try:
             user = user_create(
@@ -42,6 +51,7 @@ class Command(BaseCommand):
                 role=o["role"],
                 full_name=o["name"],
                 is_consultant=o["consultant"],
+                branch=branch,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc

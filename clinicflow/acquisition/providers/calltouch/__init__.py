@@ -43,7 +43,10 @@ def _date(payload: Mapping[str, Any]) -> dt.datetime | None:
         local = dt.datetime.strptime(str(raw).strip(), "%d/%m/%Y %H:%M:%S")  # noqa: DTZ007 - Moscow time, set below
     except ValueError as exc:
         raise PayloadError("date", "must be dd/mm/yyyy hh:mm:ss") from exc
-    return local.replace(tzinfo=MSK).astimezone(dt.UTC)
+    try:
+        return local.replace(tzinfo=MSK).astimezone(dt.UTC)
+    except OverflowError as exc:  # 01/01/0001 is before the first UTC day
+        raise PayloadError("date", "is out of range") from exc
 
 
 def normalise(payload: Mapping[str, Any]) -> CallEvent:

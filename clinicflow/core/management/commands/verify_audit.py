@@ -9,7 +9,10 @@ from clinicflow.core.models import Organization
 
 
 class Command(BaseCommand):
-    help = "Verify the hash chain of the audit log; report the first broken link. Exits 1 when broken."
+    help = (
+        "Chain the audit rows still pending, then verify each organisation's keyed hash chain; report "
+        "the first broken link. Exits 1 when broken."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", default=None, help="Slug of one organisation (default: all).")
@@ -26,6 +29,8 @@ class Command(BaseCommand):
             if reason:
                 broken = True
                 where = f"row seq={event.seq} id={event.pk}" if event is not None else "end of chain"
+                if event is not None and event.seq is None:
+                    where = f"unchained row id={event.pk} at={event.at.isoformat()}"
                 self.stdout.write(
                     self.style.ERROR(f"{org.slug}: BROKEN at {where}: {reason} ({checked} rows ok before)")
                 )

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
+from clinicflow.core.audit import audit_chain_all
 from clinicflow.messaging.tasks import Worker
+
+
+def _chain_audit_log(interval: float, stop: threading.Event, write: Callable[[str], object]) -> None:
+    """Link the audit rows left for the chainer every ``interval`` seconds (own connection)."""
+    try:
+        while not stop.wait(interval):
+            try:
+                linked = audit_chain_all()
+            except Exception as exc:  # keep chaining on the next round; the outbox goes on regardless
+                write(f"audit chainer: {type(exc).__name__}: {exc}")
+                continue
+            if linked:
+                write(f"audit chainer: {linked} rows linked")
+    finally:
+        connection.close()
 
 
 class Command(BaseCommand):
@@ -44,6 +62,13 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="How long a claim lasts before another worker may take the message over (default 300).",
         )
+        parser.add_argument(
+            "--audit-chain-interval",
+            type=float,
+            default=2.0,
+            metavar="SECONDS",
+            help="Seconds between runs of the audit chainer, which links pending audit rows (default 2).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         batch, attempts = options["batch"], options["max_attempts"]
@@ -51,10 +76,18 @@ class Command(BaseCommand):
         if batch < 1 or attempts < 1 or interval <= 0 or lease < 1:
             raise CommandError("--batch, --max-attempts, --lease and --interval must be positive")
         worker = Worker(batch=batch, max_attempts=attempts, lease_seconds=lease)
+        chain_every = options["audit_chain_interval"]
+        if chain_every <= 0:
+            raise CommandError("--audit-chain-interval must be positive")
         if options["once"]:
+            self.stdout.write(f"worker {worker.worker_id}: audit rows linked={audit_chain_all()}")
             self.stdout.write(f"worker {worker.worker_id}: {worker.run_once()}")
             return
         stop = threading.Event()
+        chainer = threading.Thread(
+            target=_chain_audit_log, args=(chain_every, stop, self.stdout.write), daemon=True
+        )
+        chainer.start()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             stop.set()
@@ -67,4 +100,6 @@ class Command(BaseCommand):
             stop=stop.is_set,
             report=lambda summary: self.stdout.write(f"worker {worker.worker_id}: {summary}"),
         )
+        stop.set()
+        chainer.join(timeout=30)
         self.stdout.write(f"worker {worker.worker_id} stopped: {total}")
