@@ -28,8 +28,12 @@ demo: install
 	@mkdir -p var
 	$(BIN)/clinicflow demo
 	@echo ""
-	@echo "Clinicflow is starting on http://127.0.0.1:$(PORT)/ (Ctrl+C to stop)"
-	$(BIN)/clinicflow runserver 127.0.0.1:$(PORT)
+	@echo "Clinicflow is starting on http://127.0.0.1:$(PORT)/ (Ctrl+C to stop); the worker runs beside it"
+	@echo "and delivers SMS and e-mail to the demo inbox: http://127.0.0.1:$(PORT)/messaging/inbox/"
+	@export MESSAGE_DELIVERY=demo_inbox; \
+	  $(BIN)/clinicflow worker --interval 2 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/clinicflow runserver 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -51,6 +51,10 @@ if PRODUCTION:
         raise ImproperlyConfigured("DEBUG must be off in production (unset DEBUG or set DEBUG=0).")
     if not _env_bool("MFA_REQUIRED", True):
         raise ImproperlyConfigured("MFA_REQUIRED must be on in production (unset it or set it to 1).")
+    if os.environ.get("MESSAGE_DELIVERY", "").strip().lower() == "demo_inbox":
+        raise ImproperlyConfigured(
+            "MESSAGE_DELIVERY=demo_inbox is the demo's channel; unset it in production."
+        )
     DEBUG = False
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "")
     if not ALLOWED_HOSTS:
@@ -127,6 +131,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # django-ninja's own Swagger UI build (static/ninja/): the API explorer at /api/v1/docs is then
+    # served by the project instead of a CDN the CSP blocks.
+    "ninja",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # messaging
     "messaging.view": frozenset({O, M}),
     "messaging.manage": frozenset({O, M}),
+    "messaging.demo_inbox": frozenset({O, M, F}),  # the demo inbox page (demo channel only)
     # analytics and reports
     "reports.view": frozenset({O, M, K}),
     "reports.marketing": frozenset({O, M, K}),

@@ -171,3 +171,27 @@ class MessagingSettings(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"], name="msgsettings_org_uniq")]
+
+
+class DemoInboxMessage(TenantModel):
+    """What the demo channel "sent": the final text of one message, kept for the demo inbox page.
+
+    Only the demo channel (``MESSAGE_DELIVERY=demo_inbox``) writes here, and the production profile
+    refuses to start with it: the text holds the one-time code that the outbox never stores readable."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    to = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body_text = models.TextField(_("text"))
+    zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("demo inbox message")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="demoinbox_org_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.to}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from django.utils import timezone
 
 from clinicflow.core.onetime import fill_code
-from clinicflow.messaging import delivery
+from clinicflow.messaging import delivery, inbox
 from clinicflow.messaging.channels import registry
 from clinicflow.messaging.channels.base import (
     Attachment,
@@ -28,6 +28,7 @@ from clinicflow.messaging.channels.base import (
     SmsProvider,
     TemporaryFailure,
 )
+from clinicflow.messaging.channels.demo_inbox import DemoInbox
 from clinicflow.messaging.delivery import BACKOFF_BASE_SECONDS
 from clinicflow.messaging.models import Channel, Message, Purpose, Status
 from clinicflow.messaging.selectors import marketing_allowed, message_attachments
@@ -165,12 +166,13 @@ class Worker:
         self._send(message, email, summary)
 
     def _provider(self, message: Message) -> tuple[str, str]:
-        """The channel's provider name and data region."""
-        if message.channel != Channel.SMS:
-            return self.email.name, self.email.region
-        if self.sms is None:
+        """The channel's provider name and data region (the demo inbox keeps the data at home)."""
+        channel = self.email if message.channel != Channel.SMS else self.sms
+        if channel is None:
             raise Refused(Status.FAILED, "no SMS provider configured", "failed")
-        return self.sms.name, self.sms.region
+        if isinstance(channel, DemoInbox):
+            return channel.name, message.organization.data_region
+        return channel.name, channel.region
 
     @staticmethod
     def _check_deadline(message: Message) -> None:
@@ -221,7 +223,9 @@ class Worker:
     def _send(self, message: Message, email: OutgoingEmail | None, summary: Summary) -> None:
         attempts = message.attempts + 1
         try:
-            if email is not None:
+            if isinstance(self.email if email is not None else self.sms, DemoInbox):
+                provider_id = inbox.message_keep(message)
+            elif email is not None:
                 provider_id = self.email.send(email)
             else:
                 assert self.sms is not None  # checked by _provider before the handover

@@ -1,4 +1,4 @@
-"""Messaging pages for managers: the outbox and the message templates."""
+"""Messaging pages for staff: the outbox, the message templates and the demo inbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,7 +18,8 @@ from clinicflow.core.errors import DomainError
 from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.core.web import get_or_404
-from clinicflow.messaging import configuration, resolution, selectors
+from clinicflow.messaging import configuration, inbox, resolution, selectors
+from clinicflow.messaging.channels.registry import demo_inbox_chosen
 from clinicflow.messaging.forms import MessageTemplateForm
 from clinicflow.messaging.models import Channel, Kind, Status
 
@@ -67,6 +68,16 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "query": query,
         },
     )
+
+
+@require_perm("messaging.demo_inbox")
+def demo_inbox(request: AuthedRequest) -> HttpResponse:
+    """What the demo channel would have sent, newest first (only while the demo channel is chosen)."""
+    if not demo_inbox_chosen():
+        raise Http404("the demo inbox is not in use")
+    page = Paginator(inbox.demo_inbox_rows(request.org), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [inbox.inbox_row(row) for row in page]
+    return render(request, "messaging/demo_inbox.html", {"page": page, "rows": rows})
 
 
 @require_POST

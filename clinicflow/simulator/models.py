@@ -93,7 +93,9 @@ class FollowUpTask(TenantModel):
     branch = _fk(Branch)
     day_offset = models.PositiveSmallIntegerField(_("day after the visit"))
     due_at = models.DateTimeField(_("due"))
-    status = models.CharField(max_length=8, choices=[("done", _("Done")), ("missed", _("Missed"))])
+    status = models.CharField(
+        max_length=8, choices=[("open", _("Open")), ("done", _("Done")), ("missed", _("Missed"))]
+    )
 
     class Meta:
         indexes = [

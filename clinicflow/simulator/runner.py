@@ -16,6 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
 
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.ingestion.rules import unique_window
@@ -253,9 +254,16 @@ def simulate_org(
     truth_path: str | Path | None = None,
     progress: Progress | None = None,
     rebuild_indexes: bool | None = None,
+    now: dt.datetime | None = None,
 ) -> Result:
     """Simulate ``scenario`` into ``org``. ``rebuild_indexes`` (default: for runs of more than 20,000
-    patients) drops and recreates the indexes of the big tables when they are empty."""
+    patients) drops and recreates the indexes of the big tables when they are empty. ``now`` (an
+    aware datetime, default: the present moment) ends the data: a run ending today has its later
+    visits booked or confirmed and no call, payment or answer after it; a run ending on an earlier
+    day ends with that day."""
+    now = now or timezone.now()
+    if timezone.is_naive(now):
+        raise ValueError("now: must be an aware datetime")
     t0 = time.perf_counter()
     with transaction.atomic():
         _fast_bulk_session()
@@ -265,6 +273,7 @@ def simulate_org(
             seed,
             unique_window_days=unique_window().days,
             id_salt=zlib.crc32(org.slug.encode()),
+            now=int(now.timestamp()),
         )
         if rebuild_indexes is None:
             rebuild_indexes = sim.expected_patients() > 20_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
@@ -11,6 +12,7 @@ from django.db.models import Count, QuerySet, Sum
 from clinicflow.acquisition.models import AdSpend, Campaign, Channel
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.money import quantize
 from clinicflow.core.selectors import parse_uuid
 
 
@@ -100,7 +102,8 @@ def ad_spend_totals(*, org: Organization, f: SpendFilter | None = None) -> list[
         .annotate(spend=Sum("spend"), impressions=Sum("impressions"), clicks=Sum("clicks"), rows=Count("id"))
         .order_by("channel__code", "currency")
     )
-    return [dict(r) for r in rows]
+    # SQLite sums a DecimalField as REAL; back to exact money in the row's currency (no float residue).
+    return [{**r, "spend": quantize(r["spend"] or Decimal(0), r["currency"])} for r in rows]
 
 
 SpendKey = tuple[str, Any, dt.date]  # ("c", campaign id, day) or ("h", channel id, day) for channel-level

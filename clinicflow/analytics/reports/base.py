@@ -13,6 +13,7 @@ from django.utils import timezone
 from clinicflow.accounts.models import User
 from clinicflow.core.errors import NotFound, ValidationFailed
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.money import MoneyError, quantize
 from clinicflow.core.selectors import branch_find
 from clinicflow.core.web import parse_date
 
@@ -169,7 +170,22 @@ def run_report(spec: ReportSpec, ctx: ReportContext) -> ReportResult:
     result = spec.compute(ctx)
     if not result.currency:
         result.currency = ctx.currency
+    exact_money(spec, result)
     return result
+
+
+def exact_money(spec: ReportSpec, result: ReportResult) -> None:
+    """Every money cell leaves the report as a ``Decimal`` in the currency's minor units: a float (a
+    database's REAL sum, a float ratio) is refused, never shown with its binary residue."""
+    keys = [c.key for c in spec.columns if c.kind == "money"]
+    for row in [*result.rows, *([result.totals] if result.totals else [])]:
+        for key in keys:
+            value = row.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, Decimal):
+                raise MoneyError(f"report {spec.name!r}: money column {key!r} is {type(value).__name__}")
+            row[key] = quantize(value, result.currency)
 
 
 def json_value(value: Any) -> Any:

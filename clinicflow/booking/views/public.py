@@ -36,6 +36,7 @@ from clinicflow.core.errors import DomainError
 from clinicflow.core.models import Branch
 from clinicflow.core.net import client_ip
 from clinicflow.core.web import get_or_404, render_in_zone
+from clinicflow.messaging.channels.registry import demo_inbox_chosen
 
 SLOT_DAYS = 7
 MOVE_DAYS = 14
@@ -179,7 +180,7 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
     branch = _branch(branch_id)
     org = branch.organization
     row = get_or_404(selectors.booking_code_get, org=org, branch=branch, code_id=code_id)
-    ctx: dict[str, Any] = {"branch": branch, "row": row, "error": ""}
+    ctx: dict[str, Any] = {"branch": branch, "row": row, "error": "", "demo_inbox": demo_inbox_chosen()}
     if request.method == "GET":
         return render_in_zone(request, "booking/public/confirm.html", ctx)
     form = CodeForm(request.POST)

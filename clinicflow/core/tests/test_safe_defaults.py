@@ -88,6 +88,7 @@ def test_the_console_command_still_defaults_to_development() -> None:
             {"SECRET_KEY": GOOD_KEY, **KEYS, "FIELD_ENCRYPTION_KEYS": "k1:c2hvcnQ="},
             "FIELD_ENCRYPTION_KEYS: key 'k1' must be 32 bytes",
         ),
+        ({"SECRET_KEY": GOOD_KEY, **KEYS, "MESSAGE_DELIVERY": "demo_inbox"}, "MESSAGE_DELIVERY=demo_inbox"),
     ],
     ids=[
         "development-key",
@@ -97,6 +98,7 @@ def test_the_console_command_still_defaults_to_development() -> None:
         "no-field-keys",
         "no-index-key",
         "short-key",
+        "demo-inbox-channel",
     ],
 )
 def test_the_production_profile_refuses_to_start_with_an_unsafe_setting(
@@ -152,3 +154,11 @@ def test_runserver_loading_the_wsgi_module_keeps_the_development_profile() -> No
     result = _python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["None", "True", "False", "False"]
+
+
+def test_the_production_settings_module_refuses_the_demo_inbox_channel() -> None:
+    env = {"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "clinic.example.org", **KEYS}
+    assert _python("import config.settings_production", **env).returncode == 0
+    result = _python("import config.settings_production", MESSAGE_DELIVERY="demo_inbox", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: MESSAGE_DELIVERY=demo_inbox" in result.stderr

@@ -2,6 +2,8 @@
 
 SMS: ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_TOKEN``, ``SMS_PROVIDER_REGION`` (RU, CN, EU, OTHER).
 E-mail: Django's ``EMAIL_*`` settings and ``EMAIL_REGION``.
+Both: ``MESSAGE_DELIVERY=demo_inbox`` sends SMS and e-mail to the demo inbox instead (demo only;
+the production profile refuses it).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from clinicflow.messaging.channels.base import EmailSender, SmsProvider
+from clinicflow.messaging.channels.demo_inbox import DEMO_INBOX, DemoInboxEmail, DemoInboxSms
 from clinicflow.messaging.channels.http_sms import HttpJsonSmsProvider
 from clinicflow.messaging.channels.smtp import SmtpEmailSender
 
@@ -23,7 +27,19 @@ def setting(name: str, default: Any = "") -> Any:
     return value
 
 
+def demo_inbox_chosen() -> bool:
+    """``MESSAGE_DELIVERY=demo_inbox``; never under production settings (refused there at start too)."""
+    chosen = str(setting("MESSAGE_DELIVERY", "")).strip().lower() == DEMO_INBOX
+    if chosen and getattr(settings, "PRODUCTION", False):
+        raise ImproperlyConfigured(
+            "MESSAGE_DELIVERY=demo_inbox is the demo's channel; unset it in production."
+        )
+    return chosen
+
+
 def sms_provider() -> SmsProvider | None:
+    if demo_inbox_chosen():
+        return DemoInboxSms()
     url = str(setting("SMS_PROVIDER_URL", "")).strip()
     if not url:
         return None
@@ -36,6 +52,8 @@ def sms_provider() -> SmsProvider | None:
 
 
 def email_sender() -> EmailSender:
+    if demo_inbox_chosen():
+        return DemoInboxEmail()
     return SmtpEmailSender(
         host=settings.EMAIL_HOST,
         port=int(settings.EMAIL_PORT),

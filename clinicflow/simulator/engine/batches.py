@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clinicflow.simulator.engine.setup import ST_DONE
-from clinicflow.simulator.engine.state import Batch
+from clinicflow.simulator.engine.state import Batch, take
 
 EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -70,3 +70,20 @@ class Booked:
     def done(self) -> np.ndarray:
         out: np.ndarray = self.status == ST_DONE
         return out
+
+    def subset(self, mask: np.ndarray) -> Booked:
+        """The appointments where ``mask`` holds."""
+        return Booked(
+            req=take(self.req, mask),
+            day=self.day[mask],
+            start=self.start[mask],
+            end=self.end[mask],
+            doc=self.doc[mask],
+            branch=self.branch[mask],
+            svc=self.svc[mask],
+            is_first=self.is_first[mask],
+            status=self.status[mask],
+            price=self.price[mask],
+            a_ids=self.a_ids[mask],
+            pidx=self.pidx[mask],
+        )

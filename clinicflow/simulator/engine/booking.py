@@ -1,6 +1,7 @@
 """Booking: each month's visit requests are packed into the doctors' days, given a status (done,
-no-show, cancelled; booked or confirmed beyond today) and written as appointments; past visits then
-go through payments, consultations, surveys, loyalty and what follows each visit."""
+no-show or cancelled up to now; arrived while under way; booked or confirmed after now) and
+written as appointments; past visits then go through payments, consultations, surveys, loyalty
+and what follows each visit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from clinicflow.simulator.engine.recall import Recall
 from clinicflow.simulator.engine.setup import (
     KIND_COURSE,
     KIND_FIRST,
+    ST_ARRIVED,
     ST_BOOKED,
     ST_CANCELLED,
     ST_CONFIRMED,
@@ -53,6 +55,12 @@ class Booking:
         self.recall.visit_booked(req["recall"], day)
         if future:
             return
+        settled = bk.status >= ST_DONE  # done, no-show, cancelled; later today's are still open
+        if not settled.all():
+            bk = bk.subset(settled)
+            req = bk.req
+            if bk.n == 0:
+                return
         di, paid_at = self.visits.payments(bk)
         self.visits.first_visits(bk)
         self.visits.outcomes(bk)
@@ -87,7 +95,11 @@ class Booking:
             return None
         return req, day, start_min
 
-    def _status(self, is_first: np.ndarray, *, future: bool) -> np.ndarray:
+    def _status(
+        self, is_first: np.ndarray, start: np.ndarray, end: np.ndarray, *, future: bool
+    ) -> np.ndarray:
+        """Done, no-show or cancelled up to now; a visit under way has arrived; later ones (and the
+        horizon's) are booked or confirmed."""
         w = self.w
         rng, ap = w.rng, w.scn.appointments
         n = is_first.size
@@ -99,6 +111,12 @@ class Booking:
         )
         if future:
             status = np.where(rng.random(n) < FUTURE_BOOKED_SHARE, ST_BOOKED, ST_CONFIRMED).astype(np.int8)
+        else:
+            later = start > w.now
+            if later.any():
+                k = int(later.sum())
+                status[later] = np.where(rng.random(k) < FUTURE_BOOKED_SHARE, ST_BOOKED, ST_CONFIRMED)
+            status[(status == ST_DONE) & (end > w.now)] = ST_ARRIVED
         np.add.at(w.tally.appt_status, (is_first.astype(np.int64), status.astype(np.int64)), 1)
         return status
 
@@ -113,8 +131,8 @@ class Booking:
         start = w.day_seconds(b, day) + (st.doc_start_min[doc] + start_min).astype(np.int64) * 60
         end = start + dur * 60
         is_first = req["kind"] == KIND_FIRST
-        created = np.minimum(req["created"], start - 600)
-        status = self._status(is_first, future=future)
+        created = np.minimum(np.minimum(req["created"], start - 600), w.now)
+        status = self._status(is_first, start, end, future=future)
         price = np.where(
             is_first,
             st.first_price_minor_by_month[np.minimum(cal.month_of_day[day], scn.months - 1)],

@@ -10,6 +10,7 @@ from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import DAY_S, World
 
 CALLBACK_DUE_S = 900  # a callback task is due 15 minutes after the missed call
+STALE_S = 2 * DAY_S  # an uncalled callback task older than this was given up (closed)
 
 
 class CallLog:
@@ -42,7 +43,7 @@ class CallLog:
         rep_n = rng.poisson(ct["repeat_call_rate"], calls_u.size)
         rep_src = np.repeat(calls_u, rep_n)
         rep_at = c.at[rep_src] + rng.integers(3600, w.repeat_within_days * DAY_S, rep_src.size)
-        rep_ok = rep_at < (cal.day_epoch[cal.n_days - 1] + 1) * DAY_S - 12 * 3600
+        rep_ok = rep_at < min((cal.day_epoch[cal.n_days - 1] + 1) * DAY_S - 12 * 3600, w.now + 1)
         rep_src, rep_at = rep_src[rep_ok], rep_at[rep_ok]
         rep_missed = rng.random(rep_src.size) < ct["missed_share"]
         rep_adm = self.staff.administrators(c.adm[rep_src].copy(), c.br[rep_src])
@@ -98,18 +99,29 @@ class CallLog:
         if not miss_u.size:
             return
         j = calls_u[miss_u]
+        created = c.at[j] + 1
         due = c.at[j] + CALLBACK_DUE_S
+        called = c.cb_done[j]
+        done_at = due + w.rng.integers(0, 7200, j.size)
+        # a task nobody called back is closed as given up after a few tries over the next days;
+        # only the last STALE_S before now may still be open
+        gave_up = ~called & (created < w.now - STALE_S)
+        gave_up_at = due + w.rng.integers(DAY_S // 2, STALE_S, j.size)
+        done_at = np.where(gave_up, gave_up_at, done_at)
+        # nothing is done after now (a callback due in a few minutes was made early)
+        done_at = np.minimum(done_at, np.maximum(w.now, created))
         w.emit(
             "callbacks",
             {
-                "id": w.ids(c.at[j] + 1),
+                "id": w.ids(created),
                 "call": c_ids[miss_u],
                 "branch": c.br[j],
                 "admin": c.adm[j],
-                "created": c.at[j] + 1,
+                "created": created,
                 "due": due,
-                "done": c.cb_done[j],
-                "done_at": due + w.rng.integers(0, 7200, j.size),
+                "done": called | gave_up,
+                "done_at": done_at,
+                "gave_up": gave_up,
                 "reached": c.recovered[j],
                 "phone": c.phone[j],
                 "booked": c.booked[j],

@@ -78,6 +78,22 @@ class Acquisition:
         hour_i = rng.choice(dm.hour_p.size, size=n, p=dm.hour_p)
         hour = np.minimum(self.open_hour[br] + hour_i, self.close_hour[br] - 1)
         at = w.day_seconds(br, day) + hour * 3600 + rng.integers(0, 3600, n)
+        late = at > w.now  # the rest of today has not happened yet
+        if late.any():
+            t.contacts_month[m] -= float((late & (referrer < 0)).sum())
+            np.subtract.at(t.contacts_channel, ch[late], 1)
+            t.referral_contacts -= int((late & (referrer >= 0)).sum())
+            keep = ~late
+            br, ch, day, referrer, hour_i, at = (
+                br[keep],
+                ch[keep],
+                day[keep],
+                referrer[keep],
+                hour_i[keep],
+                at[keep],
+            )
+            if at.size == 0:
+                return None
         o = np.lexsort((at,))
         return Contacts(
             a=a, z=z, br=br[o], ch=ch[o], day=day[o], referrer=referrer[o], hour_i=hour_i[o], at=at[o]

@@ -46,12 +46,20 @@ class Simulation:
         unique_window_days: int,
         horizon_days: int = 30,
         id_salt: int = 0,
+        now: int | None = None,
     ) -> None:
         """``unique_window_days``: the product's unique-call window (repeat calls of a contact fall
         inside it). ``id_salt`` (e.g. a hash of the organisation's slug) makes the ids of one seed
-        differ between organisations — ids are global primary keys — without changing the data."""
+        differ between organisations — ids are global primary keys — without changing the data. ``now``
+        (UTC seconds, default: the end of the last simulated day) is the present moment: later
+        visits are booked or confirmed, and no call, session, payment or answer comes after it."""
         self.world = w = World(
-            scn, seed, horizon_days=horizon_days, id_salt=id_salt, unique_window_days=unique_window_days
+            scn,
+            seed,
+            horizon_days=horizon_days,
+            id_salt=id_salt,
+            unique_window_days=unique_window_days,
+            now=now,
         )
         self.staff = Staff(w)
         self.demand = Demand(w, self.staff)

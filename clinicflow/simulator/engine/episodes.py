@@ -70,8 +70,9 @@ class Episodes:
         k = fdays.size
         src = np.repeat(es, k)
         due = bk.end[src] + np.tile(fdays, es.size) * DAY_S
-        fdone = w.rng.random(src.size) < w.scn.aftercare["followup_done"]
-        w.tally.followups += src.size
+        due_by_now = due <= w.now  # a follow-up not due yet is open
+        fdone = (w.rng.random(src.size) < w.scn.aftercare["followup_done"]) & due_by_now
+        w.tally.followups += int(due_by_now.sum())
         w.tally.followups_done += int(fdone.sum())
         w.emit(
             "followups",
@@ -83,6 +84,7 @@ class Episodes:
                 "branch": bk.branch[src],
                 "due": due,
                 "done": fdone,
+                "open": ~due_by_now,
                 "day_offset": np.tile(fdays, es.size).astype(np.int16),
             },
         )

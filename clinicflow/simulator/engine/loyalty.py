@@ -39,7 +39,7 @@ class Loyalty:
         t.points_earned += int(earn.sum())
         t.points_redeemed += int(red_amt.sum())
         e_at = paid_at[np.searchsorted(di, pi)]
-        r_at = paid_at[np.searchsorted(di, red_idx)] + 1
+        r_at = np.minimum(paid_at[np.searchsorted(di, red_idx)] + 1, w.now)
         w.emit(
             "points",
             {
@@ -77,7 +77,7 @@ class Loyalty:
             np.int64
         )
         np.add.at(w.tally.memberships, kind, 1)
-        m_at = bk.end[buy] + 300
+        m_at = np.minimum(bk.end[buy] + 300, w.now)
         w.emit(
             "memberships",
             {

@@ -48,6 +48,13 @@ class Recall:
         b = pat["branch"][cand]
         contact_day = np.full(n, t0, dtype=np.int32) + rng.integers(0, 3, n).astype(np.int32)
         at = w.day_seconds(b, contact_day) + rng.integers(10 * 3600, 18 * 3600, n)
+        made = at <= w.now  # the campaign's calls after now are not made yet
+        if not made.all():
+            cand, week, later, offset = cand[made], week[made], later[made], offset[made]
+            b, contact_day, at = b[made], contact_day[made], at[made]
+            n = cand.size
+            if n == 0:
+                return
         rec_idx = np.arange(self.n, self.n + n, dtype=np.int64)
         self.n += n
         self.rows.append(

@@ -37,6 +37,7 @@ class Registration:
         nb = bk.size
         br, ch = c.br[bk], c.ch[bk]
         created = c.at[bk] + np.where(c.recovered[bk], rng.integers(600, 7200, nb), rng.integers(60, 400, nb))
+        created = np.maximum(np.minimum(created, w.now), c.at[bk])  # registered by now
         pid = w.ids(created)
         female = rng.random(nb) < self.female_share[ch]
         age = np.clip(rng.normal(self.age_mean[ch], self.age_sd[ch]), 16, 85)

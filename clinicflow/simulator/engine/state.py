@@ -107,7 +107,14 @@ class World:
     arguments)."""
 
     def __init__(
-        self, scn: Scenario, seed: int, *, horizon_days: int, id_salt: int, unique_window_days: int
+        self,
+        scn: Scenario,
+        seed: int,
+        *,
+        horizon_days: int,
+        id_salt: int,
+        unique_window_days: int,
+        now: int | None = None,
     ) -> None:
         self.scn = scn
         self.seed = seed
@@ -120,6 +127,12 @@ class World:
         self.cal: Calendar = build_calendar(scn, horizon_days)
         self.phones = PhoneSpace(scn.country, setup_rng)
         self.st: Structure = build_structure(scn, setup_rng, self.phones)
+        # the present moment (UTC seconds): nothing after it is final — no call, session, payment or
+        # answer, no visit done; default: the end of the last simulated day in the latest branch zone
+        nb = len(scn.branches)
+        last_day = np.full(nb, self.cal.n_days - 1)
+        end_of_run = int(self.day_seconds(np.arange(nb), last_day).max()) + DAY_S
+        self.now = end_of_run if now is None else min(int(now), end_of_run)
         self.tally = Tally(scn, scn.months)
         self.pat = Patients()
         # visit requests waiting for their month, and referred friends waiting for theirs

@@ -34,7 +34,7 @@ class Visits:
         scn, rng, t, pat = w.scn, w.rng, w.tally, w.pat
         price, pidx, b = bk.price, bk.pidx, bk.branch
         di = np.flatnonzero(bk.done)
-        paid_at = bk.end[di] + rng.integers(60, 900, di.size)
+        paid_at = np.minimum(bk.end[di] + rng.integers(60, 900, di.size), w.now)  # paid by now
         methods = np.array([scn.appointments["payment_methods"][k] for k in PAYMENT_METHODS])
         method = rng.choice(len(PAYMENT_METHODS), size=di.size, p=methods / methods.sum()).astype(np.int8)
         pay_ok = price[di] > 0
@@ -123,24 +123,30 @@ class Visits:
         t.complications += int(complication.sum())
         t.treatment_visits += int(treat.sum())
         ri = np.flatnonzero(resp)
+        ans_at = bk.end[ri] + rng.integers(2 * 3600, 3 * DAY_S, ri.size)
+        answered = ans_at <= w.now  # the survey of a recent visit may not be answered yet
+        ri, ans_at = ri[answered], ans_at[answered]
         if ri.size:
-            self._surveys(bk, ri, complication)
+            self._surveys(bk, ri, ans_at, complication)
         ci = np.flatnonzero(complication)
         if ci.size:
-            end = bk.end[ci]
+            c_at = bk.end[ci] + rng.integers(3600, 5 * DAY_S, ci.size)
+            severe = rng.random(ci.size) < 0.15
+            seen = c_at <= w.now  # a complication that shows after now is not known yet
+            ci, c_at, severe = ci[seen], c_at[seen], severe[seen]
             w.emit(
                 "complications",
                 {
-                    "id": w.ids(end + 3600),
+                    "id": w.ids(bk.end[ci] + 3600),
                     "appointment": bk.a_ids[ci],
                     "patient": bk.pidx[ci],
                     "doctor": bk.doc[ci].astype(np.int16),
-                    "at": end + rng.integers(3600, 5 * DAY_S, ci.size),
-                    "severe": rng.random(ci.size) < 0.15,
+                    "at": c_at,
+                    "severe": severe,
                 },
             )
 
-    def _surveys(self, bk: Booked, ri: np.ndarray, complication: np.ndarray) -> None:
+    def _surveys(self, bk: Booked, ri: np.ndarray, ans_at: np.ndarray, complication: np.ndarray) -> None:
         w = self.w
         rng, pat, sat, doc_a = w.rng, w.pat, w.scn.satisfaction, self.staff.doc_a
         d = bk.doc[ri]
@@ -153,7 +159,6 @@ class Visits:
         )
         nps = np.clip(np.round(sat["nps_center"] + sat["nps_slope"] * z), 0, 10).astype(np.int8)
         csat = np.clip(np.round(3.5 + z), 1, 5).astype(np.int8)
-        ans_at = bk.end[ri] + rng.integers(2 * 3600, 3 * DAY_S, ri.size)
         w.emit(
             "surveys",
             {

@@ -153,7 +153,13 @@ def _write_tags(out: SinkBase, c: Columns, ended: np.ndarray) -> None:
 def write_callbacks(out: SinkBase, c: Columns) -> None:
     ctx = out.ctx
     outcome = np.where(
-        c["booked"], "booked", np.where(c["reached"], "talked", np.where(c["done"], "no answer", ""))
+        c["booked"],
+        "booked",
+        np.where(
+            c["reached"],
+            "talked",
+            np.where(c["gave_up"], "gave up: no answer", np.where(c["done"], "no answer", "")),
+        ),
     )
     out.put(
         CallbackTask,

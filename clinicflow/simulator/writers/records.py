@@ -63,7 +63,7 @@ def write_followups(out: SinkBase, c: Columns) -> None:
             "branch": ctx.branch[c["branch"]],
             "day_offset": c["day_offset"],
             "due_at": c["due"],
-            "status": np.where(c["done"], "done", "missed").tolist(),
+            "status": np.where(c["open"], "open", np.where(c["done"], "done", "missed")).tolist(),
         },
     )
 

@@ -78,7 +78,7 @@ def traffic(
         spend = spend.filter(Q(branch=branch) | Q(branch__isnull=True, campaign__branch=branch))
     for r in spend.values(key, "currency").annotate(s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks")):
         row = out[r[key]]
-        row.spend.add(Money(r["s"] or Decimal(0), r["currency"]))
+        row.spend.add(Money.of(r["s"] or Decimal(0), r["currency"]))  # exact: SQLite sums REAL
         row.impressions += r["i"] or 0
         row.clicks += r["c"] or 0
 
