@@ -43,7 +43,8 @@ def user_create(
     if role not in Role.values:
         raise ValidationFailed.field("role", f"must be one of {', '.join(Role.values)}")
     if not email or "@" not in email:
-        raise ValidationFailed.field("email", "is not a valid e-mail address")
+        shown = f"“{email}” is" if email else "is"
+        raise ValidationFailed.field("email", f"{shown} not a valid e-mail address")
     if user_email_taken(email=email):
         raise Conflict(f"a user with e-mail {email} already exists", fields={"email": ["already exists"]})
     if branch is not None and branch.organization_id != org.pk:

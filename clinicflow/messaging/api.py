@@ -2,8 +2,9 @@
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.core.api import ERRORS
@@ -32,6 +33,7 @@ class MessageOut(Schema):
     sent_at: dt.datetime | None
     created_at: dt.datetime
     provider_message_id: str
+    zone: str = Field(description="The clinic's time zone; the times carry its UTC offset.")
 
 
 class MessagePageOut(Schema):
@@ -50,7 +52,8 @@ class MessageParams(Schema):
     offset: int = 0
 
 
-def message_out(m: Message, *, contacts: bool) -> dict[str, Any]:
+def message_out(m: Message, *, contacts: bool, zone: str = "UTC") -> dict[str, Any]:
+    tz = ZoneInfo(zone)
     return {
         "id": str(m.pk),
         "patient_id": str(m.patient_id) if m.patient_id else None,
@@ -62,10 +65,11 @@ def message_out(m: Message, *, contacts: bool) -> dict[str, Any]:
         "to": m.to if contacts else None,
         "attempts": m.attempts,
         "last_error": m.last_error,
-        "send_after": m.send_after,
-        "sent_at": m.sent_at,
-        "created_at": m.created_at,
+        "send_after": m.send_after.astimezone(tz),
+        "sent_at": m.sent_at.astimezone(tz) if m.sent_at else None,
+        "created_at": m.created_at.astimezone(tz),
         "provider_message_id": m.provider_message_id,
+        "zone": zone,
     }
 
 
@@ -94,6 +98,7 @@ def message_list(request: ApiRequest, params: Query[MessageParams]) -> dict[str,
     )
     qs = selectors.message_list(org=org, filters=filters)
     items = list(qs[params.offset : params.offset + params.limit])
+    zones = selectors.message_zones(org=org, messages=items)
     contacts = user.has_perm_cf("patients.view_contacts")
     audit_record(
         org=org,
@@ -108,5 +113,5 @@ def message_list(request: ApiRequest, params: Query[MessageParams]) -> dict[str,
         "count": qs.count(),
         "limit": params.limit,
         "offset": params.offset,
-        "items": [message_out(m, contacts=contacts) for m in items],
+        "items": [message_out(m, contacts=contacts, zone=zones[m.pk]) for m in items],
     }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from clinicflow.core.errors import NotFound
-from clinicflow.core.models import Organization
+from clinicflow.core.models import Branch, Organization
 from clinicflow.messaging.catalog import LANGUAGES
 from clinicflow.messaging.models import (
     Channel,
@@ -49,7 +50,21 @@ def message_list(*, org: Organization, filters: MessageFilters | None = None) ->
         qs = qs.filter(channel=f.channel)
     if f.patient_id is not None:
         qs = qs.filter(patient_id=f.patient_id)
-    return qs.order_by("-created_at", "-id")
+    return qs.annotate(branch_name=KeyTextTransform("branch", "context")).order_by("-created_at", "-id")
+
+
+def message_zones(*, org: Organization, messages: Iterable[Message]) -> dict[uuid.UUID, str]:
+    """Each message's clinic time zone: its branch (by the name in its context), else the patient's
+    home branch, else the organisation's first branch, else UTC."""
+    branches = list(Branch.objects.for_org(org).order_by("name").values_list("pk", "name", "timezone"))
+    by_name = {name: zone for _pk, name, zone in branches}
+    by_id = {pk: zone for pk, _name, zone in branches}
+    default = branches[0][2] if branches else "UTC"
+    out: dict[uuid.UUID, str] = {}
+    for m in messages:
+        home = by_id.get(m.patient.branch_id) if m.patient is not None and m.patient.branch_id else None
+        out[m.pk] = by_name.get(getattr(m, "branch_name", None) or "") or home or default
+    return out
 
 
 def message_get(*, org: Organization, message_id: uuid.UUID) -> Message:

@@ -42,6 +42,9 @@ def message_list(request: AuthedRequest) -> HttpResponse:
     page = Paginator(selectors.message_list(org=org, filters=filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    zones = selectors.message_zones(org=org, messages=page)
+    for m in page:
+        m.zone = zones[m.pk]  # type: ignore[attr-defined]  # shown in the clinic's zone, not UTC
     show_contacts = user.has_perm_cf("patients.view_contacts")
     counts = selectors.message_status_counts(org=org)
     audit_record(

@@ -220,8 +220,10 @@ class PatientPrediction(TenantModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["organization", "clv"], name="prediction_org_clv_idx"),
-            models.Index(fields=["organization", "p_alive"], name="prediction_org_alive_idx"),
+            # the list sorted by a prediction walks these (either way) and stops after a page;
+            # the patient breaks ties, so the order needs no sort step
+            models.Index(fields=["organization", "clv", "patient"], name="prediction_org_clv_pat_idx"),
+            models.Index(fields=["organization", "p_alive", "patient"], name="prediction_org_alive_pat_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["organization", "patient"], name="prediction_org_patient_uniq"),

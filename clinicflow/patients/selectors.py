@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from clinicflow.core.crypto import email_index, phone_index
 from clinicflow.core.errors import NotFound
@@ -27,11 +28,14 @@ SORTS = {
     "-name": ("-last_name", "-first_name", "-id"),
     "created": ("created_at", "id"),
     "-created": ("-created_at", "-id"),
-    "clv": ("predictions__clv", "id"),
-    "-clv": ("-predictions__clv", "-id"),
-    "p_alive": ("predictions__p_alive", "id"),
-    "-p_alive": ("-predictions__p_alive", "-id"),
+    "clv": ("prediction_clv", "id"),
+    "-clv": ("-prediction_clv", "-id"),
+    "p_alive": ("prediction_p_alive", "id"),
+    "-p_alive": ("-prediction_p_alive", "-id"),
 }
+# Sorts by the stored prediction list the patients that have one, read off the prediction's
+# (organization, clv|p_alive, patient) index through an inner join: no sort of the whole table.
+PREDICTION_SORTS = frozenset({"clv", "-clv", "p_alive", "-p_alive"})
 
 
 def default_region(org: Organization, branch: Branch | None = None) -> str:
@@ -74,8 +78,14 @@ class PatientFilters:
 
 
 def patient_list(*, org: Organization, filters: PatientFilters | None = None) -> QuerySet[Patient]:
+    """The organisation's patients matching ``filters``, in the filters' order. Sorted by a
+    prediction (``clv``, ``p_alive``) the list holds the patients with a prediction, each annotated
+    with ``prediction_clv``, ``prediction_p_alive`` and ``prediction_currency``."""
     f = filters or PatientFilters()
-    qs = Patient.objects.for_org(org).select_related("branch").prefetch_related(_phones(org))
+    sort = f.sort if f.sort in SORTS else "name"
+    qs: QuerySet[Patient] = (
+        Patient.objects.for_org(org).select_related("branch").prefetch_related(_phones(org))
+    )
     if not f.include_merged:
         qs = qs.filter(merged_into__isnull=True)
     query = f.q.strip()
@@ -89,11 +99,58 @@ def patient_list(*, org: Organization, filters: PatientFilters | None = None) ->
         qs = qs.filter(source=f.source)
     if f.sex:
         qs = qs.filter(sex=f.sex)
+    # One filter() call for every prediction condition: each call on a reverse relation adds its own join.
+    predicted = Q()
     if f.min_clv:
-        qs = qs.filter(predictions__clv__gte=f.min_clv)
+        predicted &= Q(predictions__clv__gte=f.min_clv)
     if f.max_p_alive:
-        qs = qs.filter(predictions__p_alive__lte=f.max_p_alive)
-    return qs.order_by(*SORTS.get(f.sort, SORTS["name"]))
+        predicted &= Q(predictions__p_alive__lte=f.max_p_alive)
+    if sort in PREDICTION_SORTS:
+        # the prediction's organisation too, so the join walks the org-first index
+        predicted &= Q(predictions__organization=org)
+    if predicted:
+        qs = qs.filter(predicted)
+    if sort in PREDICTION_SORTS:
+        # the annotations ride on the rows; the queryset's type stays that of the patients
+        qs = cast(
+            "QuerySet[Patient]",
+            qs.annotate(
+                prediction_clv=F("predictions__clv"),
+                prediction_p_alive=F("predictions__p_alive"),
+                prediction_currency=F("predictions__currency"),
+            ),
+        )
+    return qs.order_by(*SORTS[sort])
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of the patient list, read without counting the whole list."""
+
+    object_list: list[Patient]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def patient_page(*, org: Organization, filters: PatientFilters, number: int, size: int) -> PatientPage:
+    """Page ``number`` (from 1) of ``size`` rows: one query for size + 1 rows (the extra one tells
+    whether a next page exists) and one for their phones; no COUNT over the list."""
+    number = max(1, number)
+    start = (number - 1) * size
+    rows = list(patient_list(org=org, filters=filters)[start : start + size + 1])
+    return PatientPage(object_list=rows[:size], number=number, has_next=len(rows) > size)
 
 
 def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q:

@@ -113,7 +113,7 @@ def _check_values(values: dict[str, Any], *, org: Organization, creating: bool, 
         try:
             validate_email(values["email"])
         except DjangoValidationError:
-            errors.add("email", "is not a valid e-mail address")
+            errors.add("email", f"“{values['email']}” is not a valid e-mail address")
     birth = values.get("birth_date")
     if isinstance(birth, dt.date):
         if birth > timezone.localdate():

@@ -52,9 +52,14 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
         sort=sort if sort in selectors.SORTS else "name",
         search_contacts=request.user.has_perm_cf("patients.view_contacts"),
     )
-    page = Paginator(selectors.patient_list(org=org, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page: object
+    if filters.sort in selectors.PREDICTION_SORTS:
+        # ranked by a prediction: read one page off the prediction index, no COUNT of the whole list
+        page = selectors.patient_page(org=org, filters=filters, number=_page_number(request), size=PAGE_SIZE)
+    else:
+        page = Paginator(selectors.patient_list(org=org, filters=filters), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     audit_record(
         org=org,
         actor=request.user,
@@ -71,8 +76,16 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
             "branches": branch_list(org=org, active_only=False),
             "sources": Source.choices,
             "show_contacts": request.user.has_perm_cf("patients.view_contacts"),
+            "show_predictions": filters.sort in selectors.PREDICTION_SORTS,
         },
     )
+
+
+def _page_number(request: AuthedRequest) -> int:
+    try:
+        return min(max(1, int(request.GET.get("page", "1"))), 100_000)
+    except ValueError:
+        return 1
 
 
 @require_perm("patients.view", audit_object="patient")

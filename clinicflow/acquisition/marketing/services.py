@@ -72,6 +72,13 @@ def channel_update(
     if not name.strip():
         raise ValidationFailed.field("name", "is required")
     _check_kind(kind)
+    if (
+        kind == ChannelKind.FREE
+        and AdSpend.objects.for_org(org).filter(channel=channel, spend__gt=0).exists()
+    ):
+        raise ValidationFailed.field(
+            "kind", "cannot be free: the channel has spend, and a free channel has none"
+        )
     channel.name, channel.kind = name.strip()[:100], kind
     audited_save(channel, org=org, actor=actor, fields=["name", "kind"], object_type="channel")
     return channel
@@ -199,6 +206,10 @@ def _check_spend_rows(org: Organization, rows: Sequence[SpendRow]) -> None:
             row.campaign.organization_id != org.id or row.campaign.channel_id != row.channel.pk
         ):
             raise ValidationFailed.field("campaign", f"line {row.line}: unknown campaign")
+        if row.channel.kind == ChannelKind.FREE and row.spend.amount:
+            raise ValidationFailed.field(
+                "channel", f"line {row.line}: {row.channel.name} is a free channel and has no spend"
+            )
         if row.spend.currency != org.currency:
             raise ValidationFailed.field("spend", f"line {row.line}: must be in {org.currency}")
         if not Decimal(0) <= row.spend.amount <= MAX_SPEND:

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from clinicflow.acquisition.marketing import selectors, spend_limits
 from clinicflow.acquisition.marketing.services import MAX_SPEND, SpendRow
-from clinicflow.acquisition.models import Campaign, Channel
+from clinicflow.acquisition.models import Campaign, Channel, ChannelKind
 from clinicflow.core.models import Organization
 from clinicflow.core.money import Money
 
@@ -62,7 +62,8 @@ class Table:
 class RowError:
     line: int
     field: str
-    code: str  # bad_date, bad_number, negative, too_large, unknown_channel, unknown_campaign, duplicate
+    code: str  # bad_date, bad_number, negative, too_large, unknown_channel, unknown_campaign, duplicate,
+    # free_channel
     reason: str
     value: str = ""
 
@@ -346,6 +347,9 @@ def _parse_row(
             if campaign_text
             else ("channel", found.channel.pk, day)
         )
+    if spend and found.channel is not None and found.channel.kind == ChannelKind.FREE:
+        reason = str(_("a free channel has no spend"))
+        errors.append(RowError(line, "channel", "free_channel", reason, found.channel.name))
     if errors or day is None or spend is None or found.channel is None:
         return None, errors, key
     row = SpendRow(

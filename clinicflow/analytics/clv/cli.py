@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -25,8 +25,11 @@ from clinicflow.analytics.clv.io import FileUnreadable, read_transactions
 from clinicflow.analytics.clv.predict import MONTH_IN_UNITS, ClvResult, analyse
 from clinicflow.analytics.clv.special import FitFailed, SeriesDidNotConverge
 from clinicflow.analytics.clv.summary import TimeUnit, summarise
+from clinicflow.core.money import CURRENCIES
 
 RowsLoader = Callable[[], Iterable[tuple[str, dt.date, Decimal]]]
+# Names the listed patients of the text summary: their ids -> name and card link.
+Labeller = Callable[[Sequence[str]], Mapping[str, report.PatientLabel]]
 
 EXIT_INPUT = 2  # bad options, unreadable file or bad rows
 EXIT_MODEL = 3  # the models cannot describe the data
@@ -122,6 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="number of patients listed in the text summary (default 10)",
     )
+    parser.add_argument(
+        "--currency",
+        choices=CURRENCIES,
+        default=None,
+        metavar="CODE",
+        help="ISO 4217 code of the amounts, printed with the money of the text summary "
+        f"({', '.join(CURRENCIES)}; default none: plain figures; with --org the organisation's currency)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print parameters and the patient table as JSON")
     output.add_argument(
@@ -151,10 +162,12 @@ def execute(
     stdout: TextSink,
     stderr: TextSink,
     rows_loader: RowsLoader | None = None,
+    labeller: Labeller | None = None,
 ) -> ClvResult:
     """Like :func:`run`, but raises :class:`ClvError` (message and exit code) on failure.
 
-    Returns the fitted models and predictions after writing the output.
+    Returns the fitted models and predictions after writing the output. ``options["currency"]``
+    puts the currency on the text summary's money; ``labeller`` names its listed patients.
     """
     until = _option_date(options.get("until"))
     time_unit: TimeUnit = "day" if options.get("time_unit") == "day" else "week"
@@ -193,7 +206,10 @@ def execute(
     elif options.get("csv"):
         _write_csv(str(options["csv"]), report.csv_rows(result), stdout)
     else:
-        stdout.write(report.text_summary(result, top=int(options.get("top") or 10)))
+        top = int(options.get("top") or 10)
+        labels = labeller(report.top_patient_ids(result, top)) if labeller is not None else None
+        currency = options.get("currency") or None
+        stdout.write(report.text_summary(result, top=top, currency=currency, labels=labels))
     if options.get("json") or options.get("csv"):
         # The text summary carries these notes; machine-readable output keeps them apart.
         for note in report.boundary_notes(result):

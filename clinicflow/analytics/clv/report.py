@@ -6,12 +6,15 @@ Parameters and probabilities are rounded to 6 significant figures, money to 2 de
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 
 from clinicflow.analytics.clv.predict import ClvResult
+from clinicflow.core.money import MINOR_UNITS, Money
 
 CSV_COLUMNS = (
     "patient_id",
@@ -39,6 +42,24 @@ def money(value: float | Decimal) -> Decimal:
             raise ValueError(f"money value is not finite: {value}")
         value = Decimal(repr(value))
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_text(value: float | Decimal, currency: str | None = None) -> str:
+    """Money for the text summary: ``1,234.50 RUB`` with a currency (its minor units, digits
+    grouped), else the plain 2-decimal figure as before (``1234.50``)."""
+    if not currency:
+        return str(money(value))
+    amount = money(value).quantize(Decimal(1).scaleb(-MINOR_UNITS[currency]), rounding=ROUND_HALF_UP)
+    cash = Money(amount, currency)
+    return f"{cash.amount:,} {cash.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientLabel:
+    """How the text summary names a patient: her name and the link to her card."""
+
+    name: str
+    url: str
 
 
 def patient_records(result: ClvResult) -> list[dict[str, Any]]:
@@ -150,8 +171,18 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def text_summary(result: ClvResult, *, top: int = 10) -> str:
-    """A human-readable summary: parameters, counts and the patients with the highest CLV."""
+def text_summary(
+    result: ClvResult,
+    *,
+    top: int = 10,
+    currency: str | None = None,
+    labels: Mapping[str, PatientLabel] | None = None,
+) -> str:
+    """A human-readable summary: parameters, counts and the patients with the highest CLV.
+
+    Money carries ``currency`` when given; with ``labels`` the top patients are listed by name with
+    the link to their card (a patient without a label keeps her id), else by id.
+    """
     s, bg, gg, pr = result.summary, result.bgnbd, result.gamma_gamma, result.predictions
     unit = s.time_unit
     repeaters = int(np.count_nonzero(s.frequency))
@@ -174,29 +205,50 @@ def text_summary(result: ClvResult, *, top: int = 10) -> str:
         f"expected visits in the next {result.predict_units:g} {unit}s: "
         f"{float(pr.expected_visits.sum()):.6g}",
         f"expected patients still active: {float(pr.p_alive.sum()):.6g} of {len(s)}",
-        f"total CLV over {result.horizon_months} months: {money(float(pr.clv.sum()))}",
+        f"total CLV over {result.horizon_months} months: {money_text(float(pr.clv.sum()), currency)}",
         "",
     ]
-    order = np.argsort(-pr.clv, kind="stable")[:top]
+    order = _top_order(result, top)
     if order.size:
         lines.append(f"top {order.size} patients by CLV:")
-        header = ("patient_id", "visits", "p_alive", "exp_visits", "value/visit", "clv")
+        first = "patient" if labels is not None else "patient_id"
+        header = (first, "visits", "p_alive", "exp_visits", "value/visit", "clv")
         table = [header] + [
             (
-                s.patient_ids[i],
+                _patient_cell(s.patient_ids[i], labels),
                 str(int(s.frequency[i]) + 1),
                 f"{pr.p_alive[i]:.3f}",
                 f"{pr.expected_visits[i]:.3f}",
-                str(money(float(pr.expected_value[i]))),
-                str(money(float(pr.clv[i]))),
+                money_text(float(pr.expected_value[i]), currency),
+                money_text(float(pr.clv[i]), currency),
             )
             for i in order
         ]
+        links = [""] + [_patient_link(s.patient_ids[i], labels) for i in order]
         widths = [max(len(row[c]) for row in table) for c in range(len(header))]
-        for row in table:
+        for row, link in zip(table, links, strict=True):
             cells = [row[0].ljust(widths[0])] + [row[c].rjust(widths[c]) for c in range(1, len(row))]
-            lines.append("  " + "  ".join(cells))
+            lines.append(("  " + "  ".join(cells) + ("  " + link if link else "")).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _top_order(result: ClvResult, top: int) -> np.ndarray[Any, np.dtype[np.intp]]:
+    return np.argsort(-result.predictions.clv, kind="stable")[:top]
+
+
+def top_patient_ids(result: ClvResult, top: int) -> list[str]:
+    """The ids of the ``top`` patients by CLV, in the order of the text summary."""
+    return [result.summary.patient_ids[i] for i in _top_order(result, top)]
+
+
+def _patient_cell(patient_id: str, labels: Mapping[str, PatientLabel] | None) -> str:
+    label = labels.get(patient_id) if labels is not None else None
+    return label.name if label is not None and label.name else patient_id
+
+
+def _patient_link(patient_id: str, labels: Mapping[str, PatientLabel] | None) -> str:
+    label = labels.get(patient_id) if labels is not None else None
+    return label.url if label is not None else ""
 
 
 def _pm(value: float, err: float | None) -> str:

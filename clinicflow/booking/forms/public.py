@@ -84,7 +84,9 @@ class DetailsForm(forms.Form):
             try:
                 validate_email(value)
             except ValidationError as exc:
-                raise ValidationError(_("This e-mail address does not look right.")) from exc
+                raise ValidationError(
+                    _("“%(value)s” does not look like an e-mail address."), params={"value": value}
+                ) from exc
         return value
 
     def clean_channel(self) -> str:

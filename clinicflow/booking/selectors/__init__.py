@@ -19,7 +19,7 @@ from clinicflow.booking.selectors.appointments import (
 )
 from clinicflow.booking.selectors.base import MAX_APPOINTMENT
 from clinicflow.booking.selectors.catalogue import price_for, service_get, service_list
-from clinicflow.booking.selectors.payments import payment_list
+from clinicflow.booking.selectors.payments import payment_due, payment_list
 from clinicflow.booking.selectors.public import booking_code_get, public_branch_get
 from clinicflow.booking.selectors.resources import (
     doctor_branch_ids,
@@ -74,6 +74,7 @@ __all__ = [
     "exception_list",
     "is_first_visit",
     "live_rows",
+    "payment_due",
     "payment_list",
     "price_for",
     "public_branch_get",

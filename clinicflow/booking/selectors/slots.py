@@ -167,11 +167,13 @@ def slots_find(
     time_from: dt.time | None = None,
     time_to: dt.time | None = None,
     step_minutes: int | None = None,
+    one_per_start: bool = False,
 ) -> list[Slot]:
     """Free slots of a service at a branch, chronological, each with a doctor and a free room.
 
     ``weekdays`` (0 = Monday) and ``time_from``/``time_to`` (local start times) narrow the search
-    ("Saturday morning")."""
+    ("Saturday morning"). ``one_per_start`` keeps one slot per start time (whichever doctor comes
+    first), before ``limit`` counts, so "any doctor" fills the same days as one doctor would."""
     now = timezone.now()
     step = step_minutes or settings_for(org=org, branch=branch).slot_step_minutes or 15
     duration = dt.timedelta(minutes=service.duration_minutes)
@@ -209,6 +211,8 @@ def slots_find(
     sweeps = (_doctor_starts(search, d, schedules[d], doctor_taken.get(d, [])) for d in candidates)
     out: list[Slot] = []
     for s, _key, d_id, r in heapq.merge(*sweeps):
+        if one_per_start and out and out[-1].start == s:
+            continue
         out.append(Slot(start=s, end=s + duration, doctor_id=d_id, room_id=r, doctor_name=names[d_id]))
         if limit is not None and len(out) >= limit:
             break

@@ -165,6 +165,7 @@ def appointment_detail(request: AuthedRequest, appointment_id: str) -> HttpRespo
     )
     tz = appt.branch.tz
     can_book = request.user.has_perm_cf("booking.book")
+    payments = selectors.payment_list(org=request.org, appointment=appt)
     return render_in_zone(
         request,
         "booking/appointment.html",
@@ -174,7 +175,8 @@ def appointment_detail(request: AuthedRequest, appointment_id: str) -> HttpRespo
             "manage_expires": manage_expires_at(appt).astimezone(tz),
             "local_start": appt.start_at.astimezone(tz),
             "local_end": appt.end_at.astimezone(tz),
-            "payments": selectors.payment_list(org=request.org, appointment=appt),
+            "payments": payments,
+            "due": selectors.payment_due(appt, payments),  # the form's amount: what is left to pay
             "methods": PaymentMethod.choices,
             "can_book": can_book,
             "marks": services.marks_allowed(appt),

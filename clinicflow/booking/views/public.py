@@ -86,6 +86,7 @@ def _slot_page(
         date_to=min(day + week - dt.timedelta(days=1), horizon),
         limit=300,
         not_before=now + dt.timedelta(hours=conf.online_booking_cutoff_hours),
+        one_per_start=doctor is None,
     )
     return {
         "day": day,

@@ -10,6 +10,8 @@ from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import DAY_S, Batch, NewEpisode, World
 from clinicflow.simulator.scenario import CATEGORIES, PAYMENT_METHODS
 
+CONSENT_BEFORE_START_S = 240  # consents are signed at reception, before the first visit starts
+
 PROMOTER_NPS, DETRACTOR_NPS = 9, 6  # NPS: promoters answer 9-10, detractors 0-6
 
 
@@ -108,7 +110,10 @@ class Visits:
                 ),
             },
         )
-        w.emit("consents", {"id": w.ids(start), "patient": p, "at": start, "marketing": pat["consent"][p]})
+        # signed at reception, a minute after arriving (the writer's ``arrived_at``: 5 minutes before
+        # the start), before any treatment; the marketing consent half a minute later
+        signed = start - CONSENT_BEFORE_START_S
+        w.emit("consents", {"id": w.ids(signed), "patient": p, "at": signed, "marketing": pat["consent"][p]})
         w.queue(c_req)
         pat["pending"][p[~converted]] = False
 

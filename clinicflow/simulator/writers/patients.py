@@ -8,6 +8,8 @@ from clinicflow.patients.models import ConsentEvent, ConsentMethod, Patient, Pat
 from clinicflow.simulator.engine.ids import uuid7_array
 from clinicflow.simulator.writers.base import Columns, SinkBase
 
+MARKETING_AFTER_S = 30  # the marketing consent is signed half a minute after the health data one
+
 
 def write_patients(out: SinkBase, c: Columns) -> None:
     sim = out.sim
@@ -60,12 +62,14 @@ def write_consents(out: SinkBase, c: Columns) -> None:
     out.put(
         ConsentEvent,
         {
-            "id": np.concatenate([c["id"], uuid7_array(sim.id_rng, c["at"][mk] * 1000 + 1)]),
+            "id": np.concatenate(
+                [c["id"], uuid7_array(sim.id_rng, (c["at"][mk] + MARKETING_AFTER_S) * 1000)]
+            ),
             "patient": np.concatenate([pid, pid[mk]]),
             "purpose": ["health_data"] * n + ["marketing_sms"] * mk.size,
             "kind": "granted",
             "method": [ConsentMethod.WRITTEN.value] * n + [ConsentMethod.WRITTEN.value] * mk.size,
-            "at": np.concatenate([c["at"], c["at"][mk] + 1]),
+            "at": np.concatenate([c["at"], c["at"][mk] + MARKETING_AFTER_S]),
             "template_version": "sim",
             "text_sha256": "",
             "evidence": "",

@@ -30,6 +30,7 @@ from clinicflow.core.services import branch_create
 from clinicflow.simulator.engine.core import DAY_S, Simulation
 from clinicflow.simulator.engine.ids import uuid7_array
 from clinicflow.simulator.scenario import ROOM_TYPES
+from clinicflow.simulator.scenario.model import Channel as ScenarioChannel
 from clinicflow.simulator.writers.bulk import BulkWriter, CopyPipe
 
 UTM = {
@@ -53,6 +54,13 @@ SPECIALTY = {
 def channel_kind(code: str) -> str:
     """Paid, free or offline: the kind of the product's default channel with this code."""
     return str(DEFAULT_CHANNEL_NAMES[ChannelCode(code)][1])
+
+
+def _written_kind(channel: ScenarioChannel) -> str:
+    """The default kind of the channel's code, but paid when the scenario spends on it (organic
+    search with an SEO fee): a channel marked free has no spend."""
+    kind = channel_kind(channel.kind)
+    return str(ChannelKind.PAID) if kind == ChannelKind.FREE and channel.monthly_spend > 0 else kind
 
 
 def is_paid(code: str) -> bool:
@@ -235,7 +243,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 "id": ids["channel"][new_ch],
                 "code": [scn.channels[i].kind for i in new_ch],
                 "name": [scn.channels[i].name for i in new_ch],
-                "kind": [channel_kind(scn.channels[i].kind) for i in new_ch],
+                "kind": [_written_kind(scn.channels[i]) for i in new_ch],
             }
         )
     channel_arr = as_array(ch_ids)

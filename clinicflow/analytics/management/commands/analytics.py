@@ -7,24 +7,37 @@
 
 With ``--org`` the organisation's payments are read from the database, ``--until``
 defaults to today, and after a successful fit every patient's prediction is stored
-(``patients.PatientPrediction``, replacing the organisation's earlier rows).
+(``patients.PatientPrediction``, replacing the organisation's earlier rows). The text summary
+then prints money in the organisation's currency and names the top patients with the link to
+their card (``CLINICFLOW_PUBLIC_URL`` + the card's path); from a file it lists patient ids and
+prints money with ``--currency CODE`` when given.
 """
 
 from __future__ import annotations
 
 import importlib
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 from django.utils import timezone
 
 from clinicflow.analytics.clv import cli as clv_cli
+from clinicflow.analytics.clv.report import PatientLabel
+from clinicflow.core.models import Organization
+from clinicflow.patients.selectors import patients_named
 
 ORG_SOURCE = "clinicflow.analytics.clv.org_source"
 
 
 class Command(BaseCommand):
-    help = "Analytics reports. Subcommands: clv (predictive patient lifetime value)."
+    help = (
+        "Analytics reports: clv predicts each patient's lifetime value (BG/NBD and Gamma-Gamma). "
+        "Run 'clinicflow analytics clv --help' for its options."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         subparsers = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -51,6 +64,7 @@ class Command(BaseCommand):
         if not org and not options.get("transactions"):
             raise CommandError("give the transactions with --transactions FILE or --org SLUG")
         rows_loader = None
+        labeller = None
         if org:
             # Written separately: load_org_transactions(slug) -> iterable of (patient_id, date, amount).
             try:
@@ -69,9 +83,18 @@ class Command(BaseCommand):
 
             if options.get("until") is None:
                 options["until"] = timezone.localdate()
+            organisation = Organization.objects.filter(slug=org).first()
+            if organisation is not None:
+                if options.get("currency") and options["currency"] != organisation.currency:
+                    raise CommandError(
+                        f"--currency {options['currency']} differs from {org}'s currency "
+                        f"{organisation.currency}: the payments are read in {organisation.currency}"
+                    )
+                options["currency"] = organisation.currency
+                labeller = _card_labeller(organisation)
 
         try:
-            result = clv_cli.execute(options, self.stdout, self.stderr, rows_loader)
+            result = clv_cli.execute(options, self.stdout, self.stderr, rows_loader, labeller)
         except clv_cli.ClvError as exc:
             raise CommandError(str(exc), returncode=exc.exit_code) from exc
         if org:
@@ -79,3 +102,22 @@ class Command(BaseCommand):
             # Machine-readable output stays clean: the confirmation goes to stderr there.
             sink = self.stderr if options.get("json") or options.get("csv") == "-" else self.stdout
             sink.write(f"Stored {stored} predictions for {org}")
+
+
+def _card_labeller(org: Organization) -> clv_cli.Labeller:
+    """Names the listed patients of ``org`` with the absolute link to their patient card."""
+    base = str(settings.CLINICFLOW.get("PUBLIC_URL", "")).rstrip("/")
+
+    def labels(ids: Sequence[str]) -> Mapping[str, PatientLabel]:
+        keys = []
+        for text in ids:
+            try:
+                keys.append(uuid.UUID(text))
+            except ValueError:
+                continue  # not a patient of the database: stays listed by its id
+        return {
+            str(p.pk): PatientLabel(p.full_name, base + reverse("patients:detail", args=[str(p.pk)]))
+            for p in patients_named(org=org, ids=keys)
+        }
+
+    return labels

@@ -12,16 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.acquisition.attribution import MODELS, Tally
+from clinicflow.acquisition.attribution import DIRECT, MODELS, Tally
 from clinicflow.acquisition.defaults import tracking_settings
-from clinicflow.acquisition.models import AdSpend, Call, CallStatus, Campaign, Channel, Lead, WebSession
+from clinicflow.acquisition.models import (
+    AdSpend,
+    Call,
+    CallStatus,
+    Campaign,
+    Channel,
+    ChannelKind,
+    Lead,
+    WebSession,
+)
 from clinicflow.analytics.reports.acquisition.first_patients import first_patient_tallies
 from clinicflow.analytics.reports.base import (
     ChartSpec,
@@ -74,6 +83,7 @@ def traffic(
     start, end = period_bounds(date_from, date_to, branch)
     out: dict[Key, Traffic] = defaultdict(Traffic)
     spend = AdSpend.objects.for_org(org).filter(date__gte=date_from, date__lte=date_to)
+    spend = spend.exclude(channel__kind=ChannelKind.FREE)  # a free channel has no spend
     if branch is not None:
         spend = spend.filter(Q(branch=branch) | Q(branch__isnull=True, campaign__branch=branch))
     for r in spend.values(key, "currency").annotate(s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks")):
@@ -219,6 +229,27 @@ class ChannelReport:
         return t
 
 
+Row = TypeVar("Row", Traffic, Tally)
+
+
+def _fold_unknown(rows: dict[Key, Row], into: Key, make: type[Row]) -> dict[Key, Row]:
+    """``rows`` with the direct / unknown line (key None) added into the direct channel's: "Direct"
+    and "Direct / unknown" are one channel."""
+    unknown = rows.get(None)
+    if unknown is None or into is None:
+        return rows
+    out: dict[Key, Row] = {k: v for k, v in rows.items() if k is not None}
+    target = out.setdefault(into, make())
+    for f in fields(unknown):
+        mine, theirs = getattr(target, f.name), getattr(unknown, f.name)
+        if isinstance(mine, MoneyTotals):
+            for money in theirs.values():
+                mine.add(money)
+        else:
+            setattr(target, f.name, mine + theirs)
+    return out
+
+
 def _names(*, org: Organization, group: str) -> dict[Key, tuple[str, str]]:
     if group == "channel":
         return {c.pk: (c.code, c.name) for c in Channel.objects.for_org(org)}
@@ -245,6 +276,9 @@ def channel_report(
     firsts = first_patient_tallies(org=org, start=start, end=end, branch=branch, model=model, group=group)
     names = _names(org=org, group=group)
     unknown = str(_("Direct / unknown")) if group == "channel" else str(_("No campaign"))
+    if group == "channel":
+        direct = next((k for k, (code, _name) in names.items() if code == DIRECT), None)
+        seen, firsts = _fold_unknown(seen, direct, Traffic), _fold_unknown(firsts, direct, Tally)
     currency = report_currency(org, branch)
     lines = []
     for k in seen.keys() | firsts.keys():

@@ -11,8 +11,9 @@ from clinicflow.core.dbroles import roles_sql
 
 class Command(BaseCommand):
     help = (
-        "Print SQL for two PostgreSQL roles: an owner that runs migrations and owns the tables and the "
-        "audit log's append-only triggers, and an application role with ordinary DML rights but only "
+        "Print the SQL that creates the owner and the application database roles. The roles: an owner "
+        "that runs migrations and owns the tables and the audit log's append-only triggers, and an "
+        "application role with ordinary DML rights but only "
         "INSERT and SELECT on the audit tables. Run it with psql as a superuser."
     )
 

@@ -13,10 +13,11 @@ from clinicflow.core.models import Organization
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every encrypted column (patients' phones, e-mail, notes, consent evidence) with the "
-        "current key: the first of FIELD_ENCRYPTION_KEYS. Keep the old keys listed after it until this "
-        "has run; values under an old key decrypt until then. Blind indexes (BLIND_INDEX_KEY) are not "
-        "changed. Safe to run again and while the application runs."
+        "Re-encrypt the encrypted columns with the current key of FIELD_ENCRYPTION_KEYS. The columns: "
+        "patients' phones, e-mail, notes, consent evidence; the current key is the first listed. Keep "
+        "the old keys listed after it until this has run; values under an old key decrypt until then. "
+        "Blind indexes (BLIND_INDEX_KEY) are not changed. Safe to run again and while the application "
+        "runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,8 +10,8 @@ from clinicflow.core.models import Organization
 
 class Command(BaseCommand):
     help = (
-        "Chain the audit rows still pending, then verify each organisation's keyed hash chain; report "
-        "the first broken link. Exits 1 when broken."
+        "Verify each organisation's audit hash chain and name the first broken link. Chains the audit "
+        "rows still pending first, then checks the keyed hash chain; exits 1 when broken."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

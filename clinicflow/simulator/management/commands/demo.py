@@ -14,8 +14,8 @@ from clinicflow.simulator.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists, de
 
 class Command(BaseCommand):
     help = (
-        "Load the demo installation: 'Demo Aesthetic Clinic' (slug demo, two branches) and 'Other Clinic' "
-        "(slug other), staff logins with password 'demo', and the demo clinic's data. Idempotent."
+        "Load the demo clinics, their staff logins and data (idempotent). 'Demo Aesthetic Clinic' (slug "
+        "demo, two branches) and 'Other Clinic' (slug other); staff logins have the password 'demo'."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

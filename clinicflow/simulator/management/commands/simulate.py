@@ -24,8 +24,9 @@ def _date(text: str) -> dt.date:
 
 class Command(BaseCommand):
     help = (
-        "Generate months of a clinic's life (calls, patients, appointments, payments, surveys, …) with "
-        "planted, known parameters into an organisation. Same seed and scenario give the same rows."
+        "Generate a clinic's months of activity with planted, known parameters. Calls, patients, "
+        "appointments, payments, surveys, … are written into an organisation. Same seed and scenario "
+        "give the same rows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
