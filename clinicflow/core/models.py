@@ -16,6 +16,19 @@ from clinicflow.core.ids import uuid7
 from clinicflow.core.money import CURRENCIES
 
 
+def staff_ref() -> models.ForeignKey[Any, Any]:
+    """The staff user who did something to a row (created it, recorded it, closed it): kept when the
+    user is deleted (set to null), no reverse accessor, no index of its own (tenant indexes lead)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+
+
 def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from clinicflow.core import crypto
 from clinicflow.core.fields import BlindIndexedModel, BlindIndexField, BlindIndexManager, EncryptedTextField
-from clinicflow.core.models import AppendOnlyTenantManager, Branch, TenantModel
+from clinicflow.core.models import AppendOnlyTenantManager, Branch, TenantModel, staff_ref
 
 
 class Sex(models.TextChoices):
@@ -70,14 +69,7 @@ class Patient(BlindIndexedModel, TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_ref()
 
     objects: ClassVar[BlindIndexManager[Patient]] = BlindIndexManager()
 
@@ -180,14 +172,7 @@ class ConsentEvent(TenantModel):
     template_version = models.CharField(_("template version"), max_length=40, blank=True)
     text_sha256 = models.CharField(max_length=64, blank=True)
     evidence = EncryptedTextField(_("evidence"), max_length=300, blank=True, multiline=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    recorded_by = staff_ref()
 
     objects: ClassVar[AppendOnlyTenantManager[ConsentEvent]] = AppendOnlyTenantManager()
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from clinicflow.core.models import TenantModel
+from clinicflow.core.models import TenantModel, staff_ref
 
 
 class Jurisdiction(models.TextChoices):
@@ -55,14 +54,7 @@ class Incident(TenantModel):
     )
     data_categories = models.JSONField(_("categories of data"), default=list, blank=True)
     jurisdictions = models.JSONField(_("jurisdictions"), default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_ref()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -86,14 +78,7 @@ class IncidentDeadline(TenantModel):
     kind = models.CharField(max_length=20)
     due_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    done_by = staff_ref()
     reference = models.CharField(max_length=200, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
 
@@ -114,14 +99,7 @@ class AffectedSnapshot(TenantModel):
     incident as it was when attached."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+", db_index=False)
-    subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    subject = staff_ref()
     subject_email = models.CharField(max_length=254)
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
@@ -129,14 +107,7 @@ class AffectedSnapshot(TenantModel):
     uncovered_rows = models.PositiveIntegerField(
         default=0, help_text=_("List and export views in the window that name no record.")
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_ref()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from clinicflow.acquisition.models.integrations import Integration, Provider
 from clinicflow.acquisition.models.marketing import Campaign, Channel
 from clinicflow.acquisition.models.tracking import TrackingNumber, WebSession
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 from clinicflow.patients.models import Patient
 
 
@@ -54,14 +53,7 @@ class Call(TenantModel):
     status = models.CharField(_("status"), max_length=10, choices=CallStatus.choices)
     status_rank = models.PositiveSmallIntegerField(default=0)
     recording_url = models.URLField(_("recording"), max_length=500, blank=True)
-    administrator = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    administrator = staff_ref()
     is_unique = models.BooleanField(_("unique"), default=False)
     patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
@@ -124,14 +116,7 @@ class CallTag(models.TextChoices):
 class CallTagging(TenantModel):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="taggings", db_index=False)
     tag = models.CharField(_("tag"), max_length=20, choices=CallTag.choices)
-    tagged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    tagged_by = staff_ref()
     tagged_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -3,13 +3,12 @@ review list."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.models.calls import Call
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 
 
 class CallChecklist(TenantModel):
@@ -46,14 +45,7 @@ class CallScore(TenantModel):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="scores", db_index=False)
     item = models.ForeignKey(CallChecklistItem, on_delete=models.CASCADE, related_name="+", db_index=False)
     passed = models.BooleanField()
-    scored_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    scored_by = staff_ref()
     scored_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -71,14 +63,7 @@ class CallbackTask(TenantModel):
     phone = models.CharField(max_length=40, blank=True)
     due_at = models.DateTimeField(_("due"))
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    assigned_to = staff_ref()
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -106,14 +91,7 @@ class ReviewListEntry(TenantModel):
     week = models.DateField(_("week (Monday)"))
     verdict = models.CharField(_("verdict"), max_length=4, choices=ReviewVerdict.choices)
     note = models.CharField(_("note"), max_length=500, blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    added_by = staff_ref()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

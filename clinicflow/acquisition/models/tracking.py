@@ -6,13 +6,12 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.models.marketing import Campaign, Channel
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 from clinicflow.patients.models import Patient
 
 
@@ -188,14 +187,7 @@ class Lead(TenantModel):
     possible_patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    matched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    matched_by = staff_ref()
     matched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.booking.models.resources import Doctor, Room
 from clinicflow.catalogue.models import Service
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 from clinicflow.patients.models import Patient
 
 
@@ -72,14 +71,7 @@ class Appointment(TenantModel):
     source = models.CharField(
         _("source"), max_length=12, choices=AppointmentSource.choices, default=AppointmentSource.STAFF
     )
-    booked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    booked_by = staff_ref()
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     # the patient's manage link is signed over (id, version); issuing a new link bumps the version and
     # every older link stops working (``clinicflow.booking.links``): no readable secret is stored

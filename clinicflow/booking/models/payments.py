@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.booking.models.appointments import Appointment
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 from clinicflow.core.money import Money
 from clinicflow.patients.models import Patient
 
@@ -39,14 +38,7 @@ class Payment(TenantModel):
     method = models.CharField(_("method"), max_length=12, choices=PaymentMethod.choices)
     kind = models.CharField(_("kind"), max_length=8, choices=PaymentKind.choices, default=PaymentKind.PAYMENT)
     paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    recorded_by = staff_ref()
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

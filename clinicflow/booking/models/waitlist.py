@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from clinicflow.booking.models.appointments import Appointment
 from clinicflow.booking.models.resources import Doctor
 from clinicflow.catalogue.models import Service
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, TenantModel, staff_ref
 from clinicflow.patients.models import Patient
 
 
@@ -46,14 +45,7 @@ class WaitlistEntry(TenantModel):
         Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     notes = models.CharField(_("notes"), max_length=300, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_ref()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
