@@ -9,14 +9,17 @@ part of an e-mail is the text, HTML-escaped, inside ``templates/messaging/email.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from clinicflow.core.formatting import fmt_date_full, fmt_datetime_full
 from clinicflow.messaging.catalog import BUILTIN, LANGUAGES
 from clinicflow.messaging.models import Channel
 
@@ -71,7 +74,23 @@ def template_source(
     return TemplateSource(builtin["subject"], builtin["body"], action)
 
 
+def localized(context: Mapping[str, Any], language: str) -> Mapping[str, Any]:
+    """The context with the appointment's time written for the message's language ("5 декабря, 14:30",
+    "12月5日 14:30") in the branch's zone, when the context carries ``start_utc`` and ``timezone``."""
+    start, zone = context.get("start_utc"), context.get("timezone")
+    if not start or not zone:
+        return context
+    try:
+        at = dt.datetime.fromisoformat(str(start))
+        tz = ZoneInfo(str(zone))
+    except (ValueError, KeyError):
+        return context
+    with translation.override(language):
+        return {**context, "start_local": fmt_datetime_full(at, tz), "date": fmt_date_full(at.astimezone(tz))}
+
+
 def render(*, source: TemplateSource, channel: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    context = localized(context, language)
     subject = " ".join(substitute(source.subject, context).split())[:SUBJECT_MAX]
     text = substitute(source.body, context).strip()
     if channel == Channel.SMS:
