@@ -15,6 +15,16 @@ DEFAULT_CHANNEL_NAMES = {
     ChannelCode.OFFLINE: ("Offline ads", ChannelKind.OFFLINE),
     ChannelCode.DIRECT: ("Direct / unknown", ChannelKind.FREE),
 }
+# the default names in the other interface languages (stored as the channel's translations)
+DEFAULT_CHANNEL_TRANSLATIONS = {
+    ChannelCode.SEARCH_ADS: {"ru": "Контекстная реклама", "zh-hans": "搜索广告"},
+    ChannelCode.SOCIAL_ADS: {"ru": "Реклама в соцсетях", "zh-hans": "社交媒体广告"},
+    ChannelCode.ORGANIC: {"ru": "SEO / органический поиск", "zh-hans": "SEO / 自然搜索"},
+    ChannelCode.AGGREGATOR: {"ru": "Агрегаторы", "zh-hans": "点评平台"},
+    ChannelCode.REFERRAL: {"ru": "Рекомендации", "zh-hans": "朋友推荐"},
+    ChannelCode.OFFLINE: {"ru": "Офлайн-реклама", "zh-hans": "线下广告"},
+    ChannelCode.DIRECT: {"ru": "Прямые обращения / неизвестно", "zh-hans": "直接访问 / 未知"},
+}
 
 
 def channel_for_code(*, org: Organization, code: str) -> Channel:
@@ -24,8 +34,9 @@ def channel_for_code(*, org: Organization, code: str) -> Channel:
     channel = Channel.objects.for_org(org).filter(code=code).first()
     if channel is None:
         name, kind = DEFAULT_CHANNEL_NAMES[ChannelCode(code)]
+        names = DEFAULT_CHANNEL_TRANSLATIONS[ChannelCode(code)]
         channel, _ = Channel.objects.get_or_create(
-            organization=org, code=code, defaults={"name": name, "kind": kind}
+            organization=org, code=code, defaults={"name": name, "kind": kind, "name_i18n": names}
         )
     return channel
 

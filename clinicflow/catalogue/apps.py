@@ -6,4 +6,4 @@ class CatalogueConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.catalogue"
     label = "catalogue"
-    nav = [("catalogue:list", _("Services"), "catalogue.view")]
+    nav = [("catalogue:list", _("Services"), "catalogue.view", "settings")]

@@ -12,6 +12,7 @@ from clinicflow.catalogue.models import RoomType, Service, ServiceCategory
 from clinicflow.catalogue.services import MAX_PRICE, ServiceDetails
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.money import CURRENCIES, Money
+from clinicflow.core.names import fields_from_names, names_from_fields
 
 
 class ServiceForm(forms.Form):
@@ -21,6 +22,9 @@ class ServiceForm(forms.Form):
         label=_("Code"), max_length=60, help_text=_("Unique in the organisation; cannot be changed later.")
     )
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(label=_("Name in English"), max_length=200, required=False)
+    name_ru = forms.CharField(label=_("Name in Russian"), max_length=200, required=False)
+    name_zh_hans = forms.CharField(label=_("Name in Chinese"), max_length=200, required=False)
     category = forms.ChoiceField(label=_("Category"), choices=ServiceCategory.choices)
     duration_minutes = forms.IntegerField(label=_("Duration, minutes"), min_value=1)
     buffer_minutes = forms.IntegerField(label=_("Buffer after, minutes"), min_value=0, initial=0)
@@ -53,15 +57,18 @@ class ServiceForm(forms.Form):
         values: dict[str, Any] = {
             name: getattr(service, name)
             for name in ServiceDetails.__dataclass_fields__
-            if name != "follow_on_codes"
+            if name not in ("follow_on_codes", "name_i18n")
         }
         values["follow_on_codes"] = ", ".join(service.follow_on_codes)
+        values.update(fields_from_names(service.name_i18n))
         return values
 
     def details(self) -> ServiceDetails:
         raw = self.cleaned_data.get("follow_on_codes") or ""
         codes = [c.strip() for c in raw.split(",") if c.strip()]
-        return ServiceDetails.from_mapping({**self.cleaned_data, "follow_on_codes": codes})
+        names = names_from_fields(self.cleaned_data)
+        values = {**self.cleaned_data, "follow_on_codes": codes, "name_i18n": names}
+        return ServiceDetails.from_mapping(values)
 
     def money(self) -> Money:
         return Money(self.cleaned_data["price"], self.cleaned_data["currency"])

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.names import TranslatedName, names_field
 
 
 class ServiceCategory(models.TextChoices):
@@ -30,9 +31,10 @@ class RoomType(models.TextChoices):
     CONSULTATION = "consultation", _("Consultation room")
 
 
-class Service(TenantModel):
+class Service(TranslatedName, TenantModel):
     code = models.SlugField(_("code"), max_length=60)
     name = models.CharField(_("name"), max_length=200)
+    name_i18n = names_field()
     category = models.CharField(_("category"), max_length=20, choices=ServiceCategory.choices)
     duration_minutes = models.PositiveIntegerField(_("duration, minutes"))
     buffer_minutes = models.PositiveIntegerField(_("buffer after, minutes"), default=0)
@@ -52,7 +54,7 @@ class Service(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization", "code"], name="service_org_code_uniq")]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class ServicePrice(TenantModel):

@@ -8,12 +8,15 @@ from clinicflow.catalogue.models import Service
 from clinicflow.catalogue.services import ServiceDetails
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.money import Money, MoneyError, to_decimal
+from clinicflow.core.names import names_from_fields
 
 
 class ServiceOut(Schema):
     id: str
     code: str
-    name: str
+    name: str = Field(..., description="The name as stored, in the clinic's language")
+    names: dict[str, str] = Field(..., description='Translations of the name by language, e.g. {"en": "..."}')
+    display_name: str = Field(..., description="The name in the request's language (Accept-Language)")
     category: str
     duration_minutes: int
     buffer_minutes: int
@@ -31,6 +34,8 @@ def service_out(s: Service) -> dict[str, Any]:
         "id": str(s.pk),
         "code": s.code,
         "name": s.name,
+        "names": dict(s.name_i18n or {}),
+        "display_name": s.display_name,
         "category": s.category,
         "duration_minutes": s.duration_minutes,
         "buffer_minutes": s.buffer_minutes,
@@ -47,6 +52,9 @@ def service_out(s: Service) -> dict[str, Any]:
 class ServiceIn(Schema):
     code: str = Field(..., max_length=60, description="Unique in the organisation: a-z, 0-9, '-' and '_'")
     name: str = Field(..., max_length=200)
+    name_en: str | None = Field(None, description="The name in English (optional)")
+    name_ru: str | None = Field(None, description="The name in Russian (optional)")
+    name_zh_hans: str | None = Field(None, description="The name in Simplified Chinese (optional)")
     category: str
     duration_minutes: int
     room_type: str
@@ -60,7 +68,8 @@ class ServiceIn(Schema):
     is_bookable_online: bool = True
 
     def details(self) -> ServiceDetails:
-        return ServiceDetails.from_mapping(self.model_dump())
+        values = self.model_dump()
+        return ServiceDetails.from_mapping({**values, "name_i18n": names_from_fields(values)})
 
     def money(self, default_currency: str) -> Money:
         """The price as ``Money``; a bad amount or currency is a 422 naming the field."""

@@ -24,6 +24,7 @@ from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.money import Money, quantize
+from clinicflow.core.names import clean_names
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_DURATION = 24 * 60  # minutes; booking looks back a day for overlapping appointments
@@ -47,6 +48,7 @@ class ServiceDetails:
     course_interval_days: int = 0
     follow_on_codes: list[str] = field(default_factory=list)
     is_bookable_online: bool = True
+    name_i18n: dict[str, str] = field(default_factory=dict)  # the name in other languages {lang: text}
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -99,7 +101,10 @@ def _clean(org: Organization, details: ServiceDetails, code: str) -> ServiceDeta
     _check_choices(details)
     _check_numbers(details)
     follow_on = _clean_follow_on(org, details.follow_on_codes, code)
-    return ServiceDetails(**{**details.values(), "name": name, "follow_on_codes": follow_on})
+    names = clean_names(details.name_i18n, max_length=200)
+    return ServiceDetails(
+        **{**details.values(), "name": name, "follow_on_codes": follow_on, "name_i18n": names}
+    )
 
 
 def _check_price(price: Money, name: str = "price") -> None:

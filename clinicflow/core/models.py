@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.core.ids import uuid7
 from clinicflow.core.money import CURRENCIES
+from clinicflow.core.names import TranslatedName, names_field
 
 
 def staff_ref() -> models.ForeignKey[Any, Any]:
@@ -43,11 +44,12 @@ class Region(models.TextChoices):
     OTHER = "OTHER", _("Other")
 
 
-class Organization(models.Model):
+class Organization(TranslatedName, models.Model):
     """The tenant: a clinic or a chain of clinics. Global table."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     name = models.CharField(_("name"), max_length=200)
+    name_i18n = names_field()
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 code, e.g. RU"))
     currency = models.CharField(_("currency"), max_length=3, choices=[(c, c) for c in CURRENCIES])
@@ -62,7 +64,7 @@ class Organization(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 _M = TypeVar("_M", bound=models.Model)
@@ -110,8 +112,9 @@ class TenantModel(models.Model):
         abstract = True
 
 
-class Branch(TenantModel):
+class Branch(TranslatedName, TenantModel):
     name = models.CharField(_("name"), max_length=200)
+    name_i18n = names_field()
     slug = models.SlugField(_("slug"), max_length=60)
     address = models.CharField(_("address"), max_length=300, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
@@ -130,7 +133,7 @@ class Branch(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import transaction
 from django.utils.text import slugify
 
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import Branch, Organization, Region, validate_timezone
 from clinicflow.core.money import MINOR_UNITS
+from clinicflow.core.names import clean_names
 from clinicflow.core.phones import InvalidPhone, normalize
 
 
@@ -27,6 +30,7 @@ def organization_create(
     currency: str,
     data_region: str = Region.OTHER,
     default_language: str = "en",
+    name_i18n: Mapping[str, str] | None = None,
 ) -> Organization:
     slug = slugify(slug)[:60]
     if not slug:
@@ -46,6 +50,7 @@ def organization_create(
         currency=_check_currency(currency),
         data_region=data_region,
         default_language=default_language,
+        name_i18n=clean_names(name_i18n, max_length=200),
     )
 
 
@@ -61,7 +66,9 @@ def branch_create(
     city: str = "",
     address: str = "",
     phone: str = "",
+    name_i18n: Mapping[str, str] | None = None,
 ) -> Branch:
+    """A new branch; ``name_i18n``: its name in other interface languages ({"en": ...})."""
     try:
         validate_timezone(timezone)
     except Exception as exc:
@@ -76,9 +83,11 @@ def branch_create(
             e164 = normalize(phone, country)
         except InvalidPhone as exc:
             raise ValidationFailed.field("phone", f"{phone!r} {exc}") from exc
+    translations = clean_names(name_i18n, max_length=200)
     return Branch.objects.create(
         organization=org,
         name=name,
+        name_i18n=translations,
         slug=slug,
         timezone=timezone,
         currency=_check_currency(currency or org.currency),

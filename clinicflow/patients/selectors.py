@@ -176,8 +176,22 @@ def _search_condition(org: Organization, query: str, branch: Branch | None) -> Q
 def _name_condition(query: str) -> Q:
     condition = Q()
     for word in query.lower().split()[:4]:
-        condition &= Q(search_name__contains=word)
+        condition &= _word_condition(word)
     return condition
+
+
+def _is_cjk(word: str) -> bool:
+    return all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in word)
+
+
+def _word_condition(word: str) -> Q:
+    """A Chinese name is typed without a space (王芳) but stored as "王 芳" (surname, given name):
+    a word of Chinese characters also matches with the space at any place within it."""
+    found = Q(search_name__contains=word)
+    if 1 < len(word) <= 6 and _is_cjk(word):
+        for i in range(1, len(word)):
+            found |= Q(search_name__contains=f"{word[:i]} {word[i:]}")
+    return found
 
 
 def patient_find_by_phone(*, org: Organization, e164: str) -> list[Patient]:

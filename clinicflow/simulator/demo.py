@@ -25,21 +25,21 @@ from clinicflow.simulator.scenario import load_scenario
 
 DEMO_PASSWORD = "demo"
 
-DEMO_USERS = [
-    ("demo", "owner@demo.clinic", Role.OWNER, "Olga Owner", False),
-    ("demo", "manager@demo.clinic", Role.MANAGER, "Maria Manager", False),
-    ("demo", "marketer@demo.clinic", Role.MARKETER, "Mark Marketer", False),
-    ("demo", "frontdesk@demo.clinic", Role.FRONTDESK, "Fiona Frontdesk", False),
-    ("demo", "doctor@demo.clinic", Role.DOCTOR, "Dmitry Doctor", True),
-    ("other", "owner@other.clinic", Role.OWNER, "Oscar Other", False),
+DEMO_USERS = [  # staff named in their clinic's language
+    ("demo", "owner@demo.clinic", Role.OWNER, "Ольга Владимирова", False),
+    ("demo", "manager@demo.clinic", Role.MANAGER, "Мария Комарова", False),
+    ("demo", "marketer@demo.clinic", Role.MARKETER, "Марк Ершов", False),
+    ("demo", "frontdesk@demo.clinic", Role.FRONTDESK, "Фаина Гусева", False),
+    ("demo", "doctor@demo.clinic", Role.DOCTOR, "Дмитрий Титов", True),
+    ("other", "owner@other.clinic", Role.OWNER, "周晓明", False),
 ]
 
 DEMO_PATIENTS = {
     "demo": [
         (
-            "Ivanova",
-            "Anna",
-            "Sergeevna",
+            "Иванова",
+            "Анна",
+            "Сергеевна",
             Sex.FEMALE,
             dt.date(1988, 4, 12),
             "8 (916) 123-45-67",
@@ -49,8 +49,8 @@ DEMO_PATIENTS = {
             "moscow",
         ),
         (
-            "Petrova",
-            "Elena",
+            "Петрова",
+            "Елена",
             "",
             Sex.FEMALE,
             dt.date(1979, 11, 3),
@@ -61,9 +61,9 @@ DEMO_PATIENTS = {
             "moscow",
         ),
         (
-            "Smirnov",
-            "Pavel",
-            "Igorevich",
+            "Смирнов",
+            "Павел",
+            "Игоревич",
             Sex.MALE,
             dt.date(1990, 1, 25),
             "+7 (383) 210-44-55",
@@ -73,8 +73,8 @@ DEMO_PATIENTS = {
             "novosibirsk",
         ),
         (
-            "Kuznetsova",
-            "Olga",
+            "Кузнецова",
+            "Ольга",
             "",
             Sex.FEMALE,
             dt.date(1995, 7, 30),
@@ -85,8 +85,8 @@ DEMO_PATIENTS = {
             "novosibirsk",
         ),
         (
-            "Wang",
-            "Li",
+            "王",
+            "丽",
             "",
             Sex.FEMALE,
             dt.date(1992, 2, 14),
@@ -111,8 +111,8 @@ DEMO_PATIENTS = {
     ],
     "other": [
         (
-            "Chen",
-            "Mei",
+            "陈",
+            "美",
             "",
             Sex.FEMALE,
             dt.date(1990, 6, 1),
@@ -123,8 +123,8 @@ DEMO_PATIENTS = {
             "main",
         ),
         (
-            "Zhang",
-            "Wei",
+            "张",
+            "伟",
             "",
             Sex.MALE,
             dt.date(1983, 3, 17),
@@ -160,8 +160,10 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
     """Create the demo tenants, branches and users (idempotent: nothing is done if they exist)."""
     if demo_exists():
         return DemoSummary(0, 0, 0, 0, created=False)
+    # names in the clinic's language with the English beside them, as in the scenarios
     demo = organization_create(
-        name="Demo Aesthetic Clinic",
+        name="Демо-клиника эстетической медицины",
+        name_i18n={"en": "Demo Aesthetic Clinic"},
         slug="demo",
         country="RU",
         currency="RUB",
@@ -170,24 +172,27 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
     )
     branch_create(
         org=demo,
-        name="Moscow, Tverskaya",
+        name="Москва, Тверская",
+        name_i18n={"en": "Moscow, Tverskaya"},
         slug="moscow",
         timezone="Europe/Moscow",
-        city="Moscow",
-        address="Tverskaya 15",
+        city="Москва",
+        address="ул. Тверская, 15",
         phone="+7 495 123-45-67",
     )
     branch_create(
         org=demo,
-        name="Novosibirsk, Krasny prospekt",
+        name="Новосибирск, Красный проспект",
+        name_i18n={"en": "Novosibirsk, Krasny prospekt"},
         slug="novosibirsk",
         timezone="Asia/Novosibirsk",
-        city="Novosibirsk",
-        address="Krasny prospekt 25",
+        city="Новосибирск",
+        address="Красный проспект, 25",
         phone="+7 383 209-00-00",
     )
     other = organization_create(
-        name="Other Clinic",
+        name="沪上美学诊所",
+        name_i18n={"en": "Other Clinic"},
         slug="other",
         country="CN",
         currency="CNY",
@@ -196,10 +201,12 @@ def demo_setup(*, with_patients: bool = True) -> DemoSummary:
     )
     branch_create(
         org=other,
-        name="Shanghai, Jing'an",
+        name="上海静安店",
+        name_i18n={"en": "Shanghai, Jing'an"},
         slug="main",
         timezone="Asia/Shanghai",
-        city="Shanghai",
+        city="上海",
+        address="静安区愚园路100号",
         phone="+86 21 6288 0000",
     )
     orgs = {"demo": demo, "other": other}

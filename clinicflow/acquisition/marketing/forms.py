@@ -13,14 +13,29 @@ from clinicflow.acquisition.marketing import selectors
 from clinicflow.acquisition.marketing.spend_import import TARGETS
 from clinicflow.acquisition.models import Campaign, Channel, ChannelCode, ChannelKind
 from clinicflow.core.models import Branch, Organization
+from clinicflow.core.names import LANG_FIELDS, names_from_fields
 
 DATE = {"type": "date"}
 
 
-class ChannelCreateForm(forms.Form):
+class ChannelNamesForm(forms.Form):
+    """The channel's name in the interface languages, beside its own name (all optional)."""
+
+    name_en = forms.CharField(label=_("Name in English"), max_length=100, required=False)
+    name_ru = forms.CharField(label=_("Name in Russian"), max_length=100, required=False)
+    name_zh_hans = forms.CharField(label=_("Name in Chinese"), max_length=100, required=False)
+
+    def channel_data(self) -> dict[str, Any]:
+        """The cleaned data for the channel services: the translations as ``name_i18n``."""
+        data = {k: v for k, v in self.cleaned_data.items() if k not in LANG_FIELDS.values()}
+        return {**data, "name_i18n": names_from_fields(self.cleaned_data)}
+
+
+class ChannelCreateForm(ChannelNamesForm):
     code = forms.ChoiceField(label=_("Type"), choices=())
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=ChannelKind.choices)
+    field_order = ["code", "name", "name_en", "name_ru", "name_zh_hans", "kind"]
 
     def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -28,9 +43,10 @@ class ChannelCreateForm(forms.Form):
         set_choices(self, code=[c for c in ChannelCode.choices if c[0] not in taken])
 
 
-class ChannelEditForm(forms.Form):
+class ChannelEditForm(ChannelNamesForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=ChannelKind.choices)
+    field_order = ["name", "name_en", "name_ru", "name_zh_hans", "kind"]
 
 
 class CampaignForm(forms.Form):

@@ -13,6 +13,7 @@ from clinicflow.acquisition.models import AdSpend, Campaign, Channel
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.money import quantize
+from clinicflow.core.names import localized
 from clinicflow.core.selectors import parse_uuid
 
 
@@ -98,12 +99,20 @@ def ad_spend_totals(*, org: Organization, f: SpendFilter | None = None) -> list[
     rows = (
         ad_spend_list(org=org, f=f)
         .order_by()
-        .values("channel__name", "channel__code", "currency")
+        .values("channel__name", "channel__name_i18n", "channel__code", "currency")
         .annotate(spend=Sum("spend"), impressions=Sum("impressions"), clicks=Sum("clicks"), rows=Count("id"))
         .order_by("channel__code", "currency")
     )
     # SQLite sums a DecimalField as REAL; back to exact money in the row's currency (no float residue).
-    return [{**r, "spend": quantize(r["spend"] or Decimal(0), r["currency"])} for r in rows]
+    # the channel's name in the interface language (its translations leave the row)
+    return [
+        {
+            **{k: v for k, v in r.items() if k != "channel__name_i18n"},
+            "channel__name": localized(r["channel__name"], r["channel__name_i18n"]),
+            "spend": quantize(r["spend"] or Decimal(0), r["currency"]),
+        }
+        for r in rows
+    ]
 
 
 SpendKey = tuple[str, Any, dt.date]  # ("c", campaign id, day) or ("h", channel id, day) for channel-level

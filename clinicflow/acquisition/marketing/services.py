@@ -4,7 +4,7 @@ organisation first."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from clinicflow.core.audit import audit_record, audited_save
 from clinicflow.core.errors import Conflict, NotFound, ValidationFailed
 from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.money import Money
+from clinicflow.core.names import clean_names
 
 if TYPE_CHECKING:
     from clinicflow.accounts.models import User
@@ -51,8 +52,17 @@ def _check_kind(kind: str) -> None:
 
 
 @transaction.atomic
-def channel_create(*, org: Organization, actor: User | None, code: str, name: str, kind: str) -> Channel:
-    """Add one of the standard channel codes to the organisation under its own name."""
+def channel_create(
+    *,
+    org: Organization,
+    actor: User | None,
+    code: str,
+    name: str,
+    kind: str,
+    name_i18n: Mapping[str, str] | None = None,
+) -> Channel:
+    """Add one of the standard channel codes to the organisation under its own name (and its name in
+    other languages, ``name_i18n``)."""
     if code not in ChannelCode.values:
         raise ValidationFailed.field("code", f"must be one of {', '.join(ChannelCode.values)}")
     _check_kind(kind)
@@ -60,18 +70,29 @@ def channel_create(*, org: Organization, actor: User | None, code: str, name: st
         raise ValidationFailed.field("name", "is required")
     if code in channel_codes(org=org):
         raise Conflict(f"channel {code!r} already exists", fields={"code": ["already exists"]})
-    channel = Channel.objects.create(organization=org, code=code, name=name.strip()[:100], kind=kind)
+    names = clean_names(name_i18n, max_length=100)
+    channel = Channel.objects.create(
+        organization=org, code=code, name=name.strip()[:100], name_i18n=names, kind=kind
+    )
     audit_record(org=org, actor=actor, action=AuditAction.CREATE, object_type="channel", object_id=channel.pk)
     return channel
 
 
 @transaction.atomic
 def channel_update(
-    *, org: Organization, actor: User | None, channel: Channel, name: str, kind: str
+    *,
+    org: Organization,
+    actor: User | None,
+    channel: Channel,
+    name: str,
+    kind: str,
+    name_i18n: Mapping[str, str] | None = None,
 ) -> Channel:
+    """Rename the channel or change its kind; ``name_i18n`` (when given) replaces its translations."""
     if not name.strip():
         raise ValidationFailed.field("name", "is required")
     _check_kind(kind)
+    names = channel.name_i18n if name_i18n is None else clean_names(name_i18n, max_length=100)
     if (
         kind == ChannelKind.FREE
         and AdSpend.objects.for_org(org).filter(channel=channel, spend__gt=0).exists()
@@ -79,8 +100,8 @@ def channel_update(
         raise ValidationFailed.field(
             "kind", "cannot be free: the channel has spend, and a free channel has none"
         )
-    channel.name, channel.kind = name.strip()[:100], kind
-    audited_save(channel, org=org, actor=actor, fields=["name", "kind"], object_type="channel")
+    channel.name, channel.kind, channel.name_i18n = name.strip()[:100], kind, names
+    audited_save(channel, org=org, actor=actor, fields=["name", "name_i18n", "kind"], object_type="channel")
     return channel
 
 

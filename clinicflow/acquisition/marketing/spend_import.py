@@ -233,6 +233,8 @@ def _lookup(org: Organization) -> tuple[Channels, Campaigns]:
     for ch in selectors.channels(org=org):
         channels[ch.code.lower()] = ch
         channels.setdefault(ch.name.strip().lower(), ch)
+        for translated in (ch.name_i18n or {}).values():  # its name in another language too
+            channels.setdefault(str(translated).strip().lower(), ch)
         channels.setdefault(str(ch.get_code_display()).lower(), ch)
     campaigns: Campaigns = {}
     for camp in selectors.campaigns(org=org):

@@ -30,6 +30,7 @@ from clinicflow.acquisition.marketing.forms import (
 )
 from clinicflow.core import uploads
 from clinicflow.core.errors import DomainError
+from clinicflow.core.names import fields_from_names
 from clinicflow.core.web import get_or_404, render_in_zone
 
 SPEND_PAGE = 100
@@ -80,7 +81,7 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
     form = ChannelCreateForm(request.POST or None, org=request.org)
 
     def save(data: dict[str, Any]) -> object:
-        return services.channel_create(org=request.org, actor=request.user, **data)
+        return services.channel_create(org=request.org, actor=request.user, **form.channel_data())
 
     return _form_page(request, form, _("New channel"), save, _("Channel added."))
 
@@ -89,12 +90,15 @@ def channel_create(request: AuthedRequest) -> HttpResponse:
 @require_perm("acquisition.manage")
 def channel_edit(request: AuthedRequest, channel_id: str) -> HttpResponse:
     channel = get_or_404(selectors.channel_get, org=request.org, channel_id=channel_id)
-    form = ChannelEditForm(request.POST or None, initial={"name": channel.name, "kind": channel.kind})
+    initial = {"name": channel.name, "kind": channel.kind, **fields_from_names(channel.name_i18n)}
+    form = ChannelEditForm(request.POST or None, initial=initial)
 
     def save(data: dict[str, Any]) -> object:
-        return services.channel_update(org=request.org, actor=request.user, channel=channel, **data)
+        return services.channel_update(
+            org=request.org, actor=request.user, channel=channel, **form.channel_data()
+        )
 
-    title = _("Edit channel: %(name)s") % {"name": channel.name}
+    title = _("Edit channel: %(name)s") % {"name": channel.display_name}
     return _form_page(request, form, title, save, _("Channel saved."))
 
 

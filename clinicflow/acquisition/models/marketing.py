@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.names import TranslatedName, names_field
 
 
 class ChannelCode(models.TextChoices):
@@ -28,9 +29,10 @@ class ChannelKind(models.TextChoices):
     OFFLINE = "offline", _("Offline")
 
 
-class Channel(TenantModel):
+class Channel(TranslatedName, TenantModel):
     code = models.CharField(_("code"), max_length=20, choices=ChannelCode.choices)
     name = models.CharField(_("name"), max_length=100)
+    name_i18n = names_field()
     kind = models.CharField(_("kind"), max_length=10, choices=ChannelKind.choices, default=ChannelKind.PAID)
 
     class Meta:
@@ -39,7 +41,7 @@ class Channel(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization", "code"], name="channel_org_code_uniq")]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class Campaign(TenantModel):

@@ -91,7 +91,7 @@ def test_a_csv_in_russian_is_mapped_by_guess_previewed_and_saved_with_exact_valu
     assert map_columns(client)["Location"] == "/acquisition/spend/import/preview/"
     preview = client.get("/acquisition/spend/import/preview/")
     assert preview.status_code == 200
-    assert "1234.50 RUB" in preview.content.decode() and "1344.49 RUB" in preview.content.decode()
+    assert "₽1,234.50" in preview.content.decode() and "₽1,344.49" in preview.content.decode()
     assert stored(org) == []  # nothing saved by the preview
     response = client.post("/acquisition/spend/import/preview/", {"action": "save"})
     assert response.status_code == 302 and response["Location"] == "/acquisition/spend/"
@@ -104,7 +104,7 @@ def test_a_csv_in_russian_is_mapped_by_guess_previewed_and_saved_with_exact_valu
     assert tmp_files() == []  # the upload is deleted after the save
     assert AuditEvent.objects.filter(organization=org, object_type="ad_spend_import").count() == 1
     listing = client.get("/acquisition/spend/", {"start": "2025-03-01", "end": "2025-03-01"}).content.decode()
-    assert "1234.50 RUB" in listing and "99.99" not in listing
+    assert "₽1,234.50" in listing and "99.99" not in listing
 
 
 def test_cancelling_the_import_deletes_the_upload_and_saves_nothing(web, org, setup) -> None:

@@ -22,6 +22,8 @@ SHAPE = {
     "id",
     "code",
     "name",
+    "names",
+    "display_name",
     "category",
     "duration_minutes",
     "buffer_minutes",

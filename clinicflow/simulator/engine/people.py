@@ -7,84 +7,84 @@ import math
 import numpy as np
 
 RU_FEMALE_FIRST = [
-    "Anna",
-    "Elena",
-    "Olga",
-    "Tatiana",
-    "Natalia",
-    "Irina",
-    "Svetlana",
-    "Maria",
-    "Ekaterina",
-    "Yulia",
-    "Anastasia",
-    "Daria",
-    "Ksenia",
-    "Victoria",
-    "Alina",
-    "Polina",
-    "Sofia",
-    "Valeria",
-    "Marina",
-    "Galina",
+    "Анна",
+    "Елена",
+    "Ольга",
+    "Татьяна",
+    "Наталья",
+    "Ирина",
+    "Светлана",
+    "Мария",
+    "Екатерина",
+    "Юлия",
+    "Анастасия",
+    "Дарья",
+    "Ксения",
+    "Виктория",
+    "Алина",
+    "Полина",
+    "София",
+    "Валерия",
+    "Марина",
+    "Галина",
 ]
 RU_MALE_FIRST = [
-    "Alexander",
-    "Dmitry",
-    "Sergey",
-    "Andrey",
-    "Alexey",
-    "Maxim",
-    "Ivan",
-    "Mikhail",
-    "Pavel",
-    "Nikolai",
-    "Artem",
-    "Denis",
-    "Roman",
-    "Igor",
-    "Oleg",
-    "Vladimir",
-    "Yuri",
-    "Kirill",
-    "Egor",
-    "Anton",
+    "Александр",
+    "Дмитрий",
+    "Сергей",
+    "Андрей",
+    "Алексей",
+    "Максим",
+    "Иван",
+    "Михаил",
+    "Павел",
+    "Николай",
+    "Артём",
+    "Денис",
+    "Роман",
+    "Игорь",
+    "Олег",
+    "Владимир",
+    "Юрий",
+    "Кирилл",
+    "Егор",
+    "Антон",
 ]
 RU_LAST = [
-    "Ivanov",
-    "Smirnov",
-    "Kuznetsov",
-    "Popov",
-    "Vasiliev",
-    "Petrov",
-    "Sokolov",
-    "Mikhailov",
-    "Novikov",
-    "Fedorov",
-    "Morozov",
-    "Volkov",
-    "Alekseev",
-    "Lebedev",
-    "Semenov",
-    "Egorov",
-    "Pavlov",
-    "Kozlov",
-    "Stepanov",
-    "Nikolaev",
-    "Orlov",
-    "Andreev",
-    "Makarov",
-    "Nikitin",
-    "Zakharov",
-    "Zaitsev",
-    "Soloviev",
-    "Borisov",
-    "Yakovlev",
-    "Grigoriev",
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Федоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семенов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Никитин",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Островский",
+    "Захаров",
+    "Зайцев",
+    "Соловьев",
+    "Вишневский",
+    "Яковлев",
+    "Черных",
 ]
-CN_FEMALE_FIRST = ["Mei", "Li", "Fang", "Jing", "Ying", "Xiu", "Hui", "Yan", "Ling", "Xia", "Na", "Juan"]
-CN_MALE_FIRST = ["Wei", "Qiang", "Lei", "Jun", "Yong", "Jie", "Tao", "Ming", "Chao", "Hao", "Bo", "Gang"]
-CN_LAST = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma"]
+CN_FEMALE_FIRST = ["美", "丽", "芳", "静", "颖", "秀英", "慧", "艳", "玲", "霞", "娜", "娟"]
+CN_MALE_FIRST = ["伟", "强", "磊", "军", "勇", "杰", "涛", "明", "超", "浩", "波", "刚"]
+CN_LAST = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马"]
 
 # Mobile number plans: country code, national prefixes, digits after the prefix.
 RU_PREFIXES = [str(p) for p in range(900, 1000) if p != 930]
@@ -173,7 +173,22 @@ def female_names(country: str) -> tuple[list[str], list[str], list[str]]:
     return NAMES[country]
 
 
+def feminine_surname(base: str) -> str:
+    """A Russian surname's feminine form: -ов/-ев/-ин/-ын take -а (Иванов → Иванова), -ский/-цкий and
+    -ой/-ый take -ая (Вишневский → Вишневская); others (Черных, Шевченко) do not change."""
+    if base.endswith(("ов", "ев", "ёв", "ин", "ын")):
+        return base + "а"
+    if base.endswith(("ий", "ый", "ой")):
+        return base[:-2] + "ая"
+    return base
+
+
 def last_name(base: str, female: bool, country: str) -> str:
     if country == "RU" and female:
-        return base + "a"
+        return feminine_surname(base)
     return base
+
+
+RU_LAST_FEMALE = [feminine_surname(x) for x in RU_LAST]
+# per country: the surnames of women, in the order of the surnames of men
+FEMALE_LAST = {"RU": RU_LAST_FEMALE, "CN": CN_LAST}

@@ -20,7 +20,7 @@ def test_demo_organisations_get_simulated_life_once():
     demo, other = Organization.objects.get(slug="demo"), Organization.objects.get(slug="other")
     assert Appointment.objects.for_org(demo).filter(source="simulator").exists()
     assert set(Appointment.objects.for_org(other).values_list("currency", flat=True)) == {"CNY"}
-    doctor = Doctor.objects.for_org(demo).get(full_name="Dr. Anna Sokolova")
+    doctor = Doctor.objects.for_org(demo).get(full_name="Анна Соколова")
     assert doctor.user is not None and doctor.user.email == "doctor@demo.clinic"
     assert demo_simulate(overrides=SHORT) == {}
     assert SimulationRun.objects.filter(organization__in=[demo, other]).count() == 2

@@ -49,6 +49,28 @@ SPECIALTY = {
     "dental": "Dentist",
     "consultation": "Consultant",
 }
+# the specialty in the clinic's language (Doctor.specialty is the clinic's own text)
+SPECIALTY_IN = {
+    "ru": {
+        "treatment": "Косметолог",
+        "laser": "Специалист по лазерным процедурам",
+        "operating": "Пластический хирург",
+        "dental": "Стоматолог",
+        "consultation": "Консультант",
+    },
+    "zh-hans": {
+        "treatment": "皮肤美容医生",
+        "laser": "激光治疗师",
+        "operating": "整形外科医生",
+        "dental": "牙科医生",
+        "consultation": "咨询师",
+    },
+}
+
+
+def english(name_en: str) -> dict[str, str]:
+    """A record's translations from a scenario's ``name_en``: the English name beside the clinic's."""
+    return {"en": name_en} if name_en else {}
 
 
 def channel_kind(code: str) -> str:
@@ -111,6 +133,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 phone=b.phone,
                 currency=scn.currency,
                 country=scn.country,
+                name_i18n=english(b.name_en),
             )
         branches.append(found)
     currency = branches[0].currency
@@ -150,6 +173,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 "id": ids["service"][new],
                 "code": [sv[i].code for i in new],
                 "name": [sv[i].name for i in new],
+                "name_i18n": [english(sv[i].name_en) for i in new],
                 "category": [sv[i].category for i in new],
                 "duration_minutes": st.svc_duration[new],
                 "buffer_minutes": 0,
@@ -184,7 +208,9 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
             "id": ids["doctor"],
             "user": None,
             "full_name": [d.name for d in scn.doctors],
-            "specialty": [SPECIALTY[ROOM_TYPES[int(s)]] for s in st.doc_specialty],
+            "specialty": [
+                SPECIALTY_IN.get(scn.language, SPECIALTY)[ROOM_TYPES[int(s)]] for s in st.doc_specialty
+            ],
             "is_consultant": True,
             "is_active": True,
             "ical_token": [token_bytes[16 * i : 16 * i + 16].hex() for i in range(n_doc)],
@@ -243,6 +269,7 @@ def write_structure(sim: Simulation, org: Organization) -> Context:
                 "id": ids["channel"][new_ch],
                 "code": [scn.channels[i].kind for i in new_ch],
                 "name": [scn.channels[i].name for i in new_ch],
+                "name_i18n": [english(scn.channels[i].name_en) for i in new_ch],
                 "kind": [_written_kind(scn.channels[i]) for i in new_ch],
             }
         )
