@@ -24,7 +24,7 @@ SUMMARY_WIDTH = 100  # a command's one-line summary is cut at a word boundary be
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Getting started", ("demo", "migrate", "createorg", "createuser")),
     ("Running", ("runserver", "worker")),
-    ("Data", ("simulate", "analytics", "integrations")),
+    ("Data", ("simulate", "analytics", "clv_calibration", "integrations")),
     ("Security & audit", ("verify_audit", "audit_chain", "dbroles", "rotate_keys", "staffuser")),
 )
 OTHER_GROUP = "Other"

@@ -13,17 +13,24 @@ from clinicflow.simulator.engine.recall import RETURN_TWO_MONTHS, RETURN_WEEK
 from clinicflow.simulator.engine.setup import ST_CANCELLED, ST_DONE, ST_NO_SHOW, STATUSES
 from clinicflow.simulator.engine.visits import DETRACTOR_NPS, PROMOTER_NPS
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS, ROOM_TYPES
+from clinicflow.simulator.truth_ops import operations_truth
 
 DEFINITIONS = {
     "administrator_conversion": "booked first visits / unique calls and web forms the administrator handled "
     "(answered, or reached on the callback of a missed call)",
     "first_patient": "a patient whose first visit (the first-visit consultation) was done",
+    "first_visits_share": "revenue of done visits on each patient's first-visit day (the consultation and "
+    "the procedure done after it that day) / revenue of all done visits; first_appointments_share: of "
+    "the first-visit appointments (the consultations) alone",
     "cost_per_first_patient": "channel spend / first patients whose first contact came through the channel; "
     "planted = cost_per_contact / (P(handled) × mean administrator conversion × P(first visit done)) at "
     "the channel's base monthly spend",
     "doctor_conversion": "consultations converted into a treatment plan / first-visit consultations done",
-    "doctor_repeat_rate": "treatment episodes after which the patient returned for a new episode / episodes "
-    "ended at least 200 days before the end (so the return falls inside the simulated period)",
+    "doctor_repeat_rate": "first treatment episodes after which the patient decided to return for a new "
+    "episode / first episodes ended at least 200 days before the end (later episodes are left out: their "
+    "patients are selected by their own dropout propensity)",
+    "heterogeneity": "each patient's own return rate λ (per week, Gamma(shape r, rate alpha)) and dropout "
+    "propensity p (Beta(a, b)) drawn at registration; realised = the moments of the drawn values",
     "doctor_clv": "revenue (payments for done visits) per first patient, by the doctor of the first visit",
     "nps": "(promoters 9-10 − detractors 0-6) / answers × 100; planted = the model's expectation for the "
     "doctor's visits (outcome quality − the patients' expectation − over-treatment penalty, normal noise)",
@@ -74,6 +81,33 @@ def nps_of(scores: np.ndarray) -> float | None:
         return None
     promoters, detractors = scores >= PROMOTER_NPS, scores <= DETRACTOR_NPS
     return round(100 * (float(promoters.mean()) - float(detractors.mean())), 2)
+
+
+def _heterogeneity(sim: Simulation) -> dict[str, Any]:
+    """The planted population of return rates and dropout propensities, and the drawn values' moments."""
+    h, n = sim.scn.heterogeneity, sim.pat.n
+    rate, dropout = sim.pat["rate"][:n], sim.pat["dropout"][:n]
+
+    def moments(x: np.ndarray) -> dict[str, float | None]:
+        if not x.size:
+            return {"mean": None, "sd": None}
+        return {"mean": round(float(x.mean()), 6), "sd": round(float(x.std()), 6)}
+
+    return {
+        "planted": {
+            "enabled": h.enabled,
+            "r": h.r,
+            "alpha_weeks": h.alpha,
+            "a": h.a,
+            "b": h.b,
+            "rate_per_week": {"mean": h.mean_rate, "sd": math.sqrt(h.r) / h.alpha if h.enabled else 0.0},
+            "dropout": {
+                "mean": h.mean_dropout,
+                "sd": math.sqrt(h.a * h.b / ((h.a + h.b) ** 2 * (h.a + h.b + 1))) if h.enabled else 0.0,
+            },
+        },
+        "realised": {"patients": n, "rate_per_week": moments(rate), "dropout": moments(dropout)},
+    }
 
 
 def build_truth(
@@ -324,9 +358,13 @@ def build_truth(
                 "referred_patients": t.referral_patients,
             },
         },
+        "heterogeneity": _heterogeneity(sim),
+        "operations": operations_truth(sim),
         "revenue": {
             "total": round(total_rev / 100, 2),
-            "first_visits_share": _rate(t.first_visit_revenue, total_rev),
+            # seed 004: about a third of revenue comes from first visits
+            "first_visits_share": _rate(t.first_day_revenue, total_rev),
+            "first_appointments_share": _rate(t.first_visit_revenue, total_rev),
             "by_branch": {
                 b.slug: round(int(t.revenue_branch[i]) / 100, 2) for i, b in enumerate(scn.branches)
             },

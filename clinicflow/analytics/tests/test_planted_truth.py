@@ -77,10 +77,11 @@ def test_channel_report_spend_matches_and_costs_order_as_planted(planted) -> Non
     # booked first visits: the simulator counts every contact that booked (a patient who cancelled and
     # booked again counts twice), the report each patient's first booking once — so the report is at
     # most the realised figure and within a few of it (planted clinic: 837 of 852 by search, 12 of 14
-    # by referral)
+    # by referral; with part-time doctors and late cancellations up to ~7%: a first visit cancelled
+    # late is booked again, and a few find no slot before the horizon)
     for channel in truth["channels"]:
         realised, reported = channel["realised"]["booked"], by_first_touch[channel["code"]]["booked_first"]
-        assert 0 <= realised - reported <= max(3, 0.05 * realised), (channel["code"], reported, realised)
+        assert 0 <= realised - reported <= max(3, 0.08 * realised), (channel["code"], reported, realised)
 
 
 @pytest.mark.django_db

@@ -51,7 +51,7 @@ def test_help_lists_every_clinicflow_command_grouped_by_task() -> None:
     groups = groups_of(result.stdout)
     assert groups["Getting started"] == ["demo", "migrate", "createorg", "createuser"]
     assert groups["Running"] == ["runserver", "worker"]
-    assert groups["Data"] == ["simulate", "analytics", "integrations"]
+    assert groups["Data"] == ["simulate", "analytics", "clv_calibration", "integrations"]
     assert groups["Security & audit"] == [
         "verify_audit",
         "audit_chain",

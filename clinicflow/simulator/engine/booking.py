@@ -5,6 +5,8 @@ and what follows each visit."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 
 from clinicflow.simulator.engine.batches import Booked
@@ -27,6 +29,8 @@ from clinicflow.simulator.engine.visits import Visits
 
 MAX_BATCHES = 400  # per month: requests re-queued into the month they were booked in
 FUTURE_BOOKED_SHARE = 0.6  # visits beyond today: booked (the rest confirmed)
+LATE_S = 24 * 3600  # the booking app's default cancellation cut-off: later cancellations are late
+HOLDING = (ST_BOOKED, ST_CONFIRMED, ST_ARRIVED, ST_DONE)  # statuses that hold the doctor's time
 
 
 class Booking:
@@ -37,20 +41,32 @@ class Booking:
         self.recall = recall
         self.visits = Visits(world, staff, episodes.new)
         self.loyalty = Loyalty(world)
+        world.tally.doc_booked_min = np.zeros((len(world.scn.doctors), world.cal.total_days), dtype=np.int32)
+        # requests packed into a later month: (requests, day, start minute) by that month
+        self.placed: dict[int, list[tuple[Batch, np.ndarray, np.ndarray]]] = defaultdict(list)
 
     def month(self, m: int, *, future: bool) -> None:
-        """Book month m's requests (``future``: the horizon beyond today, statuses only)."""
+        """Book month m's requests (``future``: the horizon beyond today, statuses only): first
+        those placed into this month earlier, then the month's own."""
         for _ in range(MAX_BATCHES):
+            held = self.placed.pop(m, [])
+            if held:
+                req = concat([h[0] for h in held])
+                day, start_min = np.concatenate([h[1] for h in held]), np.concatenate([h[2] for h in held])
+                self._settle(req, day, start_min, future)
             parts = self.w.pending.pop(m, [])
-            if not parts:
+            if parts:
+                self._book(concat(parts), m, future=future)
+            elif not held:
                 return
-            self._book(concat(parts), m, future=future)
 
     def _book(self, req: Batch, m: int, *, future: bool) -> None:
         placed = self._place(req, m)
-        if placed is None:
-            return
-        req, day, start_min = placed
+        if placed is not None:
+            self._settle(*placed, future)
+
+    def _settle(self, req: Batch, day: np.ndarray, start_min: np.ndarray, future: bool) -> None:
+        """The appointments of placed requests, and (up to now) what follows each visit."""
         bk = self._appointments(req, day, start_min, future=future)
         self.recall.visit_booked(req["recall"], day)
         if future:
@@ -62,7 +78,11 @@ class Booking:
             if bk.n == 0:
                 return
         di, paid_at = self.visits.payments(bk)
-        self.visits.first_visits(bk)
+        same_day = self.visits.first_visits(bk)
+        if same_day is not None and same_day[1].size:  # placed in the first visit's reserved time
+            for mm in np.unique(self.w.cal.month_of_day[same_day[1]]):
+                sel = self.w.cal.month_of_day[same_day[1]] == mm
+                self.placed[int(mm)].append((take(same_day[0], sel), same_day[1][sel], same_day[2][sel]))
         self.visits.outcomes(bk)
         self.loyalty.points(bk, di, paid_at)
         # treatment episodes: follow-ups, memberships, next sessions
@@ -82,13 +102,14 @@ class Booking:
             w.pat["pending"][req["patient"][~ok]] = False
         req = take(req, ok)
         day, start_min = day[ok], start_min[ok]
-        later = w.cal.month_of_day[day] > m
+        months = w.cal.month_of_day[day]
+        later = months > m
         if later.any():
-            # re-queued for their month; the slot found here stays reserved (``used`` only grows),
-            # so the later booking lands after it — never on top of another appointment
-            nxt = take(req, later)
-            nxt["day"] = day[later]
-            w.queue(nxt)
+            # kept for their month with the slot found here (reserved: ``used`` only grows), so
+            # nothing is booked on top of them and they do not take a second slot
+            for mm in np.unique(months[later]):
+                sel = months == mm
+                self.placed[int(mm)].append((take(req, sel), day[sel], start_min[sel]))
             keep = ~later
             req, day, start_min = take(req, keep), day[keep], start_min[keep]
         if day.size == 0:
@@ -117,8 +138,36 @@ class Booking:
                 k = int(later.sum())
                 status[later] = np.where(rng.random(k) < FUTURE_BOOKED_SHARE, ST_BOOKED, ST_CONFIRMED)
             status[(status == ST_DONE) & (end > w.now)] = ST_ARRIVED
+            status[(status == ST_NO_SHOW) & (end > w.now)] = ST_CONFIRMED  # not marked before it ends
         np.add.at(w.tally.appt_status, (is_first.astype(np.int64), status.astype(np.int64)), 1)
         return status
+
+    def _cancellations(
+        self, status: np.ndarray, start: np.ndarray, created: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """When each cancelled visit was cancelled: late (1-23 hours before the start) with the
+        planted probability, else 1-7 days before — never before it was booked, so a visit booked
+        less than a day ahead can only be cancelled late (the others are drawn late as often as the
+        planted share of all cancellations so far still needs); late as the booking app marks it
+        (start − cancelled at < 24 h)."""
+        w = self.w
+        cancelled_at = np.zeros(status.size, dtype=np.int64)
+        ci = np.flatnonzero(status == ST_CANCELLED)
+        if ci.size:
+            rng = w.rng
+            forced = start[ci] - created[ci] < LATE_S + 3600
+            # late ones still due to reach the planted share of all cancellations so far
+            due = w.scn.appointments["late_cancellation"] * int(w.tally.appt_status[:, ST_CANCELLED].sum())
+            free = ci.size - int(forced.sum())
+            q = min(max((due - w.tally.late_cancelled - int(forced.sum())) / free, 0.0), 1.0) if free else 0.0
+            planted_late = forced | (rng.random(ci.size) < q)
+            lead = np.where(
+                planted_late, rng.integers(3600, LATE_S, ci.size), rng.integers(LATE_S, 7 * LATE_S, ci.size)
+            )
+            cancelled_at[ci] = np.maximum(start[ci] - lead, created[ci] + 60)
+        late = (status == ST_CANCELLED) & (start - cancelled_at < LATE_S)
+        w.tally.late_cancelled += int(late.sum())
+        return cancelled_at, late
 
     def _appointments(self, req: Batch, day: np.ndarray, start_min: np.ndarray, *, future: bool) -> Booked:
         w = self.w
@@ -133,6 +182,9 @@ class Booking:
         is_first = req["kind"] == KIND_FIRST
         created = np.minimum(np.minimum(req["created"], start - 600), w.now)
         status = self._status(is_first, start, end, future=future)
+        cancelled_at, late = self._cancellations(status, start, created)
+        held = np.isin(status, HOLDING)
+        np.add.at(w.tally.doc_booked_min, (doc[held], day[held]), dur[held].astype(np.int32))
         price = np.where(
             is_first,
             st.first_price_minor_by_month[np.minimum(cal.month_of_day[day], scn.months - 1)],
@@ -154,6 +206,8 @@ class Booking:
                 "is_first": is_first,
                 "price": price,
                 "created": created,
+                "cancelled_at": cancelled_at,
+                "late_cancel": late,
                 "kind": req["kind"],
                 "recall": req["recall"] >= 0,
             },

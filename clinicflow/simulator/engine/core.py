@@ -74,7 +74,7 @@ class Simulation:
             "number": w.ids(np.full(len(st.number_branch), ms)),
         }
         self.episodes = Episodes(w, self.staff)
-        self.recall = Recall(w, self.episodes.new)
+        self.recall = Recall(w, self.episodes.new, self.staff.soonest)
         self.acquisition = Acquisition(w, self.staff, self.demand)
         self.booking = Booking(w, self.staff, self.episodes, self.recall)
 

@@ -37,7 +37,8 @@ class Episodes:
             sel = docs == d
             svc[sel] = rng.choice(st.doc_services[d], size=int(sel.sum()), p=st.doc_service_p[d])
         course = st.svc_course[svc].astype(np.int64)
-        comp = doc_a["completion"][docs]
+        # the doctor's completion made the patient's own (scenario [patients.heterogeneity])
+        comp = w.stay(doc_a["completion"][docs], patients)
         # sessions actually planned: 1 + consecutive continuations (each with p = completion)
         extra = np.minimum(rng.geometric(1 - np.clip(comp, 0, 0.999)) - 1, course - 1)
         n_sess = 1 + extra
@@ -169,14 +170,14 @@ class Episodes:
             return
         d = req["doctor"].astype(np.int64)[ei]
         day, end = bk.day[ei], bk.end[ei]
-        ret = rng.random(ei.size) < self.staff.doc_a["repeat"][d]
-        observable = day <= w.cal.n_days - 1 - RETURN_OBSERVED_DAYS
+        rp = req["patient"][ei]
+        # the doctor's repeat rate made the patient's own; the tally counts first episodes, whose
+        # patients are not yet selected by their dropout
+        ret = rng.random(ei.size) < w.stay(self.staff.doc_a["repeat"][d], rp)
+        observable = (day <= w.cal.n_days - 1 - RETURN_OBSERVED_DAYS) & (req["episode"][ei] == 1)
         np.add.at(t.episode_ends, d[observable], 1)
         np.add.at(t.episode_returns, d[observable & ret], 1)
-        gap = np.minimum(rng.gamma(2.0, w.scn.aftercare["repeat_gap_days"] / 2.0, ei.size), 180).astype(
-            np.int32
-        )
-        rp = req["patient"][ei]
+        gap = self._gap(rp)
         if ret.any():
             parts.append(
                 self.new(
@@ -189,3 +190,15 @@ class Episodes:
             )
         w.pat["pending"][rp[~ret]] = False
         w.pat["treated"][rp] = True
+
+    def _gap(self, patients: np.ndarray) -> np.ndarray:
+        """Days before a returning patient's new episode: exponential with her own mean 1/λ weeks (at
+        least 7 days is applied by the caller); without heterogeneity the planted repeat_gap_days."""
+        w = self.w
+        if w.scn.heterogeneity.enabled:
+            weeks = w.rng.exponential(1.0, patients.size) / w.pat["rate"][patients]
+            days = np.minimum(weeks * 7.0, 10 * 365)
+        else:
+            days = np.minimum(w.rng.gamma(2.0, w.scn.aftercare["repeat_gap_days"] / 2.0, patients.size), 180)
+        gap: np.ndarray = days.astype(np.int32)
+        return gap

@@ -1,12 +1,13 @@
 """Registration: a contact who books becomes a patient (name, sex, age, phone, consents asked,
-loyalty programme) with a first visit at one of the branch's doctors from the next day on."""
+loyalty programme, her own return rate and dropout propensity) with a first visit at one of the
+branch's doctors from the next day on."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from clinicflow.simulator.engine.batches import Contacts
-from clinicflow.simulator.engine.people import NAMES
+from clinicflow.simulator.engine.people import FEMALE_LAST, NAMES
 from clinicflow.simulator.engine.setup import KIND_FIRST
 from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import World
@@ -48,15 +49,17 @@ class Registration:
         consent = rng.random(nb) < scn.loyalty["consent_marketing"]
         in_points = rng.random(nb) < scn.loyalty["points_share"]
         has_email = rng.random(nb) < EMAIL_SHARE
-        p_idx = w.pat.add(pid, branch=br, channel=ch, consent=consent, in_points=in_points)
+        rate, dropout = self._traits(nb)
+        p_idx = w.pat.add(
+            pid, branch=br, channel=ch, consent=consent, in_points=in_points, rate=rate, dropout=dropout
+        )
         first_names = np.where(
             female,
             np.array(ff, dtype=object)[first_i % len(ff)],
             np.array(mf, dtype=object)[first_i % len(mf)],
         )
-        last_names = np.array(ln, dtype=object)[last_i]
-        if scn.country == "RU":
-            last_names = np.where(female, last_names + "a", last_names)
+        women = np.array(FEMALE_LAST[scn.country], dtype=object)[last_i]  # Иванова, Вишневская
+        last_names = np.where(female, women, np.array(ln, dtype=object)[last_i])
         w.emit(
             "patients",
             {
@@ -77,6 +80,15 @@ class Registration:
         w.tally.referral_patients += int((c.referrer[bk] >= 0).sum())
         self._first_visits(c, bk, p_idx, created)
         return p_idx
+
+    def _traits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each new patient's return rate λ ~ Gamma(r, rate alpha) per week and dropout propensity
+        p ~ Beta(a, b); the population means for everyone when the heterogeneity is off."""
+        h = self.w.scn.heterogeneity
+        if not h.enabled:
+            return np.full(n, h.mean_rate), np.full(n, h.mean_dropout)
+        rng = self.w.trait_rng
+        return rng.gamma(h.r, 1.0 / h.alpha, n), rng.beta(h.a, h.b, n)
 
     def _first_visits(self, c: Contacts, bk: np.ndarray, p_idx: np.ndarray, created: np.ndarray) -> None:
         # first visits from the next day on: the day packer places a visit anywhere in its day, so a

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clinicflow.simulator.engine.people import PhoneSpace
-from clinicflow.simulator.scenario import CATEGORIES, ROOM_TYPES, Scenario
+from clinicflow.simulator.scenario import CATEGORIES, ROOM_TYPES, Scenario, ScenarioError
 
 KIND_FIRST, KIND_COURSE, KIND_FOLLOW = 0, 1, 2
 STATUSES = ("booked", "confirmed", "arrived", "done", "no_show", "cancelled")
@@ -104,6 +104,35 @@ class Shifts:
                 if j % groups == rank // 2:
                     self.weekdays[d, wd] = True
 
+    def planted(self, scn: Scenario, docs: list[int], rooms: list[int], hours: tuple[int, int]) -> None:
+        """Doctors with a planted week (``work_days``, ``hours``; the branch's hours and the clinic's
+        work days where unset): each takes the least-used room of its type that is free during all
+        of its shifts."""
+        used = dict.fromkeys(rooms, 0)
+        for d in docs:
+            doc = scn.doctors[d]
+            days = doc.work_days or tuple(scn.schedule["work_days"])
+            a, b = (doc.hours[0] * 60, doc.hours[1] * 60) if doc.hours else hours
+            free = [
+                r
+                for r in rooms
+                if not any(
+                    self.room[o] == r
+                    and self.start[o] < b
+                    and a < self.end[o]
+                    and self.weekdays[o, list(days)].any()
+                    for o in docs[: docs.index(d)]
+                )
+            ]
+            if not free:
+                raise ScenarioError(
+                    f"doctors[{d}]: no {doc.specialty} room of branch {doc.branch!r} is free for this shift"
+                )
+            r = min(free, key=lambda x: (used[x], rooms.index(x)))
+            self.room[d], self.start[d], self.end[d] = r, a, b
+            self.weekdays[d, list(days)] = True
+            used[r] += (b - a) * len(days)
+
 
 def _shifts(
     scn: Scenario, doc_branch: np.ndarray, doc_spec: np.ndarray, room_branch: list[int], room_type: list[int]
@@ -127,7 +156,10 @@ def _shifts(
                 continue
             if not rooms:  # consultants without a consultation room share none: give them one each
                 raise ValueError(f"branch {br.slug} has no {ROOM_TYPES[spec]} room")
-            shifts.assign(docs, rooms, (open_min, mid, close_min), work_days)
+            if any(scn.doctors[d].work_days or scn.doctors[d].hours for d in docs):
+                shifts.planted(scn, docs, rooms, (open_min, close_min))
+            else:
+                shifts.assign(docs, rooms, (open_min, mid, close_min), work_days)
     return shifts
 
 

@@ -52,6 +52,9 @@ PAT_FIELDS = {
     "revenue": np.int64,
     "done_visits": np.int32,
     "treated": np.bool_,
+    # the patient's own return rate λ (per week) and dropout propensity p (scenario: [patients.heterogeneity])
+    "rate": np.float64,
+    "dropout": np.float64,
 }
 UNSET_MINUS_ONE = ("first_doctor", "last_visit", "first_done")
 
@@ -124,6 +127,9 @@ class World:
         self.rng = np.random.Generator(np.random.PCG64(s_model))
         self.id_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, id_salt, 7])))
         setup_rng = np.random.Generator(np.random.PCG64(s_setup))
+        # patients' traits (return rate, dropout) have their own stream: switching the heterogeneity
+        # off leaves every other draw as it was
+        self.trait_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 13])))
         self.cal: Calendar = build_calendar(scn, horizon_days)
         self.phones = PhoneSpace(scn.country, setup_rng)
         self.st: Structure = build_structure(scn, setup_rng, self.phones)
@@ -160,6 +166,21 @@ class World:
         """First day and the day after the last simulated day of month ``m``."""
         cal = self.cal
         return int(cal.month_start[m]), int(min(cal.month_start[m + 1], cal.n_days))
+
+    def stay(self, planted: np.ndarray, patients: np.ndarray) -> np.ndarray:
+        """The chance that each patient stays (continues a course, comes back after an episode) where
+        the doctor's planted chance is ``planted``, for her dropout propensity p (mean p̄): planted ×
+        (1 − p)/(1 − p̄) when planted ≤ 1 − p̄, else 1 − (1 − planted) × p/p̄. Either lies in [0, 1]
+        and averages to the planted chance over patients, and falls as p rises."""
+        h = self.scn.heterogeneity
+        planted = np.broadcast_to(np.asarray(planted, dtype=np.float64), patients.shape)
+        if not h.enabled:
+            return planted.copy()
+        pbar, p = h.mean_dropout, self.pat["dropout"][patients]
+        out: np.ndarray = np.where(
+            planted <= 1.0 - pbar, planted * (1.0 - p) / (1.0 - pbar), 1.0 - (1.0 - planted) * p / pbar
+        )
+        return out
 
     def request(self, n: int, **values: np.ndarray | int) -> Batch:
         out = {}

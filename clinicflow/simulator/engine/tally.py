@@ -53,6 +53,11 @@ class Tally:
         self.revenue_branch = np.zeros(n_b, dtype=np.int64)
         self.first_visit_revenue = 0
         self.repeat_revenue = 0
+        self.first_day_revenue = 0  # done visits on the patient's first-visit day
+        self.same_day_planned = 0  # converted consultations whose first session was planned that day
+        self.same_day_done = 0  # done visits on the first-visit day after the consultation
+        self.late_cancelled = 0  # cancelled less than 24 hours before the start (of the past ones)
+        self.doc_booked_min = np.zeros((0, 0), dtype=np.int32)  # (doctor, day) minutes held
         self.memberships = np.zeros(len(MEMBERSHIP_KINDS), dtype=np.int64)
         self.points_earned = 0
         self.points_redeemed = 0

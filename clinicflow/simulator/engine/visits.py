@@ -7,9 +7,10 @@ import numpy as np
 
 from clinicflow.simulator.engine.batches import Booked
 from clinicflow.simulator.engine.staff import Staff
-from clinicflow.simulator.engine.state import DAY_S, Batch, NewEpisode, World
+from clinicflow.simulator.engine.state import DAY_S, Batch, NewEpisode, World, take
 from clinicflow.simulator.scenario import CATEGORIES, PAYMENT_METHODS
 
+Placed = tuple[Batch, np.ndarray, np.ndarray]  # requests with their day and start minute in the shift
 CONSENT_BEFORE_START_S = 240  # consents are signed at reception, before the first visit starts
 
 PROMOTER_NPS, DETRACTOR_NPS = 9, 6  # NPS: promoters answer 9-10, detractors 0-6
@@ -28,6 +29,8 @@ class Visits:
         self.staff = staff
         self.new_episode = new_episode
         self.complication_rate = np.array([world.scn.aftercare["complication_rates"][c] for c in CATEGORIES])
+        same_day = world.scn.appointments["same_day_procedure"]
+        self.same_day_p = np.array([same_day[c] for c in CATEGORIES])
 
     def payments(self, bk: Booked) -> tuple[np.ndarray, np.ndarray]:
         """Each done visit is paid; revenue and the patients' last visit follow. Returns the done
@@ -57,11 +60,15 @@ class Visits:
         np.add.at(pat["revenue"], pidx[di], price[di])
         np.add.at(pat["done_visits"], pidx[di], 1)
         t.first_visit_revenue += int(price[di][bk.is_first[di]].sum())
+        # the first visit's day: the consultation and what was done after it that day
+        same_day = ~bk.is_first[di] & (bk.day[di] == pat["first_done"][pidx[di]])
+        t.first_day_revenue += int(price[di][bk.is_first[di] | same_day].sum())
+        t.same_day_done += int(same_day.sum())
         t.repeat_revenue += int(price[di][~bk.is_first[di]].sum())
         pat["last_visit"][pidx[di]] = np.maximum(pat["last_visit"][pidx[di]], bk.day[di])
         return di, paid_at
 
-    def first_visits(self, bk: Booked) -> None:
+    def first_visits(self, bk: Booked) -> Placed | None:
         """Done first visits: the consultation (expectation, conversion into a treatment plan) and
         the patient's consents; a converted patient's first session is queued."""
         w = self.w
@@ -69,7 +76,7 @@ class Visits:
         doc_a = self.staff.doc_a
         fd = np.flatnonzero(bk.done & bk.is_first)
         if not fd.size:
-            return
+            return None
         p = bk.pidx[fd]
         d = bk.doc[fd]
         start = bk.start[fd]
@@ -89,6 +96,15 @@ class Visits:
             bk.day[fd][converted] + rng.integers(2, 15, int(converted.sum())).astype(np.int32),
             bk.end[fd][converted],
         )
+        # the first procedure the same day, right after the consultation (per service category), in
+        # the time the first visit was booked with for it (the day packer's same-day reserve)
+        same = rng.random(c_req["day"].size) < self.same_day_p[st.svc_category[c_req["service"]]]
+        t.same_day_planned += int(same.sum())
+        ci = fd[converted][same]
+        shift_start = (
+            w.day_seconds(bk.branch[ci], bk.day[ci]) + st.doc_start_min[bk.doc[ci]].astype(np.int64) * 60
+        )
+        same_day = (take(c_req, same), bk.day[ci], ((bk.end[ci] - shift_start) // 60).astype(np.int32))
         planned_svc = np.full(fd.size, -1, dtype=np.int16)
         planned_svc[converted] = c_req["service"]
         w.emit(
@@ -114,8 +130,9 @@ class Visits:
         # the start), before any treatment; the marketing consent half a minute later
         signed = start - CONSENT_BEFORE_START_S
         w.emit("consents", {"id": w.ids(signed), "patient": p, "at": signed, "marketing": pat["consent"][p]})
-        w.queue(c_req)
+        w.queue(take(c_req, ~same))
         pat["pending"][p[~converted]] = False
+        return same_day
 
     def outcomes(self, bk: Booked) -> None:
         """Surveys (NPS and CSAT from the outcome against the expectation) and complications."""

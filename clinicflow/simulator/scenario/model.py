@@ -33,6 +33,7 @@ class ScenarioError(ValueError):
 class Branch:
     slug: str
     name: str
+    name_en: str  # the English name beside the clinic's own ("" = none)
     timezone: str
     city: str
     address: str
@@ -47,6 +48,7 @@ class Branch:
 class Service:
     code: str
     name: str
+    name_en: str
     category: str
     room_type: str
     duration: int
@@ -62,6 +64,7 @@ class Service:
 class Channel:
     code: str
     name: str
+    name_en: str
     kind: str
     monthly_spend: float
     cost_per_contact: float
@@ -77,6 +80,7 @@ class Channel:
 class Administrator:
     branch: str
     name: str
+    name_en: str
     conversion: float
     quality: float
     weight: float
@@ -86,6 +90,7 @@ class Administrator:
 class Doctor:
     branch: str
     name: str
+    name_en: str
     specialty: str
     conversion: float
     over_promise: float
@@ -93,12 +98,35 @@ class Doctor:
     course_completion: float
     repeat_rate: float
     over_treatment: float
-    weight: float
+    weight: float  # relative load: first patients go to doctors by weight × free capacity
+    work_days: tuple[int, ...] = ()  # planted weekdays (0 = Monday); () = the automatic shifts
+    hours: tuple[int, int] | None = None  # planted shift (local hours from, until); None = automatic
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Patients' own return rate λ ~ Gamma(shape r, rate alpha) per week and dropout propensity
+    p ~ Beta(a, b); ``enabled = false`` gives every patient the population means."""
+
+    enabled: bool
+    r: float
+    alpha: float  # weeks
+    a: float
+    b: float
+
+    @property
+    def mean_rate(self) -> float:
+        return self.r / self.alpha
+
+    @property
+    def mean_dropout(self) -> float:
+        return self.a / (self.a + self.b)
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
+    name_en: str
     country: str
     currency: str
     language: str
@@ -129,6 +157,7 @@ class Scenario:
     aftercare: dict[str, Any]
     recall: dict[str, float]
     loyalty: dict[str, Any]
+    heterogeneity: Heterogeneity
     source: str = "default"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

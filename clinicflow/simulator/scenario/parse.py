@@ -7,6 +7,8 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from clinicflow.simulator.scenario import operations as _ops
+from clinicflow.simulator.scenario.heterogeneity import parse_heterogeneity
 from clinicflow.simulator.scenario.model import (
     CATEGORIES,
     CHANNEL_KINDS,
@@ -22,6 +24,7 @@ from clinicflow.simulator.scenario.model import (
     ScenarioError,
     Service,
 )
+from clinicflow.simulator.scenario.names import renamed as _renamed
 from clinicflow.simulator.scenario.reader import TableReader as _R
 from clinicflow.simulator.scenario.reader import month_day as _month_day
 from clinicflow.simulator.scenario.reader import unique as _unique
@@ -58,6 +61,7 @@ def _branches(top: _R) -> list[Branch]:
             Branch(
                 slug=b.text("slug"),
                 name=b.text("name"),
+                name_en=b.text("name_en", ""),
                 timezone=tz,
                 city=b.text("city", ""),
                 address=b.text("address", ""),
@@ -79,6 +83,7 @@ def _services(top: _R) -> list[Service]:
             Service(
                 code=s.text("code"),
                 name=s.text("name"),
+                name_en=s.text("name_en", ""),
                 category=s.text("category", choices=CATEGORIES),
                 room_type=s.text("room_type", choices=ROOM_TYPES),
                 duration=s.integer("duration", lo=5, hi=600),
@@ -116,6 +121,7 @@ def _channels(top: _R) -> list[Channel]:
             Channel(
                 code=ch.text("code"),
                 name=ch.text("name"),
+                name_en=ch.text("name_en", ""),
                 kind=ch.text("kind", choices=CHANNEL_KINDS),
                 monthly_spend=spend,
                 cost_per_contact=cpc,
@@ -140,6 +146,7 @@ def _administrators(top: _R, branch_slugs: tuple[str, ...]) -> list[Administrato
             Administrator(
                 branch=a.text("branch", choices=branch_slugs),
                 name=a.text("name"),
+                name_en=a.text("name_en", ""),
                 conversion=a.rate("conversion"),
                 quality=a.num("quality", lo=0.0, hi=100.0),
                 weight=a.num("weight", 1.0, 0.0),
@@ -160,6 +167,7 @@ def _doctors(
             Doctor(
                 branch=d.text("branch", choices=branch_slugs),
                 name=d.text("name"),
+                name_en=d.text("name_en", ""),
                 specialty=d.text("specialty", choices=ROOM_TYPES),
                 conversion=d.rate("conversion"),
                 over_promise=d.num("over_promise", 0.0, -5.0, 5.0),
@@ -168,10 +176,13 @@ def _doctors(
                 repeat_rate=d.rate("repeat_rate"),
                 over_treatment=d.num("over_treatment", 0.0, 0.0, 5.0),
                 weight=d.num("weight", 1.0, 0.0),
+                work_days=_ops.work_days(d),
+                hours=_ops.hours(d),
             )
         )
     for i, doc in enumerate(doctors):
         branch = next(b for b in branches if b.slug == doc.branch)
+        _ops.check_doctor(i, doc, branch)
         if doc.specialty != "consultation" and branch.rooms.get(doc.specialty, 0) == 0:
             raise ScenarioError(
                 f"doctors[{i}].specialty: branch {doc.branch!r} has no {doc.specialty!r} room"
@@ -254,6 +265,7 @@ def _appointments(ap: _R) -> dict[str, Any]:
         "first_visit_no_show": ap.rate("first_visit_no_show"),
         "reschedule": ap.rate("reschedule"),
         "payment_methods": ap.mix("payment_methods", PAYMENT_METHODS),
+        **_ops.appointments(ap),
     }
     if appointments["no_show"] + appointments["cancelled"] >= 1:
         raise ScenarioError("appointments.cancelled: no_show + cancelled must be below 1")
@@ -332,8 +344,8 @@ def parse_scenario(
     months = c.integer("months", lo=1, hi=240)
     branches = _branches(top)
     branch_slugs = tuple(b.slug for b in branches)
-    services = _services(top)
-    channels = _channels(top)
+    services = _renamed(_services(top), top, "services")
+    channels = _renamed(_channels(top), top, "channels")
     admins = _administrators(top, branch_slugs)
     doctors = _doctors(top, branches, services, branch_slugs)
     fvp = top.table("first_visit_price")
@@ -350,6 +362,7 @@ def parse_scenario(
     loyalty = _loyalty(top.table("loyalty"))
     return Scenario(
         name=c.text("name"),
+        name_en=c.text("name_en", ""),
         country=c.text("country", choices=COUNTRIES),
         currency=c.text("currency"),
         language=c.text("language", "en"),
@@ -380,6 +393,7 @@ def parse_scenario(
         aftercare=aftercare,
         recall=recall,
         loyalty=loyalty,
+        heterogeneity=parse_heterogeneity(top),
         source=source,
         raw=data,
     )
