@@ -1,5 +1,6 @@
 """Patients API: thin handlers over selectors and services."""
 
+import datetime as dt
 from typing import Any
 
 from ninja import Field, Query, Router, Schema
@@ -26,6 +27,14 @@ from clinicflow.patients.schemas import (
     PatientPatch,
     consent_out,
     patient_out,
+)
+from clinicflow.patients.timeline import (
+    MAX_PAGE,
+    PAGE_SIZE,
+    TimelineEvent,
+    Viewer,
+    parse_before,
+    timeline_page,
 )
 
 router = Router(tags=["patients"])
@@ -210,3 +219,80 @@ def consent_create(request: ApiRequest, patient_id: str, payload: ConsentIn) -> 
         request=request,
     )
     return Status(201, consent_out(e))
+
+
+class TimelineParams(Schema):
+    before: str | None = Field(
+        None, description="ISO 8601 moment: events strictly before it (the last page's next_before)"
+    )
+    kind: list[str] = Field(
+        default_factory=list,
+        description="kinds of event to list (repeatable); all the role may see when none",
+    )
+    limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE)
+
+
+class TimelineEventOut(Schema):
+    at: dt.datetime
+    kind: str
+    title: str
+    detail: str
+    status: str
+    amount: str | None = Field(None, description='signed Decimal as a string, e.g. "-1500.00" for a refund')
+    currency: str
+    url: str
+
+
+class TimelinePageOut(Schema):
+    items: list[TimelineEventOut]
+    next_before: dt.datetime | None = Field(
+        None, description="pass as before= for the next page; null at the end"
+    )
+    kinds: list[str] = Field(..., description="the kinds of event this role may see")
+
+
+def _event_out(e: TimelineEvent) -> dict[str, Any]:
+    return {
+        "at": e.at,
+        "kind": e.kind,
+        "title": e.title,
+        "detail": e.detail,
+        "status": e.status,
+        "amount": None if e.amount is None else str(e.amount),
+        "currency": e.currency,
+        "url": e.url,
+    }
+
+
+@router.get("/{patient_id}/timeline", response={200: TimelinePageOut, **ERRORS})
+@api_perm("patients.view")
+def patient_timeline(request: ApiRequest, patient_id: str, params: Query[TimelineParams]) -> dict[str, Any]:
+    """The patient's timeline, newest first: appointments, payments, calls, web sessions, leads,
+    callbacks, messages (and whatever later apps add), each kind only for the roles that may see it;
+    a service's name only with `patients.view_clinical`. Page with `before` = the last `next_before`."""
+    org, user = request.org, request.auth
+    patient, access = _card(request, patient_id)
+    before = parse_before(params.before)
+    if params.before and before is None:
+        raise ValidationFailed.field("before", f"must be an ISO 8601 moment, not {params.before!r}")
+    viewer = Viewer(user=user, access=access)
+    page = timeline_page(
+        org=org, patient=patient, viewer=viewer, kinds=params.kind, before=before, limit=params.limit
+    )
+    unknown = sorted(set(params.kind) - set(page.kinds))
+    if unknown:
+        raise ValidationFailed.field("kind", f"unknown kind {unknown[0]!r}: one of {', '.join(page.kinds)}")
+    access_record(
+        access,
+        org=org,
+        actor=user,
+        object_type="patient",
+        object_id=patient.pk,
+        fields=[f"timeline.{k}" for k in (params.kind or page.kinds)],
+        request=request,
+    )
+    return {
+        "items": [_event_out(e) for e in page.events],
+        "next_before": page.next_before,
+        "kinds": list(page.kinds),
+    }

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,9 +21,11 @@ from clinicflow.core.phones import display
 from clinicflow.core.selectors import branch_get, branch_list
 from clinicflow.core.web import get_or_404
 from clinicflow.patients import selectors, services
+from clinicflow.patients.card import card_page
 from clinicflow.patients.emergency import access_of, refused
 from clinicflow.patients.forms import ConsentForm, MergeForm, PatientForm
 from clinicflow.patients.models import Patient, Sex, Source
+from clinicflow.patients.timeline import Viewer
 
 PAGE_SIZE = 50
 
@@ -90,6 +93,8 @@ def _page_number(request: AuthedRequest) -> int:
 
 @require_perm("patients.view", audit_object="patient")
 def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """The card: contact and consents, the value figures, the timeline of every app (``?kind=``,
+    ``?before=``), the upcoming visits with the "book" action, open tasks — each as the role may see."""
     org, user = request.org, request.user
     patient = _get(request, patient_id)
     access = access_of(request, patient)
@@ -97,11 +102,15 @@ def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
         return refused(request, patient, access)
     can_clinical = access.can("patients.view_clinical")
     can_contacts = access.can("patients.view_contacts")
+    viewer = Viewer(user=user, access=access)
+    prediction = selectors.patient_prediction(org=org, patient=patient)
+    card = card_page(org=org, patient=patient, viewer=viewer, query=request.GET, prediction=prediction)
     shown = ["last_name", "first_name", "sex", "birth_date", "source"]
     if can_contacts:
         shown += ["phones", "email", "notes"]
     if can_clinical:
         shown += ["clinical_notes"]
+    shown += [f"timeline.{kind}" for kind in card.timeline.kinds]
     access_record(
         access,
         org=org,
@@ -122,21 +131,23 @@ def patient_detail(request: AuthedRequest, patient_id: str) -> HttpResponse:
         duplicates = selectors.patient_duplicates(
             org=org, phones=[p.e164 for p in patient.phones.all()], email=patient.email, exclude_id=patient.pk
         )
-    return render(
-        request,
-        "patients/detail.html",
-        {
-            "patient": patient,
-            "can_clinical": can_clinical,
-            "can_contacts": can_contacts,
-            "phones": [(p.e164, display(p.e164)) for p in patient.phones.all()],
-            "consents": consents,
-            "consent_form": ConsentForm(),
-            "duplicates": duplicates,
-            "prediction": selectors.patient_prediction(org=org, patient=patient),
-            "access": access,
-        },
-    )
+    with timezone.override(card.zone):
+        return render(
+            request,
+            "patients/detail.html",
+            {
+                "patient": patient,
+                "can_clinical": can_clinical,
+                "can_contacts": can_contacts,
+                "phones": [(p.e164, display(p.e164)) for p in patient.phones.all()],
+                "consents": consents,
+                "consent_form": ConsentForm(),
+                "duplicates": duplicates,
+                "prediction": prediction,
+                "access": access,
+                "card": card,
+            },
+        )
 
 
 def _form_to_data(form: PatientForm) -> services.PatientData:
