@@ -12,6 +12,7 @@ from clinicflow.accounts.api import router as auth_router
 from clinicflow.accounts.api_auth import TokenAuth
 from clinicflow.acquisition.api import router as acquisition_router
 from clinicflow.analytics.api import router as reports_router
+from clinicflow.analytics.home.views import router as home_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.booking.selectors.catalogue import services_offered_at
 from clinicflow.catalogue.api import build_router as catalogue_router
@@ -34,6 +35,7 @@ api = NinjaAPI(
 api.add_router("/auth", auth_router)
 api.add_router("/patients", patients_router)
 api.add_router("/reports", reports_router)
+api.add_router("/home", home_router)
 # Domain routers declare full paths inside their module (e.g. "/calls", "/slots", "/appointments").
 # The catalogue owns /services; which services a branch offers is booking's rule, handed in here.
 api.add_router("", catalogue_router(offered_at=services_offered_at))

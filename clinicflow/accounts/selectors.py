@@ -41,3 +41,11 @@ def break_glass_grant_get(*, org: Organization, grant_id: object) -> BreakGlassG
     if grant is None:
         raise NotFound("grant not found")
     return grant
+
+
+def staff_accounts(*, org: Organization, role: str | None = None) -> list[User]:
+    """The organisation's active staff accounts (of one role when given), by e-mail."""
+    users = User.objects.filter(organization=org, is_active=True)
+    if role:
+        users = users.filter(role=role)
+    return list(users.order_by("email"))

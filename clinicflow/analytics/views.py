@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import Http404, HttpResponse
@@ -11,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.analytics.home.views import home_page
 from clinicflow.analytics.reports import capacity as capacity_report
 from clinicflow.analytics.reports.base import (
     ReportSpec,
@@ -27,7 +27,6 @@ from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, AuditOutcome
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, parse_period, render_in_zone
-from clinicflow.patients.selectors import patient_counts
 
 
 def _spec_for(request: AuthedRequest, name: str) -> ReportSpec:
@@ -59,16 +58,25 @@ def report_index(request: AuthedRequest) -> HttpResponse:
     return render(request, "analytics/index.html", {"specs": sorted(specs, key=lambda s: str(s.title))})
 
 
-def _chart_payload(spec: ReportSpec, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _chart_payload(spec: ReportSpec, rows: list[dict[str, Any]], currency: str = "") -> dict[str, Any] | None:
+    """The chart's data; ``unit`` (the first series' column kind) and ``currency`` let charts.js
+    label the axis and tooltips in the table's units (money with its currency, percent as percent)."""
     if spec.chart is None:
         return None
     labels = {c.key: str(c.label) for c in spec.columns}
+    kinds = {c.key: c.kind for c in spec.columns}
     return {
         "type": spec.chart.type,
         "stacked": spec.chart.stacked,
+        "unit": kinds.get(spec.chart.series[0], "float") if spec.chart.series else "float",
+        "currency": currency,
         "labels": [str(json_value(r.get(spec.chart.x, ""))) for r in rows],
         "series": [
-            {"label": labels.get(key, key), "data": [_num(r.get(key)) for r in rows]}
+            {
+                "label": labels.get(key, key),
+                "unit": kinds.get(key, "float"),
+                "data": [_num(r.get(key)) for r in rows],
+            }
             for key in spec.chart.series
         ],
     }
@@ -96,7 +104,7 @@ def report_page(request: AuthedRequest, name: str) -> HttpResponse:
         result = run_report(spec, ctx)
     except DomainError as exc:
         error = exc.message
-    chart = _chart_payload(spec, result.rows) if result else None
+    chart = _chart_payload(spec, result.rows, result.currency) if result else None
     return render(
         request,
         "analytics/report.html",
@@ -149,16 +157,8 @@ def report_export(request: AuthedRequest, name: str, fmt: str) -> HttpResponse:
 
 @require_perm("patients.view")
 def home(request: AuthedRequest) -> HttpResponse:
-    """The signed-in staff member's start page: branches with their local time, patient counts."""
-    org = request.org
-    now = timezone.now()
-    branches = [(b, now.astimezone(b.tz)) for b in branch_list(org=org)]
-    counts = patient_counts(org=org, since=now - dt.timedelta(days=30))
-    return render(
-        request,
-        "analytics/home.html",
-        {"branches": branches, "patient_count": counts.total, "new_patients": counts.since},
-    )
+    """The signed-in staff member's start page, by role (``clinicflow.analytics.home``)."""
+    return home_page(request)
 
 
 @require_perm("reports.capacity")

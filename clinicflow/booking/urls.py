@@ -18,6 +18,7 @@ urlpatterns = [
     path("waitlist/<str:entry_id>/close/", waitlist.waitlist_close, name="waitlist_close"),
     path("setup/", setup.setup, name="setup"),
     path("setup/doctors/", setup.doctor_add, name="setup_doctor"),
+    path("setup/doctors/<str:doctor_id>/account/", setup.doctor_account, name="setup_doctor_account"),
     path("setup/rooms/", setup.room_add, name="setup_room"),
     path("setup/equipment/", setup.equipment_add, name="setup_equipment"),
     path("setup/settings/", setup.settings_save, name="setup_settings"),

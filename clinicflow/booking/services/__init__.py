@@ -39,6 +39,7 @@ from clinicflow.booking.services.public import (
 from clinicflow.booking.services.resources import (
     doctor_create,
     doctor_rotate_ical_token,
+    doctor_set_account,
     doctor_set_links,
     doctor_update,
     equipment_create,
@@ -73,6 +74,7 @@ __all__ = [
     "booking_code_verify",
     "doctor_create",
     "doctor_rotate_ical_token",
+    "doctor_set_account",
     "doctor_set_links",
     "doctor_update",
     "equipment_create",

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from clinicflow.accounts.models import User
+from clinicflow.accounts.roles import Role
 from clinicflow.booking.links import feed_lifetime, feed_token_hash, new_feed_token
 from clinicflow.booking.models import Doctor, DoctorBranch, DoctorService, Equipment, Room
 from clinicflow.booking.services.checks import clean_text, same_org
@@ -67,6 +68,22 @@ def doctor_update(
     doctor.is_active = is_active
     doctor.user = user
     audited_save(doctor, org=org, actor=actor, fields=DOCTOR_FIELDS, object_type="doctor")
+    return doctor
+
+
+@transaction.atomic
+def doctor_set_account(*, org: Organization, actor: User | None, doctor: Doctor, user: User | None) -> Doctor:
+    """Link the doctor to a staff account of the doctor role (or unlink with ``None``): the account then
+    sees "my day" and the doctor's own calendar. One account belongs to one doctor at most."""
+    same_org(org, doctor=doctor, user=user)
+    if user is not None:
+        if user.role != Role.DOCTOR or not user.is_active:
+            raise ValidationFailed.field("user", f"{user.email} is not an active doctor's account")
+        other = Doctor.objects.for_org(org).filter(user=user).exclude(pk=doctor.pk).first()
+        if other is not None:
+            raise ValidationFailed.field("user", f"{user.email} is already linked to {other.full_name}")
+    doctor.user = user
+    audited_save(doctor, org=org, actor=actor, fields=["user"], object_type="doctor")
     return doctor
 
 

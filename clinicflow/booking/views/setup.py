@@ -13,11 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.accounts.roles import Role
+from clinicflow.accounts.selectors import staff_accounts
 from clinicflow.booking import selectors, services
 from clinicflow.booking.forms.base import cleaned
 from clinicflow.booking.forms.setup import DoctorForm, EquipmentForm, RoomForm, SettingsForm
 from clinicflow.catalogue.models import RoomType
-from clinicflow.core.errors import DomainError
+from clinicflow.core.errors import DomainError, ValidationFailed
 from clinicflow.core.models import Branch
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, flash_error, render_in_zone
@@ -30,7 +32,7 @@ def setup(request: AuthedRequest) -> HttpResponse:
     doctors = selectors.doctor_list(org=org, branch=branch, active_only=False)
     _links_b, links_s = selectors.doctor_links(org=org, doctors=doctors)
     all_services = selectors.service_list(org=org)
-    names = {s.pk: s.name for s in all_services}
+    names = {s.pk: s.display_name for s in all_services}
     conf = selectors.settings_for(org=org, branch=branch)
     return render_in_zone(
         request,
@@ -42,6 +44,7 @@ def setup(request: AuthedRequest) -> HttpResponse:
             "rooms": selectors.room_list(org=org, branch=branch),
             "equipment": selectors.equipment_list(org=org, branch=branch),
             "services": all_services,
+            "accounts": staff_accounts(org=org, role=Role.DOCTOR),
             "room_types": RoomType.choices,
             "conf": conf,
             "reminders": ", ".join(str(o) for o in conf.reminder_offsets_minutes or []),
@@ -78,6 +81,24 @@ def doctor_add(request: AuthedRequest) -> HttpResponse:
         )
 
     return _save(request, add)
+
+
+@require_POST
+@require_perm("booking.manage")
+def doctor_account(request: AuthedRequest, doctor_id: str) -> HttpResponse:
+    """Link a doctor to a staff account of the doctor role, or unlink it (an empty choice)."""
+
+    def link(branch: Branch) -> object:
+        doctor = selectors.doctor_get(org=request.org, doctor_id=doctor_id)
+        chosen = str(request.POST.get("user", "")).strip()
+        user = None
+        if chosen:
+            user = next((u for u in staff_accounts(org=request.org) if str(u.pk) == chosen), None)
+            if user is None:
+                raise ValidationFailed.field("user", f"unknown staff account {chosen!r}")
+        return services.doctor_set_account(org=request.org, actor=request.user, doctor=doctor, user=user)
+
+    return _save(request, link)
 
 
 @require_POST
