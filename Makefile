@@ -6,7 +6,7 @@ PORT ?= 8000
 ONLY ?=
 PIP_VERSION ?= 26.3
 
-.PHONY: install lock demo test lint typecheck migrations-check supply-chain pytest bench messages clean
+.PHONY: install lock demo test lint typecheck migrations-check supply-chain pytest bench messages clean vendor screenshots
 
 # Dependencies come from pylock.toml (every package at its locked version, checked by SHA-256);
 # the project itself is installed on top without resolving anything again.
@@ -57,6 +57,15 @@ test: lint typecheck migrations-check supply-chain pytest
 
 bench: install
 	$(BIN)/python bench/run.py $(ONLY)
+
+# The front-end packages (Tabler, htmx, Chart.js, axe-core) from the npm registry at the versions and
+# SHA-512 pinned in the script; the results are committed, so nothing else needs npm.
+vendor: install
+	$(BIN)/python scripts/vendor_assets.py
+
+# PNGs of the main pages in English, Russian and Chinese (the demo in a scratch database; Chromium).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 messages: install
 	@for app in clinicflow/*/; do \

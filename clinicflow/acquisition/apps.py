@@ -6,8 +6,9 @@ class AcquisitionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.acquisition"
     label = "acquisition"
+    timeline = "clinicflow.acquisition.timeline.source"  # its rows on the patient card
     nav = [
-        ("acquisition:call_log", _("Calls"), "calls.view"),
-        ("acquisition:leads", _("Web leads"), "calls.view"),
-        ("acquisition:channels", _("Marketing"), "acquisition.view"),
+        ("acquisition:call_log", _("Calls"), "calls.view", "calls"),
+        ("acquisition:leads", _("Web leads"), "calls.view", "calls"),
+        ("acquisition:channels", _("Marketing"), "acquisition.view", "marketing"),
     ]

@@ -7,6 +7,6 @@ class AnalyticsConfig(AppConfig):
     name = "clinicflow.analytics"
     label = "analytics"
     nav = [
-        ("analytics:reports", _("Reports"), "reports.view"),
-        ("analytics:capacity", _("Capacity"), "reports.capacity"),
+        ("analytics:reports", _("Reports"), "reports.view", "reports"),
+        ("analytics:capacity", _("Capacity"), "reports.capacity", "reports"),
     ]

@@ -6,9 +6,10 @@ class BookingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.booking"
     label = "booking"
+    timeline = "clinicflow.booking.timeline.source"  # its rows on the patient card
     nav = [
-        ("booking:calendar", _("Calendar"), "booking.view"),
-        ("booking:my_schedule", _("My schedule"), "booking.own_schedule"),
-        ("booking:waitlist", _("Waitlist"), "booking.book"),
-        ("booking:setup", _("Schedules"), "booking.manage"),
+        ("booking:calendar", _("Calendar"), "booking.view", "calendar"),
+        ("booking:my_schedule", _("My schedule"), "booking.own_schedule", "calendar"),
+        ("booking:waitlist", _("Waitlist"), "booking.book", "calendar"),
+        ("booking:setup", _("Schedules"), "booking.manage", "settings"),
     ]

@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     name = "clinicflow.core"
     label = "core"
     # The owner's home page is analytics' (a URL name, not an import): first in the navigation.
-    nav = [("home", _("Home"), "patients.view")]
+    nav = [("home", _("Home"), "patients.view", "today")]

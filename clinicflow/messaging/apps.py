@@ -6,8 +6,9 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "clinicflow.messaging"
     label = "messaging"
+    timeline = "clinicflow.messaging.timeline.source"  # its rows on the patient card
     verbose_name = _("Messaging")
-    nav = [("messaging:list", _("Messages"), "messaging.view")]
+    nav = [("messaging:list", _("Messages"), "messaging.view", "patients")]
 
     def ready(self) -> None:
         # Django bootstrapping: services import models, which cannot be imported before the app

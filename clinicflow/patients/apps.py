@@ -7,8 +7,8 @@ class PatientsConfig(AppConfig):
     name = "clinicflow.patients"
     label = "patients"
     nav = [
-        ("patients:list", _("Patients"), "patients.view"),
-        ("accounts:break_glass_list", _("Emergency access"), "patients.break_glass_review"),
+        ("patients:list", _("Patients"), "patients.view", "patients"),
+        ("accounts:break_glass_list", _("Emergency access"), "patients.break_glass_review", "settings"),
     ]
 
     def ready(self) -> None:

@@ -55,6 +55,11 @@ class ConsentForm(forms.Form):
     method = forms.ChoiceField(label=_("How it was given"), choices=ConsentMethod.choices)
     evidence = forms.CharField(label=_("Evidence"), max_length=300, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # the card shows the form in one line, without <label>s
+            field.widget.attrs.setdefault("aria-label", field.label)
+
 
 class MergeForm(forms.Form):
     """The duplicate card to merge into the one on the page."""

@@ -7,4 +7,4 @@ class PrivacyConfig(AppConfig):
     name = "clinicflow.privacy"
     label = "privacy"
     verbose_name = _("Privacy")
-    nav = [("privacy:incidents", _("Incidents"), "privacy.incidents")]
+    nav = [("privacy:incidents", _("Incidents"), "privacy.incidents", "settings")]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinicflow.acquisition.models import Call, CallbackTask, CallStatus, CallTag
+from clinicflow.core.formatting import fmt_date
 from clinicflow.core.phones import display
 
 
@@ -25,7 +26,7 @@ def local(at: dt.datetime, tz: dt.tzinfo) -> dict[str, str]:
     """A moment as the branch sees it, formatted here: the template's date filter would convert an aware
     datetime back to the request's time zone."""
     moment = timezone.localtime(at, tz)
-    return {"time": moment.strftime("%H:%M"), "date": moment.date().isoformat(), "iso": moment.isoformat()}
+    return {"time": moment.strftime("%H:%M"), "date": fmt_date(moment.date()), "iso": moment.isoformat()}
 
 
 def safe_url(url: str) -> str:

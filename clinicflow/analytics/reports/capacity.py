@@ -175,20 +175,20 @@ def compute_load_report(ctx: ReportContext) -> ReportResult:
     for branch in _branches(ctx):
         data = compute_load(org=ctx.org, branch=branch, date_from=ctx.date_from, date_to=ctx.date_to)
         if level == "branch":
-            items = [{**data.total(), "name": branch.name}]
+            items = [{**data.total(), "name": branch.display_name}]
         elif level == "day":
             items = [
-                {**r, "name": f"{branch.name} {r['key'].isoformat()}"}
+                {**r, "name": f"{branch.display_name} {r['key'].isoformat()}"}
                 for r in data._sum("doctor", lambda obj, d, h: d)
             ]
         elif level == "hour":
             items = [
-                {**r, "name": f"{branch.name} {r['key'][0].isoformat()} {r['key'][1]:02d}:00"}
+                {**r, "name": f"{branch.display_name} {r['key'][0].isoformat()} {r['key'][1]:02d}:00"}
                 for r in data._sum("doctor", lambda obj, d, h: (d, h))
             ]
         else:
             items = [
-                {**r, "name": f"{r['name']} ({branch.name})"}
+                {**r, "name": f"{r['name']} ({branch.display_name})"}
                 for r in (data.by_doctor() if level == "doctor" else data.by_room())
             ]
         for r in items:

@@ -156,7 +156,7 @@ def test_ad_spend_totals_are_exact(org: Any, branch: Any, users: Any, web: Any) 
         assert isinstance(t["spend"], Decimal)
         _exact(str(t["spend"]), MINOR_UNITS[t["currency"]], f"spend total {t['channel__code']}")
     html = web("owner").get("/acquisition/spend/").content.decode()
-    assert "RUB" in html
+    assert "₽" in html
     assert not RESIDUE.findall(html.split("<h2>", 2)[1] if "<h2>" in html else html)
 
 

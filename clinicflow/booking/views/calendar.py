@@ -20,6 +20,7 @@ from clinicflow.booking.forms.appointments import CalendarForm
 from clinicflow.booking.ics import doctor_feed
 from clinicflow.booking.models import Appointment, Doctor
 from clinicflow.core.access import public_view
+from clinicflow.core.formatting import fmt_date_weekday
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import branch_list
 from clinicflow.core.web import branch_from_request, render_in_zone
@@ -69,7 +70,7 @@ def _rows(branch: Branch, grid: Grid, appts: list[Appointment], columns: list[Co
         cells[(grid.row_of(local), getattr(a, grid.key))].append(a)
     if grid.view == "day":
         return [(f"{h:02d}:00", [(c, cells.get((h, c[0]), [])) for c in columns]) for h in sorted(hours)]
-    return [(d.strftime("%a %d.%m"), [(c, cells.get((d, c[0]), [])) for c in columns]) for d in grid.days]
+    return [(fmt_date_weekday(d), [(c, cells.get((d, c[0]), [])) for c in columns]) for d in grid.days]
 
 
 @require_perm("booking.view")
@@ -128,7 +129,7 @@ def _my_page(request: AuthedRequest, doctor: Doctor | None, *, ical_url: str = "
         )
         for a in appts:
             local, end = a.start_at.astimezone(a.branch.tz), a.end_at.astimezone(a.branch.tz)
-            rows.append({"a": a, "label": f"{local:%a %d.%m %H:%M}–{end:%H:%M}"})
+            rows.append({"a": a, "label": f"{fmt_date_weekday(local)} {local:%H:%M}–{end:%H:%M}"})
     ctx = {
         "doctor": doctor,
         "rows": rows,

@@ -33,6 +33,7 @@ from clinicflow.booking.services.public import format_start, patient_language, p
 from clinicflow.catalogue.models import Service
 from clinicflow.core.access import public_view
 from clinicflow.core.errors import DomainError
+from clinicflow.core.formatting import fmt_datetime
 from clinicflow.core.models import Branch
 from clinicflow.core.net import client_ip
 from clinicflow.core.web import get_or_404, render_in_zone
@@ -254,7 +255,7 @@ def _manage_page(
         )
         ctx["slots"] = [
             {
-                "label": s.start.astimezone(branch.tz).strftime("%Y-%m-%d %H:%M"),
+                "label": fmt_datetime(s.start, branch.tz),
                 "start": format_start(s.start),
             }
             for s in found

@@ -77,7 +77,7 @@ def test_the_inbox_shows_the_time_in_the_branch_zone(clinic: Any, demo_channel: 
     Worker(worker_id="demo").run_once()
     row = DemoInboxMessage.objects.get()
     assert row.zone == clinic.branch.timezone
-    local_time = row.created_at.astimezone(clinic.branch.tz).strftime("%Y-%m-%d %H:%M")
+    local_time = row.created_at.astimezone(clinic.branch.tz).strftime("%-d %B, %H:%M")
     assert local_time in web("owner").get("/messaging/inbox/").content.decode()
 
 

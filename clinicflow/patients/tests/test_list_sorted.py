@@ -54,7 +54,7 @@ def test_sorted_by_predicted_value_shows_the_columns_formatted_in_order(web, ran
     content = response.content.decode()
     assert _names(response.content) == ["High", "Mid", "Low"]
     assert "Predicted value</th>" in content and "P(alive)</th>" in content
-    assert "1,234,567.89 RUB" in content and "48,000.50 RUB" in content and "950.00 RUB" in content
+    assert "₽1,234,567.89" in content and "₽48,000.50" in content and "₽950.00" in content
     assert ">87%<" in content and ">12%<" in content
     assert "Stranger" not in content and "Unpredicted" not in content
 

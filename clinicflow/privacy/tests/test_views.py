@@ -133,7 +133,7 @@ def test_the_detail_highlights_an_overdue_deadline_and_records_a_notification(
     followup_row = page.split('id="deadline-ru_followup"')[1].split("</tr>")[0]
     assert 'class="overdue"' in initial_row and "badge overdue" in initial_row
     assert "badge overdue" not in followup_row
-    local = (discovered + 24 * H).astimezone(branch.tz).strftime("%Y-%m-%d %H:%M")
+    local = (discovered + 24 * H).astimezone(branch.tz).strftime("%-d %B %Y, %H:%M")
     assert local in initial_row  # due on the Moscow clock
     done_at = (timezone.now() - H).astimezone(branch.tz).strftime("%Y-%m-%dT%H:%M")
     posted = client.post(

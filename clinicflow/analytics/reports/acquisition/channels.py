@@ -252,9 +252,9 @@ def _fold_unknown(rows: dict[Key, Row], into: Key, make: type[Row]) -> dict[Key,
 
 def _names(*, org: Organization, group: str) -> dict[Key, tuple[str, str]]:
     if group == "channel":
-        return {c.pk: (c.code, c.name) for c in Channel.objects.for_org(org)}
+        return {c.pk: (c.code, c.display_name) for c in Channel.objects.for_org(org)}
     return {
-        c.pk: (c.utm_campaign or c.name, f"{c.name} ({c.channel.name})")
+        c.pk: (c.utm_campaign or c.name, f"{c.name} ({c.channel.display_name})")
         for c in Campaign.objects.for_org(org).select_related("channel")
     }
 

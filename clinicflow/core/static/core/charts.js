@@ -12,10 +12,34 @@
     return { label: s.label, data: s.data, backgroundColor: palette[i % palette.length],
              borderColor: palette[i % palette.length], fill: false, tension: 0.2 };
   });
+  // Axis ticks and tooltips in the table's units and the page's language (money with its currency,
+  // percent as percent, counts without decimals): Intl.NumberFormat(document.documentElement.lang).
+  var lang = document.documentElement.lang || undefined;
+  function numberFormat(unit, currency, tick) {
+    var options = { maximumFractionDigits: 2 };
+    if (unit === "percent") {
+      options = { style: "percent", maximumFractionDigits: tick ? 0 : 1 };
+    } else if (unit === "money" && currency) {
+      options = { style: "currency", currency: currency, currencyDisplay: "narrowSymbol" };
+      if (tick) { options.minimumFractionDigits = 0; options.maximumFractionDigits = 0; }
+    } else if (unit === "int") {
+      options = { maximumFractionDigits: 0 };
+    }
+    try { return new Intl.NumberFormat(lang, options); } catch (e) { return new Intl.NumberFormat(undefined, options); }
+  }
+  var axisFormat = numberFormat(spec.unit, spec.currency, true);
+  var valueFormats = spec.series.map(function (s) { return numberFormat(s.unit || spec.unit, spec.currency, false); });
   new window.Chart(canvas, {
     type: spec.type === "line" ? "line" : "bar",
     data: { labels: spec.labels, datasets: datasets },
     options: { responsive: true, animation: false,
-      scales: { x: { stacked: !!spec.stacked }, y: { stacked: !!spec.stacked, beginAtZero: true } } }
+      scales: { x: { stacked: !!spec.stacked },
+                y: { stacked: !!spec.stacked, beginAtZero: true,
+                     ticks: { callback: function (value) { return axisFormat.format(value); } } } },
+      plugins: { tooltip: { callbacks: { label: function (item) {
+        var value = item.parsed && typeof item.parsed.y === "number" ? item.parsed.y : item.raw;
+        var text = value === null || value === undefined ? "—" : valueFormats[item.datasetIndex].format(value);
+        return (item.dataset.label ? item.dataset.label + ": " : "") + text;
+      } } } } }
   });
 })();
