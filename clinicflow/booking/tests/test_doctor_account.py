@@ -34,8 +34,13 @@ def test_refusals_name_the_field_and_keep_the_link(clinic: Clinic, users: Any, w
     body = _link(web, clinic, clinic.doctor2, users["doctor"].pk).content.decode()
     assert "user: doctor@demo.test is already linked to" in body
     # not a doctor's account; another organisation's account
-    assert "is not an active doctor" in _link(web, clinic, clinic.doctor2, users["frontdesk"].pk).content.decode()
-    assert "unknown staff account" in _link(web, clinic, clinic.doctor2, users["outsider"].pk).content.decode()
+    assert (
+        "is not an active doctor"
+        in _link(web, clinic, clinic.doctor2, users["frontdesk"].pk).content.decode()
+    )
+    assert (
+        "unknown staff account" in _link(web, clinic, clinic.doctor2, users["outsider"].pk).content.decode()
+    )
     clinic.doctor.refresh_from_db()
     clinic.doctor2.refresh_from_db()
     assert clinic.doctor.user_id == users["doctor"].pk and clinic.doctor2.user_id is None

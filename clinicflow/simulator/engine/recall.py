@@ -1,6 +1,6 @@
 """Recall campaigns: every few months the clinic calls lapsed patients who agreed to marketing;
-some book within a week, some within two months (the outcome; the visit follows within days). The contacts are written at the end, with the
-outcome each one had."""
+some book within a week, some within two months (the outcome; the visit follows within days). The
+contacts are written at the end, with the outcome each one had."""
 
 from __future__ import annotations
 
