@@ -16,6 +16,7 @@ from clinicflow.analytics.home.views import router as home_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.booking.selectors.catalogue import services_offered_at
 from clinicflow.catalogue.api import build_router as catalogue_router
+from clinicflow.clinical.api import router as clinical_router
 from clinicflow.core.errors import DomainError, error_body
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
@@ -43,6 +44,7 @@ api.add_router("", booking_router)
 api.add_router("", acquisition_router)
 api.add_router("", messaging_router)
 api.add_router("/privacy", privacy_router)
+api.add_router("", clinical_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

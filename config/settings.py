@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "clinicflow.booking",
     "clinicflow.acquisition",
     "clinicflow.messaging",
+    "clinicflow.clinical",
     "clinicflow.privacy",
     "clinicflow.analytics",
     "clinicflow.simulator",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("messaging/", include("clinicflow.messaging.urls")),
     path("analytics/", include("clinicflow.analytics.urls")),
     path("privacy/", include("clinicflow.privacy.urls")),
+    path("clinical/", include("clinicflow.clinical.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/v1/", api.urls),
 ]

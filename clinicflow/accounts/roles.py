@@ -45,6 +45,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "booking.book": frozenset({O, M, F}),
     "booking.manage": frozenset({O, M}),
     "booking.own_schedule": frozenset({D}),
+    # clinical records (issue #14): consultations and quotes, treatment records and complications,
+    # photos, e-consent; the templates, SOPs and consent texts; the monthly case review
+    "clinical.view": frozenset({O, M, D}),
+    "clinical.record": frozenset({O, D}),
+    "clinical.photos": frozenset({O, D}),
+    "clinical.manage": frozenset({O, M}),
+    "clinical.review": frozenset({O, M, D}),
+    "consents.missing": frozenset({O, M, F, D}),
+    "consents.sign": frozenset({O, M, F, D}),
     # acquisition and calls
     "acquisition.view": frozenset({O, M, K}),
     "acquisition.manage": frozenset({O, K}),

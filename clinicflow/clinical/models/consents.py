@@ -1,0 +1,5 @@
+"""Clinical records: consents."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

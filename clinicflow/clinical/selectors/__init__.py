@@ -1,0 +1,1 @@
+"""Clinical selectors, one module per part (consultations, consents, photos, treatments)."""

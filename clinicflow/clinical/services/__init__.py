@@ -1,0 +1,1 @@
+"""Clinical services, one module per part (consultations, consents, photos, treatments)."""

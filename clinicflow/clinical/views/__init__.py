@@ -1,0 +1,1 @@
+"""Clinical views, one module per part (consultations, consents, photos, treatments)."""

@@ -1,0 +1,7 @@
+"""Pages of the clinical records: consents."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+paths: list[URLPattern] = []
