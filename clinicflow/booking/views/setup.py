@@ -88,8 +88,9 @@ def doctor_add(request: AuthedRequest) -> HttpResponse:
 def doctor_account(request: AuthedRequest, doctor_id: str) -> HttpResponse:
     """Link a doctor to a staff account of the doctor role, or unlink it (an empty choice)."""
 
+    doctor = selectors.doctor_get(org=request.org, doctor_id=doctor_id)  # another org's id: 404
+
     def link(branch: Branch) -> object:
-        doctor = selectors.doctor_get(org=request.org, doctor_id=doctor_id)
         chosen = str(request.POST.get("user", "")).strip()
         user = None
         if chosen:
