@@ -22,7 +22,7 @@ from clinicflow.catalogue.models import RoomType
 from clinicflow.core.errors import DomainError, ValidationFailed
 from clinicflow.core.models import Branch
 from clinicflow.core.selectors import branch_list
-from clinicflow.core.web import branch_from_request, flash_error, render_in_zone
+from clinicflow.core.web import branch_from_request, flash_error, get_or_404, render_in_zone
 
 
 @require_perm("booking.manage")
@@ -88,7 +88,7 @@ def doctor_add(request: AuthedRequest) -> HttpResponse:
 def doctor_account(request: AuthedRequest, doctor_id: str) -> HttpResponse:
     """Link a doctor to a staff account of the doctor role, or unlink it (an empty choice)."""
 
-    doctor = selectors.doctor_get(org=request.org, doctor_id=doctor_id)  # another org's id: 404
+    doctor = get_or_404(selectors.doctor_get, org=request.org, doctor_id=doctor_id)
 
     def link(branch: Branch) -> object:
         chosen = str(request.POST.get("user", "")).strip()
