@@ -152,6 +152,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # remembers upload file names as sent, so the photo upload can refuse "../../x.jpg" (issue #14)
+    "clinicflow.clinical.upload_names.UploadNamesMiddleware",
     # 503 (not a 500 page) when the database is unreachable or the disk full; early, to see every
     # failure below it (docs/deployment.md, "When the database or the disk fails")
     "clinicflow.core.middleware.ServiceUnavailableMiddleware",
@@ -339,7 +341,7 @@ TIME_ZONE = "UTC"
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -353,6 +355,20 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Clinical photos: a storage of their own, never under MEDIA and never served by URL (only through
+# the authorising view). Local disk outside every public folder by default; any Django storage class
+# by setting, e.g. S3-compatible object storage: CLINICAL_PHOTO_STORAGE_BACKEND=
+# storages.backends.s3.S3Storage with its OPTIONS (bucket, endpoint, keys) from the environment.
+STORAGES["clinical_photos"] = {
+    "BACKEND": os.environ.get(
+        "CLINICAL_PHOTO_STORAGE_BACKEND", "clinicflow.clinical.storage.PrivateFileStorage"
+    ),
+    "OPTIONS": {
+        "location": os.environ.get("CLINICAL_PHOTO_ROOT", str(BASE_DIR / "var" / "private" / "photos"))
+    },
+}
+CLINICAL_PHOTO_MAX_BYTES = int(os.environ.get("CLINICAL_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+CLINICAL_PHOTO_MAX_PIXELS = int(os.environ.get("CLINICAL_PHOTO_MAX_PIXELS", str(40_000_000)))
 # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are written to FILE_UPLOAD_TEMP_DIR (the system's
 # temporary folder when unset); a full disk there drops the upload whole (clinicflow.core.uploads).
 FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", str(2621440)))

@@ -12,3 +12,10 @@ class ClinicalConfig(AppConfig):
     verbose_name = _("Clinical records")
     # (url name, label, permission, nav group); each part adds its entries here
     nav: list[tuple[str, object, str, str]] = []
+    nav.append(("clinical:consents_missing", _("Missing consents"), "consents.missing", "calendar"))
+    nav.append(("clinical:consent_templates", _("Consent forms"), "clinical.manage", "settings"))
+    nav.append(("clinical:consultation_templates", _("Consultation forms"), "clinical.manage", "settings"))
+    nav.append(("clinical:consultation_conversion", _("Quote conversion"), "reports.clinical", "reports"))
+    nav.append(("clinical:lot_search", _("Lot search"), "clinical.view", "patients"))
+    nav.append(("clinical:complications", _("Complications"), "clinical.review", "reports"))
+    nav.append(("clinical:sop_editor", _("SOPs"), "clinical.manage", "settings"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -37,6 +38,9 @@ class TenantMiddleware:
 CACHEABLE_PREFIXES = ("/static/", "/t/cf.js")
 
 
+PRIVATE_NO_STORE = "private, no-store"  # set by views that serve a private file (clinical photos)
+
+
 class SecurityHeadersMiddleware:
     """Headers Django does not set itself: no-store on staff pages and the API, Permissions-Policy."""
 
@@ -45,17 +49,22 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith(CACHEABLE_PREFIXES):
-            response["Cache-Control"] = "no-store"
+        if (
+            not request.path.startswith(CACHEABLE_PREFIXES)
+            and response.get("Cache-Control") != PRIVATE_NO_STORE
+        ):
+            response["Cache-Control"] = "no-store"  # a private file's own "private, no-store" is kept
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
 
 
 class ApiContentTypeMiddleware:
-    """The JSON API accepts only JSON bodies: anything else is 415 with the error shape."""
+    """The JSON API accepts only JSON bodies: anything else is 415 with the error shape (file
+    uploads, ``MULTIPART_PATHS``, take ``multipart/form-data`` instead)."""
 
     BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+    MULTIPART_PATHS = re.compile(r"^/api/v1/patients/[^/]+/photos$")  # clinical photo upload
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -66,6 +75,9 @@ class ApiContentTypeMiddleware:
             and request.method in self.BODY_METHODS
             and request.META.get("CONTENT_LENGTH", "0") not in ("", "0")
             and request.content_type != "application/json"
+            and not (
+                request.content_type == "multipart/form-data" and self.MULTIPART_PATHS.match(request.path)
+            )
         ):
             return HttpResponse(
                 b'{"error": {"code": "unsupported_media_type", "message": "send a JSON body with '

@@ -232,4 +232,31 @@ BUILTIN: dict[str, dict[str, dict[str, str]]] = {
             "action": "了解详情",
         },
     },
+    "quote": {
+        "en": {
+            "sms": "{clinic}: your quote for {total} is ready (valid until {valid_until}). It was sent by "
+            "e-mail.",
+            "subject": "Your quote from {clinic}",
+            "body": "Dear {patient_name},\n\nthank you for your consultation with {doctor}. Your quote for "
+            "{total} is attached; it is valid until {valid_until}.\n\nTo book the treatment, reply to this "
+            "e-mail or call us.\n\n{clinic}",
+            "action": "View the quote",
+        },
+        "ru": {
+            "sms": "{clinic}: ваше предложение на {total} готово (действует до {valid_until}). "
+            "Оно отправлено по e-mail.",
+            "subject": "Ваше предложение от {clinic}",
+            "body": "Здравствуйте, {patient_name}!\n\nСпасибо за консультацию у врача {doctor}. "
+            "Предложение на сумму {total} во вложении; оно действует до {valid_until}.\n\n"
+            "Чтобы записаться на лечение, ответьте на это письмо или позвоните нам.\n\n{clinic}",
+            "action": "Открыть предложение",
+        },
+        "zh-hans": {
+            "sms": "{clinic}：您的报价{total}已备好（有效期至{valid_until}），已通过电子邮件发送。",
+            "subject": "{clinic}给您的报价",
+            "body": "{patient_name}，您好！\n\n感谢您接受{doctor}医生的咨询。报价{total}见附件，有效期至"
+            "{valid_until}。\n\n如需预约治疗，请回复本邮件或致电我们。\n\n{clinic}",
+            "action": "查看报价",
+        },
+    },
 }

@@ -38,6 +38,7 @@ class Kind(models.TextChoices):
     RECALL = "recall", _("Recall")
     SURVEY = "survey", _("Survey")
     MARKETING = "marketing", _("Marketing")
+    QUOTE = "quote", _("Quote")
 
 
 class Purpose(models.TextChoices):

@@ -8,10 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -19,8 +18,9 @@ from clinicflow.accounts.models import User
 from clinicflow.core.audit import audit_record
 from clinicflow.core.crypto import phone_index
 from clinicflow.core.errors import Conflict, ValidationFailed
-from clinicflow.core.models import AuditAction, Branch, Organization, TenantModel
+from clinicflow.core.models import AuditAction, Branch, Organization
 from clinicflow.core.phones import InvalidPhone, normalize
+from clinicflow.patients.merging import merge_related
 from clinicflow.patients.models import (
     LANGUAGE_CHOICES,
     ConsentEvent,
@@ -29,7 +29,6 @@ from clinicflow.patients.models import (
     ConsentPurpose,
     Patient,
     PatientPhone,
-    PatientPrediction,
     Sex,
     Source,
 )
@@ -237,63 +236,6 @@ def patient_update(
     return patient
 
 
-def _patient_foreign_keys() -> list[tuple[type[TenantModel], str]]:
-    """Every (model, field) in any app that points at Patient, so a merge moves all of them."""
-    found: list[tuple[type[TenantModel], str]] = []
-    for model in apps.get_models():
-        for f in model._meta.get_fields():
-            if not isinstance(f, models.ForeignKey) or f.related_model is not Patient or model is Patient:
-                continue
-            if not issubclass(model, TenantModel):
-                raise TypeError(f"{model._meta.label} points at Patient but is not a tenant model")
-            found.append((model, f.name))
-    return found
-
-
-# Rows a merge does not simply re-point: phones are de-duplicated, consents re-recorded (append-only),
-# the stored prediction dropped (the next run of the lifetime-value engine predicts the kept patient).
-_MERGED_APART: frozenset[type[TenantModel]] = frozenset({PatientPhone, ConsentEvent, PatientPrediction})
-
-
-def _merge_phones(*, org: Organization, keep: Patient, merge: Patient) -> None:
-    keep_phones = set(
-        PatientPhone.objects.for_org(org).filter(patient=keep).values_list("e164_index", flat=True)
-    )
-    PatientPhone.objects.for_org(org).filter(patient=merge, e164_index__in=keep_phones).delete()
-    PatientPhone.objects.for_org(org).filter(patient=merge).update(patient=keep, is_primary=False)
-
-
-def _merge_consents(*, org: Organization, keep: Patient, merge: Patient) -> None:
-    """Consent events are append-only: re-record the merged patient's on the kept one."""
-    for event in list(ConsentEvent.objects.for_org(org).filter(patient=merge)):
-        ConsentEvent(
-            organization=org,
-            patient=keep,
-            purpose=event.purpose,
-            kind=event.kind,
-            method=event.method,
-            at=event.at,
-            template_version=event.template_version,
-            text_sha256=event.text_sha256,
-            evidence=(f"merged from {merge.pk}: " + event.evidence)[:300],
-            recorded_by_id=event.recorded_by_id,
-        ).save(force_insert=True)
-
-
-def _merge_related(*, org: Organization, keep: Patient, merge: Patient) -> list[str]:
-    """Move every row of other tables from ``merge`` to ``keep``; the names of what moved."""
-    _merge_phones(org=org, keep=keep, merge=merge)
-    _merge_consents(org=org, keep=keep, merge=merge)
-    PatientPrediction.objects.for_org(org).filter(patient=merge).delete()
-    moved = ["phones", "consents"]
-    for model, fname in _patient_foreign_keys():
-        if model in _MERGED_APART:
-            continue
-        if model.objects.for_org(org).filter(**{fname: merge}).update(**{fname: keep}):
-            moved.append(model._meta.label_lower)
-    return moved
-
-
 def _merge_fields(*, keep: Patient, merge: Patient) -> None:
     """Fill the kept card's empty fields from the merged one; clinical notes are joined."""
     for name in ("email", "birth_date", "middle_name", "notes", "branch"):
@@ -319,7 +261,7 @@ def patient_merge(
         raise ValidationFailed("patient belongs to another organisation")
     if merge.merged_into_id is not None or keep.merged_into_id is not None:
         raise Conflict("one of the patients is already merged")
-    moved = _merge_related(org=org, keep=keep, merge=merge)
+    moved = merge_related(org=org, keep=keep, merge=merge)
     _merge_fields(keep=keep, merge=merge)
     keep.updated_at = timezone.now()
     keep.save()

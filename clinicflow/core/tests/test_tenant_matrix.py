@@ -157,7 +157,40 @@ def _other_world(other_org: Organization, other_branch: Branch, branch: Branch) 
         expires_at=now + dt.timedelta(hours=1),
     )
     incident = make_incident(org, title="Secret breach incident", facts="Secret breach facts")
+    from clinicflow.clinical.models import Photo  # clinical photos (issue #14): a row, no file needed
+
+    photo = Photo.objects.create(
+        organization=org, patient=patient, area="lips", view="front", kind="before", width=1, height=1,
+        bytes=1, content_type="image/jpeg", sha256="0" * 64, storage_key=f"{org.pk}/secret.jpg",
+    )  # fmt: skip
+    from clinicflow.clinical.services import consents as consent_services  # e-consent (issue #14)
+
+    tpl = consent_services.consent_template_create(
+        org=org, actor=None, name="Secret consent", service=service
+    )
+    tpl_v = consent_services.consent_version_add(
+        org=org, actor=None, template=tpl, language="en", title="Secret consent", body="Secret text"
+    )
+    signed = consent_services.consent_sign(
+        org=org, actor=None, patient=patient, version=tpl_v, language="en", typed_name="Li", signature=None
+    )
+    from clinicflow.clinical.models import Consultation, Quote  # consultations and quotes (issue #14)
+
+    consult = Consultation.objects.create(
+        organization=org, appointment=appt, patient=patient, doctor=doctor, branch=other_branch,
+        category="consultation", expectation=5, concerns="Secret concerns",
+    )  # fmt: skip
+    quote = Quote.objects.create(
+        organization=org, consultation=consult, patient=patient, doctor=doctor, branch=other_branch,
+        priced_on=day, valid_until=day, currency="CNY", total=1,
+    )  # fmt: skip
     ids = {
+        "consultation_id": consult.pk,
+        "quote_id": quote.pk,
+        "action": "accept",
+        "template_id": tpl.pk,
+        "signed_id": signed.pk,
+        "photo_id": photo.pk,
         "incident_id": incident.pk,
         "grant_id": grant.pk,
         "message_id": message.pk,
