@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +12,7 @@ from django.db import OperationalError
 
 from clinicflow.acquisition import defaults
 from clinicflow.acquisition.models import Lead, NumberLease, NumberPool, TrackingNumber, WebSession
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from clinicflow.core.tests.chromium import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

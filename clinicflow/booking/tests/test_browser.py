@@ -3,8 +3,6 @@ appointment in the staff calendar. Runs in the normal suite whenever /usr/bin/ch
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from clinicflow.booking.models import Appointment
@@ -12,17 +10,8 @@ from clinicflow.booking.tests.conftest import Clinic
 from clinicflow.booking.tests.factories import next_weekday
 from clinicflow.conftest import PASSWORD
 from clinicflow.core.onetime import one_time_code
+from clinicflow.core.tests.chromium import ARGS, CHROMIUM
 from clinicflow.messaging.models import Message
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

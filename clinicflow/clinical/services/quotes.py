@@ -241,17 +241,7 @@ def quote_send(
     )
     if message is None:
         raise ValidationFailed.field("email", "the patient has no e-mail address")
-    quote.status, quote.sent_at = QuoteStatus.SENT, timezone.now()
-    quote.save(update_fields=["status", "sent_at"])
-    audit_record(
-        org=org,
-        actor=actor,
-        action=AuditAction.UPDATE,
-        object_type="quote",
-        object_id=quote.pk,
-        fields=["status"],
-        request=request,
-    )
+    _set_status(org, actor, quote, QuoteStatus.SENT, "sent_at", request)
     return quote
 
 
@@ -303,20 +293,10 @@ def quote_accept(
                 line.appointment = appt
         line.save(update_fields=["appointment"])
         booked.append(line)
-    quote.status, quote.decided_at = QuoteStatus.ACCEPTED, timezone.now()
-    quote.save(update_fields=["status", "decided_at"])
+    _set_status(org, actor, quote, QuoteStatus.ACCEPTED, "decided_at", request)
     consultation = quote.consultation
     consultation.outcome, consultation.updated_at = "booked", timezone.now()
     consultation.save(update_fields=["outcome", "updated_at"])
-    audit_record(
-        org=org,
-        actor=actor,
-        action=AuditAction.UPDATE,
-        object_type="quote",
-        object_id=quote.pk,
-        fields=["status"],
-        request=request,
-    )
     return booked
 
 
@@ -325,8 +305,17 @@ def quote_decline(
     *, org: Organization, actor: User | None, quote: Quote, request: HttpRequest | None = None
 ) -> Quote:
     quote = _lock_open(org, quote)
-    quote.status, quote.decided_at = QuoteStatus.DECLINED, timezone.now()
-    quote.save(update_fields=["status", "decided_at"])
+    _set_status(org, actor, quote, QuoteStatus.DECLINED, "decided_at", request)
+    return quote
+
+
+def _set_status(
+    org: Organization, actor: User | None, quote: Quote, status: str, stamp: str, request: HttpRequest | None
+) -> None:
+    """The quote's new status with its moment (``sent_at`` or ``decided_at``), audited."""
+    quote.status = status
+    setattr(quote, stamp, timezone.now())
+    quote.save(update_fields=["status", stamp])
     audit_record(
         org=org,
         actor=actor,
@@ -336,4 +325,3 @@ def quote_decline(
         fields=["status"],
         request=request,
     )
-    return quote

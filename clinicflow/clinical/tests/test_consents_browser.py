@@ -5,7 +5,6 @@ normal suite whenever /usr/bin/chromium exists."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +16,7 @@ from clinicflow.clinical.tests.consents_factories import make_clinic
 from clinicflow.clinical.views.consents import pdf_response
 from clinicflow.conftest import PASSWORD
 from clinicflow.core.models import Branch, Organization
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from clinicflow.core.tests.chromium import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -11,18 +11,10 @@ from django.test import Client
 
 from clinicflow.clinical.models.photos import Photo
 from clinicflow.clinical.tests.photo_fixtures import image_bytes, photo_root
+from clinicflow.core.tests.chromium import ARGS, CHROMIUM
 from clinicflow.patients.tests.factories import make_patient
 
 __all__ = ["photo_root"]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -17,16 +17,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from clinicflow.core.tests.chromium import ARGS, CHROMIUM
+
 DOCS = "/api/v1/docs"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 class _Refs(HTMLParser):
