@@ -10,6 +10,7 @@ class ClinicalConfig(AppConfig):
     name = "clinicflow.clinical"
     label = "clinical"
     verbose_name = _("Clinical records")
+    timeline = "clinicflow.clinical.timeline.source"  # its rows on the patient card
     # (url name, label, permission, nav group); each part adds its entries here
     nav: list[tuple[str, object, str, str]] = []
     nav.append(("clinical:consents_missing", _("Missing consents"), "consents.missing", "calendar"))

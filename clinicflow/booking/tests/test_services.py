@@ -207,7 +207,11 @@ def test_cancel_records_reason_and_late_flag_and_frees_the_slot(clinic: Clinic) 
         "Feels unwell",
         False,
     )
-    start = (timezone.now() + dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+    start = (
+        (timezone.now() + dt.timedelta(hours=3)).replace(second=0, microsecond=0).astimezone(clinic.branch.tz)
+    )
+    if (start + dt.timedelta(hours=2)).date() != start.date():  # the working day ends at 23:59
+        start = local(clinic.branch, start.date() + dt.timedelta(days=1), 0, 30)  # still under 24 h ahead
     late = book(clinic, start)
     late = services.appointment_cancel(org=clinic.org, actor=None, appointment=late, reason="Traffic")
     assert late.is_late_cancellation is True
