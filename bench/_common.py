@@ -6,6 +6,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,3 +57,64 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def seed_two_clinics(others: int, fill: Any) -> tuple[Any, Any]:
+    """Two organisations ("bench" and "other"), each with a branch, a laser service, a doctor and
+    ``others + 1`` patients; ``fill(org, branch, patients, service, doctor, slug)`` writes each one's
+    rows (inside its transaction). Returns the bench organisation's first patient and an owner."""
+    import time
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from clinicflow.accounts.roles import Role
+    from clinicflow.accounts.services import user_create
+    from clinicflow.booking.models import Doctor
+    from clinicflow.catalogue.models import RoomType, Service
+    from clinicflow.core.services import branch_create, organization_create
+    from clinicflow.patients.models import Patient
+
+    started = time.perf_counter()
+    card_patient, owner = None, None
+    for slug in ("bench", "other"):
+        org = organization_create(name=slug.title(), slug=slug, country="RU", currency="RUB")
+        branch = branch_create(org=org, name="Main", slug="main", timezone="Europe/Moscow")
+        with transaction.atomic():
+            service = Service.objects.create(
+                organization=org,
+                code="laser",
+                name="Laser resurfacing",
+                category="laser",
+                duration_minutes=60,
+                room_type=RoomType.LASER,
+                price=Decimal("5000.00"),
+                currency="RUB",
+            )
+            doctor = Doctor.objects.create(organization=org, full_name="Dr Petrova")
+            patients = Patient.objects.bulk_create(
+                [
+                    Patient(
+                        organization=org,
+                        branch=branch,
+                        last_name=f"Last{i}",
+                        first_name=f"First{i}",
+                        search_name=f"last{i} first{i}",
+                    )
+                    for i in range(others + 1)
+                ],
+                batch_size=2000,
+            )
+            fill(org, branch, patients, service, doctor, slug)
+        if slug == "bench":
+            card_patient = patients[0]
+            owner = user_create(
+                org=org,
+                actor=None,
+                email="owner@bench.test",
+                password="correct horse battery staple",  # pragma: allowlist secret
+                role=Role.OWNER,
+                validate=False,
+            )
+    print(f"   loaded 2 x {others + 1} patients in {time.perf_counter() - started:.1f} s", flush=True)
+    return card_patient, owner

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import percentile, setup_django
+from bench._common import percentile, seed_two_clinics, setup_django
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 OTHERS = int(os.environ.get("BENCH_PATIENTS", "2000"))
@@ -190,72 +190,20 @@ def _clinical_rows(
         model.objects.bulk_create(rows, batch_size=2000)
 
 
-def _seed() -> tuple[Any, Any]:
-    from django.db import transaction
-
-    from clinicflow.accounts.roles import Role
-    from clinicflow.accounts.services import user_create
-    from clinicflow.booking.models import Doctor
-    from clinicflow.catalogue.models import RoomType, Service
+def _fill(org: Any, branch: Any, patients: list[Any], service: Any, doctor: Any, slug: str) -> None:
+    """One visit's clinical records for every other patient; the card patient's 200 entries."""
     from clinicflow.clinical.services.consents import consent_template_create, consent_version_add
-    from clinicflow.core.services import branch_create, organization_create
-    from clinicflow.patients.models import Patient
 
-    started = time.perf_counter()
-    card_patient, owner = None, None
-    for slug in ("bench", "other"):
-        org = organization_create(name=slug.title(), slug=slug, country="RU", currency="RUB")
-        branch = branch_create(org=org, name="Main", slug="main", timezone="Europe/Moscow")
-        with transaction.atomic():
-            service = Service.objects.create(
-                organization=org,
-                code="laser",
-                name="Laser resurfacing",
-                category="laser",
-                duration_minutes=60,
-                room_type=RoomType.LASER,
-                price=Decimal("5000.00"),
-                currency="RUB",
-            )
-            doctor = Doctor.objects.create(organization=org, full_name="Dr Petrova")
-            template = consent_template_create(org=org, actor=None, name="Laser consent", service=service)
-            version = consent_version_add(
-                org=org,
-                actor=None,
-                template=template,
-                language="en",
-                title="Consent to laser",
-                body="I agree.",
-            )
-            patients = Patient.objects.bulk_create(
-                [
-                    Patient(
-                        organization=org,
-                        branch=branch,
-                        last_name=f"Last{i}",
-                        first_name=f"First{i}",
-                        search_name=f"last{i} first{i}",
-                    )
-                    for i in range(OTHERS + 1)
-                ],
-                batch_size=2000,
-            )
-            # the background: one visit's records for every other patient
-            _clinical_rows(org, branch, patients[1:], service, doctor, version, 1, f"{slug}-o")
-            patient = patients[0]
-            _clinical_rows(org, branch, [patient], service, doctor, version, VISITS, f"{slug}-card")
-        if slug == "bench":
-            card_patient = patient
-            owner = user_create(
-                org=org,
-                actor=None,
-                email="owner@bench.test",
-                password="correct horse battery staple",
-                role=Role.OWNER,
-                validate=False,
-            )
-    print(f"   loaded 2 x {OTHERS + 1} patients in {time.perf_counter() - started:.1f} s", flush=True)
-    return card_patient, owner
+    template = consent_template_create(org=org, actor=None, name="Laser consent", service=service)
+    version = consent_version_add(
+        org=org, actor=None, template=template, language="en", title="Consent to laser", body="I agree."
+    )
+    _clinical_rows(org, branch, patients[1:], service, doctor, version, 1, f"{slug}-o")
+    _clinical_rows(org, branch, [patients[0]], service, doctor, version, VISITS, f"{slug}-card")
+
+
+def _seed() -> tuple[Any, Any]:
+    return seed_two_clinics(OTHERS, _fill)
 
 
 def run(database: str) -> None:

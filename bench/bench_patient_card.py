@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import percentile, setup_django
+from bench._common import percentile, seed_two_clinics, setup_django
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 OTHERS = int(os.environ.get("BENCH_PATIENTS", "2000"))
@@ -117,83 +117,33 @@ def _rows_for(
     Message.objects.bulk_create(messages, batch_size=2000)
 
 
-def _seed() -> tuple[Any, Any]:
-    from django.db import transaction
-
-    from clinicflow.accounts.roles import Role
-    from clinicflow.accounts.services import user_create
+def _fill(org: Any, branch: Any, patients: list[Any], service: Any, doctor: Any, slug: str) -> None:
+    """Four events for every other patient; the card patient's 200, a web session, a missed call
+    with its callback and a lead."""
     from clinicflow.acquisition.models import Call, CallbackTask, CallStatus, Channel, Lead, WebSession
-    from clinicflow.booking.models import Doctor
-    from clinicflow.catalogue.models import RoomType, Service
-    from clinicflow.core.services import branch_create, organization_create
-    from clinicflow.patients.models import Patient
 
-    started = time.perf_counter()
-    card_patient, owner = None, None
-    for slug in ("bench", "other"):
-        org = organization_create(name=slug.title(), slug=slug, country="RU", currency="RUB")
-        branch = branch_create(org=org, name="Main", slug="main", timezone="Europe/Moscow")
-        with transaction.atomic():
-            service = Service.objects.create(
-                organization=org,
-                code="laser",
-                name="Laser resurfacing",
-                category="laser",
-                duration_minutes=60,
-                room_type=RoomType.LASER,
-                price=Decimal("5000.00"),
-                currency="RUB",
-            )
-            doctor = Doctor.objects.create(organization=org, full_name="Dr Petrova")
-            channel = Channel.objects.create(organization=org, code="search_ads", name="Yandex Direct")
-            patients = Patient.objects.bulk_create(
-                [
-                    Patient(
-                        organization=org,
-                        branch=branch,
-                        last_name=f"Last{i}",
-                        first_name=f"First{i}",
-                        search_name=f"last{i} first{i}",
-                    )
-                    for i in range(OTHERS + 1)
-                ],
-                batch_size=2000,
-            )
-            # the background: four events for every other patient
-            _rows_for(org, branch, patients[1:], service, doctor, channel, 1, f"{slug}-o")
-            patient = patients[0]
-            _rows_for(org, branch, [patient], service, doctor, channel, PER_KIND, f"{slug}-card")
-            session = WebSession.objects.create(
-                organization=org,
-                client_id="c1",
-                started_at=T0,
-                utm_source="yandex",
-                patient=patient,
-                channel=channel,
-            )
-            call = Call.objects.create(
-                organization=org,
-                provider="generic",
-                provider_call_id=f"{slug}-missed",
-                started_at=T0,
-                status=CallStatus.MISSED,
-                patient=patient,
-                session=session,
-            )
-            Lead.objects.create(organization=org, name="Anna", patient=patient, created_at=T0)
-            CallbackTask.objects.create(organization=org, call=call, due_at=T0 + dt.timedelta(minutes=15))
-        if slug == "bench":
-            card_patient = patient
-            owner = user_create(
-                org=org,
-                actor=None,
-                email="owner@bench.test",
-                password="correct horse battery staple",
-                role=Role.OWNER,
-                validate=False,
-            )
-    print(f"   loaded 2 x {OTHERS + 1} patients in {time.perf_counter() - started:.1f} s", flush=True)
-    return card_patient, owner
+    channel = Channel.objects.create(organization=org, code="search_ads", name="Yandex Direct")
+    _rows_for(org, branch, patients[1:], service, doctor, channel, 1, f"{slug}-o")
+    patient = patients[0]
+    _rows_for(org, branch, [patient], service, doctor, channel, PER_KIND, f"{slug}-card")
+    session = WebSession.objects.create(
+        organization=org, client_id="c1", started_at=T0, utm_source="yandex", patient=patient, channel=channel
+    )
+    call = Call.objects.create(
+        organization=org,
+        provider="generic",
+        provider_call_id=f"{slug}-missed",
+        started_at=T0,
+        status=CallStatus.MISSED,
+        patient=patient,
+        session=session,
+    )
+    Lead.objects.create(organization=org, name="Anna", patient=patient, created_at=T0)
+    CallbackTask.objects.create(organization=org, call=call, due_at=T0 + dt.timedelta(minutes=15))
+
+
+def _seed() -> tuple[Any, Any]:
+    return seed_two_clinics(OTHERS, _fill)
 
 
 def run(database: str) -> None:
