@@ -15,9 +15,13 @@ from clinicflow.analytics.api import router as reports_router
 from clinicflow.analytics.home.views import router as home_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.booking.selectors.catalogue import services_offered_at
+from clinicflow.care.api import router as care_router
 from clinicflow.catalogue.api import build_router as catalogue_router
 from clinicflow.clinical.api import router as clinical_router
 from clinicflow.core.errors import DomainError, error_body
+from clinicflow.feedback.api import router as feedback_router
+from clinicflow.imports.api import router as imports_router
+from clinicflow.ledger.api import router as ledger_router
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.privacy.api import router as privacy_router
@@ -45,6 +49,10 @@ api.add_router("", acquisition_router)
 api.add_router("", messaging_router)
 api.add_router("/privacy", privacy_router)
 api.add_router("", clinical_router)
+api.add_router("", ledger_router)
+api.add_router("", care_router)
+api.add_router("", feedback_router)
+api.add_router("", imports_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

@@ -19,6 +19,14 @@ urlpatterns = [
     path("analytics/", include("clinicflow.analytics.urls")),
     path("privacy/", include("clinicflow.privacy.urls")),
     path("clinical/", include("clinicflow.clinical.urls")),
+    path("ledger/", include("clinicflow.ledger.urls")),
+    path("", include("clinicflow.ledger.public_urls")),  # the patient's wallet page by secure link
+    path("care/", include("clinicflow.care.urls")),
+    path("feedback/", include("clinicflow.feedback.urls")),
+    path("", include("clinicflow.feedback.public_urls")),  # /s/<token>: the public survey
+    path("imports/", include("clinicflow.imports.urls")),
+    path("", include("clinicflow.imports.public_urls")),  # /hooks/yclients/<secret>
+    path("fhir/r4/", include("clinicflow.fhir.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/v1/", api.urls),
 ]

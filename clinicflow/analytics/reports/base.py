@@ -22,6 +22,8 @@ REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.patients",
     "clinicflow.analytics.reports.acquisition",
     "clinicflow.analytics.reports.capacity",
+    "clinicflow.analytics.reports.feedback",
+    "clinicflow.analytics.reports.care",
 ]
 
 KINDS = ("text", "int", "money", "percent", "float", "date")

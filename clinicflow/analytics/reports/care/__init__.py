@@ -1,0 +1,1 @@
+"""Reports of the care app (registered at import)."""

@@ -1,0 +1,1 @@
+"""Reports of the feedback app (registered at import)."""

@@ -1,0 +1,6 @@
+"""Pages of the care app."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "care"
+urlpatterns: list[URLPattern | URLResolver] = []

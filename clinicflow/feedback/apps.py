@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FeedbackConfig(AppConfig):
+    """Patient feedback: post-visit and settled-result surveys (NPS, CSAT, result against expectation),
+    complaints routed to the branch manager, review-site links."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "clinicflow.feedback"
+    label = "feedback"
+    verbose_name = _("Feedback")
+    # (url name, label, permission, nav group)
+    nav: list[tuple[str, object, str, str]] = []

@@ -1,0 +1,5 @@
+"""The ledger app's API, mounted under /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["ledger"])

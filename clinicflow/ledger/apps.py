@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgerConfig(AppConfig):
+    """Checkout and loyalty on one append-only double-entry ledger: invoices, balances, memberships,
+    packages, points and referrals."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "clinicflow.ledger"
+    label = "ledger"
+    verbose_name = _("Checkout and loyalty")
+    # (url name, label, permission, nav group)
+    nav: list[tuple[str, object, str, str]] = []
