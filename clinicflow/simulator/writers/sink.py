@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from clinicflow.simulator.writers import acquisition, booking, patients, records
+from clinicflow.simulator.writers import acquisition, booking, care, feedback, patients, records
 from clinicflow.simulator.writers.base import Columns, SinkBase
 from clinicflow.simulator.writers.structure import write_price_history
 
@@ -30,13 +30,13 @@ WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
     "appointments": booking.write_appointments,
     "payments": booking.write_payments,
     "consultations": records.write_consultations,
-    "surveys": records.write_surveys,
-    "followups": records.write_followups,
+    "surveys": feedback.write_surveys,
+    "followups": care.write_followups,
     "complications": records.write_complications,
     "memberships": records.write_memberships,
     "points": records.write_points,
     "referrals": records.write_referrals,
-    "recall_contacts": records.write_recall_contacts,
+    "recall_contacts": care.write_recall_contacts,
 }
 
 
