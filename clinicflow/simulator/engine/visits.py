@@ -172,13 +172,15 @@ class Visits:
         w = self.w
         rng, pat, sat, doc_a = w.rng, w.pat, w.scn.satisfaction, self.staff.doc_a
         d = bk.doc[ri]
-        z = (
+        # the result as the patient sees it (0-10, the consultation's expectation scale), and how it
+        # compares with what they expected
+        result = (
             doc_a["quality"][d]
-            - pat["expectation"][bk.pidx[ri]]
             - doc_a["over_treatment"][d] * sat["over_treatment_penalty"]
             - complication[ri] * sat["complication_penalty"]
             + rng.normal(0, sat["noise_sd"], ri.size)
         )
+        z = result - pat["expectation"][bk.pidx[ri]]
         nps = np.clip(np.round(sat["nps_center"] + sat["nps_slope"] * z), 0, 10).astype(np.int8)
         csat = np.clip(np.round(3.5 + z), 1, 5).astype(np.int8)
         w.emit(
@@ -191,6 +193,7 @@ class Visits:
                 "branch": bk.branch[ri],
                 "nps": nps,
                 "csat": csat,
+                "result": np.clip(np.round(result), 0, 10).astype(np.int8),
                 "at": ans_at,
             },
         )

@@ -12,7 +12,21 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from clinicflow.core.audit import audit_chain_all
+from clinicflow.core.periodic import Scheduler
 from clinicflow.messaging.tasks import Worker
+
+
+def _run_periodic(interval: float, stop: threading.Event, write: Callable[[str], object]) -> None:
+    """Run the apps' periodic jobs that are due, checking every ``interval`` seconds (own connection)."""
+    scheduler = Scheduler()
+    try:
+        while True:
+            for line in scheduler.run_due():
+                write(f"periodic: {line}")
+            if stop.wait(interval):
+                break
+    finally:
+        connection.close()
 
 
 def _chain_audit_log(interval: float, stop: threading.Event, write: Callable[[str], object]) -> None:
@@ -69,6 +83,14 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Seconds between runs of the audit chainer, which links pending audit rows (default 2).",
         )
+        parser.add_argument(
+            "--jobs-interval",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="Seconds between checks for due periodic jobs (follow-up tasks, surveys, purges; "
+            "each app declares its own with their intervals); 0 turns them off (default 30).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         batch, attempts = options["batch"], options["max_attempts"]
@@ -79,8 +101,14 @@ class Command(BaseCommand):
         chain_every = options["audit_chain_interval"]
         if chain_every <= 0:
             raise CommandError("--audit-chain-interval must be positive")
+        jobs_every = options["jobs_interval"]
+        if jobs_every < 0:
+            raise CommandError("--jobs-interval must not be negative")
         if options["once"]:
             self.stdout.write(f"worker {worker.worker_id}: audit rows linked={audit_chain_all()}")
+            if jobs_every:
+                for line in Scheduler().run_due(force=True):
+                    self.stdout.write(f"worker {worker.worker_id}: periodic: {line}")
             self.stdout.write(f"worker {worker.worker_id}: {worker.run_once()}")
             return
         stop = threading.Event()
@@ -88,6 +116,12 @@ class Command(BaseCommand):
             target=_chain_audit_log, args=(chain_every, stop, self.stdout.write), daemon=True
         )
         chainer.start()
+        jobs = None
+        if jobs_every:
+            jobs = threading.Thread(
+                target=_run_periodic, args=(jobs_every, stop, self.stdout.write), daemon=True
+            )
+            jobs.start()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             stop.set()
@@ -102,4 +136,6 @@ class Command(BaseCommand):
         )
         stop.set()
         chainer.join(timeout=30)
+        if jobs is not None:
+            jobs.join(timeout=60)
         self.stdout.write(f"worker {worker.worker_id} stopped: {total}")
