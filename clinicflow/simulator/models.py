@@ -1,6 +1,7 @@
-"""The simulator's own records, for features whose product models do not exist yet: consultations
-with expectations, survey answers (NPS/CSAT), follow-up tasks, recall campaigns and contacts,
-complications, memberships, loyalty points and referrals — plus a log of simulation runs.
+"""The simulator's own records, for features whose product models do not exist yet: survey answers
+(NPS/CSAT), follow-up tasks, recall campaigns and contacts, memberships, loyalty points and
+referrals — plus a log of simulation runs. (Consultations, quotes, consents, treatments and
+complications are written through the clinical app's models.)
 
 Every row belongs to an organisation (TenantModel); foreign keys other than the organisation are
 unindexed and covered by indexes that start with ``organization``."""
@@ -39,29 +40,6 @@ class SimulationRun(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "created_at"], name="simrun_org_created_idx")]
-
-
-class Consultation(TenantModel):
-    """A first-visit consultation: the patient's stated expectation (0-10) and whether it converted
-    into a treatment plan (with the quoted amount)."""
-
-    appointment = _fk(Appointment)
-    patient = _fk(Patient)
-    doctor = _fk(Doctor)
-    at = models.DateTimeField(_("time"))
-    expectation = models.DecimalField(_("expected result (0-10)"), max_digits=3, decimal_places=1)
-    converted = models.BooleanField(_("converted into treatment"))
-    planned_service = _fk(Service, null=True)
-    quote = models.DecimalField(_("quoted amount"), max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "doctor", "at"], name="simconsult_org_doctor_idx"),
-            models.Index(fields=["organization", "patient"], name="simconsult_org_patient_idx"),
-            models.Index(fields=["organization", "appointment"], name="simconsult_org_appt_idx"),
-            models.Index(fields=["organization", "planned_service"], name="simconsult_org_service_idx"),
-        ]
 
 
 class SurveyAnswer(TenantModel):
@@ -135,21 +113,6 @@ class RecallContact(TenantModel):
         indexes = [
             models.Index(fields=["organization", "campaign"], name="simrecallc_org_campaign_idx"),
             models.Index(fields=["organization", "patient"], name="simrecallc_org_patient_idx"),
-        ]
-
-
-class Complication(TenantModel):
-    appointment = _fk(Appointment)
-    patient = _fk(Patient)
-    doctor = _fk(Doctor)
-    occurred_at = models.DateTimeField()
-    severity = models.CharField(max_length=8, choices=[("minor", _("Minor")), ("major", _("Major"))])
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "doctor", "occurred_at"], name="simcompl_org_doctor_idx"),
-            models.Index(fields=["organization", "patient"], name="simcompl_org_patient_idx"),
-            models.Index(fields=["organization", "appointment"], name="simcompl_org_appt_idx"),
         ]
 
 

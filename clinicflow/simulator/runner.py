@@ -32,15 +32,19 @@ Progress = Callable[[str, int, float], None]
 
 # The tables a simulation writes (the simulator's own records first).
 WRITTEN = [
+    "clinical.Complication",
+    "clinical.TreatmentProduct",
+    "clinical.TreatmentRecord",
+    "clinical.QuoteLine",
+    "clinical.Quote",
+    "clinical.Consultation",
     "simulator.RecallContact",
     "simulator.RecallCampaign",
     "simulator.Referral",
     "simulator.PointsEntry",
     "simulator.Membership",
-    "simulator.Complication",
     "simulator.FollowUpTask",
     "simulator.SurveyAnswer",
-    "simulator.Consultation",
     "acquisition.CallTagging",
     "acquisition.CallbackTask",
     "acquisition.Call",
@@ -104,7 +108,10 @@ def reset_org(org: Organization) -> int:
     reference them). Staff users are kept. Foreign keys are deferred to the commit."""
     deleted = 0
     org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # the one deliberate delete the append-only clinical tables allow (clinical migration 0003)
+            cur.execute("SELECT set_config('clinicflow.purge_org', %s, true)", [str(org.pk)])
         for model in _tables_to_clear():
             # nosemgrep: sql-built-from-strings — names from model meta and the catalog
             cur.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "organization_id" = %s', [org_id])  # nosec B608 # noqa: S608 - table names from models
@@ -152,7 +159,9 @@ class IndexRebuild:
         "patients.Patient",
         "patients.PatientPhone",
         "patients.ConsentEvent",
-        "simulator.Consultation",
+        "clinical.Consultation",
+        "clinical.TreatmentRecord",
+        "clinical.TreatmentProduct",
         "simulator.SurveyAnswer",
         "simulator.FollowUpTask",
         "simulator.PointsEntry",

@@ -80,3 +80,35 @@ def test_raw_sql_refused_after_sign_off(
     )
     assert _refused("DELETE FROM clinical_complication WHERE id = %s", [entry.pk])
     assert TreatmentRecord.objects.get(pk=record.pk).notes == "draft"
+
+
+def test_only_a_purge_of_the_whole_organisation_deletes_append_only_rows(
+    org: Organization, other_org: Organization, branch: Branch, branch2: Branch, users: Any
+) -> None:
+    import importlib
+
+    purge = importlib.import_module("clinicflow.clinical.migrations.0003_append_only_purge")
+    with connection.cursor() as cursor:
+        for statement in [APPEND_ONLY_FN, *APPEND_ONLY_SQL, *purge.FORWARD]:
+            cursor.execute(statement)
+    tc = make_clinic(org, branch, branch2)
+    appt = make_appointment(tc, patient=tc.anna, doctor=tc.doc1, service=tc.botox)
+    record = svc.treatment_save(org=org, actor=users["doctor"], appointment=appt, data=svc.TreatmentData())
+    svc.treatment_sign_off(org=org, actor=users["doctor"], record=record)
+    delete = "DELETE FROM clinical_treatmentrecord WHERE id = %s"
+    assert _refused(delete, [record.pk])
+
+    def purge_as(owner: Organization) -> bool:
+        """Delete the record inside a purge of ``owner``; True when refused."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('clinicflow.purge_org', %s, true)", [str(owner.pk)])
+                cursor.execute(delete, [record.pk])
+        except DatabaseError:
+            return True
+        return False
+
+    assert purge_as(other_org)  # another organisation's purge does not reach it
+    assert TreatmentRecord.objects.filter(pk=record.pk).exists()
+    assert not purge_as(org)
+    assert not TreatmentRecord.objects.filter(pk=record.pk).exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from clinicflow.simulator.engine.batches import Booked
+from clinicflow.simulator.engine.setup import KIND_FOLLOW
 from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import DAY_S, Batch, NewEpisode, World, take
 from clinicflow.simulator.scenario import CATEGORIES, PAYMENT_METHODS
@@ -107,6 +108,8 @@ class Visits:
         same_day = (take(c_req, same), bk.day[ci], ((bk.end[ci] - shift_start) // 60).astype(np.int32))
         planned_svc = np.full(fd.size, -1, dtype=np.int16)
         planned_svc[converted] = c_req["service"]
+        # the service group the consultation was about: the planned treatment's, else the visit's
+        category = st.svc_category[np.where(converted, planned_svc, bk.svc[fd])].astype(np.int8)
         w.emit(
             "consultations",
             {
@@ -114,10 +117,13 @@ class Visits:
                 "appointment": bk.a_ids[fd],
                 "patient": p,
                 "doctor": d.astype(np.int16),
+                "branch": bk.branch[fd],
+                "category": category,
                 "at": start,
                 "expectation": np.clip(np.round(expectation, 1), 0, 10),
                 "converted": converted,
                 "service": planned_svc,
+                "sessions": planned_sessions(c_req, converted),
                 "quote": np.where(
                     converted,
                     st.svc_price_minor[np.maximum(planned_svc, 0)]
@@ -150,6 +156,22 @@ class Visits:
         ri, ans_at = ri[answered], ans_at[answered]
         if ri.size:
             self._surveys(bk, ri, ans_at, complication)
+        ti = np.flatnonzero(treat)
+        treatment_ids = w.ids(bk.end[ti] + 300)  # signed off five minutes after the visit
+        if ti.size:
+            w.emit(
+                "treatments",
+                {
+                    "id": treatment_ids,
+                    "appointment": bk.a_ids[ti],
+                    "patient": bk.pidx[ti],
+                    "doctor": bk.doc[ti].astype(np.int16),
+                    "service": bk.svc[ti],
+                    "at": np.minimum(bk.end[ti] + 300, w.now),
+                    # a procedure the doctor added after the course (planted over-treatment)
+                    "added": bk.req["kind"][ti] == KIND_FOLLOW,
+                },
+            )
         ci = np.flatnonzero(complication)
         if ci.size:
             c_at = bk.end[ci] + rng.integers(3600, 5 * DAY_S, ci.size)
@@ -161,8 +183,11 @@ class Visits:
                 {
                     "id": w.ids(bk.end[ci] + 3600),
                     "appointment": bk.a_ids[ci],
+                    "treatment": treatment_ids[np.searchsorted(ti, ci)],
                     "patient": bk.pidx[ci],
                     "doctor": bk.doc[ci].astype(np.int16),
+                    "service": bk.svc[ci],
+                    "branch": bk.branch[ci],
                     "at": c_at,
                     "severe": severe,
                 },

@@ -12,11 +12,16 @@ from django.db.models import F, Q
 
 from clinicflow.acquisition.models import Call, CallbackTask, Lead, WebSession
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
+from clinicflow.clinical.models import (
+    Complication,
+    Consultation,
+    Quote,
+    SignedConsent,
+    TreatmentRecord,
+)
 from clinicflow.core.models import Organization
 from clinicflow.patients.models import ConsentEvent, Patient
 from clinicflow.simulator.models import (
-    Complication,
-    Consultation,
     FollowUpTask,
     Membership,
     PointsEntry,
@@ -68,8 +73,13 @@ def test_nothing_happens_after_now(simulated: Organization) -> None:
             Q(created_at__gt=NOW) | Q(done_at__gt=NOW)
         ),
         "surveys": SurveyAnswer.objects.for_org(simulated).filter(answered_at__gt=NOW),
-        "complications": Complication.objects.for_org(simulated).filter(occurred_at__gt=NOW),
-        "consultations": Consultation.objects.for_org(simulated).filter(at__gt=NOW),
+        "complications": Complication.objects.for_org(simulated).filter(
+            Q(created_at__gt=NOW) | Q(onset_date__gt=NOW.date())
+        ),
+        "consultations": Consultation.objects.for_org(simulated).filter(created_at__gt=NOW),
+        "quotes": Quote.objects.for_org(simulated).filter(Q(created_at__gt=NOW) | Q(decided_at__gt=NOW)),
+        "signed consents": SignedConsent.objects.for_org(simulated).filter(signed_at__gt=NOW),
+        "treatments": TreatmentRecord.objects.for_org(simulated).filter(signed_at__gt=NOW),
         "recall calls": RecallContact.objects.for_org(simulated).filter(contacted_at__gt=NOW),
         "points": PointsEntry.objects.for_org(simulated).filter(at__gt=NOW),
         "memberships": Membership.objects.for_org(simulated).filter(started_at__gt=NOW),

@@ -47,6 +47,7 @@ class SinkBase:
         self.rows: dict[str, int] = defaultdict(int)
         self.seconds: dict[str, float] = defaultdict(float)
         self.pipe = CopyPipe() if connection.vendor == "postgresql" else None
+        self.cache: dict[str, Any] = {}  # what writers set up once per run (e.g. consent forms)
 
     def close(self) -> None:
         """Wait for the background COPY (PostgreSQL) to finish; the connection is free again."""

@@ -6,6 +6,7 @@ import numpy as np
 
 from clinicflow.patients.models import ConsentEvent, ConsentMethod, Patient, PatientPhone, Source
 from clinicflow.simulator.engine.ids import uuid7_array
+from clinicflow.simulator.writers import clinical
 from clinicflow.simulator.writers.base import Columns, SinkBase
 
 MARKETING_AFTER_S = 30  # the marketing consent is signed half a minute after the health data one
@@ -16,6 +17,7 @@ def write_patients(out: SinkBase, c: Columns) -> None:
     phones = sim.phones.format(c["phone"])
     first, last = c["first_name"].tolist(), c["last_name"].tolist()
     num = c["number"].tolist()
+    clinical.remember_names(out, np.asarray(c["number"]), first, last)
     emails = [
         f"patient{k}@example.com" if e else "" for k, e in zip(num, c["has_email"].tolist(), strict=True)
     ]

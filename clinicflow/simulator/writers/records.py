@@ -1,5 +1,5 @@
-"""The simulator's own records (no product table holds them yet): consultations, surveys,
-follow-ups, complications, memberships (and their payments), points, referrals, recall campaigns."""
+"""The simulator's own records (no product table holds them yet): surveys, follow-ups, memberships
+(and their payments), points, referrals, recall campaigns."""
 
 from __future__ import annotations
 
@@ -12,26 +12,6 @@ from clinicflow.simulator.engine.ids import uuid7_array
 from clinicflow.simulator.engine.recall import OUTCOMES
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
 from clinicflow.simulator.writers.base import Columns, SinkBase, pick
-
-
-def write_consultations(out: SinkBase, c: Columns) -> None:
-    ctx = out.ctx
-    out.put(
-        sm.Consultation,
-        {
-            "id": c["id"],
-            "appointment": c["appointment"],
-            "patient": out.pid(c["patient"]),
-            "doctor": ctx.doctor[c["doctor"]],
-            "at": c["at"],
-            "expectation": np.round(c["expectation"] * 100).astype(np.int64),
-            "converted": c["converted"],
-            "planned_service": pick(ctx.service, c["service"]),
-            "planned_service__null": c["service"] < 0,
-            "quote": c["quote"],
-            "currency": ctx.currency,
-        },
-    )
 
 
 def write_surveys(out: SinkBase, c: Columns) -> None:
@@ -64,20 +44,6 @@ def write_followups(out: SinkBase, c: Columns) -> None:
             "day_offset": c["day_offset"],
             "due_at": c["due"],
             "status": np.where(c["open"], "open", np.where(c["done"], "done", "missed")).tolist(),
-        },
-    )
-
-
-def write_complications(out: SinkBase, c: Columns) -> None:
-    out.put(
-        sm.Complication,
-        {
-            "id": c["id"],
-            "appointment": c["appointment"],
-            "patient": out.pid(c["patient"]),
-            "doctor": out.ctx.doctor[c["doctor"]],
-            "occurred_at": c["at"],
-            "severity": np.where(c["severe"], "major", "minor").tolist(),
         },
     )
 

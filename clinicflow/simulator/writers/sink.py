@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from clinicflow.simulator.writers import acquisition, booking, care, feedback, patients, records
+from clinicflow.simulator.writers import acquisition, booking, care, clinical, feedback, patients, records
 from clinicflow.simulator.writers.base import Columns, SinkBase
 from clinicflow.simulator.writers.structure import write_price_history
 
@@ -29,10 +29,11 @@ WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
     "consents": patients.write_consents,
     "appointments": booking.write_appointments,
     "payments": booking.write_payments,
-    "consultations": records.write_consultations,
+    "consultations": clinical.write_consultations,
     "surveys": feedback.write_surveys,
     "followups": care.write_followups,
-    "complications": records.write_complications,
+    "treatments": clinical.write_treatments,
+    "complications": clinical.write_complications,
     "memberships": records.write_memberships,
     "points": records.write_points,
     "referrals": records.write_referrals,
