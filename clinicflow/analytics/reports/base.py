@@ -22,6 +22,7 @@ REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.patients",
     "clinicflow.analytics.reports.acquisition",
     "clinicflow.analytics.reports.capacity",
+    "clinicflow.analytics.reports.clinical",
     "clinicflow.analytics.reports.feedback",
     "clinicflow.analytics.reports.care",
 ]

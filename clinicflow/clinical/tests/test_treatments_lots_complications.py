@@ -183,3 +183,20 @@ def test_amended_lot_is_found_and_amended_products_are_validated(tc: TClinic, us
     assert [h.patient_id for h in sel.lot_search(org=tc.org, lot="AB-2")] == [tc.anna.pk]
     assert sel.lot_search(org=tc.org, lot="AB-1") == []
     assert sel.original_values(org=tc.org, record=record)["products"][0]["lot"] == "AB-1"
+
+
+def test_complication_rate_report_json_chart_and_roles(tc: TClinic, users: Any, api: Any) -> None:
+    records = [_treat(tc, users, tc.anna, tc.doc1, f"R{i}") for i in range(4)]
+    _log(tc, users, records[0])
+    today = timezone.localdate().isoformat()
+    url = f"/api/v1/reports/complication_rates?from={today}&to={today}"
+    body = api("owner").get(url).json()
+    row = next(r for r in body["rows"] if r["name"] == "Dr One")
+    assert (row["complications"], row["treatments"]) == (1, 4)
+    assert Decimal(str(row["rate"])) == Decimal("0.25")
+    by_service = api("owner").get(url + "&by=service").json()
+    assert [r["name"] for r in by_service["rows"]] == ["Botulinum toxin"]
+    assert api("owner").get(url + "&by=patient").status_code == 422  # not an allowed grouping
+    assert api("marketer").get(url).status_code == 403
+    page = _web_get(users, "manager", f"/analytics/reports/complication_rates/?from={today}&to={today}")
+    assert page.status_code == 200 and b'id="chart-data"' in page.content
