@@ -217,7 +217,12 @@ def consultation_list(request: ApiRequest, params: Query[ListParams]) -> dict[st
             action=AuditAction.LIST,
         )
     count, page = selectors.consultation_list(
-        org=org, patient_id=patient_id, limit=params.limit, offset=params.offset
+        org=org,
+        patient_id=patient_id,
+        # a branch-bound user pages through their branch's patients (one card at a time otherwise)
+        branch_id=user.branch_id if patient_id is None else None,
+        limit=params.limit,
+        offset=params.offset,
     )
     items = []
     for c in page:

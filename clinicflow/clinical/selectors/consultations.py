@@ -77,11 +77,16 @@ def consultation_list(
     org: Organization,
     patient_id: uuid.UUID | None = None,
     doctor_id: uuid.UUID | None = None,
+    branch_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[Consultation]]:
-    """(count, page) of consultations, newest first, optionally of one patient or one doctor."""
+    """(count, page) of consultations, newest first, optionally of one patient or one doctor, and of
+    the patients of one branch (with ``branch_id``: a branch-bound user's list; patients without a
+    branch count too), so the count is what the caller can page through."""
     qs = Consultation.objects.for_org(org)
+    if branch_id is not None:
+        qs = qs.filter(Q(patient__branch_id=branch_id) | Q(patient__branch_id__isnull=True))
     if patient_id is not None:
         qs = qs.filter(patient_id=patient_id)
     if doctor_id is not None:

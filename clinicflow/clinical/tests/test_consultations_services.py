@@ -236,3 +236,17 @@ def test_the_chinese_pdf_is_set_in_the_cjk_font(cc: Consult) -> None:
     pdf = quote_pdf(org=cc.org, quote=quote, lines=quote_lines(org=cc.org, quote=quote), language="zh-hans")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert b"STSong-Light" in pdf and "报价" in text and "有效期至" in text
+
+
+def test_a_branch_bound_list_counts_only_what_it_pages(cc: Consult, branch2: Any) -> None:
+    from clinicflow.clinical.selectors.consultations import consultation_list
+
+    from clinicflow.patients.models import Patient
+
+    consultation(cc)
+    assert consultation_list(org=cc.org, branch_id=branch2.pk)[0] == 1  # a patient of no branch: anyone's
+    Patient.objects.for_org(cc.org).filter(pk=cc.patient.pk).update(branch=cc.branch)
+    assert consultation_list(org=cc.org)[0] == 1
+    assert consultation_list(org=cc.org, branch_id=cc.branch.pk)[0] == 1
+    count, page = consultation_list(org=cc.org, branch_id=branch2.pk)
+    assert (count, page) == (0, [])
