@@ -17,7 +17,7 @@ from clinicflow.clinical.services.consultations import template_version_create
 from clinicflow.clinical.services.quotes import quote_accept, quote_create, quote_decline, quote_send
 from clinicflow.clinical.tests.consultations_setup import Consult, cc, checklist, consultation
 from clinicflow.core.errors import Conflict, ValidationFailed
-from clinicflow.core.models import AuditEvent
+from clinicflow.core.models import AuditEvent, Branch
 from clinicflow.messaging.models import Message
 
 __all__ = ["cc"]
@@ -238,9 +238,8 @@ def test_the_chinese_pdf_is_set_in_the_cjk_font(cc: Consult) -> None:
     assert b"STSong-Light" in pdf and "报价" in text and "有效期至" in text
 
 
-def test_a_branch_bound_list_counts_only_what_it_pages(cc: Consult, branch2: Any) -> None:
+def test_a_branch_bound_list_counts_only_what_it_pages(cc: Consult, branch2: Branch) -> None:
     from clinicflow.clinical.selectors.consultations import consultation_list
-
     from clinicflow.patients.models import Patient
 
     consultation(cc)
