@@ -47,16 +47,27 @@ class ConsultationForm(forms.Form):
     def __init__(self, *args: Any, version: ConsultationTemplateVersion | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.checklist = list(version.contraindications) if version else []
+        self.questions = list(version.questions) if version else []
         for i, item in enumerate(self.checklist):
             self.fields[f"ci_{i}"] = forms.BooleanField(label=item, required=False)
+        for i, question in enumerate(self.questions):  # the clinic's own questions: a short answer each
+            self.fields[f"q_{i}"] = forms.CharField(label=question, required=False, max_length=500)
 
     def checklist_fields(self) -> list[forms.BoundField]:
         return [self[f"ci_{i}"] for i in range(len(self.checklist))]
 
+    def question_fields(self) -> list[forms.BoundField]:
+        return [self[f"q_{i}"] for i in range(len(self.questions))]
+
     def data_for_service(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("ci_")}
+        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith(("ci_", "q_"))}
         data["contraindications"] = {
             item: bool(self.cleaned_data.get(f"ci_{i}")) for i, item in enumerate(self.checklist)
+        }
+        data["answers"] = {
+            q: str(self.cleaned_data.get(f"q_{i}") or "").strip()
+            for i, q in enumerate(self.questions)
+            if str(self.cleaned_data.get(f"q_{i}") or "").strip()
         }
         return data
 
@@ -141,6 +152,7 @@ class TemplateForm(forms.Form):
     contraindications = _lines(_("Contraindications checklist"), _("One item a line."))
     risks = _lines(_("Risks to discuss"), _("One item a line."))
     alternatives = _lines(_("Alternatives to discuss"), _("One item a line."))
+    questions = _lines(_("Questions to ask"), _("One question a line; each gets a short answer."))
 
     def items(self, name: str) -> list[str]:
         return [line.strip() for line in str(self.cleaned_data.get(name) or "").splitlines() if line.strip()]

@@ -136,3 +136,33 @@ def test_the_conversion_report_and_its_csv(cc: Consult, web: Callable[[str], Cli
     assert page.status_code == 200 and "Dr Petrova" in page.content.decode()
     csv = web("manager").get("/clinical/reports/consultants/", {"format": "csv"})
     assert csv["Content-Type"].startswith("text/csv") and "Dr Petrova,1,0,0" in csv.content.decode()
+
+
+def test_the_clinic_s_own_questions_are_asked_answered_and_kept_with_their_version(
+    cc: Consult, web: Callable[[str], Client]
+) -> None:
+    manager = web("manager")
+    manager.post(
+        "/clinical/consultation-templates/",
+        {
+            "category": "consultation",
+            "contraindications": "Pregnancy",
+            "questions": "Earlier fillers?\nBudget",
+        },
+    )
+    version = ConsultationTemplateVersion.objects.get()
+    assert version.questions == ["Earlier fillers?", "Budget"]
+    doctor = web("doctor")
+    url = f"/clinical/appointments/{cc.appt.pk}/consultation/"
+    assert "Earlier fillers?" in doctor.get(url).content.decode()
+    r = doctor.post(url, _form(q_0="Lips, 2024", q_1=""))
+    c = Consultation.objects.get()
+    assert r.status_code == 302 and c.answers == {"Earlier fillers?": "Lips, 2024"}
+    assert c.template_version_id == version.pk
+    # a new version with other questions: the answered consultation keeps its version and answers
+    manager.post("/clinical/consultation-templates/", {"category": "consultation", "questions": "Allergies"})
+    c.refresh_from_db()
+    assert c.template_version_id == version.pk and c.answers == {"Earlier fillers?": "Lips, 2024"}
+    detail = doctor.get(f"/clinical/consultations/{c.pk}/").content.decode()
+    assert "Earlier fillers?" in detail and "Lips, 2024" in detail
+    assert "Earlier fillers?" in doctor.get(url).content.decode()  # editing shows the questions it was asked

@@ -48,6 +48,8 @@ def consultation_form(request: AuthedRequest, appointment_id: str) -> HttpRespon
         initial.update(
             {f"ci_{i}": bool(existing.contraindications.get(item)) for i, item in enumerate(checklist)}
         )
+        questions = list(version.questions) if version else []
+        initial.update({f"q_{i}": existing.answers.get(q, "") for i, q in enumerate(questions)})
     if existing is not None and request.method == "GET":
         access_record(
             access, org=org, actor=user, object_type="consultation", object_id=existing.pk, request=request
@@ -110,6 +112,7 @@ def template_editor(request: AuthedRequest) -> HttpResponse:
             contraindications="\n".join(current.contraindications),
             risks="\n".join(current.risks),
             alternatives="\n".join(current.alternatives),
+            questions="\n".join(current.questions),
         )
     form = TemplateForm(request.POST or None, initial=initial)
     status = 200
@@ -124,6 +127,7 @@ def template_editor(request: AuthedRequest) -> HttpResponse:
                     contraindications=form.items("contraindications"),
                     risks=form.items("risks"),
                     alternatives=form.items("alternatives"),
+                    questions=form.items("questions"),
                     request=request,
                 )
             except DomainError as exc:
