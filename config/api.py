@@ -22,6 +22,7 @@ from clinicflow.core.errors import DomainError, error_body
 from clinicflow.feedback.api import router as feedback_router
 from clinicflow.imports.api import router as imports_router
 from clinicflow.ledger.api import router as ledger_router
+from clinicflow.marketing.api import router as marketing_router
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.privacy.api import router as privacy_router
@@ -53,6 +54,7 @@ api.add_router("", ledger_router)
 api.add_router("", care_router)
 api.add_router("", feedback_router)
 api.add_router("", imports_router)
+api.add_router("", marketing_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "clinicflow.feedback",
     "clinicflow.imports",
     "clinicflow.fhir",
+    "clinicflow.marketing",
     "clinicflow.privacy",
     "clinicflow.analytics",
     "clinicflow.simulator",
