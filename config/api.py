@@ -26,6 +26,7 @@ from clinicflow.marketing.api import router as marketing_router
 from clinicflow.messaging.api import router as messaging_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.privacy.api import router as privacy_router
+from clinicflow.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="Clinicflow API",
@@ -55,6 +56,7 @@ api.add_router("", care_router)
 api.add_router("", feedback_router)
 api.add_router("", imports_router)
 api.add_router("", marketing_router)
+api.add_router("", webhooks_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

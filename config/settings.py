@@ -151,6 +151,7 @@ INSTALLED_APPS = [
     "clinicflow.imports",
     "clinicflow.fhir",
     "clinicflow.marketing",
+    "clinicflow.webhooks",
     "clinicflow.privacy",
     "clinicflow.analytics",
     "clinicflow.simulator",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("clinicflow.imports.public_urls")),  # /hooks/yclients/<secret>
     path("fhir/r4/", include("clinicflow.fhir.urls")),
     path("marketing/", include("clinicflow.marketing.urls")),
+    path("webhooks/", include("clinicflow.webhooks.urls")),
     path("", include("clinicflow.marketing.public_urls")),  # unsubscribe and offer links
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/v1/", api.urls),

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhooksConfig(AppConfig):
+    """Outgoing webhooks: an organisation's subscriptions to events, signed deliveries through a
+    queue with retries and back-off, a delivery log with replay."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "clinicflow.webhooks"
+    label = "webhooks"
+    verbose_name = _("Webhooks")
+    # (url name, label, permission, nav group)
+    nav: list[tuple[str, object, str, str]] = []
