@@ -23,6 +23,7 @@ REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.acquisition",
     "clinicflow.analytics.reports.capacity",
     "clinicflow.analytics.reports.clinical",
+    "clinicflow.analytics.reports.pricing",
     "clinicflow.analytics.reports.feedback",
     "clinicflow.analytics.reports.care",
 ]
