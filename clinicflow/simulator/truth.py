@@ -308,6 +308,7 @@ def build_truth(
                 "schedule": [{"month": m, "price": p * scn.price_factor} for m, p in scn.price_schedule],
                 "step": scn.elasticity_step * scn.price_factor,
                 "calls_change_per_step": scn.calls_change_per_step,
+                "changes": [{"month": c.month, "set": {c.lever: c.value}} for c in scn.changes],
             },
             "realised": {
                 "calls_change_per_step": realised_change,

@@ -132,6 +132,9 @@ class Simulation:
         months = w.scn.months
         self._emit_prices()
         for m in range(months):
+            for change in w.scn.changes:  # [[changes]]: an administrator's conversion from month m
+                if change.kind == "conversion" and change.month == m:
+                    self.staff.adm_conv[change.index] = change.value
             self.recall.campaign(m)
             self.acquisition.month(m)
             self.demand.emit_spend(m)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from calendar import monthrange
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,11 @@ class Demand:
         self.ch_k = np.zeros(C)
         for c, ch in enumerate(scn.channels):
             s0 = ch.monthly_spend * scn.price_factor
-            self.spend[:, c] = s0 * (1 + jit[:, c]) * trend
+            levels = np.full(M, s0)
+            # [[changes]]: the channel's base spend moves from a month on (the curve stays the same)
+            for change in sorted((x for x in scn.changes if x.kind == "spend" and x.index == c), key=_month):
+                levels[change.month :] = change.value * scn.price_factor
+            self.spend[:, c] = levels * (1 + jit[:, c]) * trend
             if ch.returns > 0:
                 self.ch_k[c] = (s0 / (ch.cost_per_contact * scn.price_factor)) / s0**ch.returns
         self.demand_trend = (1 + scn.trend_per_year) ** (np.arange(M) / 12.0)
@@ -134,3 +139,7 @@ class Demand:
                 "amount": np.concatenate(rows_amt),
             },
         )
+
+
+def _month(change: Any) -> int:
+    return int(change.month)

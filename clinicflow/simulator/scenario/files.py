@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from clinicflow.simulator.scenario.changes import with_changes
 from clinicflow.simulator.scenario.model import Scenario, ScenarioError
 from clinicflow.simulator.scenario.parse import parse_scenario
 
@@ -63,4 +64,4 @@ def load_scenario(
         source = resolved.name
     if overrides:
         data = _merge(data, overrides)
-    return parse_scenario(data, source=source, today=today)
+    return with_changes(parse_scenario(data, source=source, today=today), data)

@@ -160,6 +160,7 @@ class Scenario:
     heterogeneity: Heterogeneity
     source: str = "default"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    changes: tuple[Any, ...] = ()  # [[changes]]: scenario.changes.Change, levers moved mid-run
 
     def service(self, code: str) -> Service:
         for s in self.services:

@@ -1,0 +1,87 @@
+"""``[[changes]]``: levers that move from a given month of the run, the way the first-visit price
+schedule does, so a plan can be checked against a simulation of the same clinic with the lever
+changed (issue #18). The lever names are the what-if planner's ``--set`` names::
+
+    [[changes]]
+    month = 18
+    set = { "channels.search_ads.monthly_spend" = 390000, "first_visit_price" = 2250 }
+
+Levers: ``first_visit_price`` (merged into the price schedule), ``channels.<code>.monthly_spend``
+(the channel's base monthly spend from that month; jitter and the spend trend still apply) and
+``administrators.<name>.conversion`` (the share of handled first calls the administrator books;
+``<name>`` as in the scenario, or its English name)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from clinicflow.simulator.scenario.model import Scenario, ScenarioError
+
+
+@dataclass(frozen=True)
+class Change:
+    month: int
+    lever: str  # the full lever name
+    kind: str  # "price" | "spend" | "conversion"
+    index: int  # the channel's or administrator's position (-1 for the price)
+    value: float
+
+
+def lever(scn: Scenario, name: str, value: object, where: str) -> Change:
+    """One lever by its name, checked against the scenario (month filled in by the caller)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{where}: {name} must be a number (got {value!r})")
+    v = float(value)
+    if name == "first_visit_price":
+        if v <= 0:
+            raise ScenarioError(f"{where}: first_visit_price must be positive")
+        return Change(0, name, "price", -1, v)
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "channels" and parts[2] == "monthly_spend":
+        codes = [c.code for c in scn.channels]
+        if parts[1] not in codes:
+            raise ScenarioError(f"{where}: no channel {parts[1]!r} (channels: {', '.join(codes)})")
+        if v < 0:
+            raise ScenarioError(f"{where}: {name} must not be negative")
+        return Change(0, name, "spend", codes.index(parts[1]), v)
+    if len(parts) == 3 and parts[0] == "administrators" and parts[2] == "conversion":
+        names = [a.name for a in scn.administrators]
+        english = [a.name_en for a in scn.administrators]
+        if parts[1] in names:
+            i = names.index(parts[1])
+        elif parts[1] in english:
+            i = english.index(parts[1])
+        else:
+            raise ScenarioError(f"{where}: no administrator {parts[1]!r}")
+        if not 0 <= v <= 1:
+            raise ScenarioError(f"{where}: {name} must be between 0 and 1")
+        return Change(0, name, "conversion", i, v)
+    raise ScenarioError(
+        f"{where}: unknown lever {name!r} (first_visit_price, channels.<code>.monthly_spend, "
+        "administrators.<name>.conversion)"
+    )
+
+
+def with_changes(scn: Scenario, data: dict[str, Any]) -> Scenario:
+    """The scenario with its ``[[changes]]`` table read: price changes merged into the schedule."""
+    raw = data.get("changes", [])
+    if not isinstance(raw, list):
+        raise ScenarioError("changes: must be an array of tables ([[changes]])")
+    changes: list[Change] = []
+    for i, item in enumerate(raw):
+        where = f"changes[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("set"), dict):
+            raise ScenarioError(f"{where}: needs month = N and set = {{ lever = value }}")
+        month = item.get("month")
+        if isinstance(month, bool) or not isinstance(month, int) or not 0 <= month <= scn.months:
+            raise ScenarioError(f"{where}.month: must be a whole month 0..{scn.months} (got {month!r})")
+        for name, value in item["set"].items():
+            changes.append(dataclasses.replace(lever(scn, str(name), value, where), month=month))
+    if not changes:
+        return scn
+    schedule = dict(scn.price_schedule)
+    for c in sorted((c for c in changes if c.kind == "price"), key=lambda c: c.month):
+        schedule[c.month] = c.value
+    return dataclasses.replace(scn, price_schedule=tuple(sorted(schedule.items())), changes=tuple(changes))
