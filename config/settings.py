@@ -176,6 +176,8 @@ MIDDLEWARE = [
     "clinicflow.accounts.middleware.SessionIdleTimeoutMiddleware",
     "clinicflow.accounts.mfa.MfaEnforcementMiddleware",
     "clinicflow.core.middleware.TenantMiddleware",
+    # refuses (451) to serve an organisation whose database or files are outside its region (docs/privacy.md)
+    "clinicflow.privacy.residency.ResidencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinicflow.core.middleware.SecurityHeadersMiddleware",

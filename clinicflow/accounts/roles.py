@@ -35,12 +35,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # organisation settings and staff
     "org.settings": frozenset({O}),
     "org.staff": frozenset({O, M}),
+    # imports (issue #20): CSV/XLSX and YCLIENTS imports, saved column mappings, webhook secrets
+    "imports.run": frozenset({O, M}),
     "audit.view": frozenset({O}),
     # the breach register (PR-05): incidents, deadlines, affected patients (no privacy-officer role yet)
     "privacy.incidents": frozenset({O, M}),
+    # data-subject rights (issue #20): export, correction, erasure, retention runs
+    "privacy.requests": frozenset({O, M}),
+    # outgoing webhooks (issue #20): subscriptions, the delivery log, replay
+    "webhooks.manage": frozenset({O, M}),
     # catalogue, booking and capacity
     "catalogue.view": ALL,
     "catalogue.manage": frozenset({O, M}),
+    # marketing (issue #19): calendar, offers, audiences, campaigns; redeeming a coupon at checkout
+    "marketing.view": frozenset({O, M, K}),
+    "marketing.manage": frozenset({O, M, K}),
+    "marketing.redeem": frozenset({O, M, F}),
     "booking.view": frozenset({O, M, F, D}),
     "booking.book": frozenset({O, M, F}),
     "booking.manage": frozenset({O, M}),
@@ -54,6 +64,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clinical.review": frozenset({O, M, D}),
     "consents.missing": frozenset({O, M, F, D}),
     "consents.sign": frozenset({O, M, F, D}),
+    # feedback (issue #15): surveys and answers, complaints, survey settings (tags, review links, delays)
+    "feedback.view": frozenset({O, M, F, D}),
+    "feedback.send": frozenset({O, M, F}),
+    "feedback.manage": frozenset({O, M}),
+    "complaints.manage": frozenset({O, M}),
+    "reports.feedback": frozenset({O, M}),
+    # aftercare and recall (issue #15): follow-up tasks and their outcomes, the plans, recall lists
+    "tasks.view": frozenset({O, M, F, D}),
+    "tasks.manage": frozenset({O, M}),
+    "recall.view": frozenset({O, M, F}),
+    "recall.record": frozenset({O, M, F}),
+    "reports.care": frozenset({O, M}),
+    # checkout and loyalty (issue #16): wallets and ledger lines, moving value, reversals and plans
+    "wallet.view": frozenset({O, M, F}),
+    "wallet.move": frozenset({O, M, F}),
+    "ledger.manage": frozenset({O, M}),
     # acquisition and calls
     "acquisition.view": frozenset({O, M, K}),
     "acquisition.manage": frozenset({O, K}),
@@ -71,6 +97,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.frontdesk": frozenset({O, M}),
     "reports.clinical": frozenset({O, M}),
     "reports.capacity": frozenset({O, M}),
+    "reports.owner": frozenset({O, M}),  # the owner's view: home, revenue, cohorts, CLV classes (#17)
 }
 
 

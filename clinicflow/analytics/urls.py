@@ -1,11 +1,13 @@
 from django.urls import path
 
 from clinicflow.analytics import views
+from clinicflow.analytics.owner.views import owner_page
 
 app_name = "analytics"
 urlpatterns = [
     path("reports/", views.report_index, name="reports"),
     path("capacity/", views.capacity, name="capacity"),
+    path("owner/", owner_page, name="owner_home"),
     path("reports/<slug:name>/", views.report_page, name="report"),
     path("reports/<slug:name>/export.<str:fmt>", views.report_export, name="report_export"),
 ]

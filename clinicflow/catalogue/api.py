@@ -16,6 +16,7 @@ from ninja.responses import Status
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.catalogue import selectors, services
+from clinicflow.catalogue.product_api import router as product_router
 from clinicflow.catalogue.schemas import ServiceIn, ServiceOut, service_out
 from clinicflow.core.api import ERRORS
 from clinicflow.core.selectors import branch_named
@@ -68,4 +69,5 @@ def build_router(*, offered_at: OfferedAt) -> Router:
 
     router.post("/services", response={201: ServiceOut, **ERRORS})(service_create)
     router.get("/services/{service_id}", response={200: ServiceOut, **ERRORS})(service_detail)
+    router.add_router("", product_router)
     return router

@@ -73,3 +73,67 @@ class ServicePrice(TenantModel):
         indexes = [
             models.Index(fields=["organization", "service", "valid_from"], name="price_org_service_idx")
         ]
+
+
+class ProductLine(TenantModel):
+    """A product line (seed 002): a family of services and packaged products run as one product,
+    e.g. "Botulinum therapy" or "Laser hair removal"; the marketing calendar plans by it."""
+
+    code = models.SlugField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=20, choices=ServiceCategory.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("product line")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="productline_org_code_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(TenantModel):
+    """A packaged product: a course or bundle of services sold at one package price."""
+
+    code = models.SlugField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=200)
+    line = models.ForeignKey(
+        ProductLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+        db_index=False,
+        verbose_name=_("product line"),
+    )
+    price = models.DecimalField(_("package price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    valid_days = models.PositiveIntegerField(_("days to use the package"), default=365)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("packaged product")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="product_org_code_uniq")]
+        indexes = [models.Index(fields=["organization", "line"], name="product_org_line_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductItem(TenantModel):
+    """A service in a packaged product, with how many sessions of it the package holds."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="items", db_index=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+", db_index=False)
+    sessions = models.PositiveIntegerField(_("sessions"), default=1)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "product", "service"], name="productitem_uniq")
+        ]

@@ -64,7 +64,7 @@ class ApiContentTypeMiddleware:
     uploads, ``MULTIPART_PATHS``, take ``multipart/form-data`` instead)."""
 
     BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-    MULTIPART_PATHS = re.compile(r"^/api/v1/patients/[^/]+/photos$")  # clinical photo upload
+    MULTIPART_PATHS = re.compile(r"^/api/v1/(patients/[^/]+/photos|imports)$")  # photo upload, file imports
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

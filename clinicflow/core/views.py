@@ -11,7 +11,13 @@ from clinicflow.core.access import public_view
 
 @public_view
 def index(request: HttpRequest) -> HttpResponse:
-    return redirect("home" if request.user.is_authenticated else "accounts:login")
+    """The start: owners and managers land on the owner's view (where patients and money are lost),
+    everyone else on their role's home."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    if getattr(request.user, "role", "") in ("owner", "manager"):
+        return redirect("analytics:owner_home")
+    return redirect("home")
 
 
 @public_view

@@ -10,5 +10,11 @@ class FeedbackConfig(AppConfig):
     name = "clinicflow.feedback"
     label = "feedback"
     verbose_name = _("Feedback")
+    timeline = "clinicflow.feedback.timeline.source"  # surveys, answers, complaints on the patient card
     # (url name, label, permission, nav group)
-    nav: list[tuple[str, object, str, str]] = []
+    nav: list[tuple[str, object, str, str]] = [
+        ("feedback:complaints", _("Complaints"), "complaints.manage", "patients"),
+        ("feedback:settings", _("Surveys"), "feedback.manage", "settings"),
+    ]
+    # (dotted function, seconds between runs): the worker runs them
+    periodic: list[tuple[str, int]] = [("clinicflow.feedback.jobs.send_due_surveys", 900)]

@@ -10,4 +10,5 @@ class ImportsConfig(AppConfig):
     label = "imports"
     verbose_name = _("Imports")
     # (url name, label, permission, nav group)
-    nav: list[tuple[str, object, str, str]] = []
+    nav: list[tuple[str, object, str, str]] = [("imports:index", _("Imports"), "imports.run", "settings")]
+    periodic: list[tuple[str, int]] = [("clinicflow.imports.jobs.run_next_import", 10)]

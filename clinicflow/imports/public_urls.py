@@ -1,5 +1,9 @@
 """Public (no login) paths of the imports app, mounted at the site root."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from clinicflow.imports.yclients.views import yclients_webhook
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("hooks/yclients/<str:secret>", yclients_webhook, name="yclients_webhook"),
+]

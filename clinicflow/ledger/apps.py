@@ -12,3 +12,8 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Checkout and loyalty")
     # (url name, label, permission, nav group)
     nav: list[tuple[str, object, str, str]] = []
+    # bounded, idempotent units of work run by ``clinicflow worker``
+    periodic: list[tuple[str, int]] = [
+        ("clinicflow.ledger.jobs.idempotency_purge", 3600),
+        ("clinicflow.ledger.jobs.expire_lots", 3600),
+    ]

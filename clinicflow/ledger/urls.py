@@ -2,5 +2,7 @@
 
 from django.urls import URLPattern, URLResolver
 
+from clinicflow.ledger.views import wallet
+
 app_name = "ledger"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [*wallet.paths]

@@ -12,3 +12,4 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
     # (url name, label, permission, nav group)
     nav: list[tuple[str, object, str, str]] = []
+    periodic: list[tuple[str, int]] = [("clinicflow.marketing.jobs.campaigns_send", 60)]

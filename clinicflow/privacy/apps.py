@@ -7,4 +7,11 @@ class PrivacyConfig(AppConfig):
     name = "clinicflow.privacy"
     label = "privacy"
     verbose_name = _("Privacy")
-    nav = [("privacy:incidents", _("Incidents"), "privacy.incidents", "settings")]
+    nav = [
+        ("privacy:incidents", _("Incidents"), "privacy.incidents", "settings"),
+        ("privacy:requests", _("Data-subject requests"), "privacy.requests", "settings"),
+    ]
+    periodic: list[tuple[str, int]] = [("clinicflow.privacy.jobs.retention_nightly", 3600)]
+
+    def ready(self) -> None:
+        from clinicflow.privacy import residency  # noqa: F401  (registers the system check)

@@ -136,3 +136,57 @@ class AffectedPatient(TenantModel):
                 fields=["organization", "incident", "patient_id"], name="affected_patient_org_inc_idx"
             )
         ]
+
+
+class RequestKind(models.TextChoices):
+    EXPORT = "export", _("Access and export")
+    CORRECTION = "correction", _("Correction")
+    ERASURE = "erasure", _("Erasure")
+    WITHDRAWAL = "withdrawal", _("Withdrawal of consents")
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("request status", "Open")
+    DONE = "done", pgettext_lazy("request status", "Done")
+    REFUSED = "refused", pgettext_lazy("request status", "Refused")
+
+
+class SubjectRequest(TenantModel):
+    """One data-subject request (GDPR Art 15-17, 152-FZ Art 14 and 21, PIPL Art 45-47): when it came,
+    when the law wants it answered, when it was, and what was done (``outcome``: for an erasure, which
+    records were erased, pseudonymised or held and why). ``patient_id`` is a plain UUID, kept after
+    the patient's erasure."""
+
+    patient_id = models.UUIDField()
+    kind = models.CharField(_("kind"), max_length=12, choices=RequestKind.choices)
+    status = models.CharField(
+        _("status"), max_length=8, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    due_at = models.DateTimeField(_("due at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    handled_by = staff_ref()
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["organization", "received_at"], name="subjreq_org_received_idx"),
+            models.Index(fields=["organization", "patient_id"], name="subjreq_org_patient_idx"),
+        ]
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        return self.completed_at is None and now > self.due_at
+
+
+class RetentionRun(TenantModel):
+    """One run of the retention job over an organisation: what it found past its period and, unless
+    a dry run, destroyed or pseudonymised (the destruction act)."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    dry_run = models.BooleanField(default=False)
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["organization", "started_at"], name="retrun_org_started_idx")]

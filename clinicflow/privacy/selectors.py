@@ -13,7 +13,13 @@ from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import branch_list, parse_uuid
 from clinicflow.patients.models import Patient, PatientPhone
-from clinicflow.privacy.models import AffectedPatient, AffectedSnapshot, Incident, IncidentDeadline
+from clinicflow.privacy.models import (
+    AffectedPatient,
+    AffectedSnapshot,
+    Incident,
+    IncidentDeadline,
+    SubjectRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -131,3 +137,12 @@ def staff_get(*, org: Organization, user_id: object) -> User:
     if user is None:
         raise NotFound("staff user not found")
     return user
+
+
+def request_get(*, org: Organization, request_id: object) -> SubjectRequest:
+    """One data-subject request of ``org``."""
+    pk = parse_uuid(request_id)
+    row = SubjectRequest.objects.for_org(org).filter(pk=pk).first() if pk else None
+    if row is None:
+        raise NotFound("request not found")
+    return row

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinicflow.privacy import views
+from clinicflow.privacy import rights_views, views
 
 app_name = "privacy"
 urlpatterns = [
@@ -12,4 +12,8 @@ urlpatterns = [
     path("incidents/<str:incident_id>/affected/", views.affected_list, name="affected"),
     path("incidents/<str:incident_id>/affected/attach/", views.affected_attach, name="affected_attach"),
     path("incidents/<str:incident_id>/affected.csv", views.affected_csv, name="affected_csv"),
+    path("requests/", rights_views.requests_page, name="requests"),
+    path("requests/<str:request_id>/", rights_views.request_detail, name="request"),
+    path("retention/", rights_views.retention_page, name="retention"),
+    path("retention/dry-run/", rights_views.retention_dry_run, name="retention_dry_run"),
 ]

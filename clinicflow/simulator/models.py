@@ -1,7 +1,7 @@
-"""The simulator's own records, for features whose product models do not exist yet: survey answers
-(NPS/CSAT), follow-up tasks, recall campaigns and contacts, memberships, loyalty points and
-referrals — plus a log of simulation runs. (Consultations, quotes, consents, treatments and
-complications are written through the clinical app's models.)
+"""The simulator's own records, for features whose product models do not exist yet: memberships,
+loyalty points and referrals — plus a log of simulation runs. (Consultations, quotes, consents,
+treatments and complications are written through the clinical app's models, surveys and complaints
+through feedback's, follow-up tasks and recall contacts through care's.)
 
 Every row belongs to an organisation (TenantModel); foreign keys other than the organisation are
 unindexed and covered by indexes that start with ``organization``."""
@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.booking.models import Appointment, Doctor
+from clinicflow.booking.models import Appointment
 from clinicflow.catalogue.models import Service
 from clinicflow.core.models import Branch, TenantModel
 from clinicflow.patients.models import Patient
@@ -40,80 +40,6 @@ class SimulationRun(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "created_at"], name="simrun_org_created_idx")]
-
-
-class SurveyAnswer(TenantModel):
-    """An answered post-visit survey: NPS (0-10) and CSAT (1-5)."""
-
-    appointment = _fk(Appointment)
-    patient = _fk(Patient)
-    doctor = _fk(Doctor)
-    branch = _fk(Branch)
-    nps = models.PositiveSmallIntegerField(_("NPS answer (0-10)"))
-    csat = models.PositiveSmallIntegerField(_("CSAT answer (1-5)"))
-    answered_at = models.DateTimeField(_("answered at"))
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "doctor", "answered_at"], name="simsurvey_org_doctor_idx"),
-            models.Index(fields=["organization", "branch", "answered_at"], name="simsurvey_org_branch_idx"),
-            models.Index(fields=["organization", "patient"], name="simsurvey_org_patient_idx"),
-            models.Index(fields=["organization", "appointment"], name="simsurvey_org_appt_idx"),
-        ]
-
-
-class FollowUpTask(TenantModel):
-    """An aftercare task (call on day 1, check on day 7, …) after a treatment; done or missed."""
-
-    appointment = _fk(Appointment)
-    patient = _fk(Patient)
-    doctor = _fk(Doctor)
-    branch = _fk(Branch)
-    day_offset = models.PositiveSmallIntegerField(_("day after the visit"))
-    due_at = models.DateTimeField(_("due"))
-    status = models.CharField(
-        max_length=8, choices=[("open", _("Open")), ("done", _("Done")), ("missed", _("Missed"))]
-    )
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "branch", "due_at"], name="simfollow_org_branch_idx"),
-            models.Index(fields=["organization", "doctor"], name="simfollow_org_doctor_idx"),
-            models.Index(fields=["organization", "patient"], name="simfollow_org_patient_idx"),
-            models.Index(fields=["organization", "appointment"], name="simfollow_org_appt_idx"),
-        ]
-
-
-class RecallCampaign(TenantModel):
-    name = models.CharField(max_length=200)
-    started_at = models.DateTimeField()
-    lapsed_days = models.PositiveIntegerField()
-
-    class Meta:
-        indexes = [models.Index(fields=["organization", "started_at"], name="simrecall_org_started_idx")]
-
-
-class RecallContact(TenantModel):
-    """A lapsed patient called in a recall campaign, and whether (and when) they came back."""
-
-    campaign = _fk(RecallCampaign)
-    patient = _fk(Patient)
-    contacted_at = models.DateTimeField()
-    outcome = models.CharField(
-        max_length=12,
-        choices=[
-            ("none", _("No return")),
-            ("week", _("Returned within a week")),
-            ("two_months", _("Within two months")),
-        ],
-    )
-    returned_on = models.DateField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "campaign"], name="simrecallc_org_campaign_idx"),
-            models.Index(fields=["organization", "patient"], name="simrecallc_org_patient_idx"),
-        ]
 
 
 class MembershipKind(models.TextChoices):

@@ -30,7 +30,9 @@ from clinicflow.simulator.writers.structure import admin_email, write_structure
 
 Progress = Callable[[str, int, float], None]
 
-# The tables a simulation writes (the simulator's own records first).
+# The tables a simulation writes (the simulator's own records first); the tables that reference
+# them (e.g. care.FollowUpTask, clinical.SignedConsent, whose forms are made afresh) are cleared with
+# them.
 WRITTEN = [
     "clinical.Complication",
     "clinical.TreatmentProduct",
@@ -38,13 +40,14 @@ WRITTEN = [
     "clinical.QuoteLine",
     "clinical.Quote",
     "clinical.Consultation",
-    "simulator.RecallContact",
-    "simulator.RecallCampaign",
+    "care.RecallContact",
+    "feedback.ComplaintEvent",
+    "feedback.Complaint",
+    "feedback.SurveyAnswer",
+    "feedback.Survey",
     "simulator.Referral",
     "simulator.PointsEntry",
     "simulator.Membership",
-    "simulator.FollowUpTask",
-    "simulator.SurveyAnswer",
     "acquisition.CallTagging",
     "acquisition.CallbackTask",
     "acquisition.Call",
@@ -162,8 +165,9 @@ class IndexRebuild:
         "clinical.Consultation",
         "clinical.TreatmentRecord",
         "clinical.TreatmentProduct",
-        "simulator.SurveyAnswer",
-        "simulator.FollowUpTask",
+        "feedback.Survey",
+        "feedback.SurveyAnswer",
+        "care.FollowUpTask",
         "simulator.PointsEntry",
     )
 

@@ -11,4 +11,12 @@ class WebhooksConfig(AppConfig):
     label = "webhooks"
     verbose_name = _("Webhooks")
     # (url name, label, permission, nav group)
-    nav: list[tuple[str, object, str, str]] = []
+    nav: list[tuple[str, object, str, str]] = [
+        ("webhooks:subscriptions", _("Webhooks"), "webhooks.manage", "settings")
+    ]
+    periodic: list[tuple[str, int]] = [("clinicflow.webhooks.jobs.deliver_due", 15)]
+
+    def ready(self) -> None:
+        from clinicflow.webhooks.events import connect
+
+        connect()

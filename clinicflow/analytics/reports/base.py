@@ -24,6 +24,7 @@ REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.capacity",
     "clinicflow.analytics.reports.clinical",
     "clinicflow.analytics.reports.pricing",
+    "clinicflow.analytics.reports.owner",
     "clinicflow.analytics.reports.feedback",
     "clinicflow.analytics.reports.care",
 ]

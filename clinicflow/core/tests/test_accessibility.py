@@ -118,7 +118,7 @@ def test_phone_menu_opens_from_the_toggler_and_keyboard_reaches_the_skip_link(
     nav = page.locator("#cf-nav")
     assert not nav.is_visible()
     page.get_by_role("button", name="Menu").click()
-    nav.get_by_role("link", name="Today", exact=True).wait_for(state="visible")
+    nav.get_by_role("button", name="Today", exact=True).wait_for(state="visible")  # home + follow-up tasks
     page.goto(f"{base}/patients/")
     page.keyboard.press("Tab")
     skip = page.locator(".skip-link")

@@ -144,6 +144,8 @@ def _grep(pattern: str) -> list[str]:
 CSRF_EXEMPT_ALLOWED = (
     "clinicflow/acquisition/",
     "clinicflow/booking/",
+    "clinicflow/imports/yclients/",  # YCLIENTS webhooks: a per-organisation secret in the path
+    "clinicflow/fhir/",  # the bearer-token FHIR API: no cookie credential (fhir/views/base.py)
 )  # signed webhooks, tracking script, public booking JSON
 MARK_SAFE_ALLOWED: tuple[str, ...] = ()
 

@@ -216,6 +216,7 @@ class Visits:
                 "patient": bk.pidx[ri],
                 "doctor": d.astype(np.int16),
                 "branch": bk.branch[ri],
+                "service": bk.svc[ri],
                 "nps": nps,
                 "csat": csat,
                 "result": np.clip(np.round(result), 0, 10).astype(np.int8),

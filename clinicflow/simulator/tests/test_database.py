@@ -21,7 +21,8 @@ from clinicflow.core.models import Organization, Region
 from clinicflow.core.phones import normalize
 from clinicflow.core.services import organization_create
 from clinicflow.patients.models import Patient, PatientPhone
-from clinicflow.simulator.models import SimulationRun, SurveyAnswer
+from clinicflow.feedback.models import SurveyAnswer
+from clinicflow.simulator.models import SimulationRun
 from clinicflow.simulator.runner import WRITTEN, simulate_org
 from clinicflow.simulator.scenario import load_scenario
 

@@ -19,6 +19,8 @@ from django.db import connection
 
 from clinicflow.accounts.models import User
 from clinicflow.acquisition.ingestion.rules import unique_window
+from clinicflow.care.models import RecallList
+from clinicflow.clinical.models import ConsultationTemplateVersion
 from clinicflow.core.fields import BlindIndexField
 from clinicflow.core.models import Branch, Organization
 from clinicflow.simulator.engine.core import Simulation
@@ -30,38 +32,43 @@ TINY = {"clinic": {"months": 6, "demand_factor": 0.4}, "recall": {"lapsed_days":
 SEED = 5
 
 # sha256 of every chunk the engine emits (table, columns, values, in order) plus the truth document
-ENGINE_DIGEST = "639686b40bb82ab1a50409ddec5c8de0febdd76d470e60461d7b0d16dbfd1f0b"
+ENGINE_DIGEST = "6b2762ceaccb86ca4f3c47d2f1ec297b16d4a4b13bf0485e6a173a41d6132b33"
 # sha256 of every written table's rows (sorted; the ids of the organisation, its branches and staff
 # users, which services create at random, replaced by their slugs and e-mails); one per table
 TABLE_DIGESTS: dict[str, str] = {
-    "simulator.RecallContact": "88b1ae4ab983ac52",
-    "simulator.RecallCampaign": "cf897469c784df5e",
-    "simulator.Referral": "28c0ea02f983ad26",
-    "simulator.PointsEntry": "83fb7c646f477ccc",
-    "simulator.Membership": "e3508c5760a7dc96",
-    "simulator.Complication": "ae4ce81fa02ea98c",
-    "simulator.FollowUpTask": "a6aff712278609f4",
-    "simulator.SurveyAnswer": "240a7a49425ae4cc",
-    "simulator.Consultation": "0e57611f38029567",
-    "acquisition.CallTagging": "ed0e51133fa935b0",
-    "acquisition.CallbackTask": "09dd5ff14136baf2",
-    "acquisition.Call": "c7544a9568e70075",
-    "acquisition.Lead": "315678e409d2bb89",
-    "acquisition.WebSession": "dc8ab728b1ab13e5",
-    "acquisition.AdSpend": "7b2750e705c44e96",
+    "clinical.Complication": "59d7aead232b5db4",
+    "clinical.TreatmentProduct": "74d9d955467061ca",
+    "clinical.TreatmentRecord": "0c61b921d73c02af",
+    "clinical.QuoteLine": "242095db1c118928",
+    "clinical.Quote": "9eeec88bbb2a4423",
+    "clinical.Consultation": "93a02542d928bf13",
+    "care.RecallContact": "99e9bb8cb7506282",
+    "feedback.ComplaintEvent": "fcbf9dfc971c6882",
+    "feedback.Complaint": "f226e443f2369294",
+    "feedback.SurveyAnswer": "4dc16e505db84fe3",
+    "feedback.Survey": "da2086f0e36b832f",
+    "simulator.Referral": "799d47c50fccc038",
+    "simulator.PointsEntry": "0ab2e08c23be4f12",
+    "simulator.Membership": "2391db6b71d2bed3",
+    "acquisition.CallTagging": "4ca28e560d81c1e4",
+    "acquisition.CallbackTask": "7c05db05ef055129",
+    "acquisition.Call": "8b014ea2821da59d",
+    "acquisition.Lead": "fce8714c5306fb68",
+    "acquisition.WebSession": "36a385ef1c8c9a8f",
+    "acquisition.AdSpend": "b3cc467c240db1cd",
     "acquisition.TrackingNumber": "a95fd50d7b38c2b3",
     "acquisition.Campaign": "cbf5ca1cb9292684",
     "acquisition.Channel": "e35210168c17946e",
-    "booking.Payment": "c2fad4a01f725ea1",
-    "booking.Appointment": "e728bdfda3ed3147",
+    "booking.Payment": "049760ec694df8a9",
+    "booking.Appointment": "ed38dc505f81cc3b",
     "booking.WorkingHours": "890951a2e7cd141c",
     "booking.DoctorService": "b106be99ec2135e7",
     "booking.DoctorBranch": "793f8ad0ff562043",
     "booking.Doctor": "fc1413ad9dc47408",
     "booking.Room": "2826767810bd1cd0",
-    "patients.ConsentEvent": "1e893f137d130fdf",
-    "patients.PatientPhone": "2339091fcf969a9a",
-    "patients.Patient": "0a0844092f19bae9",
+    "patients.ConsentEvent": "34ad77848432160a",
+    "patients.PatientPhone": "140b0ea08d4bc25a",
+    "patients.Patient": "94a6f6969b85ea29",
     "catalogue.ServicePrice": "c8acf17009c76014",
     "catalogue.Service": "52a2e765eaed2350",
 }
@@ -101,6 +108,10 @@ def _table_digests(org: Organization) -> dict[str, str]:
     names = {str(org.pk): "org"}
     names.update({str(b.pk): f"branch:{b.slug}" for b in Branch.objects.for_org(org)})
     names.update({str(u.pk): f"user:{u.email}" for u in User.objects.filter(organization=org)})
+    # forms and lists the writers make through services (random ids): by what they are
+    for v in ConsultationTemplateVersion.objects.for_org(org).select_related("template"):
+        names[str(v.pk)] = f"consultation-form:{v.template.category}:{v.number}"
+    names.update({str(r.pk): f"recall-list:{r.kind}" for r in RecallList.objects.for_org(org)})
     org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)  # type: ignore[union-attr]  # a model always has a pk
     out = {}
     for label in WRITTEN:

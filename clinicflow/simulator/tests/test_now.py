@@ -21,13 +21,9 @@ from clinicflow.clinical.models import (
 )
 from clinicflow.core.models import Organization
 from clinicflow.patients.models import ConsentEvent, Patient
-from clinicflow.simulator.models import (
-    FollowUpTask,
-    Membership,
-    PointsEntry,
-    RecallContact,
-    SurveyAnswer,
-)
+from clinicflow.care.models import FollowUpTask, RecallContact
+from clinicflow.feedback.models import SurveyAnswer
+from clinicflow.simulator.models import Membership, PointsEntry
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 

@@ -1,0 +1,312 @@
+"""Daily facts from the raw tables: a full rebuild of an organisation and the update of one day.
+
+A day is the branch's local calendar day (calls, leads and patients tied to no branch: the UTC day).
+Each build deletes the facts of its days and writes them again in one transaction, so an update is
+idempotent and equals a rebuild of the same days. The first-visit counts use the definition of the
+channel report (``first_visit_times``: a patient's booked first visit is the start of their first
+appointment of any status, their first visit that happened the first one that did; a branch counts
+it when an appointment of that kind at that moment is in the branch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min, Q
+
+from clinicflow.acquisition.attribution import HAPPENED, REFUND
+from clinicflow.acquisition.models import Call, CallStatus, Lead
+from clinicflow.analytics.models import DayFact, RevenueFact
+from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
+from clinicflow.core.models import Organization
+from clinicflow.core.selectors import branch_list
+from clinicflow.patients.models import Patient
+
+DayKey = tuple[uuid.UUID | None, dt.date]
+RevKey = tuple[uuid.UUID, dt.date, str, uuid.UUID | None, uuid.UUID | None, bool]
+COUNTS = (
+    "appointments",
+    "no_shows",
+    "happened",
+    "first_booked",
+    "first_arrived",
+    "calls",
+    "unique_calls",
+    "missed_calls",
+    "leads",
+    "new_patients",
+)
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    days: int
+    day_rows: int
+    revenue_rows: int
+
+    def summary(self) -> str:
+        return f"{self.days} days, {self.day_rows} day facts, {self.revenue_rows} revenue facts"
+
+
+class _Clock:
+    """A row's local day: its branch's zone, UTC without a branch."""
+
+    def __init__(self, org: Organization) -> None:
+        self.zones = {b.pk: b.tz for b in branch_list(org=org)}
+
+    def day(self, branch_id: uuid.UUID | None, at: dt.datetime) -> dt.date:
+        tz = self.zones.get(branch_id) if branch_id is not None else None
+        return at.astimezone(tz or dt.UTC).date()
+
+
+def _window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """UTC bounds wide enough for every zone's local days ``date_from``..``date_to`` (±14 h)."""
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
+    end = dt.datetime.combine(date_to, dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
+    return start, end
+
+
+def _in_range(rows: Iterable[tuple[Any, ...]], clock: _Clock, d0: dt.date, d1: dt.date) -> Iterable[Any]:
+    """``(branch, at, *rest)`` rows as ``(branch, local day, *rest)`` for the days in [d0, d1]."""
+    for branch, at, *rest in rows:
+        day = clock.day(branch, at)
+        if d0 <= day <= d1:
+            yield (branch, day, *rest)
+
+
+def _first_visits(
+    org: Organization, clock: _Clock, d0: dt.date, d1: dt.date, bump: Callable[..., None]
+) -> None:
+    start, end = _window(d0, d1)
+    near = Appointment.objects.for_org(org).filter(start_at__gte=start, start_at__lt=end)
+    firsts = (
+        Appointment.objects.for_org(org)
+        .filter(patient_id__in=near.values("patient_id"))
+        .order_by()
+        .values("patient_id")
+        .annotate(booked_at=Min("start_at"), arrived_at=Min("start_at", filter=Q(status__in=HAPPENED)))
+        .filter(Q(booked_at__gte=start, booked_at__lt=end) | Q(arrived_at__gte=start, arrived_at__lt=end))
+    )
+    moments: dict[uuid.UUID, tuple[dt.datetime, dt.datetime | None]] = {
+        r["patient_id"]: (r["booked_at"], r["arrived_at"]) for r in firsts
+    }
+    if not moments:
+        return
+    rows = near.values_list("patient_id", "start_at", "branch_id", "status")
+    booked: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    arrived: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for patient, at, branch, status in rows:
+        if patient not in moments:
+            continue
+        booked_at, arrived_at = moments[patient]
+        day = clock.day(branch, at)
+        if not d0 <= day <= d1:
+            continue
+        if at == booked_at and (patient, branch) not in booked:
+            booked.add((patient, branch))
+            bump(branch, day, "first_booked")
+        if at == arrived_at and status in HAPPENED and (patient, branch) not in arrived:
+            arrived.add((patient, branch))
+            bump(branch, day, "first_arrived")
+
+
+def compute(
+    org: Organization, d0: dt.date, d1: dt.date
+) -> tuple[dict[DayKey, dict[str, int]], dict[RevKey, list[Any]]]:
+    """The facts of the local days ``d0``..``d1`` from the raw tables (nothing written)."""
+    clock = _Clock(org)
+    start, end = _window(d0, d1)
+    days: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+
+    def bump(branch: uuid.UUID | None, day: dt.date, name: str, n: int = 1) -> None:
+        days[(branch, day)][name] += n
+
+    appts = Appointment.objects.for_org(org).filter(start_at__gte=start, start_at__lt=end)
+    for branch, day, status in _in_range(appts.values_list("branch_id", "start_at", "status"), clock, d0, d1):
+        bump(branch, day, "appointments")
+        if status == AppointmentStatus.NO_SHOW:
+            bump(branch, day, "no_shows")
+        if status in HAPPENED:
+            bump(branch, day, "happened")
+    _first_visits(org, clock, d0, d1, bump)
+    calls = Call.objects.for_org(org).filter(started_at__gte=start, started_at__lt=end)
+    for branch, day, unique, status in _in_range(
+        calls.values_list("branch_id", "started_at", "is_unique", "status"), clock, d0, d1
+    ):
+        bump(branch, day, "calls")
+        if unique:
+            bump(branch, day, "unique_calls")
+        if status == CallStatus.MISSED:
+            bump(branch, day, "missed_calls")
+    leads = Lead.objects.for_org(org).filter(created_at__gte=start, created_at__lt=end)
+    for branch, day in _in_range(leads.values_list("branch_id", "created_at"), clock, d0, d1):
+        bump(branch, day, "leads")
+    patients = Patient.objects.for_org(org).filter(
+        created_at__gte=start, created_at__lt=end, merged_into=None
+    )
+    for branch, day in _in_range(patients.values_list("branch_id", "created_at"), clock, d0, d1):
+        bump(branch, day, "new_patients")
+    revenue: dict[RevKey, list[Any]] = {}
+    pays = Payment.objects.for_org(org).filter(paid_at__gte=start, paid_at__lt=end)
+    first_at = dict(
+        Appointment.objects.for_org(org)
+        .filter(patient_id__in=pays.values("patient_id"), status__in=HAPPENED)
+        .order_by()
+        .values("patient_id")
+        .annotate(at=Min("start_at"))
+        .values_list("patient_id", "at")
+    )
+    fields = (
+        "branch_id",
+        "paid_at",
+        "currency",
+        "kind",
+        "amount",
+        "appointment__doctor_id",
+        "appointment__service_id",
+        "appointment__start_at",
+        "patient_id",
+    )
+    for branch, day, cur, kind, amount, doctor, service, visit_at, patient in _in_range(
+        pays.values_list(*fields), clock, d0, d1
+    ):
+        first_visit = first_at.get(patient)
+        # first-visit revenue: paid for an appointment on the patient's first visit's (local) day
+        first = (
+            visit_at is not None
+            and first_visit is not None
+            and clock.day(branch, visit_at) == clock.day(branch, first_visit)
+        )
+        cell = revenue.setdefault((branch, day, cur, doctor, service, first), [Decimal(0), 0])
+        cell[0] += -Decimal(amount) if kind == REFUND else Decimal(amount)
+        cell[1] += 1
+    return dict(days), revenue
+
+
+def build(org: Organization, d0: dt.date, d1: dt.date) -> BuildStats:
+    """Replace the facts of the days ``d0``..``d1`` with those computed from the raw tables."""
+    days, revenue = compute(org, d0, d1)
+    day_rows = [
+        DayFact(organization=org, branch_id=branch, day=day, **counts)
+        for (branch, day), counts in days.items()
+    ]
+    rev_rows = [
+        RevenueFact(
+            organization=org,
+            branch_id=branch,
+            day=day,
+            currency=cur,
+            doctor_id=doctor,
+            service_id=service,
+            first=first,
+            amount=amount,
+            payments=n,
+        )
+        for (branch, day, cur, doctor, service, first), (amount, n) in revenue.items()
+    ]
+    with transaction.atomic():
+        DayFact.objects.for_org(org).filter(day__gte=d0, day__lte=d1).delete()
+        RevenueFact.objects.for_org(org).filter(day__gte=d0, day__lte=d1).delete()
+        DayFact.objects.bulk_create(day_rows, batch_size=2000)
+        RevenueFact.objects.bulk_create(rev_rows, batch_size=2000)
+    return BuildStats(days=(d1 - d0).days + 1, day_rows=len(day_rows), revenue_rows=len(rev_rows))
+
+
+def data_span(org: Organization) -> tuple[dt.date, dt.date] | None:
+    """The first and last local day that has any raw data (UTC days widened by one)."""
+    firsts = [
+        Appointment.objects.for_org(org).aggregate(a=Min("start_at"))["a"],
+        Payment.objects.for_org(org).aggregate(a=Min("paid_at"))["a"],
+        Call.objects.for_org(org).aggregate(a=Min("started_at"))["a"],
+        Lead.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
+        Patient.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
+    ]
+    known = [f for f in firsts if f is not None]
+    if not known:
+        return None
+    lasts = [
+        Appointment.objects.for_org(org).aggregate(a=Max("start_at"))["a"],
+        Payment.objects.for_org(org).aggregate(a=Max("paid_at"))["a"],
+        Call.objects.for_org(org).aggregate(a=Max("started_at"))["a"],
+        Lead.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
+        Patient.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
+    ]
+    last = max(x for x in lasts if x is not None)
+    return min(known).date() - dt.timedelta(days=1), last.date() + dt.timedelta(days=1)
+
+
+def rebuild(
+    org: Organization,
+    date_from: dt.date | None = None,
+    *,
+    chunk_days: int = 92,
+    progress: Callable[[str], None] | None = None,
+) -> BuildStats:
+    """Every day's facts from the raw tables (from ``date_from``, or the first day with data), a chunk of
+    days at a time; ``progress`` gets a line per chunk."""
+    span = data_span(org)
+    if span is None:
+        return BuildStats(days=0, day_rows=0, revenue_rows=0)
+    d0, last = span
+    if date_from is not None:
+        d0 = date_from
+    else:
+        with transaction.atomic():
+            DayFact.objects.for_org(org).delete()
+            RevenueFact.objects.for_org(org).delete()
+    total = BuildStats(days=0, day_rows=0, revenue_rows=0)
+    while d0 <= last:
+        d1 = min(last, d0 + dt.timedelta(days=chunk_days - 1))
+        s = build(org, d0, d1)
+        total = BuildStats(
+            days=total.days + s.days,
+            day_rows=total.day_rows + s.day_rows,
+            revenue_rows=total.revenue_rows + s.revenue_rows,
+        )
+        if progress is not None:
+            progress(f"{org.slug}: {d0.isoformat()}..{d1.isoformat()} {s.summary()}")
+        d0 = d1 + dt.timedelta(days=1)
+    return total
+
+
+def update_day(org: Organization, day: dt.date) -> BuildStats:
+    """The incremental update: one local day's facts again from the raw tables."""
+    return build(org, day, day)
+
+
+def patient_days(org: Organization, patient_ids: Iterable[uuid.UUID]) -> set[dt.date]:
+    """The local days whose facts depend on these patients' history (their appointments and payments):
+    a change to a patient's appointment can move their first visit, and with it the first-visit counts
+    and the first-visit revenue of other days, so an event updates all of them."""
+    ids = list(patient_ids)
+    clock = _Clock(org)
+    days = {
+        clock.day(b, at)
+        for b, at in Appointment.objects.for_org(org)
+        .filter(patient_id__in=ids)
+        .values_list("branch_id", "start_at")
+    }
+    days |= {
+        clock.day(b, at)
+        for b, at in Payment.objects.for_org(org)
+        .filter(patient_id__in=ids)
+        .values_list("branch_id", "paid_at")
+    }
+    return days
+
+
+def update_patients(
+    org: Organization, patient_ids: Iterable[uuid.UUID], extra_days: Iterable[dt.date] = ()
+) -> int:
+    """The incremental update after events of these patients: every day their history touches (and
+    ``extra_days``, e.g. a moved appointment's former day) again from the raw tables."""
+    days = patient_days(org, patient_ids) | set(extra_days)
+    for day in sorted(days):
+        update_day(org, day)
+    return len(days)

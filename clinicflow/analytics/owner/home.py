@@ -1,0 +1,211 @@
+"""The owner home's figures for a period, a branch or the whole chain (``owner_home``): each a
+``Figure`` with what it counts (the tooltip), the report it links to, and — where it has one — the same
+period last year. Money is in the report's currency; other currencies are listed, never added."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from clinicflow.analytics.owner.funnel import Step, funnel
+from clinicflow.analytics.owner.selectors import day_totals, facts_built, revenue_split
+from clinicflow.analytics.reports.acquisition import channel_report, first_visits
+from clinicflow.analytics.reports.base import period_bounds, ratio, report_currency
+from clinicflow.analytics.reports.capacity import compute_load
+from clinicflow.core.models import Branch, Organization
+from clinicflow.core.selectors import branch_list
+from clinicflow.patients.models import PatientPrediction
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    kind: str  # money | percent | int | float
+    value: Any
+    help: str
+    report: str = ""  # the report it links to
+    last_year: Any = None
+    no_data: str = ""  # what would fill it, when it has no data yet
+
+
+@dataclass
+class OwnerView:
+    date_from: dt.date
+    date_to: dt.date
+    branch: Branch | None
+    currency: str
+    figures: list[Figure]
+    steps: list[Step]
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.key == key)
+
+
+def _last_year(d: dt.date) -> dt.date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _load(org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None) -> float | None:
+    booked = available = 0.0
+    for b in [branch] if branch is not None else branch_list(org=org):
+        total = compute_load(org=org, branch=b, date_from=d0, date_to=d1).total()
+        booked += total["booked"]
+        available += total["available"]
+    return ratio(booked, available)
+
+
+def _predicted_lifetime(
+    org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str
+) -> Decimal | None:
+    """The stored predicted future value (``PatientPrediction.clv``) of the period's first patients."""
+    start, end = period_bounds(d0, d1, branch)
+    ids = list(first_visits(org=org, start=start, end=end, branch=branch).arrived)
+    total, found = Decimal(0), False
+    for i in range(0, len(ids), 5000):
+        for clv in (
+            PatientPrediction.objects.for_org(org)
+            .filter(patient_id__in=ids[i : i + 5000], currency=currency)
+            .values_list("clv", flat=True)
+        ):
+            total += Decimal(clv)
+            found = True
+    return total if found else None
+
+
+def owner_view(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None
+) -> OwnerView:
+    currency = report_currency(org, branch)
+    notes: list[str] = []
+    if not facts_built(org=org):
+        notes.append(
+            _("Daily facts are not built yet: run the facts rebuild; figures read from them show zero.")
+        )
+    ly_from, ly_to = _last_year(date_from), _last_year(date_to)
+    rev = revenue_split(org=org, d0=date_from, d1=date_to, branch=branch)
+    rev_ly = revenue_split(org=org, d0=ly_from, d1=ly_to, branch=branch)
+    for cur, split in rev.items():
+        if cur != currency:
+            notes.append(
+                _("Revenue in %(cur)s not included: %(amount)s.") % {"cur": cur, "amount": split.total}
+            )
+    mine = rev.get(currency)
+    facts = day_totals(org=org, d0=date_from, d1=date_to, branch=branch)
+    facts_ly = day_totals(org=org, d0=ly_from, d1=ly_to, branch=branch)
+    channels = channel_report(org=org, date_from=date_from, date_to=date_to, branch=branch)
+    totals = channels.totals() or {}
+    spend = Decimal(totals.get("spend") or 0)
+    margin = channels.margin
+    predicted = _predicted_lifetime(org, date_from, date_to, branch, currency)
+    lifetime = Decimal(totals.get("revenue_to_date") or 0) + (predicted or Decimal(0))
+    figures = [
+        Figure(
+            "revenue",
+            _("Revenue"),
+            "money",
+            mine.total if mine else Decimal(0),
+            _("Payments less refunds received in the period (by the day paid)."),
+            "revenue",
+            last_year=rev_ly[currency].total if currency in rev_ly else Decimal(0),
+        ),
+        Figure(
+            "first_share",
+            _("First-visit revenue share"),
+            "percent",
+            mine.first_share if mine else None,
+            _(
+                "Revenue of the first visit's day (consultation, same-day procedures) "
+                "/ revenue of all visits; "
+                "the rest is repeat revenue."
+            ),
+            "revenue",
+            last_year=rev_ly[currency].first_share if currency in rev_ly else None,
+        ),
+        Figure(
+            "load",
+            _("Load"),
+            "percent",
+            _load(org, date_from, date_to, branch),
+            _("Booked minutes / available minutes of the doctors' working hours."),
+            "capacity_load",
+        ),
+        Figure(
+            "new_patients",
+            _("New patients"),
+            "int",
+            facts["first_arrived"],
+            _("First patients: patients whose first visit that happened is in the period."),
+            "channels",
+            last_year=facts_ly["first_arrived"],
+        ),
+        Figure(
+            "cost_per_first_patient",
+            _("Cost per first patient"),
+            "money",
+            totals.get("cost_per_first_patient"),
+            _("Ad spend / first patients credited to channels (the channel report)."),
+            "channels",
+        ),
+        Figure(
+            "romi",
+            _("ROMI on lifetime margin"),
+            "percent",
+            float((lifetime * margin - spend) / spend) if spend else None,
+            _(
+                "(Revenue to date plus predicted lifetime value of the period's first patients) "
+                "x gross margin, "
+                "less spend, / spend."
+            ),
+            "channels",
+        ),
+        Figure(
+            "romi_to_date",
+            _("ROMI to date"),
+            "percent",
+            float((Decimal(totals.get("revenue_to_date") or 0) * margin - spend) / spend) if spend else None,
+            _("(Revenue to date of the period's first patients x gross margin - spend) / spend."),
+            "channels",
+        ),
+        Figure(
+            "no_show_rate",
+            _("No-show rate"),
+            "percent",
+            ratio(facts["no_shows"], facts["appointments"]),
+            _("No-shows / appointments starting in the period (any status)."),
+            "capacity_attendance",
+            last_year=ratio(facts_ly["no_shows"], facts_ly["appointments"]),
+        ),
+        Figure(
+            "nps",
+            _("NPS"),
+            "float",
+            None,
+            _("(Promoters 9-10 - detractors 0-6) / all answers x 100."),
+            "",
+            no_data=_("No data yet: filled when feedback surveys are answered."),
+        ),
+        Figure(
+            "membership_liability",
+            _("Membership liability"),
+            "money",
+            None,
+            _("Prepaid balances and packages the clinic still owes its members."),
+            "",
+            no_data=_("No data yet: filled when memberships are sold in the ledger."),
+        ),
+    ]
+    if predicted is None:
+        notes.append(
+            _("No stored lifetime-value predictions: ROMI on lifetime margin uses revenue to date only.")
+        )
+    steps = funnel(org=org, date_from=date_from, date_to=date_to, branch=branch)
+    return OwnerView(date_from, date_to, branch, currency, figures, steps, notes)

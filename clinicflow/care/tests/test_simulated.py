@@ -1,0 +1,75 @@
+"""The simulator writes follow-ups and recall contacts through the care models, and the reports
+recover what the scenario planted: the recall return rates ([recall] return_week, another
+return_two_months; seed 004: 7-9% within a week, another 10-15% within two months) within sampling
+error, and the share of follow-ups done ([aftercare] followup_done)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from clinicflow.analytics.reports.care import recall_rows, task_rows
+from clinicflow.care.models import FollowUpTask, RecallContact
+from clinicflow.core.models import Organization
+from clinicflow.simulator.runner import simulate_org
+from clinicflow.simulator.scenario import load_scenario
+
+MONTHS = 24
+
+
+@pytest.fixture(scope="module")
+def simulated(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    from clinicflow.core.services import organization_create
+
+    with django_db_blocker.unblock():
+        org = organization_create(name="Care Sim", slug="care-sim", country="RU", currency="RUB")
+        scn = load_scenario("mid", overrides={"clinic": {"months": MONTHS, "end_date": "2026-06-30"}})
+        simulate_org(org=org, scenario=scn, seed=4)
+        yield org, scn
+        # the module's rows stay in the test database only for this module's tests
+        RecallContact.objects.for_org(org).delete()
+        FollowUpTask.objects.for_org(org).delete()
+
+
+@pytest.mark.django_db
+def test_recall_report_recovers_the_planted_return_rates(simulated: tuple[Organization, Any]) -> None:
+    org, scn = simulated
+    end = dt.datetime(2026, 6, 30, tzinfo=dt.UTC) - dt.timedelta(days=61)  # every contact's 60 days are over
+    rows = [
+        r
+        for r in recall_rows(org=org, start=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), end=end)
+        if r["contacted"]
+    ]
+    assert [r["kind"] for r in rows] == ["lapsed"]
+    row = rows[0]
+    n = row["contacted"]
+    assert n >= 400
+    week, later = float(scn.recall["return_week"]), float(scn.recall["return_two_months"])
+    # the planted share lies inside the report's 95% interval, and the point estimate within 3 SE
+    assert row["share_7_low"] <= week <= row["share_7_high"]
+    assert abs(row["share_7"] - week) <= 3 * math.sqrt(week * (1 - week) / n)
+    both = week + later
+    assert row["share_60_low"] <= both <= row["share_60_high"]
+    assert abs(row["share_60"] - both) <= 3 * math.sqrt(both * (1 - both) / n)
+
+
+@pytest.mark.django_db
+def test_tasks_report_recovers_the_planted_share_done(simulated: tuple[Organization, Any]) -> None:
+    org, scn = simulated
+    rows = task_rows(
+        org=org,
+        start=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+        by="role",
+        now=timezone.now(),
+    )
+    assert {r["group"] for r in rows} == {"doctor", "frontdesk"}
+    due = sum(r["due"] for r in rows)
+    on_time = sum(r["on_time"] for r in rows)
+    p = float(scn.aftercare["followup_done"])
+    assert due >= 1000
+    assert abs(on_time / due - p) <= 3 * math.sqrt(p * (1 - p) / due)

@@ -1,0 +1,1 @@
+"""Pages of the care app: follow-up tasks, plans, recall lists."""

@@ -1,0 +1,1 @@
+"""Feedback writes, one module per part (surveys, answers, complaints, settings)."""

@@ -1,0 +1,1 @@
+"""Pages of the feedback app: the public survey, complaints, settings."""

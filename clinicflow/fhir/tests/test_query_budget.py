@@ -1,0 +1,51 @@
+"""Query budgets of the FHIR searches: fixed, whatever the page holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from clinicflow.booking.tests.factories import make_patient
+from clinicflow.fhir.tests.conftest import FhirClinic, fhir_json
+
+pytestmark = pytest.mark.django_db
+Fhir = Callable[[str], Client]
+
+
+def _queries(client: Client, url: str, params: dict[str, Any]) -> int:
+    client.get(url, params)  # the token's last use is touched once per five minutes: not counted
+    with CaptureQueriesContext(connection) as ctx:
+        fhir_json(client.get(url, params), 200)
+    return len(ctx.captured_queries)
+
+
+def test_patient_searches_cost_the_same_for_one_patient_or_twenty(clinic: FhirClinic, fhir: Fhir) -> None:
+    client = fhir("frontdesk")
+    one = _queries(client, "/fhir/r4/Patient", {"name": "Ivanova"})
+    by_phone = _queries(client, "/fhir/r4/Patient", {"phone": "+79161234567"})
+    for i in range(20):
+        make_patient(clinic.org, last_name="Ivanova", first_name=f"N{i}", phone=f"+7916000{i:04d}")
+    # the token; the patients; their phones; their imported identifiers; the audit row and its chain link (3)
+    assert one == 7
+    assert by_phone == 8  # the phone's owners first, by the blind index
+    assert _queries(client, "/fhir/r4/Patient", {"name": "Ivanova"}) == one
+    assert _queries(client, "/fhir/r4/Patient", {"phone": "+79160000003"}) == by_phone
+
+
+def test_appointment_search_costs_the_same_for_any_page(clinic: FhirClinic, fhir: Fhir) -> None:
+    from clinicflow.booking import services as booking
+    from clinicflow.booking.tests.factories import local
+
+    client = fhir("frontdesk")
+    empty = _queries(client, "/fhir/r4/Appointment", {})
+    for hour in (9, 11, 13, 15):
+        booking.appointment_book(
+            org=clinic.org, actor=None, branch=clinic.branch, patient=clinic.patient, service=clinic.laser,
+            doctor=clinic.doctor, start=local(clinic.branch, clinic.day, hour), notify=False,
+        )  # fmt: skip
+    assert _queries(client, "/fhir/r4/Appointment", {}) == empty == 5

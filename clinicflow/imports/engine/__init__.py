@@ -1,0 +1,1 @@
+"""The import engine: map columns, clean rows, write batches, run jobs."""

@@ -1,5 +1,0 @@
-"""The ledger app's API, mounted under /api/v1/."""
-
-from ninja import Router
-
-router = Router(tags=["ledger"])

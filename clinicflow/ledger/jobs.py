@@ -1,0 +1,20 @@
+"""Periodic jobs of the ledger (run by ``clinicflow worker``; see ``LedgerConfig.periodic``)."""
+
+from __future__ import annotations
+
+from clinicflow.core.models import Organization
+from clinicflow.ledger.services.idempotency import idempotency_purge as _purge
+from clinicflow.ledger.services.lots import expire_due
+
+
+def idempotency_purge() -> str:
+    """Delete idempotency keys older than 24 h (a bounded batch a run)."""
+    return f"{_purge()} idempotency keys purged"
+
+
+def expire_lots() -> str:
+    """Expire what is left of bonus and points lots past their expiry (bounded per organisation)."""
+    count = 0
+    for org in Organization.objects.order_by("pk"):
+        count += len(expire_due(org=org))
+    return f"{count} expiry transactions"

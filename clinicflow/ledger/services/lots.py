@@ -1,0 +1,139 @@
+"""Lots of bonus and points: what each credit has left, and when it expires.
+
+A positive posting to a ``bonus`` or ``points`` account opens a lot (with its ``expires_at``, or
+none); every later posting that takes value from it, gives value back to it, or expires it names it
+(``lot``). What a lot has left is its opening amount plus those postings. Value is taken from the lot
+that expires first (lots without expiry last, then oldest first); a lot past its expiry gives nothing,
+and the periodic job ``expire_due`` moves what it has left to the clinic's ``expired`` account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.db import transaction as db_transaction
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clinicflow.core.models import Organization
+from clinicflow.ledger.models import LOT_KINDS, Account, AccountKind, Posting, Transaction, TxKind
+from clinicflow.ledger.services.journal import Leg, account_for, lock, lot_remaining, post, round_unit
+
+_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+
+def _used() -> Coalesce:
+    taken = (
+        Posting.objects.filter(organization_id=OuterRef("organization_id"), lot=OuterRef("pk"))
+        .values("lot")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return Coalesce(Subquery(taken), _ZERO)
+
+
+def open_lots(
+    *, org: Organization, account: Account, now: dt.datetime | None = None
+) -> list[tuple[uuid.UUID, Decimal]]:
+    """``[(lot, amount left), ...]`` of the account's lots that can still be used, in the order
+    value is taken from them. One grouped pass over the account's postings finds the lots with
+    something left; a second query reads their expiry."""
+    now = now or timezone.now()
+    left = {
+        row["root"]: row["left"]
+        for row in Posting.objects.for_org(org)
+        .filter(account=account)
+        .annotate(root=Coalesce("lot_id", "id"))
+        .values("root")
+        .annotate(left=Sum("amount"))
+        .filter(left__gt=0)
+        .order_by()
+    }
+    if not left:
+        return []
+    openings = (
+        Posting.objects.for_org(org)
+        .filter(pk__in=list(left))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("pk", "expires_at", "created_at")
+    )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    rows = sorted(openings, key=lambda r: (r[1] or far, r[2], r[0]))
+    return [(pk, round_unit(left[pk], account.unit)) for pk, _, _ in rows]
+
+
+def spendable(*, org: Organization, account: Account, now: dt.datetime | None = None) -> Decimal:
+    """What the account can give now: its balance, less (for bonus and points) expired lots."""
+    if account.kind not in LOT_KINDS:
+        return account.balance
+    return sum((left for _, left in open_lots(org=org, account=account, now=now)), Decimal(0))
+
+
+def take_from_lots(
+    *, org: Organization, account: Account, amount: Decimal, now: dt.datetime | None = None
+) -> list[Leg]:
+    """Legs taking ``amount`` out of the account's usable lots (first to expire first); fewer than
+    asked when the lots hold less (the caller compares)."""
+    legs, left = [], amount
+    for lot, available in open_lots(org=org, account=account, now=now):
+        take = min(available, left)
+        legs.append(Leg(account, -take, lot=lot))
+        left -= take
+        if left == 0:
+            break
+    return legs
+
+
+def expired_lots(
+    *, org: Organization, now: dt.datetime, limit: int = 500
+) -> list[tuple[uuid.UUID, uuid.UUID, Decimal]]:
+    """``[(account, lot, amount left), ...]`` of lots past their expiry that still hold value."""
+    rows = (
+        Posting.objects.for_org(org)
+        .filter(lot__isnull=True, amount__gt=0, expires_at__lte=now)
+        .filter(account__kind__in=sorted(LOT_KINDS))
+        .annotate(used=_used())
+        .values_list("account_id", "pk", "amount", "used")
+        .order_by("expires_at", "pk")
+    )
+    out = []
+    for account_id, pk, amount, used in rows.iterator():
+        if amount + used > 0:
+            out.append((account_id, pk, amount + used))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def expire_due(*, org: Organization, now: dt.datetime | None = None, limit: int = 500) -> list[Transaction]:
+    """Move what expired lots have left to the clinic's ``expired`` account: one transaction per
+    account (bounded by ``limit`` lots a run; idempotent: a lot with nothing left is skipped)."""
+    now = now or timezone.now()
+    by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for account_id, lot, _ in expired_lots(org=org, now=now, limit=limit):
+        by_account.setdefault(account_id, []).append(lot)
+    done = []
+    for account_id, lots in by_account.items():
+        with db_transaction.atomic():
+            locked = lock([Account(pk=account_id)])
+            account = locked[account_id]
+            left = lot_remaining(org=org, lots=lots)
+            legs = [Leg(account, -amount, lot=lot) for lot, amount in left.items() if amount > 0]
+            if not legs:
+                continue
+            total = sum((-leg.amount for leg in legs), Decimal(0))
+            sink = account_for(org=org, kind=AccountKind.EXPIRED, unit=account.unit)
+            legs.append(Leg(sink, total))
+            done.append(
+                post(
+                    org=org,
+                    kind=TxKind.EXPIRE,
+                    legs=legs,
+                    locked=locked,
+                    patient=account.patient,
+                    memo="expired",
+                )
+            )
+    return done

@@ -1,0 +1,138 @@
+"""Loyalty points: earned on paid spend, redeemed for money off, given to another patient.
+
+Points are whole (unit ``PTS``), held in lots that expire after the programme's ``valid_days``.
+*Earn*: ``round(paid × rate)`` (ROUND_HALF_EVEN), the rate of the service category (or the default
+rate), on money paid only — never on discounts or on bonus balance (``wallet_spend`` earns on the
+part paid from money). *Redeem*: points leave the patient's lots (first to expire first) for the
+clinic's ``points_redeemed`` account, and ``points × point_value`` (rounded to the currency's minor
+unit) goes from the clinic's ``discounts`` account to the patient's bonus balance, without expiry:
+money off the next payment. *Give*: points move to another patient of the same organisation, each
+lot keeping its expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from clinicflow.accounts.models import User
+from clinicflow.core.errors import Conflict, ValidationFailed
+from clinicflow.core.models import Organization
+from clinicflow.ledger.models import POINTS, AccountKind, Posting, Transaction, TxKind
+from clinicflow.ledger.services.inputs import clean_amount, clean_currency, clean_points
+from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit
+from clinicflow.ledger.services.lots import take_from_lots
+from clinicflow.ledger.services.wallet import audit_money, earn_rate, points_program
+from clinicflow.patients.models import Patient
+
+
+def points_earn(
+    *,
+    org: Organization,
+    actor: User | None,
+    patient: Patient,
+    paid: object,
+    currency: object,
+    category: str = "",
+    reference: str = "",
+    request: object = None,
+) -> Transaction | None:
+    """Points for ``paid`` money (a payment made outside the wallet, e.g. at checkout); None when the
+    clinic has no active programme or the rounded points are zero."""
+    unit = clean_currency(org, currency)
+    amount = clean_amount(paid, unit, field="paid")
+    program = points_program(org=org, currency=unit)
+    earned = round_unit(amount * earn_rate(program, category), POINTS)
+    if program is None or earned <= 0:
+        return None
+    days = program.valid_days
+    now = timezone.now()
+    expires = now + dt.timedelta(days=days) if days else None
+    with db_transaction.atomic():
+        held = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
+        legs = [
+            Leg(account_for(org=org, kind=AccountKind.POINTS_ISSUED, unit=POINTS), -earned),
+            Leg(held, earned, expires_at=expires),
+        ]
+        txn = post(
+            org=org, kind=TxKind.EARN, at=now, legs=legs, locked=lock([held]), patient=patient, actor=actor,
+            reference=reference,
+        )  # fmt: skip
+        audit_money(org, actor, txn, request)
+    return txn
+
+
+def points_redeem(
+    *,
+    org: Organization,
+    actor: User | None,
+    patient: Patient,
+    points: object,
+    currency: object,
+    request: object = None,
+) -> Transaction:
+    """Turn points into money off: the bonus balance grows by ``points × point_value``."""
+    count = clean_points(points)
+    unit = clean_currency(org, currency)
+    program = points_program(org=org, currency=unit)
+    if program is None or not program.is_active:
+        raise ValidationFailed.field("currency", "no points programme in this currency")
+    value = round_unit(count * program.point_value, unit)
+    if value <= 0:
+        raise ValidationFailed.field("points", "worth nothing at the programme's rate")
+    with db_transaction.atomic():
+        held = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
+        bonus = account_for(org=org, kind=AccountKind.BONUS, unit=unit, patient=patient)
+        locked = lock([held, bonus])
+        legs = take_from_lots(org=org, account=held, amount=count)
+        if -sum((leg.amount for leg in legs), Decimal(0)) < count:
+            raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})
+        legs += [
+            Leg(account_for(org=org, kind=AccountKind.POINTS_REDEEMED, unit=POINTS), count),
+            Leg(account_for(org=org, kind=AccountKind.DISCOUNTS, unit=unit), -value),
+            Leg(bonus, value),
+        ]
+        txn = post(org=org, kind=TxKind.REDEEM, legs=legs, locked=locked, patient=patient, actor=actor)
+        audit_money(org, actor, txn, request)
+    return txn
+
+
+def points_give(
+    *,
+    org: Organization,
+    actor: User | None,
+    patient: Patient,
+    to_patient: Patient,
+    points: object,
+    request: object = None,
+) -> Transaction:
+    """Give points to another patient of the same organisation; each lot keeps its expiry."""
+    count = clean_points(points)
+    if to_patient.organization_id != org.pk or patient.organization_id != org.pk:
+        raise ValidationFailed.field("to_patient", "no such patient")
+    if to_patient.pk == patient.pk:
+        raise ValidationFailed.field("to_patient", "the points are already this patient's")
+    now = timezone.now()
+    with db_transaction.atomic():
+        giver = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
+        taker = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=to_patient)
+        locked = lock([giver, taker])
+        legs = take_from_lots(org=org, account=giver, amount=count)
+        if -sum((leg.amount for leg in legs), Decimal(0)) < count:
+            raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})
+        expiry = dict(
+            Posting.objects.for_org(org)
+            .filter(pk__in=[leg.lot for leg in legs])
+            .values_list("pk", "expires_at")
+        )
+        legs += [
+            Leg(taker, -leg.amount, expires_at=expiry.get(leg.lot) if leg.lot else None) for leg in list(legs)
+        ]
+        txn = post(
+            org=org, kind=TxKind.GIVE, at=now, legs=legs, locked=locked, patient=patient, actor=actor,
+            reference=str(to_patient.pk),
+        )  # fmt: skip
+        audit_money(org, actor, txn, request)
+    return txn

@@ -1,0 +1,1 @@
+"""Reads of the marketing app, one module per part."""

@@ -1,0 +1,1 @@
+"""Writes of the marketing app, one module per part."""
