@@ -20,8 +20,8 @@ from clinicflow.core.fields import EncryptedTextField
 from clinicflow.core.models import Organization, Region
 from clinicflow.core.phones import normalize
 from clinicflow.core.services import organization_create
-from clinicflow.patients.models import Patient, PatientPhone
 from clinicflow.feedback.models import SurveyAnswer
+from clinicflow.patients.models import Patient, PatientPhone
 from clinicflow.simulator.models import SimulationRun
 from clinicflow.simulator.runner import WRITTEN, simulate_org
 from clinicflow.simulator.scenario import load_scenario

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 
 from clinicflow.acquisition.models import Call, CallbackTask, Lead, WebSession
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
+from clinicflow.care.models import FollowUpTask, RecallContact
 from clinicflow.clinical.models import (
     Complication,
     Consultation,
@@ -20,9 +21,8 @@ from clinicflow.clinical.models import (
     TreatmentRecord,
 )
 from clinicflow.core.models import Organization
-from clinicflow.patients.models import ConsentEvent, Patient
-from clinicflow.care.models import FollowUpTask, RecallContact
 from clinicflow.feedback.models import SurveyAnswer
+from clinicflow.patients.models import ConsentEvent, Patient
 from clinicflow.simulator.models import Membership, PointsEntry
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
