@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Max
@@ -26,6 +26,7 @@ from clinicflow.analytics.home.common import (
 )
 from clinicflow.booking.models import Appointment, AppointmentStatus, Doctor
 from clinicflow.booking.selectors import doctor_branch_ids, doctor_for_user
+from clinicflow.care.selectors.followups import TaskFilter, task_counts
 from clinicflow.catalogue.models import Service
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import branch_list
@@ -81,6 +82,8 @@ class DoctorHome:
     doctor: str
     day: list[ApptRow]
     follow_ups: list[FollowUpRow]
+    # the doctor's aftercare tasks (clinicflow.care): today / overdue / upcoming / done
+    tasks: dict[str, int] = field(default_factory=dict)
 
     @property
     def linked(self) -> bool:
@@ -99,8 +102,7 @@ class DoctorHome:
             "doctor": {"id": str(self.doctor_id), "name": self.doctor} if self.doctor_id else None,
             "my_day": [r.as_json() for r in self.day],
             "follow_ups": [f.as_json() for f in self.follow_ups],
-            # post-visit feedback tasks arrive with issue #15; until then the block has no data
-            "feedback_tasks": None,
+            "feedback_tasks": dict(self.tasks),
         }
 
 
@@ -192,4 +194,5 @@ def doctor_home(*, org: Organization, user: User, now: dt.datetime) -> DoctorHom
         doctor=doctor.full_name,
         day=my_day(org=org, doctor=doctor, branches=branches, now=now),
         follow_ups=follow_ups(org=org, doctor=doctor, now=now, tz=tz),
+        tasks=task_counts(org=org, f=TaskFilter(view="today", user=user), now=now),
     )
