@@ -6,10 +6,12 @@ Personas: ``owner``, ``manager``, ``marketer``, ``frontdesk``, ``doctor`` of org
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from clinicflow.accounts.models import User
@@ -98,3 +100,17 @@ def web(users: dict[str, User]) -> Callable[[str], Client]:
         return client
 
     return make
+
+
+@contextlib.contextmanager
+def module_data(django_db_blocker: Any) -> Iterator[None]:
+    """Data a module's tests share (e.g. one simulation) that never outlives the module: written in a
+    transaction rolled back when the module is done, so later modules see an empty database."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)

@@ -11,7 +11,8 @@ import pytest
 
 from clinicflow.analytics.pricing.fit import best_split, estimate
 from clinicflow.analytics.pricing.panel import build_panel
-from clinicflow.simulator.runner import reset_org, simulate_org
+from clinicflow.conftest import module_data
+from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
 MONTHS = 24
@@ -31,10 +32,9 @@ def _simulate(slug: str, overrides: dict[str, object], seed: int, months: int = 
 
 @pytest.fixture(scope="module")
 def priced(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with module_data(django_db_blocker):
         org, scn, _ = _simulate("priced", {}, 18)
         yield org, scn
-        reset_org(org)
 
 
 @pytest.mark.django_db

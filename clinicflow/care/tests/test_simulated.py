@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from clinicflow.analytics.reports.care import recall_rows, task_rows
-from clinicflow.care.models import FollowUpTask, RecallContact
+from clinicflow.conftest import module_data
 from clinicflow.core.models import Organization
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -25,14 +25,11 @@ MONTHS = 24
 def simulated(django_db_setup: Any, django_db_blocker: Any) -> Any:
     from clinicflow.core.services import organization_create
 
-    with django_db_blocker.unblock():
+    with module_data(django_db_blocker):  # the module's rows are gone after its tests
         org = organization_create(name="Care Sim", slug="care-sim", country="RU", currency="RUB")
         scn = load_scenario("mid", overrides={"clinic": {"months": MONTHS, "end_date": "2026-06-30"}})
         simulate_org(org=org, scenario=scn, seed=4)
         yield org, scn
-        # the module's rows stay in the test database only for this module's tests
-        RecallContact.objects.for_org(org).delete()
-        FollowUpTask.objects.for_org(org).delete()
 
 
 @pytest.mark.django_db

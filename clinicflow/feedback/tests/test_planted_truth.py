@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from clinicflow.analytics.reports.feedback import gap_rows, satisfaction_rows
+from clinicflow.conftest import module_data
 from clinicflow.core.models import Organization, Region
 from clinicflow.core.services import organization_create
 from clinicflow.simulator.runner import simulate_org
@@ -30,7 +31,7 @@ def _org(slug: str) -> Organization:
 def simulated(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """One run of the gap scenario (the mid-size clinic, 14 months, outcome quality equal across
     doctors, two over-promising consultants): both checks read it."""
-    with django_db_blocker.unblock():
+    with module_data(django_db_blocker):  # read once, then rolled back
         org = _org("planted-feedback")
         scn = gap_scenario()
         simulate_org(org=org, scenario=scn, seed=SEED)

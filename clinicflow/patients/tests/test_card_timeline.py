@@ -372,7 +372,9 @@ def test_card_of_a_patient_with_200_events_keeps_its_query_budget(
     client = web("owner")
     url = f"/patients/{story['patient'].pk}/"
     client.get(url)  # warm the session and the caches
-    with django_assert_max_num_queries(33):  # 25 + the clinical source: one per kind, missing consents
+    with django_assert_max_num_queries(
+        38
+    ):  # 25 + clinical (one per kind, missing consents) + care tasks + feedback
         response = client.get(url)
     assert response.status_code == 200
     assert "Show more" in response.content.decode()

@@ -19,6 +19,7 @@ from clinicflow.clinical.models import (
 )
 from clinicflow.clinical.models.consents import text_digest
 from clinicflow.clinical.selectors.treatments import lot_search
+from clinicflow.conftest import module_data
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
@@ -29,13 +30,10 @@ SCENARIO = {"clinic": {"months": 6, "demand_factor": 1.0}}
 def simulated(django_db_setup, django_db_blocker):
     from clinicflow.core.services import organization_create
 
-    with django_db_blocker.unblock():
+    with module_data(django_db_blocker):
         org = organization_create(name="Clinical sim", slug="clinical-sim", country="RU", currency="RUB")
         result = simulate_org(org=org, scenario=load_scenario("mid", overrides=SCENARIO), seed=14)
         yield org, result
-        from clinicflow.simulator.runner import reset_org
-
-        reset_org(org)
 
 
 @pytest.mark.django_db

@@ -18,9 +18,18 @@ from clinicflow.analytics.reports.base import (
     json_value,
     register,
 )
+from clinicflow.core.formatting import fmt_percent
 
 
-def _text(value: Any) -> Any:
+def _text(value: Any, kind: str = "") -> Any:
+    """A figure's value for the text column: money as its exact Decimal, shares as a percentage of
+    the page's language, other ratios to two places (never a float's long tail)."""
+    if value is None or isinstance(value, str):
+        return value
+    if kind == "percent" and isinstance(value, float | Decimal):
+        return fmt_percent(value)
+    if kind == "float" and isinstance(value, float | Decimal):
+        return str(Decimal(str(value)).quantize(Decimal("0.01")))
     if isinstance(value, Decimal):
         return str(value)
     return json_value(value)
@@ -33,8 +42,8 @@ def view_rows(view: OwnerView) -> list[dict[str, Any]]:
             "key": f.key,
             "name": f.label,
             "kind": f.kind,
-            "value": _text(f.value),
-            "last_year": _text(f.last_year),
+            "value": _text(f.value, f.kind),
+            "last_year": _text(f.last_year, f.kind),
             "conversion": None,
             "previous_conversion": None,
             "highlight": "",
