@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clinicflow.clinical.models.consents import SignedConsent
 from clinicflow.clinical.services.consents import consent_template_create, consent_version_add, rendered_text
@@ -115,13 +116,14 @@ def test_missing_badge_appears_and_disappears(web: Web, c: ConsentClinic) -> Non
     for persona in ("frontdesk", "doctor"):
         page = web(persona).get(url).content.decode()
         assert 'id="consent-missing"' in page and _url(c) in page, persona
-    listing = (
-        web("frontdesk").get(reverse("clinical:consents_missing") + f"?branch={c.branch.pk}").content.decode()
-    )
+    # the appointment's day on the branch's clock (late in the evening, "now + 2 h" is tomorrow)
+    day = timezone.localtime(appt.start_at, c.branch.tz).date()
+    missing = reverse("clinical:consents_missing") + f"?branch={c.branch.pk}&date={day}"
+    listing = web("frontdesk").get(missing).content.decode()
     assert "Laser consent" in listing and _url(c) in listing
     _post(web, "frontdesk", c)
     assert 'id="consent-missing"' not in web("doctor").get(url).content.decode()
-    listing = web("frontdesk").get(reverse("clinical:consents_missing")).content.decode()
+    listing = web("frontdesk").get(missing).content.decode()
     assert _url(c) not in listing
     consent_version_add(
         org=c.org, actor=None, template=c.template, language="en", title="v2", body="New text"

@@ -166,7 +166,9 @@ def test_an_organisation_stored_outside_its_region_is_refused(org: Organization,
     assert residency_problem(org) is None
 
 
-@override_settings(PRIVACY_RESIDENCY={"RU": {"database_hosts": ["localhost"], "buckets": ["local"]}})
+@override_settings(
+    PRIVACY_RESIDENCY={"RU": {"database_hosts": ["localhost", "127.0.0.1"], "buckets": ["local"]}}
+)
 def test_an_organisation_stored_in_its_region_is_served(org: Organization) -> None:
     org.data_region = "RU"
     assert residency_problem(org) is None

@@ -267,7 +267,7 @@ def index_names(table: str) -> set[str]:
 
 @pytest.mark.django_db
 def test_bulk_load_with_index_rebuild_restores_every_index_and_constraint(org):
-    tables = ["booking_appointment", "acquisition_call", "patients_patient", "simulator_surveyanswer"]
+    tables = ["booking_appointment", "acquisition_call", "patients_patient", "feedback_surveyanswer"]
     before = {t: index_names(t) for t in tables}
     result = simulate_org(org=org, scenario=small(), seed=8, rebuild_indexes=True)
     assert {t: index_names(t) for t in tables} == before
