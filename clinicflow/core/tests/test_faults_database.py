@@ -188,13 +188,24 @@ def test_postgresql_lost_mid_transaction_and_down_gets_503_and_nothing_half_writ
     assert not BookingCode.objects.filter(destination__in=["+79165551002", "+79165551004"]).exists()
 
 
-def _terminate_server_backends() -> int:
-    """PostgreSQL ends every other session on the test database (the server's): a restart as the
-    application sees it, with the shared server itself left running."""
+def _sessions() -> set[int]:
+    """The backends on the test database now: before the server starts, this test process's own."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return {pid for (pid,) in cur.fetchall()}
+
+
+def _terminate_server_backends(ours: set[int]) -> int:
+    """PostgreSQL ends the server's sessions on the test database: a restart as the application
+    sees it, with the shared server itself left running. The test process's own sessions (``ours``,
+    taken before the server started: this thread's, a live server thread's, a browser test's) are
+    left alone, so later tests never meet a connection killed under them."""
     with connection.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND NOT (pid = ANY(%s))",
+            [sorted(ours)],
         )
         return len(cur.fetchall())
 
@@ -205,13 +216,14 @@ def test_server_sessions_terminated_by_postgresql_resume_by_themselves(
 ) -> None:
     env = _server_env(prefix, DB_CONN_HEALTH_CHECKS=health_checks)
     server = Server(tmp_path / "server.log", env, workers=1)
+    ours = _sessions()
     server.start()
     try:
         visitor = Client(server.port)
         token = clinic.csrf_token(visitor, clinic.start(9))
         assert clinic.call_event(visitor, "term-1").status == 201
         before = Rows.now()
-        assert _terminate_server_backends() >= 1
+        assert _terminate_server_backends(ours) >= 1
 
         first = clinic.request_code(visitor, token, clinic.start(10), "+79165552001")
         if health_checks == "1":
@@ -222,7 +234,7 @@ def test_server_sessions_terminated_by_postgresql_resume_by_themselves(
             assert_unavailable_page(first)
         again = clinic.request_code(visitor, token, clinic.start(11), "+79165552002")
         assert again.status == 302
-        assert _terminate_server_backends() >= 1
+        assert _terminate_server_backends(ours) >= 1
         call = clinic.call_event(visitor, "term-2")
         if health_checks == "0":
             assert_unavailable_json(call)
