@@ -24,7 +24,7 @@ N = int(os.environ.get("BENCH_PATIENTS", "1000000"))
 OTHER = max(1, N // 10)  # a second organisation's patients share the tables
 CHUNK = 100_000
 SEARCHES = 300
-DB = "bench_fhir_search"
+DB = "cf_im_bench_fhir"
 
 
 def _seed(org, count: int, numbers: list[int], rng: random.Random) -> None:  # type: ignore[no-untyped-def]

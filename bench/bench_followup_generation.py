@@ -6,8 +6,10 @@ several time zones, 24 services of every category with their default follow-up p
 not touch) and ``BENCH_TODAY`` (3,000) visits done today. Times the periodic job
 ``clinicflow.care.jobs.followups_generate`` (every organisation, every done visit of the last three
 days without tasks: one scan, one read of the plans, bulk inserts) and then its second run (nothing
-left: idempotent). Prints BENCH followup_generation_s (the first run), the tasks made and the
-second run's seconds.
+left: idempotent). Prints BENCH followup_generation_s (the first run), the tasks made, the second
+run's seconds, and the anchor: one raw SQL statement that selects the same (visit, plan step, due
+time) rows into a temporary table (PostgreSQL only), with the job's time over it. The scratch
+database is ``BENCH_DB_NAME`` (default ``cf_care_bench``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import setup_django
 
 DATABASE = os.environ.get("BENCH_DB", "postgres")
+DB_NAME = os.environ.get("BENCH_DB_NAME", "cf_care_bench")
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "200000"))
 TODAY = int(os.environ.get("BENCH_TODAY", "3000"))
 ZONES = ("Europe/Moscow", "Europe/Moscow", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg",
@@ -96,7 +99,7 @@ def seed() -> int:
 
 
 def main() -> None:
-    url = setup_django(DATABASE, "cf_care_bench")
+    url = setup_django(DATABASE, DB_NAME)
     print(f"   database: {url.split('@')[-1]}", flush=True)
     seed()
     from django.db import connection
@@ -117,6 +120,34 @@ def main() -> None:
     print(f"BENCH followup_generation_s {elapsed:.2f} s", flush=True)
     print(f"BENCH followup_generation_tasks {tasks} tasks", flush=True)
     print(f"BENCH followup_generation_rerun_s {again:.2f} s", flush=True)
+    if connection.vendor == "postgresql":
+        anchor = raw_anchor()
+        print(f"BENCH followup_generation_raw_sql_s {anchor:.2f} s", flush=True)
+        print(f"BENCH followup_generation_vs_raw_sql {elapsed / anchor:.1f} x", flush=True)
+
+
+RAW = """CREATE TEMP TABLE anchor_tasks AS
+SELECT a.id AS appointment_id, a.patient_id, st.id AS step_id,
+       a.end_at + st.day_offset * interval '1 day' + st.months * interval '1 month' AS due_at
+FROM booking_appointment a
+JOIN care_followupplan p ON p.organization_id = a.organization_id AND p.service_id = a.service_id
+                          AND p.is_active
+JOIN care_followupstep st ON st.organization_id = p.organization_id AND st.plan_id = p.id
+WHERE a.status = 'done' AND a.end_at >= now() - interval '3 days'"""
+
+
+def raw_anchor() -> float:
+    """Seconds of one raw SQL statement making the same (visit, step, due) rows, unindexed, unlogged."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        t = time.perf_counter()
+        cur.execute(RAW)
+        elapsed = time.perf_counter() - t
+        cur.execute("SELECT count(*) FROM anchor_tasks")
+        print(f"   raw SQL anchor: {cur.fetchone()[0]} rows", flush=True)
+        cur.execute("DROP TABLE anchor_tasks")
+    return elapsed
 
 
 if __name__ == "__main__":

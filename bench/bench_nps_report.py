@@ -1,5 +1,6 @@
 """NPS report benchmark: the ``nps`` report by doctor over 2 years of a 200,000-patient chain (20
-branches, 60 doctors, ~300,000 answered surveys) in a scratch PostgreSQL database ``bench_nps_report``.
+branches, 60 doctors, ~300,000 answered surveys) in a scratch PostgreSQL database ``BENCH_DB_NAME``
+(default ``bench_nps_report``).
 
 The answers and their surveys are generated on the server (``INSERT … SELECT generate_series``) with
 foreign-key triggers off for the load (``session_replication_role = replica``): the report reads the
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_nps_report"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_nps_report")
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 sys.path.insert(0, str(ROOT))
 os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"

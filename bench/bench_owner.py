@@ -1,13 +1,15 @@
-"""Owner's view benchmark (issue #17): a simulated chain ("mid" scenario, 12 months, seed 5) in a
-scratch PostgreSQL database ``bench_owner``, then the daily facts' full rebuild, one day's
-incremental update and the owner home over the last 30 days.
+"""Owner's view benchmark (issue #17): the ``chain-1m`` scenario (20 branches) scaled down to
+``BENCH_MONTHS`` months (default 12) and ``BENCH_PATIENTS`` patients (default 50,000: a quarter of the
+chain's 200,000 a year, to stay within ~10 minutes on two cores) in a scratch PostgreSQL database
+``cf_ow_bench``; then the daily facts' full rebuild, one day's events applied incrementally, the owner
+home over the last 30 days, the cohort matrix over the year and every other owner report.
 
-    .venv/bin/python bench/bench_owner.py
+    .venv/bin/python bench/run.py owner
 
-Prints ``BENCH facts_rebuild_s``, ``BENCH facts_incremental_s`` and ``BENCH owner_home_ms`` (median of
-5 runs after a warm-up). Scale: the "mid" scenario over 12 months (see the printed row counts), far
-below the issue's ``chain-1m`` (1,000,000 patients, 5 years); ``BENCH_MONTHS`` changes the length.
-``BENCH_KEEP=1`` keeps the database."""
+Prints ``BENCH facts_rebuild_s``, ``BENCH facts_incremental_s``, ``BENCH owner_home_ms``,
+``BENCH cohorts_ms`` and ``BENCH reports_max_ms`` (medians of 5 runs after a warm-up), and the anchor:
+the same period's funnel counts taken straight from the raw tables by one SQL statement
+(``owner_home / raw SQL``). ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept one."""
 
 from __future__ import annotations
 
@@ -16,15 +18,30 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_owner"
+DB_NAME = "cf_ow_bench"
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 sys.path.insert(0, str(ROOT))
 os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
 os.environ["DEBUG"] = "0"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+RAW_FUNNEL = """
+WITH firsts AS (
+  SELECT patient_id, MIN(start_at) AS at FROM booking_appointment
+  WHERE organization_id = %(org)s AND status IN ('arrived', 'done') GROUP BY patient_id
+)
+SELECT COUNT(*), COUNT(*) FILTER (WHERE n >= 3) FROM (
+  SELECT f.patient_id, COUNT(a.id) AS n FROM firsts f
+  JOIN booking_appointment a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id
+   AND a.status IN ('arrived', 'done')
+  WHERE f.at >= %(start)s AND f.at < %(end)s GROUP BY f.patient_id
+) t
+"""
 
 
 def db(sql: str) -> None:
@@ -34,9 +51,58 @@ def db(sql: str) -> None:
         conn.execute(sql)
 
 
+def timed(fn: Callable[[], Any], runs: int = 6) -> float:
+    timings = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - t) * 1000)
+    return statistics.median(timings[1:])
+
+
+def build_org() -> Any:
+    from clinicflow.core.models import Region
+    from clinicflow.core.services import organization_create
+    from clinicflow.simulator.runner import simulate_org
+    from clinicflow.simulator.scenario import load_scenario
+
+    months = int(os.environ.get("BENCH_MONTHS", "12"))
+    patients = int(os.environ.get("BENCH_PATIENTS", "50000"))
+    org = organization_create(
+        name="Bench Chain", slug="chain", country="RU", currency="RUB", data_region=Region.RU
+    )
+    overrides = {"clinic": {"months": months, "patients": patients, "end_date": "2026-11-30"}}
+    t = time.perf_counter()
+    simulate_org(org=org, scenario=load_scenario("chain-1m", overrides=overrides), seed=5)
+    print(f"simulated chain-1m: {months} months, {patients} patients in {time.perf_counter() - t:.0f} s")
+    return org
+
+
+def one_days_events(org: Any, day: dt.date) -> int:
+    """The last day's appointments marked again (status saved), as the front desk does through the
+    day: each save records a change for the facts."""
+    from clinicflow.booking.models import Appointment
+
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    appts = list(
+        Appointment.objects.for_org(org).filter(
+            start_at__gte=start, start_at__lt=start + dt.timedelta(days=1)
+        )
+    )
+    for a in appts:
+        status = a.status
+        a.status = "booked"
+        a.save(update_fields=["status"])
+        a.status = status
+        a.save(update_fields=["status"])
+    return len(appts)
+
+
 def main() -> int:
-    db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    db(f"CREATE DATABASE {DB_NAME}")
+    reuse = os.environ.get("BENCH_REUSE") == "1"
+    if not reuse:
+        db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        db(f"CREATE DATABASE {DB_NAME}")
     import django
 
     django.setup()
@@ -44,43 +110,69 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    from clinicflow.analytics.owner.facts import rebuild, update_day
+    import clinicflow.analytics.reports.owner
+    from clinicflow.analytics.owner.changes import apply_changes
+    from clinicflow.analytics.owner.facts import rebuild
     from clinicflow.analytics.owner.home import owner_view
+    from clinicflow.analytics.reports.base import build_context, get_report, run_report
     from clinicflow.booking.models import Appointment, Payment
-    from clinicflow.core.models import Region
-    from clinicflow.core.services import organization_create
+    from clinicflow.core.models import Organization
     from clinicflow.patients.models import Patient
-    from clinicflow.simulator.runner import simulate_org
-    from clinicflow.simulator.scenario import load_scenario
 
-    months = int(os.environ.get("BENCH_MONTHS", "12"))
-    org = organization_create(
-        name="Bench Chain", slug="chain", country="RU", currency="RUB", data_region=Region.RU
-    )
-    result = simulate_org(
-        org=org, scenario=load_scenario("mid", overrides={"clinic": {"months": months}}), seed=5
-    )
-    end = dt.date.fromisoformat(result.truth["end_date"])
+    found = Organization.objects.filter(slug="chain").first() if reuse else None
+    org = found if found is not None else build_org()
+    end = dt.date(2026, 11, 30)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     print(
-        f"scale: {months} months, patients={Patient.objects.for_org(org).count()} "
-        f"appointments={Appointment.objects.for_org(org).count()} payments={Payment.objects.for_org(org).count()}"
+        f"scale: patients={Patient.objects.for_org(org).count()} "
+        f"appointments={Appointment.objects.for_org(org).count()} "
+        f"payments={Payment.objects.for_org(org).count()}"
     )
     t = time.perf_counter()
     stats = rebuild(org)
     print(f"rebuild: {stats.summary()}")
-    print(f"BENCH facts_rebuild_s {time.perf_counter() - t:.2f} s")
+    print(f"BENCH facts_rebuild_s {time.perf_counter() - t:.1f} s")
+    n = one_days_events(org, end - dt.timedelta(days=1))
     t = time.perf_counter()
-    update_day(org, end)
-    print(f"BENCH facts_incremental_s {time.perf_counter() - t:.3f} s")
-    timings = []
-    for _ in range(6):
-        t = time.perf_counter()
-        owner_view(org=org, date_from=end - dt.timedelta(days=29), date_to=end, branch=None)
-        timings.append((time.perf_counter() - t) * 1000)
-    print(f"runs_ms={[round(x) for x in timings]}")
-    print(f"BENCH owner_home_ms {statistics.median(timings[1:]):.0f} ms")
+    applied = apply_changes(org)
+    print(f"one day: {n} appointments saved twice, {applied.changes} changes, {applied.days} days built")
+    print(f"BENCH facts_incremental_s {time.perf_counter() - t:.2f} s")
+    d0 = end - dt.timedelta(days=29)
+    home = timed(lambda: owner_view(org=org, date_from=d0, date_to=end, branch=None))
+    print(f"BENCH owner_home_ms {home:.0f} ms")
+    start = dt.datetime.combine(d0, dt.time.min, tzinfo=dt.UTC)
+
+    def raw() -> None:
+        with connection.cursor() as cur:
+            cur.execute(RAW_FUNNEL, {"org": org.pk, "start": start, "end": start + dt.timedelta(days=30)})
+            cur.fetchall()
+
+    anchor = timed(raw)
+    print(
+        f"anchor: raw SQL funnel (first patients, third visits) {anchor:.0f} ms; owner_home / raw SQL {home / anchor:.2f}"
+    )
+
+    def report(name: str, days: int) -> Callable[[], Any]:
+        spec = get_report(name)
+        query = {"from": (end - dt.timedelta(days=days - 1)).isoformat(), "to": end.isoformat()}
+        return lambda: run_report(spec, build_context(spec, org=org, user=None, query=query))
+
+    print(f"BENCH cohorts_ms {timed(report('cohorts', 365)):.0f} ms")
+    others = {
+        name: timed(report(name, 90), runs=3)
+        for name in (
+            "owner_home",
+            "revenue",
+            "clv_classes",
+            "recall_candidates",
+            "doctors_balanced",
+            "scorecards",
+        )
+        if name in clinicflow.analytics.reports.base.REGISTRY
+    }
+    print("reports_ms " + " ".join(f"{k}={v:.0f}" for k, v in others.items()))
+    print(f"BENCH reports_max_ms {max(others.values()):.0f} ms")
     connection.close()
     if os.environ.get("BENCH_KEEP") != "1":
         db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")

@@ -13,6 +13,7 @@ from clinicflow.accounts.api_auth import TokenAuth
 from clinicflow.acquisition.api import router as acquisition_router
 from clinicflow.analytics.api import router as reports_router
 from clinicflow.analytics.home.views import router as home_router
+from clinicflow.analytics.pricing.api import router as whatif_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.booking.selectors.catalogue import services_offered_at
 from clinicflow.care.api import router as care_router
@@ -43,6 +44,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/patients", patients_router)
 api.add_router("/reports", reports_router)
 api.add_router("/home", home_router)
+api.add_router("/whatif", whatif_router)
 # Domain routers declare full paths inside their module (e.g. "/calls", "/slots", "/appointments").
 # The catalogue owns /services; which services a branch offers is booking's rule, handed in here.
 api.add_router("", catalogue_router(offered_at=services_offered_at))

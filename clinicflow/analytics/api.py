@@ -3,6 +3,8 @@ from typing import Any
 from ninja import Field, Router, Schema
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
+from clinicflow.analytics.owner.scorecards import weights
+from clinicflow.analytics.owner.services import scorecard_weights_set
 from clinicflow.analytics.reports.base import build_context, get_report, result_to_json, run_report
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
@@ -54,3 +56,21 @@ def report(request: ApiRequest, name: str) -> dict[str, Any]:
     ctx = build_context(spec, org=org, user=user, query=request.GET)
     data = result_to_json(spec, ctx, run_report(spec, ctx))
     return data
+
+
+class WeightsIn(Schema):
+    weights: dict[str, int]
+
+
+class WeightsOut(Schema):
+    weights: dict[str, int]
+
+
+@router.put("/scorecards/weights", response={200: WeightsOut, **ERRORS})
+@api_perm("reports.owner")
+def scorecard_weights(request: ApiRequest, payload: WeightsIn) -> dict[str, Any]:
+    """Set the department scorecards' weights: ``{"weights": {"front_desk.callbacks": 40, ...}}`` (each
+    0-100; an unknown part or a bad value is a 422 naming it, and nothing is stored). Returns every
+    part's weight now."""
+    scorecard_weights_set(org=request.org, actor=request.auth, weights=payload.weights)
+    return {"weights": {f"{d}.{p}": w for (d, p), w in weights(org=request.org).items()}}

@@ -1,7 +1,7 @@
 """Daily facts (issue #17): per organisation, branch and the branch's local day, the figures the owner's
 reports read instead of the raw tables. Rebuilt from the raw tables by
-``clinicflow.analytics.owner.facts.rebuild`` and kept current one day at a time by
-``facts.update_day`` (the worker's periodic job ``clinicflow.analytics.owner.jobs.refresh_facts``)."""
+``clinicflow.analytics.owner.facts.rebuild`` and kept current from the changes recorded in the same
+transaction (``FactsChange``, applied within a minute by ``owner.jobs.apply_recorded_changes``)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,21 @@ class DayFact(TenantModel):
     missed_calls = models.IntegerField(default=0)
     leads = models.IntegerField(default=0)
     new_patients = models.IntegerField(default=0)  # patient cards created that day (home branch)
+    # the lifecycle funnel of the first patients whose first visit that happened is that day (counted on
+    # that day, their flags read to date): treated, returned within 183 days, third visit, referral,
+    # satisfied (an answer with NPS 9-10 or result at least as expected)
+    treated = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+    third = models.IntegerField(default=0)
+    referred = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    # survey answers given that day (the branch of the visit): all, promoters (9-10), detractors (0-6)
+    answers = models.IntegerField(default=0)
+    promoters = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+    # load: the doctors' available and booked seconds of that day (the capacity report's definition)
+    available_seconds = models.BigIntegerField(default=0)
+    booked_seconds = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["organization", "day", "branch"], name="dayfact_org_day_idx")]
@@ -47,3 +62,42 @@ class RevenueFact(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "day", "branch"], name="revfact_org_day_idx")]
+
+
+class FactsChange(TenantModel):
+    """A raw row changed that the daily facts must follow (recorded by ``owner.signals`` in the same
+    transaction as the change; applied and deleted by the worker's ``owner.jobs.apply_changes`` within a
+    minute). ``at``/``branch_id``: the moment whose local day changed; for an appointment, also what it
+    was before the change (``was_start`` None: created), so its patient's former first visit is known."""
+
+    patient_id = models.UUIDField(null=True)
+    branch_id = models.UUIDField(null=True)
+    at = models.DateTimeField()
+    appointment_id = models.UUIDField(null=True)
+    was_start = models.DateTimeField(null=True)
+    was_status = models.CharField(max_length=12, blank=True)
+    was_branch_id = models.UUIDField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="factschange_org_at_idx")]
+
+
+# saved what-if scenarios and the hypothesis log (issue #18)
+from clinicflow.analytics.pricing.models import Hypothesis, HypothesisStatus, PlanScenario  # noqa: E402, F401
+
+
+class ScorecardWeight(TenantModel):
+    """The owner's weight of one part of a department's scorecard (``owner.scorecards.DEPARTMENTS``
+    names the parts and their default weights; a row overrides one)."""
+
+    department = models.CharField(max_length=20)
+    part = models.CharField(max_length=30)
+    weight = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "department", "part"], name="scoreweight_org_part_uniq"
+            )
+        ]

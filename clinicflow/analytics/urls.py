@@ -1,6 +1,7 @@
 from django.urls import path
 
 from clinicflow.analytics import views
+from clinicflow.analytics.owner.scorecard_views import scorecards_page
 from clinicflow.analytics.owner.views import owner_page
 
 app_name = "analytics"
@@ -8,6 +9,7 @@ urlpatterns = [
     path("reports/", views.report_index, name="reports"),
     path("capacity/", views.capacity, name="capacity"),
     path("owner/", owner_page, name="owner_home"),
+    path("owner/scorecards/", scorecards_page, name="owner_scorecards"),
     path("reports/<slug:name>/", views.report_page, name="report"),
     path("reports/<slug:name>/export.<str:fmt>", views.report_export, name="report_export"),
 ]

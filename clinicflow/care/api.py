@@ -278,3 +278,24 @@ def recall_contact(request: ApiRequest, list_id: str, payload: ContactIn) -> Sta
         request=request,
     )
     return Status(201, contact_out(contact))
+
+
+class MessageIn(Schema):
+    patient: uuid.UUID
+    channel: str = Field(description="sms or email")
+
+
+@router.post("/recall-lists/{list_id}/messages", response={201: ContactOut, **ERRORS})
+@api_perm("recall.record", audit_object="recall_contact")
+def recall_message(request: ApiRequest, list_id: str, payload: MessageIn) -> Status[dict[str, Any]]:
+    """Send a recall message to a patient of the list (SMS or e-mail through the outbox, in the
+    patient's language) and record the contact. It advertises: without the patient's marketing consent
+    for the channel it is refused with 409 `no_marketing_consent` (nothing sent or recorded), and the
+    outbox checks the consent again when it sends; no address on the channel: 409 `no_address`."""
+    org = request.org
+    rl = recall_sel.recall_list_get(org=org, list_id=list_id)
+    patient = patient_get(org=org, patient_id=payload.patient, with_phones=False)
+    contact = recall_svc.recall_message_send(
+        org=org, actor=request.auth, recall_list=rl, patient=patient, channel=payload.channel, request=request
+    )
+    return Status(201, contact_out(contact))

@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("recall/setup/", recall.recall_setup, name="recall_setup"),
     path("recall/<str:list_id>/", recall.recall_list, name="recall_list"),
     path("recall/<str:list_id>/contact/", recall.recall_contact, name="recall_contact"),
+    path("recall/<str:list_id>/message/", recall.recall_message, name="recall_message"),
 ]

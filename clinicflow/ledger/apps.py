@@ -11,9 +11,12 @@ class LedgerConfig(AppConfig):
     label = "ledger"
     verbose_name = _("Checkout and loyalty")
     # (url name, label, permission, nav group)
-    nav: list[tuple[str, object, str, str]] = []
+    nav: list[tuple[str, object, str, str]] = [
+        ("ledger:plans", _("Membership plans"), "ledger.manage", "settings"),
+    ]
     # bounded, idempotent units of work run by ``clinicflow worker``
     periodic: list[tuple[str, int]] = [
         ("clinicflow.ledger.jobs.idempotency_purge", 3600),
         ("clinicflow.ledger.jobs.expire_lots", 3600),
+        ("clinicflow.ledger.jobs.memberships_earn", 3600),
     ]

@@ -18,3 +18,13 @@ def expire_lots() -> str:
     for org in Organization.objects.order_by("pk"):
         count += len(expire_due(org=org))
     return f"{count} expiry transactions"
+
+
+def memberships_earn() -> str:
+    """Earn the membership fees due so far, straight-line (bounded per organisation)."""
+    from clinicflow.ledger.services.memberships import memberships_earn_due
+
+    count = 0
+    for org in Organization.objects.order_by("pk"):
+        count += memberships_earn_due(org=org)
+    return f"{count} membership fees earned"

@@ -2,4 +2,6 @@
 
 from django.urls import URLPattern, URLResolver
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from clinicflow.ledger.views import patient_link
+
+urlpatterns: list[URLPattern | URLResolver] = [*patient_link.paths]

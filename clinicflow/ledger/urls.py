@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver
 
-from clinicflow.ledger.views import wallet
+from clinicflow.ledger.views import checkout, memberships, wallet
 
 app_name = "ledger"
-urlpatterns: list[URLPattern | URLResolver] = [*wallet.paths]
+urlpatterns: list[URLPattern | URLResolver] = [*wallet.paths, *memberships.paths, *checkout.paths]

@@ -11,5 +11,20 @@ class MarketingConfig(AppConfig):
     label = "marketing"
     verbose_name = _("Marketing")
     # (url name, label, permission, nav group)
-    nav: list[tuple[str, object, str, str]] = []
+    nav: list[tuple[str, object, str, str]] = [
+        ("marketing:calendar", _("Marketing calendar"), "marketing.view", "marketing"),
+        ("marketing:offers", _("Offers and coupons"), "marketing.view", "marketing"),
+        ("marketing:audiences", _("Audiences"), "marketing.view", "marketing"),
+        ("marketing:campaigns", _("Campaigns"), "marketing.view", "marketing"),
+        ("marketing:documents", _("Product documents"), "marketing.view", "marketing"),
+        ("products:list", _("Packaged products"), "catalogue.view", "settings"),
+    ]
     periodic: list[tuple[str, int]] = [("clinicflow.marketing.jobs.campaigns_send", 60)]
+
+    def ready(self) -> None:
+        # the front desk's call screen (acquisition, a lower layer) reads published FAQ and pricing
+        # through the catalogue's hook
+        from clinicflow.catalogue.product_notes import register_notes
+        from clinicflow.marketing.selectors.documents import front_desk_notes
+
+        register_notes(front_desk_notes)

@@ -37,3 +37,16 @@ def uplift(successes: int, n: int, base_successes: int, base_n: int) -> Uplift |
     return Uplift(
         rate=p1, base_rate=p0, uplift=d, low=d - Z_ALPHA * se, high=d + Z_ALPHA * se, needed_per_group=needed
     )
+
+
+def p_value(successes: int, n: int, base_successes: int, base_n: int) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test (None when a group is empty or there is
+    no variance at all)."""
+    if n <= 0 or base_n <= 0:
+        return None
+    pooled = (successes + base_successes) / (n + base_n)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / base_n))
+    if se == 0:
+        return None
+    z = (successes / n - base_successes / base_n) / se
+    return math.erfc(abs(z) / math.sqrt(2))

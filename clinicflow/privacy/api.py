@@ -1,5 +1,6 @@
 """Breach-register API: list, read and register incidents (``privacy.incidents``: owner, clinic
-manager). Thin handlers over the selectors and services the pages use."""
+manager). Thin handlers over the selectors and services the pages use. The data-subject rights
+endpoints (``/privacy/requests``) are in ``rights_api`` and mounted here."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ from clinicflow.core.audit import audit_record
 from clinicflow.core.models import AuditAction
 from clinicflow.privacy import selectors, services
 from clinicflow.privacy.models import Incident
+from clinicflow.privacy.rights_api import router as rights_router
 from clinicflow.privacy.schemas import IncidentIn, IncidentOut, IncidentSummaryOut, incident_out, summary_out
 
 router = Router(tags=["privacy"])
@@ -63,3 +65,6 @@ def incident_detail(request: ApiRequest, incident_id: str) -> dict[str, Any]:
         request=request,
     )
     return _out(request, incident)
+
+
+router.add_router("", rights_router)

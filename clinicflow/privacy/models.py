@@ -142,6 +142,7 @@ class RequestKind(models.TextChoices):
     EXPORT = "export", _("Access and export")
     CORRECTION = "correction", _("Correction")
     ERASURE = "erasure", _("Erasure")
+    RESTRICTION = "restriction", _("Restriction of processing")
     WITHDRAWAL = "withdrawal", _("Withdrawal of consents")
 
 
@@ -152,7 +153,7 @@ class RequestStatus(models.TextChoices):
 
 
 class SubjectRequest(TenantModel):
-    """One data-subject request (GDPR Art 15-17, 152-FZ Art 14 and 21, PIPL Art 45-47): when it came,
+    """One data-subject request (GDPR Art 15-18, 152-FZ Art 14 and 21, PIPL Art 44-47): when it came,
     when the law wants it answered, when it was, and what was done (``outcome``: for an erasure, which
     records were erased, pseudonymised or held and why). ``patient_id`` is a plain UUID, kept after
     the patient's erasure."""

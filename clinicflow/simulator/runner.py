@@ -25,6 +25,7 @@ from clinicflow.simulator.engine.core import Simulation
 from clinicflow.simulator.models import SimulationRun
 from clinicflow.simulator.scenario import Scenario
 from clinicflow.simulator.truth import build_truth
+from clinicflow.simulator.writers.ledger import finish_ledger
 from clinicflow.simulator.writers.sink import DbSink
 from clinicflow.simulator.writers.structure import admin_email, write_structure
 
@@ -34,6 +35,13 @@ Progress = Callable[[str, int, float], None]
 # them (e.g. care.FollowUpTask, clinical.SignedConsent, whose forms are made afresh) are cleared with
 # them.
 WRITTEN = [
+    "ledger.InvoiceTender",
+    "ledger.InvoiceLine",
+    "ledger.InvoiceDiscount",
+    "ledger.Invoice",
+    "marketing.Recipient",
+    "marketing.Variant",
+    "marketing.Campaign",
     "clinical.Complication",
     "clinical.TreatmentProduct",
     "clinical.TreatmentRecord",
@@ -45,9 +53,10 @@ WRITTEN = [
     "feedback.Complaint",
     "feedback.SurveyAnswer",
     "feedback.Survey",
-    "simulator.Referral",
-    "simulator.PointsEntry",
-    "simulator.Membership",
+    "ledger.Account",
+    "ledger.MembershipPlan",
+    "ledger.PointsProgram",
+    "ledger.ReferralProgram",
     "acquisition.CallTagging",
     "acquisition.CallbackTask",
     "acquisition.Call",
@@ -168,7 +177,9 @@ class IndexRebuild:
         "feedback.Survey",
         "feedback.SurveyAnswer",
         "care.FollowUpTask",
-        "simulator.PointsEntry",
+        "ledger.Invoice",
+        "ledger.InvoiceLine",
+        "ledger.InvoiceTender",
     )
 
     def __init__(self) -> None:
@@ -304,6 +315,7 @@ def simulate_org(
             sim.run(sink, on_month)
         finally:
             sink.close()
+        finish_ledger(org, dt.datetime.fromtimestamp(ctx.now, dt.UTC))
         if rebuild:
             if progress:
                 progress("indexes", sink.total_rows, time.perf_counter() - t0)

@@ -38,6 +38,7 @@ from clinicflow.acquisition.frontdesk.forms import (
 )
 from clinicflow.acquisition.frontdesk.rows import call_row, callback_rows, local, safe_url
 from clinicflow.acquisition.models import Call, ReviewVerdict
+from clinicflow.catalogue.product_notes import call_screen_panel
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import DomainError, NotFound
 from clinicflow.core.models import AuditAction, Branch
@@ -213,6 +214,8 @@ def call_detail(request: AuthedRequest, call_id: str) -> HttpResponse:
         **_call_forms(request, call),
         "can_handle": user.has_perm_cf("calls.handle"),
         "can_review": user.has_perm_cf("calls.review"),
+        # the service the caller names: its published FAQ and pricing (product documents, issue #19)
+        **call_screen_panel(org=request.org, service_id=request.GET.get("service")),
     }
     return render_in_zone(request, "acquisition/frontdesk/call_detail.html", ctx, branch=call.branch)
 

@@ -23,9 +23,19 @@ from django.db.models import Max, Min, Q
 from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.acquisition.models import Call, CallStatus, Lead
 from clinicflow.analytics.models import DayFact, RevenueFact
+from clinicflow.analytics.owner.facts_more import (
+    ANSWERS,
+    FUNNEL,
+    LOAD,
+    Arrival,
+    answer_counts,
+    funnel_flags,
+    load_seconds,
+)
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
+from clinicflow.feedback.models import SurveyAnswer
 from clinicflow.patients.models import Patient
 
 DayKey = tuple[uuid.UUID | None, dt.date]
@@ -41,6 +51,9 @@ COUNTS = (
     "missed_calls",
     "leads",
     "new_patients",
+    *FUNNEL,
+    *ANSWERS,
+    *LOAD,
 )
 
 
@@ -54,7 +67,7 @@ class BuildStats:
         return f"{self.days} days, {self.day_rows} day facts, {self.revenue_rows} revenue facts"
 
 
-class _Clock:
+class Clock:
     """A row's local day: its branch's zone, UTC without a branch."""
 
     def __init__(self, org: Organization) -> None:
@@ -72,7 +85,7 @@ def _window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _in_range(rows: Iterable[tuple[Any, ...]], clock: _Clock, d0: dt.date, d1: dt.date) -> Iterable[Any]:
+def _in_range(rows: Iterable[tuple[Any, ...]], clock: Clock, d0: dt.date, d1: dt.date) -> Iterable[Any]:
     """``(branch, at, *rest)`` rows as ``(branch, local day, *rest)`` for the days in [d0, d1]."""
     for branch, at, *rest in rows:
         day = clock.day(branch, at)
@@ -81,8 +94,9 @@ def _in_range(rows: Iterable[tuple[Any, ...]], clock: _Clock, d0: dt.date, d1: d
 
 
 def _first_visits(
-    org: Organization, clock: _Clock, d0: dt.date, d1: dt.date, bump: Callable[..., None]
-) -> None:
+    org: Organization, clock: Clock, d0: dt.date, d1: dt.date, bump: Callable[..., None]
+) -> list[Arrival]:
+    """Bumps the booked and arrived first visits; returns the arrivals (for the funnel's later steps)."""
     start, end = _window(d0, d1)
     near = Appointment.objects.for_org(org).filter(start_at__gte=start, start_at__lt=end)
     firsts = (
@@ -96,8 +110,9 @@ def _first_visits(
     moments: dict[uuid.UUID, tuple[dt.datetime, dt.datetime | None]] = {
         r["patient_id"]: (r["booked_at"], r["arrived_at"]) for r in firsts
     }
+    arrivals: list[Arrival] = []
     if not moments:
-        return
+        return arrivals
     rows = near.values_list("patient_id", "start_at", "branch_id", "status")
     booked: set[tuple[uuid.UUID, uuid.UUID]] = set()
     arrived: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -114,13 +129,15 @@ def _first_visits(
         if at == arrived_at and status in HAPPENED and (patient, branch) not in arrived:
             arrived.add((patient, branch))
             bump(branch, day, "first_arrived")
+            arrivals.append((patient, branch, day, at))
+    return arrivals
 
 
 def compute(
     org: Organization, d0: dt.date, d1: dt.date
 ) -> tuple[dict[DayKey, dict[str, int]], dict[RevKey, list[Any]]]:
     """The facts of the local days ``d0``..``d1`` from the raw tables (nothing written)."""
-    clock = _Clock(org)
+    clock = Clock(org)
     start, end = _window(d0, d1)
     days: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
 
@@ -134,7 +151,9 @@ def compute(
             bump(branch, day, "no_shows")
         if status in HAPPENED:
             bump(branch, day, "happened")
-    _first_visits(org, clock, d0, d1, bump)
+    funnel_flags(org, _first_visits(org, clock, d0, d1, bump), bump)
+    answer_counts(org, lambda rows: _in_range(rows, clock, d0, d1), start, end, bump)
+    load_seconds(org, d0, d1, bump)
     calls = Call.objects.for_org(org).filter(started_at__gte=start, started_at__lt=end)
     for branch, day, unique, status in _in_range(
         calls.values_list("branch_id", "started_at", "is_unique", "status"), clock, d0, d1
@@ -226,6 +245,7 @@ def data_span(org: Organization) -> tuple[dt.date, dt.date] | None:
         Call.objects.for_org(org).aggregate(a=Min("started_at"))["a"],
         Lead.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
         Patient.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
+        SurveyAnswer.objects.for_org(org).aggregate(a=Min("answered_at"))["a"],
     ]
     known = [f for f in firsts if f is not None]
     if not known:
@@ -236,6 +256,7 @@ def data_span(org: Organization) -> tuple[dt.date, dt.date] | None:
         Call.objects.for_org(org).aggregate(a=Max("started_at"))["a"],
         Lead.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
         Patient.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
+        SurveyAnswer.objects.for_org(org).aggregate(a=Max("answered_at"))["a"],
     ]
     last = max(x for x in lasts if x is not None)
     return min(known).date() - dt.timedelta(days=1), last.date() + dt.timedelta(days=1)
@@ -285,7 +306,7 @@ def patient_days(org: Organization, patient_ids: Iterable[uuid.UUID]) -> set[dt.
     a change to a patient's appointment can move their first visit, and with it the first-visit counts
     and the first-visit revenue of other days, so an event updates all of them."""
     ids = list(patient_ids)
-    clock = _Clock(org)
+    clock = Clock(org)
     days = {
         clock.day(b, at)
         for b, at in Appointment.objects.for_org(org)
@@ -297,6 +318,12 @@ def patient_days(org: Organization, patient_ids: Iterable[uuid.UUID]) -> set[dt.
         for b, at in Payment.objects.for_org(org)
         .filter(patient_id__in=ids)
         .values_list("branch_id", "paid_at")
+    }
+    days |= {
+        clock.day(b, at)
+        for b, at in SurveyAnswer.objects.for_org(org)
+        .filter(patient_id__in=ids)
+        .values_list("branch_id", "answered_at")
     }
     return days
 

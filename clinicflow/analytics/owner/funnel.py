@@ -5,30 +5,24 @@ Each step counts patients (the first two: contacts): ``leads_calls`` leads plus 
 ``booked`` and ``arrived`` the period's booked first visits and first patients (day facts, the channel
 report's definition); then, of the period's first patients (``first_visits``, the same statement):
 ``treated`` — had a visit that happened other than a first visit (``is_first_visit`` false);
-``satisfied`` — no data until feedback lands (NPS ≥ 9 or result ≥ expectation);
+``satisfied`` — answered a survey with NPS 9-10 or a result at least as expected;
 ``returned`` — came again (a visit that happened) on a later day within 183 days of the first visit;
 ``third`` — three or more visits that happened, to date;
-``referred`` — first patients whose source is a referral (who referred them is not recorded yet)."""
+``referred`` — first patients whose source is a referral (who referred them is not recorded yet).
+Every count is read from the day facts (``owner.facts_more`` computes them per first visit's day)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.owner.facts_more import FUNNEL
 from clinicflow.analytics.owner.selectors import day_totals
-from clinicflow.analytics.reports.acquisition import first_visits
-from clinicflow.analytics.reports.base import period_bounds, ratio
-from clinicflow.booking.models import Appointment
+from clinicflow.analytics.reports.base import ratio
 from clinicflow.core.models import Branch, Organization
-from clinicflow.patients.models import Patient, Source
-
-RETURN_DAYS = 183
-CHUNK = 5000
 
 STEPS: tuple[tuple[str, Any, Any], ...] = (
     (
@@ -54,7 +48,7 @@ STEPS: tuple[tuple[str, Any, Any], ...] = (
     (
         "satisfied",
         _("Satisfied"),
-        _("No data yet: filled by feedback surveys (NPS 9-10 or result at least as expected)."),
+        _("First patients who answered a survey with NPS 9-10 or a result at least as expected."),
     ),
     (
         "returned",
@@ -81,54 +75,19 @@ class Step:
     biggest_drop: bool = False
 
 
-def _history(org: Organization, patients: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[dt.datetime, bool]]]:
-    out: dict[uuid.UUID, list[tuple[dt.datetime, bool]]] = {p: [] for p in patients}
-    for i in range(0, len(patients), CHUNK):
-        rows = (
-            Appointment.objects.for_org(org)
-            .filter(patient_id__in=patients[i : i + CHUNK], status__in=HAPPENED)
-            .values_list("patient_id", "start_at", "is_first_visit")
-        )
-        for p, at, first in rows:
-            out[p].append((at, first))
-    return out
-
-
 def funnel_counts(
     *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None
 ) -> dict[str, int | None]:
+    """The steps' counts of the period, summed from the day facts (``facts_more`` defines the later
+    steps of a first patient; they are counted on the day of the first visit)."""
     facts = day_totals(org=org, d0=date_from, d1=date_to, branch=branch)
-    start, end = period_bounds(date_from, date_to, branch)
-    firsts = first_visits(org=org, start=start, end=end, branch=branch).arrived
-    history = _history(org, list(firsts))
-    treated = returned = third = 0
-    for p, first_at in firsts.items():
-        visits = history.get(p, [])
-        if any(not first and at > first_at for at, first in visits):
-            treated += 1
-        if any(
-            first_at.date() < at.date() and at - first_at <= dt.timedelta(days=RETURN_DAYS)
-            for at, _f in visits
-        ):
-            returned += 1
-        if len(visits) >= 3:
-            third += 1
-    referred = 0
-    ids = list(firsts)
-    for i in range(0, len(ids), CHUNK):
-        referred += (
-            Patient.objects.for_org(org).filter(pk__in=ids[i : i + CHUNK], source=Source.REFERRAL).count()
-        )
-    return {
+    counts: dict[str, int | None] = {
         "leads_calls": facts["leads"] + facts["unique_calls"],
         "booked": facts["first_booked"],
         "arrived": facts["first_arrived"],
-        "treated": treated,
-        "satisfied": None,
-        "returned": returned,
-        "third": third,
-        "referred": referred,
     }
+    counts.update({k: facts[k] for k in FUNNEL})
+    return counts
 
 
 def _conversions(counts: dict[str, int | None]) -> dict[str, float | None]:

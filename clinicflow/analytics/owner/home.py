@@ -15,9 +15,10 @@ from clinicflow.analytics.owner.funnel import Step, funnel
 from clinicflow.analytics.owner.selectors import day_totals, facts_built, revenue_split
 from clinicflow.analytics.reports.acquisition import channel_report, first_visits
 from clinicflow.analytics.reports.base import period_bounds, ratio, report_currency
-from clinicflow.analytics.reports.capacity import compute_load
+from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.core.models import Branch, Organization
-from clinicflow.core.selectors import branch_list
+from clinicflow.ledger.models import Account, AccountKind
+from clinicflow.ledger.selectors.wallet import liability
 from clinicflow.patients.models import PatientPrediction
 
 
@@ -54,13 +55,20 @@ def _last_year(d: dt.date) -> dt.date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def _load(org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None) -> float | None:
-    booked = available = 0.0
-    for b in [branch] if branch is not None else branch_list(org=org):
-        total = compute_load(org=org, branch=b, date_from=d0, date_to=d1).total()
-        booked += total["booked"]
-        available += total["available"]
-    return ratio(booked, available)
+def _nps(facts: dict[str, int]) -> float | None:
+    """NPS of the answers counted in the day facts (the feedback reports' formula, ``nps_interval``)."""
+    return nps_interval(facts["promoters"], facts["detractors"], facts["answers"])[0]
+
+
+def _liability(org: Organization, currency: str) -> Decimal | None:
+    """What the clinic owes its members in ``currency`` now (the ledger's ``liability``); None while the
+    ledger has no patient balance in it."""
+    members = Account.objects.for_org(org).filter(
+        unit=currency, kind__in=[AccountKind.MONEY, AccountKind.BONUS], patient__isnull=False
+    )
+    if not members.exists():
+        return None
+    return liability(org=org, unit=currency)
 
 
 def _predicted_lifetime(
@@ -107,6 +115,7 @@ def owner_view(
     margin = channels.margin
     predicted = _predicted_lifetime(org, date_from, date_to, branch, currency)
     lifetime = Decimal(totals.get("revenue_to_date") or 0) + (predicted or Decimal(0))
+    liability_now = _liability(org, currency)
     figures = [
         Figure(
             "revenue",
@@ -134,9 +143,10 @@ def owner_view(
             "load",
             _("Load"),
             "percent",
-            _load(org, date_from, date_to, branch),
+            ratio(facts["booked_seconds"], facts["available_seconds"]),
             _("Booked minutes / available minutes of the doctors' working hours."),
             "capacity_load",
+            last_year=ratio(facts_ly["booked_seconds"], facts_ly["available_seconds"]),
         ),
         Figure(
             "new_patients",
@@ -188,19 +198,22 @@ def owner_view(
             "nps",
             _("NPS"),
             "float",
-            None,
+            _nps(facts),
             _("(Promoters 9-10 - detractors 0-6) / all answers x 100."),
-            "",
-            no_data=_("No data yet: filled when feedback surveys are answered."),
+            "nps",
+            last_year=_nps(facts_ly),
+            no_data="" if facts["answers"] else _("No data yet: filled when feedback surveys are answered."),
         ),
         Figure(
             "membership_liability",
             _("Membership liability"),
             "money",
-            None,
-            _("Prepaid balances and packages the clinic still owes its members."),
+            liability_now,
+            _("Balances and bonuses the clinic still owes its members, now (the ledger)."),
             "",
-            no_data=_("No data yet: filled when memberships are sold in the ledger."),
+            no_data=""
+            if liability_now is not None
+            else _("No data yet: filled when memberships are sold in the ledger."),
         ),
     ]
     if predicted is None:

@@ -13,6 +13,7 @@ of one ``step`` (``exp(−γ·step) − 1``), with a 95% interval from γ's stan
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import uuid
@@ -40,6 +41,24 @@ class ChannelCurve:
 
 
 @dataclass
+class CallsModel:
+    """The fitted unique-calls model, kept for prediction (the what-if planner): ``coef`` over the
+    columns [series levels | price | calendar | years | log spend per paid channel]."""
+
+    series: list[tuple[uuid.UUID, uuid.UUID]]  # (branch id, channel id)
+    paid_ids: list[uuid.UUID]
+    coef: np.ndarray
+    cov: np.ndarray
+    dispersion: float
+    dummies: bool  # calendar as month dummies (else two harmonics)
+    first_month: dt.date
+
+    def calendar(self, month: dt.date) -> np.ndarray:
+        out: np.ndarray = _calendar(np.array([month.month]), self.dummies)[0]
+        return out
+
+
+@dataclass
 class Elasticity:
     """``calls_change`` and ``first_visits_change``: the share more for a price cut of ``step``."""
 
@@ -54,6 +73,7 @@ class Elasticity:
     curves: list[ChannelCurve] = field(default_factory=list)
     fitted: list[tuple[dt.date, int, float]] = field(default_factory=list)  # month, calls, fitted
     warning: str = ""
+    calls_model: CallsModel | None = None
 
     @property
     def estimated(self) -> bool:
@@ -64,7 +84,11 @@ def _season(months: list[dt.date], rows_month: np.ndarray) -> np.ndarray:
     """Calendar columns for each row's month index: dummies (Feb..Dec) with two years of history,
     else two harmonics of the year."""
     moy = np.array([months[i].month for i in rows_month])
-    if len(months) >= 24:
+    return _calendar(moy, len(months) >= 24)
+
+
+def _calendar(moy: np.ndarray, dummies: bool) -> np.ndarray:
+    if dummies:
         return np.stack([(moy == k).astype(float) for k in range(2, 13)], axis=1)
     angle = 2 * math.pi * (moy - 1) / 12
     return np.stack([np.sin(angle), np.cos(angle), np.sin(2 * angle), np.cos(2 * angle)], axis=1)
@@ -100,6 +124,9 @@ def estimate(panel: Panel, step: Decimal | None = None) -> Elasticity:
         out.warning = gettext(
             "the first-visit price never changed in this history: its effect cannot be estimated"
         )
+        # the channels' curves (and the planner's calls model) still, the price's effect held at 0
+        with contextlib.suppress(Unidentified):
+            _calls(panel, out, with_price=False)
         return out
     try:
         _calls(panel, out)
@@ -110,7 +137,7 @@ def estimate(panel: Panel, step: Decimal | None = None) -> Elasticity:
     return out
 
 
-def _calls(panel: Panel, out: Elasticity) -> None:
+def _calls(panel: Panel, out: Elasticity, *, with_price: bool = True) -> None:
     series: list[tuple[uuid.UUID, uuid.UUID]] = []
     for branch in panel.branches:
         for channel in panel.channels:
@@ -139,17 +166,44 @@ def _calls(panel: Panel, out: Elasticity) -> None:
     ch = series_channel[si]
     has = ch >= 0
     spend_cols[np.flatnonzero(has), ch[has]] = arr[has, 3]
-    x = np.column_stack([fe, arr[:, 2], _season(panel.months, mi), mi / 12.0, spend_cols])
-    fit = poisson(x, arr[:, 4])
+    price_col: list[np.ndarray] = [arr[:, 2]] if with_price else []
+    fit = poisson(
+        np.column_stack([fe, *price_col, _season(panel.months, mi), mi / 12.0, spend_cols]), arr[:, 4]
+    )
     gi = len(series)
-    out.calls_change, out.calls_ci = _change(fit.coef[gi], fit.se[gi], float(out.step))
-    _curves(panel, out, fit, paid_ids, x.shape[1] - len(paid_ids), rows)
+    if with_price:
+        out.calls_change, out.calls_ci = _change(fit.coef[gi], fit.se[gi], float(out.step))
+    else:
+        fit = _price_held(fit, gi)
+    out.calls_model = CallsModel(
+        series=series,
+        paid_ids=paid_ids,
+        coef=fit.coef,
+        cov=fit.cov,
+        dispersion=fit.dispersion,
+        dummies=len(panel.months) >= 24,
+        first_month=panel.months[0],
+    )
+    _curves(panel, out, fit, paid_ids, len(fit.coef) - len(paid_ids), rows)
     totals: dict[int, list[float]] = {}
     for (_, m_, _, _, y), mu in zip(rows, fit.mu, strict=True):
         t = totals.setdefault(m_, [0.0, 0.0])
         t[0] += y
         t[1] += float(mu)
     out.fitted = [(panel.months[m_], int(t[0]), t[1]) for m_, t in sorted(totals.items())]
+
+
+def _price_held(fit: Fit, at: int) -> Fit:
+    """The fit with the price's coefficient inserted at ``at`` as exactly 0 (no variance)."""
+    cov = np.insert(np.insert(fit.cov, at, 0.0, axis=0), at, 0.0, axis=1)
+    return Fit(
+        coef=np.insert(fit.coef, at, 0.0),
+        se=np.insert(fit.se, at, 0.0),
+        dispersion=fit.dispersion,
+        n=fit.n,
+        mu=fit.mu,
+        cov=cov,
+    )
 
 
 def _curves(

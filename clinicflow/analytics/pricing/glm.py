@@ -19,6 +19,7 @@ class Fit:
     dispersion: float
     n: int
     mu: np.ndarray
+    cov: np.ndarray
 
     def ci(self, i: int, z: float = 1.96) -> tuple[float, float]:
         return float(self.coef[i] - z * self.se[i]), float(self.coef[i] + z * self.se[i])
@@ -50,4 +51,4 @@ def poisson(x: np.ndarray, y: np.ndarray) -> Fit:
     mu = np.exp(np.clip(eta, -30, 30))
     dispersion = max(float(((y - mu) ** 2 / mu).sum() / (n - p)), 1.0)
     cov = np.linalg.inv((x.T * mu) @ x) * dispersion
-    return Fit(coef=beta, se=np.sqrt(np.diag(cov)), dispersion=dispersion, n=n, mu=mu)
+    return Fit(coef=beta, se=np.sqrt(np.diag(cov)), dispersion=dispersion, n=n, mu=mu, cov=cov)

@@ -27,6 +27,9 @@ REPORT_MODULES: list[str] = [
     "clinicflow.analytics.reports.owner",
     "clinicflow.analytics.reports.feedback",
     "clinicflow.analytics.reports.care",
+    "clinicflow.analytics.reports.loyalty",
+    "clinicflow.analytics.reports.profile",
+    "clinicflow.analytics.reports.marketing",
 ]
 
 KINDS = ("text", "int", "money", "percent", "float", "date")

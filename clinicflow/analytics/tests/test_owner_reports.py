@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +19,7 @@ from clinicflow.analytics.owner.facts import rebuild
 from clinicflow.analytics.reports.acquisition import first_visits
 from clinicflow.analytics.reports.base import load_reports, period_bounds
 from clinicflow.core.models import Organization
+from clinicflow.feedback.models import SurveyAnswer
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
@@ -27,7 +29,7 @@ NEW = ("owner_home", "revenue", "cohorts", "clv_classes", "recall_candidates", "
 @pytest.fixture
 def clinic(org: Organization) -> tuple[Organization, dt.date, dt.date]:
     result = simulate_org(
-        org=org, scenario=load_scenario(overrides={"clinic": {"months": 3, "end_date": "2026-11-30"}}), seed=3
+        org=org, scenario=load_scenario(overrides={"clinic": {"months": 3, "end_date": "2026-11-30"}}), seed=5
     )
     rebuild(org)
     return (
@@ -56,7 +58,15 @@ def test_every_registered_report_runs_from_the_command(clinic) -> None:
     keys = {r["key"] for r in home["rows"]}
     assert {"revenue", "first_share", "load", "nps", "membership_liability", "arrived", "third"} <= keys
     nps = next(r for r in home["rows"] if r["key"] == "nps")
-    assert nps["value"] is None and "No data yet" in nps["help"]
+    scores = [
+        score
+        for score, at, tz in SurveyAnswer.objects.for_org(org).values_list(
+            "nps", "answered_at", "branch__timezone"
+        )
+        if d0 <= at.astimezone(ZoneInfo(tz)).date() <= d1
+    ]
+    n, promoters, detractors = len(scores), sum(x >= 9 for x in scores), sum(x <= 6 for x in scores)
+    assert n > 20 and float(nps["value"]) == pytest.approx(100 * (promoters - detractors) / n, abs=0.06)
     revenue = json.loads(
         _run(
             "revenue", "--org", org.slug, "--from", str(d0), "--to", str(d1), "--json", "--param", "by=doctor"

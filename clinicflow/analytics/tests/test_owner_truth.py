@@ -9,17 +9,19 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db.models import F, Q
 
 import clinicflow.analytics.reports.owner  # noqa: F401 - registers the owner's reports
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, RevenueFact
-from clinicflow.analytics.owner.facts import rebuild, update_patients
+from clinicflow.analytics.owner.facts import COUNTS, rebuild, update_patients
 from clinicflow.analytics.owner.funnel import funnel_counts
 from clinicflow.analytics.owner.home import owner_view
 from clinicflow.analytics.owner.selectors import revenue_split
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment, PaymentKind
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
+from clinicflow.feedback.models import SurveyAnswer
 from clinicflow.patients.models import Patient, Source
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -87,7 +89,11 @@ def _raw_funnel(org: Organization, branch, d0: dt.date, d1: dt.date) -> dict[str
             )
             third += len(happened) >= 3
     referred = Patient.objects.for_org(org).filter(pk__in=firsts, source=Source.REFERRAL).count()
+    answers = SurveyAnswer.objects.for_org(org).filter(patient_id__in=firsts)
+    happy = answers.filter(Q(nps__gte=9) | Q(result__gte=F("expectation"))).values("patient_id")
+    satisfied = len({r["patient_id"] for r in happy})
     return {
+        "satisfied": satisfied,
         "booked": booked,
         "arrived": arrived,
         "treated": treated,
@@ -106,28 +112,12 @@ def test_funnel_counts_equal_the_raw_tables(simulated) -> None:
         counts = funnel_counts(org=org, date_from=mid, date_to=d1, branch=branch)
         raw = _raw_funnel(org, branch, mid, d1)
         assert {k: counts[k] for k in raw} == raw
-        assert raw["arrived"] > 20 and counts["satisfied"] is None
+        assert raw["arrived"] > 20 and 0 < counts["satisfied"] <= raw["arrived"]
         assert counts["leads_calls"] > counts["booked"]
 
 
 def _facts(org: Organization) -> tuple[list, list]:
-    days = sorted(
-        DayFact.objects.for_org(org).values_list(
-            "branch_id",
-            "day",
-            "appointments",
-            "no_shows",
-            "happened",
-            "first_booked",
-            "first_arrived",
-            "calls",
-            "unique_calls",
-            "missed_calls",
-            "leads",
-            "new_patients",
-        ),
-        key=str,
-    )
+    days = sorted(DayFact.objects.for_org(org).values_list("branch_id", "day", *COUNTS), key=str)
     rev = sorted(
         RevenueFact.objects.for_org(org).values_list(
             "branch_id", "day", "currency", "doctor_id", "service_id", "first", "amount", "payments"
@@ -192,7 +182,11 @@ def test_pages_query_counts(simulated, web, users, django_assert_max_num_queries
     d0, d1 = _period(truth)
     client = web("owner")
     period = f"from={d1 - dt.timedelta(days=29)}&to={d1}"
-    pages = [("/analytics/owner/", 60)]
+    pages = [
+        ("/analytics/owner/", 60),
+        ("/analytics/owner/scorecards/", 80),
+        ("/analytics/reports/scorecards/", 80),
+    ]
     pages += [(f"/analytics/reports/{name}/", 60) for name in ("owner_home", "cohorts", "doctors_balanced")]
     pages += [(f"/analytics/reports/{name}/", 25) for name in ("revenue", "clv_classes", "recall_candidates")]
     for url, bound in pages:
@@ -200,7 +194,5 @@ def test_pages_query_counts(simulated, web, users, django_assert_max_num_queries
             response = client.get(f"{url}?{period}")
         assert response.status_code == 200, url
     html = client.get(f"/analytics/owner/?{period}").content.decode()
-    assert (
-        "Lifecycle funnel" in html and "No data yet" in html and 'href="/analytics/reports/revenue/' in html
-    )
+    assert "Lifecycle funnel" in html and "NPS" in html and 'href="/analytics/reports/revenue/' in html
     assert web("marketer").get("/analytics/owner/").status_code == 403

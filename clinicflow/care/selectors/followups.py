@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -50,16 +51,29 @@ def task_list(*, org: Organization, f: TaskFilter, now: dt.datetime) -> QuerySet
         qs = qs.filter(assignee_role=f.role)
     if f.branch is not None:
         qs = qs.filter(branch=f.branch)
-    tz = f.branch.tz if f.branch is not None else dt.UTC
-    _, end_of_today = _day_bounds(now.astimezone(tz).date(), f.branch)
     if f.view == "done":
         return qs.filter(status=TaskStatus.DONE).order_by("-done_at", "-id")
     qs = qs.filter(status=TaskStatus.OPEN)
     if f.view == "overdue":
         return qs.filter(due_at__lte=now).order_by("due_at", "id")
+    by_today = _due_by_end_of_today(org, f.branch, now)
     if f.view == "upcoming":
-        return qs.filter(due_at__gt=end_of_today).order_by("due_at", "id")
-    return qs.filter(due_at__gt=now, due_at__lte=end_of_today).order_by("due_at", "id")
+        return qs.exclude(by_today).order_by("due_at", "id")
+    return qs.filter(by_today, due_at__gt=now).order_by("due_at", "id")
+
+
+def _due_by_end_of_today(org: Organization, branch: Branch | None, now: dt.datetime) -> Q:
+    """Due by the end of today on the clock of the task's branch: one branch's day, or for the whole
+    chain each branch's own day (a Moscow task due tonight is today's while UTC is still yesterday)."""
+    if branch is not None:
+        return Q(due_at__lte=_day_bounds(now.astimezone(branch.tz).date(), branch)[1])
+    zones = set(Branch.objects.for_org(org).values_list("timezone", flat=True))
+    q = Q(pk__in=[])
+    for name in sorted(zones):
+        tz = zoneinfo.ZoneInfo(name)
+        end = dt.datetime.combine(now.astimezone(tz).date() + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        q |= Q(branch__timezone=name, due_at__lte=end)
+    return q
 
 
 def task_counts(*, org: Organization, f: TaskFilter, now: dt.datetime) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """Recall: the default lists, a contact's outcome, and the bookings that followed contacts.
 
 A recall *call* needs no consent check here (the person is a patient of the clinic, reached by staff);
-a recall *message* advertises, so ``recall_message_send`` queues it as marketing: the outbox checks the
-channel's marketing consent when queuing and again when sending (``clinicflow.messaging``)."""
+a recall *message* advertises, so ``recall_message_send`` refuses it without the channel's marketing
+consent and queues it as marketing: the outbox checks the consent again when sending
+(``clinicflow.messaging``)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinicflow.accounts.models import User
-from clinicflow.booking.models import Appointment
+from clinicflow.booking.models import Appointment, AppointmentStatus
 from clinicflow.booking.services.notify import public_base_url
 from clinicflow.care.models import ContactChannel, Outcome, RecallContact, RecallKind, RecallList
 from clinicflow.core.audit import audit_record
-from clinicflow.core.errors import ValidationFailed, require_choice
+from clinicflow.core.errors import Conflict, ValidationFailed, require_choice
 from clinicflow.core.models import AuditAction, Organization
+from clinicflow.messaging.models import Kind, Purpose
+from clinicflow.messaging.rendering import language_for
 from clinicflow.messaging.services import message_enqueue
-from clinicflow.patients.models import Patient
+from clinicflow.patients.models import MARKETING_PURPOSE_BY_CHANNEL, Patient
+from clinicflow.patients.selectors import has_consent
 
 LINK_WINDOW = dt.timedelta(days=60)
 
@@ -90,6 +94,21 @@ def recall_contact_record(
     return contact
 
 
+def _last_service_name(org: Organization, patient: Patient, language: str) -> str:
+    """The service of the patient's latest done visit, named in the patient's language."""
+    last = (
+        Appointment.objects.for_org(org)
+        .filter(patient=patient, status=AppointmentStatus.DONE, service__isnull=False)
+        .select_related("service")
+        .order_by("-start_at")
+        .first()
+    )
+    if last is None or last.service is None:
+        return ""
+    with translation.override(language):
+        return last.service.display_name
+
+
 @transaction.atomic
 def recall_message_send(
     *,
@@ -98,24 +117,46 @@ def recall_message_send(
     recall_list: RecallList,
     patient: Patient,
     channel: str,
-    service_name: str,
+    service_name: str = "",
     request: HttpRequest | None = None,
-) -> RecallContact | None:
-    """Queue a recall message (marketing: sent only with the channel's marketing consent, checked by the
-    outbox now and at send time). Returns the contact, or None when the patient may not get it."""
+) -> RecallContact:
+    """Queue a recall message by SMS or e-mail, in the patient's language, and record the contact.
+
+    It advertises, so it needs the patient's marketing consent for the channel: checked here (refused
+    with ``Conflict`` code ``no_marketing_consent``, nothing recorded) and again by the outbox when it
+    sends. A patient without an address on the channel is refused (``no_address``). The service named
+    in the message is ``service_name``, else the one of the patient's latest visit."""
     if channel not in (ContactChannel.SMS, ContactChannel.EMAIL):
         raise ValidationFailed.field("channel", "a recall message goes by sms or email")
+    if patient.organization_id != org.id or recall_list.organization_id != org.id:
+        raise ValidationFailed.field("patient", "unknown patient")
+    label = ContactChannel(channel).label
+    if not has_consent(org=org, patient_id=patient.pk, purpose=MARKETING_PURPOSE_BY_CHANNEL[channel]):
+        raise Conflict(
+            _("The patient has not consented to marketing by %(channel)s: the message was not sent.")
+            % {"channel": label},
+            code="no_marketing_consent",
+            fields={"channel": ["no marketing consent"]},
+        )
+    language = language_for(patient.preferred_language)
     message = message_enqueue(
         org=org,
         patient=patient,
         channel=channel,
-        kind="recall",
-        purpose="marketing",
-        context={"service": service_name, "manage_url": _booking_url(patient)},
+        kind=Kind.RECALL,
+        purpose=Purpose.MARKETING,
+        context={
+            "service": service_name or _last_service_name(org, patient, language),
+            "manage_url": _booking_url(patient),
+        },
         dedupe_key=f"care:recall:{recall_list.pk}:{patient.pk}:{timezone.now():%Y%m%d}:{channel}",
     )
     if message is None:
-        return None
+        raise Conflict(
+            _("The patient has no address for %(channel)s: the message was not sent.") % {"channel": label},
+            code="no_address",
+            fields={"channel": ["no address"]},
+        )
     return recall_contact_record(
         org=org,
         actor=actor,

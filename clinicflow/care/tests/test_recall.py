@@ -18,10 +18,9 @@ from clinicflow.care.models import RecallContact, RecallKind, RecallList
 from clinicflow.care.selectors.recall import recall_members, recall_results, wilson
 from clinicflow.care.services.generation import followups_generate_for
 from clinicflow.care.services.plans import plans_ensure_defaults
-from clinicflow.care.services.recall import recall_bookings_link, recall_lists_ensure, recall_message_send
+from clinicflow.care.services.recall import recall_bookings_link, recall_lists_ensure
 from clinicflow.care.tests.factories import done_visit, setup
 from clinicflow.core.models import Branch, Organization
-from clinicflow.messaging.models import Message
 from clinicflow.patients.models import Patient, PatientPrediction
 
 pytestmark = pytest.mark.django_db
@@ -110,20 +109,6 @@ def test_contacts_and_later_bookings_give_the_7_and_60_day_shares(
     body = client.get("/api/v1/recall-lists").json()
     row = next(r for r in body if r["kind"] == "lapsed")
     assert (row["share_7"], row["share_60"]) == (0.5, 1.0)
-
-
-def test_a_recall_message_needs_marketing_consent_for_the_channel(org: Organization, branch: Branch) -> None:
-    _, _, anna = setup(org, branch)
-    lapsed = _lists(org)[RecallKind.LAPSED]
-    from django.db import transaction
-
-    with transaction.atomic():
-        sent = recall_message_send(
-            org=org, actor=None, recall_list=lapsed, patient=anna, channel="sms", service_name="Botox"
-        )
-    assert sent is None
-    assert Message.objects.for_org(org).filter(kind="recall").count() == 0
-    assert RecallContact.objects.for_org(org).count() == 0
 
 
 def test_another_organisations_recall_list_is_404(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -30,8 +31,11 @@ def tasks(org: Organization, branch: Branch, users: dict[str, User]) -> list[Fol
     doctor.user = users["doctor"]
     doctor.save(update_fields=["user"])
     plans_ensure_defaults(org=org)
-    now = timezone.now()
-    appt = done_visit(org, branch, patient, service, doctor, now - dt.timedelta(days=1))
+    # yesterday at noon on the branch's clock (late in the UTC evening, Moscow is already tomorrow)
+    zone = ZoneInfo(branch.timezone)
+    yesterday = timezone.now().astimezone(zone).date() - dt.timedelta(days=1)
+    at = dt.datetime.combine(yesterday, dt.time(12, 0), tzinfo=zone)
+    appt = done_visit(org, branch, patient, service, doctor, at)
     followups_generate_for(org=org, appointments=[appt])
     return list(FollowUpTask.objects.for_org(org).order_by("due_at"))
 

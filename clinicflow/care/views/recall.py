@@ -76,3 +76,25 @@ def recall_contact(request: AuthedRequest, list_id: str) -> HttpResponse:
     except DomainError as exc:
         flash_error(request, exc)
     return redirect("care:recall_list", list_id=rl.pk)
+
+
+@require_POST
+@require_perm("recall.record", audit_object="recall_list")
+def recall_message(request: AuthedRequest, list_id: str) -> HttpResponse:
+    """Send a recall message (SMS or e-mail) to a member of the list; refused, with the reason shown,
+    when the patient has no marketing consent or no address for the channel."""
+    rl = get_or_404(sel.recall_list_get, org=request.org, list_id=list_id)
+    try:
+        patient = patient_get(org=request.org, patient_id=request.POST.get("patient", ""), with_phones=False)
+        svc.recall_message_send(
+            org=request.org,
+            actor=request.user,
+            recall_list=rl,
+            patient=patient,
+            channel=request.POST.get("channel", ""),
+            request=request,
+        )
+        messages.success(request, _("Recall message queued for %(name)s.") % {"name": patient.full_name})
+    except DomainError as exc:
+        flash_error(request, exc)
+    return redirect("care:recall_list", list_id=rl.pk)

@@ -84,7 +84,33 @@ def app_ids(
         org=org, actor=None, name="Secret campaign", audience=audience, channel="sms",
         variants=[campaigns.VariantIn("Secret", "Secret")],
     )  # fmt: skip
+    from clinicflow.ledger.models import Membership, MembershipPlan
+
+    mplan = MembershipPlan.objects.create(
+        organization=org, kind="fee", code="secret-plan", name="Secret plan", currency=org.currency,
+        price=Decimal(100), period="month",
+    )  # fmt: skip
+    membership = Membership.objects.create(
+        organization=org, patient=patient, plan=mplan, currency=org.currency, price=Decimal(100),
+        starts_at=now, ends_at=now + dt.timedelta(days=30),
+    )  # fmt: skip
+    from clinicflow.analytics.pricing.models import Hypothesis, PlanScenario
+
+    wscenario = PlanScenario.objects.create(organization=org, name="Secret scenario", first_month=today)
+    whypothesis = Hypothesis.objects.create(organization=org, idea="Secret idea", start=today, end=today)
+    from clinicflow.ledger.selectors.invoices import LineDraft
+    from clinicflow.ledger.services.invoices import invoice_create
+
+    invoice = invoice_create(
+        org=org, actor=None, patient=patient, branch=branch,
+        lines=[LineDraft(None, "Secret line", "", Decimal(1), Decimal(100))],
+    )  # fmt: skip
     return {
+        "invoice_id": invoice.pk,
+        "scenario_id": wscenario.pk,
+        "hypothesis_id": whypothesis.pk,
+        "plan_code": mplan.code,
+        "membership_id": membership.pk,
         "plan_id": plan.pk,
         "step_id": step.pk,
         "list_id": recall.pk,

@@ -37,6 +37,15 @@ def tag_list(*, org: Organization, active_only: bool = False) -> list[Improvemen
     return list(qs.order_by("position", "label"))
 
 
+def tag_labels(*, org: Organization, ids: list[str]) -> list[str]:
+    """The labels of the tags an answer ticked (ids as the answer holds them), in the clinic's order;
+    no query when it ticked none."""
+    wanted = {str(i) for i in ids}
+    if not wanted:
+        return []
+    return [t.label for t in tag_list(org=org) if str(t.pk) in wanted]
+
+
 def tag_get(*, org: Organization, tag_id: object) -> ImprovementTag:
     return get_by_id(ImprovementTag.objects.for_org(org), tag_id, "tag")
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from clinicflow.accounts.models import User
 from clinicflow.catalogue.models import ServiceCategory
@@ -130,3 +135,56 @@ def review_link_remove(
         object_id=pk,
         request=request,
     )
+
+
+# The standard "what could be better" tags, keyed (the simulator ticks them by key, in this order).
+DEFAULT_TAGS: tuple[tuple[str, str | Promise], ...] = (
+    ("waiting", gettext_lazy("Waiting time")),
+    ("result", gettext_lazy("The result")),
+    ("price", gettext_lazy("Price")),
+    ("staff", gettext_lazy("Staff attitude")),
+    ("explanation", gettext_lazy("Explanations before the procedure")),
+    ("aftercare", gettext_lazy("Aftercare and side effects")),
+)
+# the review sites offered by default, per branch country: (site, search link with the place's name)
+REVIEW_SITES: dict[str, tuple[tuple[str, str], ...]] = {
+    "RU": (("Яндекс Карты", "https://yandex.ru/maps/?text={q}"), ("2ГИС", "https://2gis.ru/search/{q}")),
+    "CN": (("大众点评", "https://www.dianping.com/search/keyword/0/0_{q}"),),
+    "": (("Google Maps", "https://www.google.com/maps/search/?api=1&query={q}"),),
+}
+
+
+@transaction.atomic
+def improvement_tags_ensure(*, org: Organization) -> dict[str, ImprovementTag]:
+    """The standard tags (labels in the organisation's language), each made unless a tag of that label
+    exists; returns them by key. Idempotent; the clinic edits them afterwards."""
+    with translation.override(org.default_language or "en"):
+        labels = {key: str(label) for key, label in DEFAULT_TAGS}
+    have = {t.label: t for t in ImprovementTag.objects.for_org(org)}
+    position = len(have)
+    out = {}
+    for key, label in labels.items():
+        tag = have.get(label)
+        if tag is None:
+            tag = ImprovementTag.objects.create(organization=org, label=label, position=position)
+            position += 1
+        out[key] = tag
+    return out
+
+
+@transaction.atomic
+def review_links_ensure(*, org: Organization) -> int:
+    """Default review-site links (a search for the branch on the country's usual sites) for each active
+    branch without any link; returns how many were made."""
+    with_links = set(ReviewLink.objects.for_org(org).values_list("branch_id", flat=True))
+    rows = []
+    for branch in Branch.objects.for_org(org).filter(is_active=True).order_by("name"):
+        if branch.pk in with_links:
+            continue
+        query = quote_plus(f"{org.name} {branch.name}")
+        for i, (site, url) in enumerate(REVIEW_SITES.get(branch.country, REVIEW_SITES[""])):
+            rows.append(
+                ReviewLink(organization=org, branch=branch, site=site, url=url.format(q=query), position=i)
+            )
+    ReviewLink.objects.bulk_create(rows)
+    return len(rows)

@@ -16,6 +16,7 @@ from clinicflow.analytics.reports.feedback.stats import (
     nps_interval,
     welch_greater,
 )
+from clinicflow.feedback.models import Complaint
 from clinicflow.feedback.services.answers import answer_submit
 from clinicflow.feedback.services.surveys import survey_create
 from clinicflow.feedback.tests.setup import Visit
@@ -84,3 +85,28 @@ def test_reports_through_the_api(visit: Visit, api: Api) -> None:
     assert response["rows"][0]["response_rate"] == 1.0
     assert api("frontdesk").get("/api/v1/reports/nps").status_code == 403
     assert manager.get("/api/v1/reports/nps?group=weekday").status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_improvement_tags_report_counts_the_ticked_tags(visit: Visit, api: Api, web: Api) -> None:
+    from clinicflow.feedback.services.settings import improvement_tags_ensure
+
+    tags = improvement_tags_ensure(org=visit.org)
+    assert improvement_tags_ensure(org=visit.org) == tags  # idempotent
+    survey, _token = survey_create(org=visit.org, actor=None, appointment=visit.appt, send=False)
+    answer_submit(
+        org=visit.org,
+        survey=survey,
+        data={"nps": 4, "csat": 2, "tags": [str(tags["waiting"].pk), str(tags["price"].pk)]},
+    )
+    body = api("manager").get("/api/v1/reports/improvement_tags").json()
+    rows = {r["tag"]: r for r in body["rows"]}
+    assert len(rows) == 6
+    assert rows["Waiting time"]["answers"] == rows["Price"]["answers"] == 1
+    assert rows["Waiting time"]["share"] == 1.0 and rows["Waiting time"]["mean_nps"] == 4.0
+    assert rows["The result"]["answers"] == 0 and rows["The result"]["mean_nps"] is None
+    assert body["rows"][0]["tag"] in ("Waiting time", "Price")
+    # the complaint the answer opened shows what the patient said could be better
+    complaint = Complaint.objects.for_org(visit.org).get()
+    html = web("manager").get(f"/feedback/complaints/{complaint.pk}/").content.decode()
+    assert "Waiting time, Price" in html and "The result" not in html

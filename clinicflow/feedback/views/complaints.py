@@ -71,6 +71,7 @@ def complaint_detail(request: AuthedRequest, complaint_id: str) -> HttpResponse:
         "events": sel.complaint_events(org=org, complaint=complaint),
         "statuses": statuses,
         "owners": settings_sel.complaint_owners(org=org),
+        "tags": settings_sel.tag_labels(org=org, ids=complaint.answer.tags if complaint.answer else []),
     }
     return render(request, "feedback/complaint.html", ctx)
 

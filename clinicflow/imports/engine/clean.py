@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
@@ -122,10 +124,35 @@ def source_id_of(row: Mapping[str, Any]) -> str:
     return "sha:" + hashlib.sha256(payload.encode()).hexdigest()[:40]
 
 
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def e164_fast(text: str) -> str | None:
+    """A number already written in E.164 (``+79161234567``), checked against the same metadata as
+    ``normalize`` but without its general parser (a third of its time: the hot path of a large file);
+    None when the fast check does not apply (another format, a national part starting with 0) or the
+    number is not valid — the caller then goes through ``normalize`` for the result and the reason."""
+    if not _E164.match(text):
+        return None
+    digits = text[1:]
+    for width in (1, 2, 3):
+        code = int(digits[:width])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[width:]
+            if national.startswith("0"):
+                return None
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return text if phonenumbers.is_valid_number(number) else None
+    return None
+
+
 def _phone(name: str, raw: Any, ctx: Ctx) -> str:
     text = cell_text(raw)
     if not text:
         return ""
+    fast = e164_fast(text)
+    if fast is not None:
+        return fast
     try:
         return normalize(text, ctx.region)
     except InvalidPhone as exc:

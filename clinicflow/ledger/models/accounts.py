@@ -33,6 +33,8 @@ class AccountKind(models.TextChoices):
     MONEY = "money", _("Balance")
     BONUS = "bonus", _("Bonus balance")
     POINTS = "points", _("Points")
+    # a membership's fee paid ahead and not yet earned (one lot per membership; issue #16 memberships)
+    PREPAID = "prepaid", _("Prepaid memberships")
     # the organisation's accounts
     CASH = "cash", _("Cash in (clearing)")
     REVENUE = "revenue", _("Revenue from balances")
@@ -43,9 +45,9 @@ class AccountKind(models.TextChoices):
     EXPIRED = "expired", _("Expired value")
 
 
-PATIENT_KINDS = frozenset({AccountKind.MONEY, AccountKind.BONUS, AccountKind.POINTS})
+PATIENT_KINDS = frozenset({AccountKind.MONEY, AccountKind.BONUS, AccountKind.POINTS, AccountKind.PREPAID})
 # value whose lots may expire (a posting crediting them opens a lot, debits consume lots)
-LOT_KINDS = frozenset({AccountKind.BONUS, AccountKind.POINTS})
+LOT_KINDS = frozenset({AccountKind.BONUS, AccountKind.POINTS, AccountKind.PREPAID})
 
 
 class Account(TenantModel):

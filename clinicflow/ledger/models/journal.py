@@ -33,6 +33,13 @@ class TxKind(models.TextChoices):
     GIVE = "give", _("Points given")
     EXPIRE = "expire", _("Expiry")
     REVERSAL = "reversal", _("Reversal")
+    # checkout (ledger/services/checkout.py): a tender paying an invoice
+    PAYMENT = "payment", _("Payment at checkout")
+    # memberships and referrals (ledger/services/memberships.py, referrals.py)
+    MEMBERSHIP_SALE = "membership_sale", _("Membership sold")
+    MEMBERSHIP_EARN = "membership_earn", _("Membership fee earned")
+    MEMBERSHIP_CANCEL = "membership_cancel", _("Membership cancelled")
+    REFERRAL_REWARD = "referral_reward", _("Referral reward")
 
 
 class _InsertOnly(TenantModel):

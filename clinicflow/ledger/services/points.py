@@ -12,12 +12,13 @@ lot keeping its expiry."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from clinicflow.accounts.models import User
+from clinicflow.catalogue.models import Service
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import Organization
 from clinicflow.ledger.models import POINTS, AccountKind, Posting, Transaction, TxKind
@@ -72,6 +73,7 @@ def points_redeem(
     points: object,
     currency: object,
     request: object = None,
+    reference: str = "",
 ) -> Transaction:
     """Turn points into money off: the bonus balance grows by ``points × point_value``."""
     count = clean_points(points)
@@ -94,9 +96,33 @@ def points_redeem(
             Leg(account_for(org=org, kind=AccountKind.DISCOUNTS, unit=unit), -value),
             Leg(bonus, value),
         ]
-        txn = post(org=org, kind=TxKind.REDEEM, legs=legs, locked=locked, patient=patient, actor=actor)
+        txn = post(
+            org=org, kind=TxKind.REDEEM, legs=legs, locked=locked, patient=patient, actor=actor,
+            reference=reference,
+        )  # fmt: skip
         audit_money(org, actor, txn, request)
     return txn
+
+
+def points_for_service(*, org: Organization, service: Service) -> Decimal:
+    """Points a procedure costs: its list price / the point value, rounded up to whole points."""
+    program = points_program(org=org, currency=service.currency)
+    if program is None or not program.is_active or program.point_value <= 0:
+        raise ValidationFailed.field("service", "no points programme in the service's currency")
+    return (service.price / program.point_value).to_integral_value(rounding=ROUND_CEILING)
+
+
+def points_redeem_service(
+    *, org: Organization, actor: User | None, patient: Patient, service: Service, request: object = None
+) -> Transaction:
+    """Redeem points for a procedure: its price in points becomes bonus of (at least) its price,
+    referenced with the service's code, for checkout to take off that procedure."""
+    if service.organization_id != org.pk:
+        raise ValidationFailed.field("service", "no such service")
+    return points_redeem(
+        org=org, actor=actor, patient=patient, points=points_for_service(org=org, service=service),
+        currency=service.currency, request=request, reference=f"service:{service.code}",
+    )  # fmt: skip
 
 
 def points_give(

@@ -80,3 +80,9 @@ def redemptions(*, org: Organization, offer_ids: Collection[uuid.UUID] | None = 
     if offer_ids is not None:
         qs = qs.filter(offer_id__in=list(offer_ids))
     return list(qs.order_by("at"))
+
+
+def coupon_summary(*, org: Organization, offer: Offer) -> dict[str, int]:
+    """Codes of the offer: how many, how many used (single-use codes used once or more)."""
+    qs = Coupon.objects.for_org(org).filter(offer=offer)
+    return {"total": qs.count(), "used": qs.filter(used__gt=0).count()}

@@ -12,9 +12,11 @@ import icalendar
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from clinicflow.catalogue.models import ProductLine
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed, require_choice
-from clinicflow.core.models import AuditAction, Organization
+from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.marketing.models import Audience, Offer
 from clinicflow.marketing.models.calendar import CalendarEvent, EventKind, EventStatus
 
 DATES = Path(__file__).resolve().parents[1] / "data" / "usual_dates.json"
@@ -40,6 +42,11 @@ def event_add(
     channel: str = "",
     owner: str = "",
     status: str = EventStatus.PLANNED,
+    branch: Branch | None = None,
+    line: ProductLine | None = None,
+    audience: Audience | None = None,
+    offer: Offer | None = None,
+    actual_cost: Decimal = Decimal(0),
 ) -> CalendarEvent:
     if not title.strip() or len(title) > 200:
         raise ValidationFailed.field("title", "is required, at most 200 characters")
@@ -49,9 +56,15 @@ def event_add(
         raise ValidationFailed.field("ends_on", "must not be before starts_on")
     if budget < 0:
         raise ValidationFailed.field("budget", "must not be negative")
+    if actual_cost < 0:
+        raise ValidationFailed.field("actual_cost", "must not be negative")
+    for name, obj in (("branch", branch), ("line", line), ("audience", audience), ("offer", offer)):
+        if obj is not None and obj.organization_id != org.pk:
+            raise ValidationFailed.field(name, f"unknown {name}")
     event = CalendarEvent.objects.create(
         organization=org, title=title.strip(), kind=kind, starts_on=starts_on, ends_on=ends_on, budget=budget,
-        currency=org.currency, channel=channel[:40], owner=owner[:200], status=status,
+        currency=org.currency, channel=channel[:40], owner=owner[:200], status=status, branch=branch,
+        line=line, audience=audience, offer=offer, actual_cost=actual_cost,
     )  # fmt: skip
     audit_record(
         org=org, actor=actor, action=AuditAction.CREATE, object_type="calendar_event", object_id=event.pk

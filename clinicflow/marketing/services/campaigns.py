@@ -27,7 +27,9 @@ from clinicflow.booking.selectors import slots_find
 from clinicflow.catalogue.models import Service
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed, require_choice
+from clinicflow.core.ids import uuid7
 from clinicflow.core.models import AuditAction, Branch, Organization
+from clinicflow.imports.engine.bulk import insert_rows
 from clinicflow.marketing import links
 from clinicflow.marketing.models import (
     HOLDOUT,
@@ -46,6 +48,7 @@ from clinicflow.messaging.models import Kind, Purpose
 from clinicflow.messaging.rendering import language_for
 from clinicflow.messaging.services import message_enqueue_many
 
+RECIPIENT_COLUMNS = ("id", "organization_id", "campaign_id", "patient_id", "variant", "status", "reason")
 BUCKETS = 10_000
 MAX_VARIANTS = 5
 WEEK = dt.timedelta(days=7)
@@ -204,15 +207,14 @@ def campaign_queue(
     vs = selectors.variants(org=org, campaign=campaign)
     keys, weights = [v.key for v in vs], [v.weight for v in vs]
     filters = {**campaign.audience.filters, "channel": campaign.channel}
-    ids = audience_sel.audience_patients(org=org, filters=filters).values_list("pk", flat=True)
+    ids = audience_sel.audience_patients(org=org, filters=filters).order_by().values_list("pk", flat=True)
     rows = []
-    for pid in ids.iterator(chunk_size=5000):
+    for pid in list(ids):  # one read (a server-side cursor costs more than the ids' memory)
         key = assign(campaign.pk, pid, keys, weights, campaign.holdout_percent)
         status = RecipientStatus.HOLDOUT if key == HOLDOUT else RecipientStatus.PENDING
-        rows.append(
-            Recipient(organization=org, campaign=campaign, patient_id=pid, variant=key, status=status)
-        )
-    Recipient.objects.bulk_create(rows, batch_size=5000)
+        rows.append((uuid7(), org.pk, campaign.pk, pid, key, str(status), ""))
+    # PostgreSQL: one COPY (a 100,000-patient campaign in seconds); elsewhere bulk_create
+    insert_rows(Recipient, RECIPIENT_COLUMNS, rows)
     campaign.status, campaign.queued_at = CampaignStatus.SENDING, timezone.now()
     campaign.save(update_fields=["status", "queued_at", "free_slots"])
     audit_record(

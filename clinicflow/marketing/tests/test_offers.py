@@ -128,10 +128,9 @@ def test_an_offer_outside_its_dates_branches_or_services(
     offer = _post(api("marketer"), "/api/v1/offers", body).json()
     code = _post(api("marketer"), f"/api/v1/offers/{offer['id']}/coupons", {"count": 1}).json()["codes"][0]
     desk = api("frontdesk")
-    assert (
-        "code"
-        in _post(desk, "/api/v1/coupons/check", _checkout(code, ann, laser, branch)).json()["error"]["fields"]
-    )
+    today = {"day": str(TODAY)}  # the day named: late in the UTC evening the branch's clock is tomorrow
+    before = _post(desk, "/api/v1/coupons/check", {**_checkout(code, ann, laser, branch), **today})
+    assert "code" in before.json()["error"]["fields"]
     tomorrow = {"day": str(TODAY + dt.timedelta(days=1))}
     assert (
         _post(desk, "/api/v1/coupons/check", {**_checkout(code, ann, laser, branch), **tomorrow}).status_code

@@ -3,8 +3,8 @@
 
 - EU: one month (GDPR Art 12(3)); counted here as 30 days.
 - RU: 10 working days (152-FZ Art 14 part 3 and Art 20 part 1, as amended by 266-FZ of 14.07.2022).
-- CN: PIPL Art 50 says "in a timely manner"; 15 working days is the figure of the national standard
-  GB/T 35273-2020 §8.7.
+- CN: PIPL Art 50 says "in a timely manner"; 15 working days is the limit of the 2019 App rules for
+  correction and deletion (the national standard GB/T 35273-2020 §8.7 c) allows up to 30 days).
 - Elsewhere: 30 days.
 """
 

@@ -35,8 +35,22 @@ def request_close(row: SubjectRequest, *, outcome: dict[str, Any], refused: bool
     return row
 
 
-def request_list(*, org: Organization, open_only: bool = False, limit: int = 500) -> list[SubjectRequest]:
+def request_list(
+    *,
+    org: Organization,
+    open_only: bool = False,
+    limit: int = 500,
+    status: str | None = None,
+    kind: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> list[SubjectRequest]:
     qs = SubjectRequest.objects.for_org(org)
     if open_only:
         qs = qs.filter(status=RequestStatus.OPEN)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if kind is not None:
+        qs = qs.filter(kind=kind)
+    if patient_id is not None:
+        qs = qs.filter(patient_id=patient_id)
     return list(qs.order_by("-received_at")[:limit])

@@ -21,6 +21,7 @@ import numpy as np
 
 from clinicflow.simulator.engine.booking import Booking
 from clinicflow.simulator.engine.calendar import Calendar
+from clinicflow.simulator.engine.campaigns import Campaigns
 from clinicflow.simulator.engine.contacts import Acquisition
 from clinicflow.simulator.engine.demand import Demand
 from clinicflow.simulator.engine.episodes import Episodes
@@ -31,6 +32,7 @@ from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import DAY_S, Columns, Patients, Sink, World
 from clinicflow.simulator.engine.tally import Tally
 from clinicflow.simulator.scenario import Scenario
+from clinicflow.simulator.scenario.changes import apply_month
 
 __all__ = ["DAY_S", "Columns", "Simulation", "Sink"]
 
@@ -77,6 +79,7 @@ class Simulation:
         self.recall = Recall(w, self.episodes.new, self.staff.soonest)
         self.acquisition = Acquisition(w, self.staff, self.demand)
         self.booking = Booking(w, self.staff, self.episodes, self.recall)
+        self.campaigns = Campaigns(w, self.episodes.new, self.staff.soonest)  # marketing (issue #19)
 
     # the shared state, for the writers and the truth
     @property
@@ -132,10 +135,10 @@ class Simulation:
         months = w.scn.months
         self._emit_prices()
         for m in range(months):
-            for change in w.scn.changes:  # [[changes]]: an administrator's conversion from month m
-                if change.kind == "conversion" and change.month == m:
-                    self.staff.adm_conv[change.index] = change.value
+            # [[changes]]: an administrator's conversion, a doctor's hours from month m
+            apply_month(w.scn.changes, m, self.staff, w.st.doc_end_min - w.st.doc_start_min)
             self.recall.campaign(m)
+            self.campaigns.month(m)
             self.acquisition.month(m)
             self.demand.emit_spend(m)
             self.booking.month(m, future=False)

@@ -76,8 +76,9 @@ def _discard(_table: str, _cols: Columns) -> None:
 class Patients:
     """Growable per-patient state (index = patient number in this run)."""
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 4096, rate_factor: np.ndarray | None = None) -> None:
         self.n = 0
+        self.rate_factor = rate_factor  # per channel: its patients' return rate × (scenario return_factor)
         self.ids = np.zeros((capacity, 16), dtype=np.uint8)
         self.cols: dict[str, np.ndarray] = {k: np.zeros(capacity, dtype=t) for k, t in PAT_FIELDS.items()}
 
@@ -87,6 +88,8 @@ class Patients:
             self._grow(max(self.n + k, 2 * self.ids.shape[0]))
         idx = np.arange(self.n, self.n + k, dtype=np.int64)
         self.ids[idx] = ids
+        if self.rate_factor is not None and "rate" in values and "channel" in values:
+            values = {**values, "rate": values["rate"] * self.rate_factor[values["channel"]]}
         for name in self.cols:
             self.cols[name][idx] = values.get(name, -1 if name in UNSET_MINUS_ONE else 0)
         self.n += k
@@ -140,7 +143,7 @@ class World:
         end_of_run = int(self.day_seconds(np.arange(nb), last_day).max()) + DAY_S
         self.now = end_of_run if now is None else min(int(now), end_of_run)
         self.tally = Tally(scn, scn.months)
-        self.pat = Patients()
+        self.pat = Patients(rate_factor=np.array([c.return_factor for c in scn.channels], dtype=np.float64))
         # visit requests waiting for their month, and referred friends waiting for theirs
         self.pending: dict[int, list[Batch]] = defaultdict(list)
         self.referrals: dict[int, list[Batch]] = defaultdict(list)

@@ -15,6 +15,22 @@ Placed = tuple[Batch, np.ndarray, np.ndarray]  # requests with their day and sta
 CONSENT_BEFORE_START_S = 240  # consents are signed at reception, before the first visit starts
 
 PROMOTER_NPS, DETRACTOR_NPS = 9, 6  # NPS: promoters answer 9-10, detractors 0-6
+AFTER_VISIT_DELAY_S = 2 * 3600  # the after-visit survey goes out two hours after the visit
+# days after the visit until a service group's result has settled (the settled-result survey); the
+# feedback app's defaults (``feedback.models.DEFAULT_SETTLED_DAYS``, checked equal by a test)
+SETTLED_DAYS = {
+    "botulinum": 14,
+    "fillers": 14,
+    "injectables": 14,
+    "laser": 30,
+    "peels": 14,
+    "body": 30,
+    "surgery": 60,
+    "dental": 14,
+}
+# "what could be better": the keys of the bits of an answer's ``tags`` (the feedback app's default
+# improvement tags, ``feedback.services.settings.DEFAULT_TAGS``, in this order)
+TAGS = ("waiting", "result", "price", "staff", "explanation", "aftercare")
 
 
 def planned_sessions(req: Batch, mask: np.ndarray) -> np.ndarray:
@@ -32,6 +48,7 @@ class Visits:
         self.complication_rate = np.array([world.scn.aftercare["complication_rates"][c] for c in CATEGORIES])
         same_day = world.scn.appointments["same_day_procedure"]
         self.same_day_p = np.array([same_day[c] for c in CATEGORIES])
+        self.settled_s = np.array([SETTLED_DAYS.get(c, 0) * DAY_S for c in CATEGORIES], dtype=np.int64)
 
     def payments(self, bk: Booked) -> tuple[np.ndarray, np.ndarray]:
         """Each done visit is paid; revenue and the patients' last visit follow. Returns the done
@@ -141,21 +158,16 @@ class Visits:
         return same_day
 
     def outcomes(self, bk: Booked) -> None:
-        """Surveys (NPS and CSAT from the outcome against the expectation) and complications."""
+        """Surveys (every one sent, some answered: NPS and CSAT from the outcome against the
+        expectation) and complications."""
         w = self.w
         rng, t = w.rng, w.tally
         n, done = bk.n, bk.done
-        resp = done & (rng.random(n) < w.scn.satisfaction["survey_response"])
         treat = done & ~bk.is_first
         complication = treat & (rng.random(n) < self.complication_rate[w.st.svc_category[bk.svc]])
         t.complications += int(complication.sum())
         t.treatment_visits += int(treat.sum())
-        ri = np.flatnonzero(resp)
-        ans_at = bk.end[ri] + rng.integers(2 * 3600, 3 * DAY_S, ri.size)
-        answered = ans_at <= w.now  # the survey of a recent visit may not be answered yet
-        ri, ans_at = ri[answered], ans_at[answered]
-        if ri.size:
-            self._surveys(bk, ri, ans_at, complication)
+        self._surveys(bk, complication)
         ti = np.flatnonzero(treat)
         treatment_ids = w.ids(bk.end[ti] + 300)  # signed off five minutes after the visit
         if ti.size:
@@ -193,40 +205,90 @@ class Visits:
                 },
             )
 
-    def _surveys(self, bk: Booked, ri: np.ndarray, ans_at: np.ndarray, complication: np.ndarray) -> None:
+    def _surveys(self, bk: Booked, complication: np.ndarray) -> None:
+        """Every done visit's after-visit survey, and the settled-result survey of the visits whose
+        service group has a settled delay (``SETTLED_DAYS``), each sent by now; a share
+        ``satisfaction.survey_response`` of them is answered within three days of the link (by now),
+        the rest stay unanswered (and expire)."""
         w = self.w
         rng, pat, sat, doc_a = w.rng, w.pat, w.scn.satisfaction, self.staff.doc_a
-        d = bk.doc[ri]
+        di = np.flatnonzero(bk.done)
+        delay = self.settled_s[w.st.svc_category[bk.svc[di]]]
+        si = di[delay > 0]
+        vi = np.concatenate([di, si])
+        kind = np.concatenate([np.zeros(di.size, np.int8), np.ones(si.size, np.int8)])
+        sent = bk.end[vi] + np.concatenate([np.full(di.size, AFTER_VISIT_DELAY_S), delay[delay > 0]])
+        keep = sent <= w.now
+        vi, kind, sent = vi[keep], kind[keep], sent[keep]
+        if not vi.size:
+            return
+        ans_at = sent + rng.integers(600, 3 * DAY_S, vi.size)
+        answered = (rng.random(vi.size) < sat["survey_response"]) & (ans_at <= w.now)
+        d = bk.doc[vi]
         # the result as the patient sees it (0-10, the consultation's expectation scale), and how it
         # compares with what they expected
         result = (
             doc_a["quality"][d]
             - doc_a["over_treatment"][d] * sat["over_treatment_penalty"]
-            - complication[ri] * sat["complication_penalty"]
-            + rng.normal(0, sat["noise_sd"], ri.size)
+            - complication[vi] * sat["complication_penalty"]
+            + rng.normal(0, sat["noise_sd"], vi.size)
         )
-        z = result - pat["expectation"][bk.pidx[ri]]
+        consultant = pat["first_doctor"][bk.pidx[vi]]
+        z = result - pat["expectation"][bk.pidx[vi]]
         nps = np.clip(np.round(sat["nps_center"] + sat["nps_slope"] * z), 0, 10).astype(np.int8)
         csat = np.clip(np.round(3.5 + z), 1, 5).astype(np.int8)
+        tags = self._tags(nps, z, complication[vi], d, consultant)
         w.emit(
             "surveys",
             {
-                "id": w.ids(ans_at),
-                "appointment": bk.a_ids[ri],
-                "patient": bk.pidx[ri],
+                "id": w.ids(sent),
+                "appointment": bk.a_ids[vi],
+                "patient": bk.pidx[vi],
                 "doctor": d.astype(np.int16),
-                "branch": bk.branch[ri],
-                "service": bk.svc[ri],
+                "branch": bk.branch[vi],
+                "service": bk.svc[vi],
+                "kind": kind,
+                "sent": sent,
+                "answered": answered,
                 "nps": nps,
                 "csat": csat,
                 "result": np.clip(np.round(result), 0, 10).astype(np.int8),
-                "at": ans_at,
+                "tags": np.where(answered, tags, 0).astype(np.int16),
+                "at": np.where(answered, ans_at, sent),
             },
         )
-        w.tally.nps_answers.append((d.astype(np.int16), nps, bk.is_first[ri]))
-        promoters = ri[(nps >= PROMOTER_NPS) & (rng.random(ri.size) < w.scn.loyalty["referral_probability"])]
+        w.tally.nps_answers.append((d[answered].astype(np.int16), nps[answered], bk.is_first[vi][answered]))
+        # a promoter of the after-visit survey may bring a friend
+        ri = vi[answered & (kind == 0)]
+        promoted = nps[answered & (kind == 0)] >= PROMOTER_NPS
+        promoters = ri[promoted & (rng.random(ri.size) < w.scn.loyalty["referral_probability"])]
         if promoters.size:
             self._refer(bk, promoters)
+
+    def _tags(
+        self, nps: np.ndarray, z: np.ndarray, complication: np.ndarray, d: np.ndarray, consultant: np.ndarray
+    ) -> np.ndarray:
+        """ "What could be better" (a bit per ``TAGS`` key), ticked by patients who are not promoters
+        from the causes the engine knows: a result below the expectation, a complication, a doctor who
+        adds procedures (price), a consultant who over-promises (explanations); waiting time and staff
+        at a small base rate, more often the lower the score."""
+        rng, doc_a = self.w.rng, self.staff.doc_a
+        k = nps.size
+        unhappy = nps < PROMOTER_NPS
+        low = np.clip((PROMOTER_NPS - nps.astype(np.float64)) / PROMOTER_NPS, 0, 1)
+        promised = np.where(consultant >= 0, doc_a["over_promise"][np.maximum(consultant, 0)], 0.0)
+        p = {
+            "result": np.where(z < -1, 0.7, 0.1),
+            "aftercare": np.where(complication, 0.8, 0.03),
+            "price": np.clip(0.08 + doc_a["over_treatment"][d], 0, 0.8),
+            "explanation": np.clip(0.05 + 0.3 * promised, 0, 0.6),
+            "waiting": 0.08 + 0.25 * low,
+            "staff": 0.03 + 0.2 * low,
+        }
+        out = np.zeros(k, dtype=np.int16)
+        for bit, key in enumerate(TAGS):
+            out |= ((unhappy & (rng.random(k) < p[key])).astype(np.int16) << bit).astype(np.int16)
+        return out
 
     def _refer(self, bk: Booked, promoters: np.ndarray) -> None:
         """A promoter brings a friend 1-8 weeks later (a referral contact in that month)."""

@@ -9,7 +9,9 @@ changed (issue #18). The lever names are the what-if planner's ``--set`` names::
 Levers: ``first_visit_price`` (merged into the price schedule), ``channels.<code>.monthly_spend``
 (the channel's base monthly spend from that month; jitter and the spend trend still apply) and
 ``administrators.<name>.conversion`` (the share of handled first calls the administrator books;
-``<name>`` as in the scenario, or its English name)."""
+``<name>`` as in the scenario, or its English name) and ``doctors.<name>.hours_share`` (the share of
+the doctor's scheduled working minutes that can be booked from that month: 0.7 = 30% fewer hours;
+the packer books nothing past that share of each shift)."""
 
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ from clinicflow.simulator.scenario.model import Scenario, ScenarioError
 class Change:
     month: int
     lever: str  # the full lever name
-    kind: str  # "price" | "spend" | "conversion"
-    index: int  # the channel's or administrator's position (-1 for the price)
+    kind: str  # "price" | "spend" | "conversion" | "hours"
+    index: int  # the channel's, administrator's or doctor's position (-1 for the price)
     value: float
 
 
@@ -38,7 +40,9 @@ def lever(scn: Scenario, name: str, value: object, where: str) -> Change:
         if v <= 0:
             raise ScenarioError(f"{where}: first_visit_price must be positive")
         return Change(0, name, "price", -1, v)
-    parts = name.split(".")
+    head, _, rest = name.partition(".")
+    middle, _, tail = rest.rpartition(".")
+    parts = [head, middle, tail]  # a person's name may hold dots ("Dr. Anna Sokolova")
     if len(parts) == 3 and parts[0] == "channels" and parts[2] == "monthly_spend":
         codes = [c.code for c in scn.channels]
         if parts[1] not in codes:
@@ -47,21 +51,38 @@ def lever(scn: Scenario, name: str, value: object, where: str) -> Change:
             raise ScenarioError(f"{where}: {name} must not be negative")
         return Change(0, name, "spend", codes.index(parts[1]), v)
     if len(parts) == 3 and parts[0] == "administrators" and parts[2] == "conversion":
-        names = [a.name for a in scn.administrators]
-        english = [a.name_en for a in scn.administrators]
-        if parts[1] in names:
-            i = names.index(parts[1])
-        elif parts[1] in english:
-            i = english.index(parts[1])
-        else:
-            raise ScenarioError(f"{where}: no administrator {parts[1]!r}")
+        i = _person([(a.name, a.name_en) for a in scn.administrators], parts[1], "administrator", where)
         if not 0 <= v <= 1:
             raise ScenarioError(f"{where}: {name} must be between 0 and 1")
         return Change(0, name, "conversion", i, v)
+    if len(parts) == 3 and parts[0] == "doctors" and parts[2] == "hours_share":
+        i = _person([(d.name, d.name_en) for d in scn.doctors], parts[1], "doctor", where)
+        if not 0 <= v <= 2:
+            raise ScenarioError(f"{where}: {name} must be between 0 and 2 (1 = the scheduled hours)")
+        return Change(0, name, "hours", i, v)
     raise ScenarioError(
         f"{where}: unknown lever {name!r} (first_visit_price, channels.<code>.monthly_spend, "
-        "administrators.<name>.conversion)"
+        "administrators.<name>.conversion, doctors.<name>.hours_share)"
     )
+
+
+def _person(names: list[tuple[str, str]], wanted: str, what: str, where: str) -> int:
+    for i, (name, name_en) in enumerate(names):
+        if wanted in (name, name_en):
+            return i
+    raise ScenarioError(f"{where}: no {what} {wanted!r}")
+
+
+def apply_month(changes: tuple[Any, ...], m: int, staff: Any, day_minutes: Any) -> None:
+    """The engine's hook at the start of month ``m``: an administrator's conversion, a doctor's
+    bookable minutes per shift (``day_minutes``: each doctor's scheduled shift length)."""
+    for change in changes:
+        if change.month != m:
+            continue
+        if change.kind == "conversion":
+            staff.adm_conv[change.index] = change.value
+        elif change.kind == "hours":
+            staff.day_len[change.index] = round(float(day_minutes[change.index]) * change.value)
 
 
 def with_changes(scn: Scenario, data: dict[str, Any]) -> Scenario:

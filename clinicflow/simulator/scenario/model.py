@@ -74,6 +74,8 @@ class Channel:
     female_share: float
     age_mean: float
     age_sd: float
+    # planted patient quality: the channel's patients' own return rate λ times this (1.0: the population's)
+    return_factor: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ def _channels(top: _R) -> list[Channel]:
                 female_share=ch.rate("female_share", 0.8),
                 age_mean=ch.num("age_mean", 38.0, 14.0, 90.0),
                 age_sd=ch.num("age_sd", 10.0, 0.0, 40.0),
+                return_factor=ch.num("return_factor", 1.0, 0.05, 20.0),
             )
         )
     _unique([ch.code for ch in channels], "channels")

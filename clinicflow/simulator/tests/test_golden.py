@@ -23,6 +23,8 @@ from clinicflow.care.models import RecallList
 from clinicflow.clinical.models import ConsultationTemplateVersion
 from clinicflow.core.fields import BlindIndexField
 from clinicflow.core.models import Branch, Organization
+from clinicflow.feedback.models import ImprovementTag
+from clinicflow.marketing.models import Audience, Offer, Variant
 from clinicflow.simulator.engine.core import Simulation
 from clinicflow.simulator.runner import WRITTEN, simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -32,43 +34,51 @@ TINY = {"clinic": {"months": 6, "demand_factor": 0.4}, "recall": {"lapsed_days":
 SEED = 5
 
 # sha256 of every chunk the engine emits (table, columns, values, in order) plus the truth document
-ENGINE_DIGEST = "6b2762ceaccb86ca4f3c47d2f1ec297b16d4a4b13bf0485e6a173a41d6132b33"
+ENGINE_DIGEST = "0104171bcbd6cdf47224a07c40e9b1c80ceeae393795aca38df2c8fe89cc9716"
 # sha256 of every written table's rows (sorted; the ids of the organisation, its branches and staff
 # users, which services create at random, replaced by their slugs and e-mails); one per table
 TABLE_DIGESTS: dict[str, str] = {
-    "clinical.Complication": "59d7aead232b5db4",
-    "clinical.TreatmentProduct": "74d9d955467061ca",
-    "clinical.TreatmentRecord": "0c61b921d73c02af",
-    "clinical.QuoteLine": "242095db1c118928",
-    "clinical.Quote": "9eeec88bbb2a4423",
-    "clinical.Consultation": "93a02542d928bf13",
-    "care.RecallContact": "99e9bb8cb7506282",
-    "feedback.ComplaintEvent": "fcbf9dfc971c6882",
-    "feedback.Complaint": "f226e443f2369294",
-    "feedback.SurveyAnswer": "4dc16e505db84fe3",
-    "feedback.Survey": "da2086f0e36b832f",
-    "simulator.Referral": "799d47c50fccc038",
-    "simulator.PointsEntry": "0ab2e08c23be4f12",
-    "simulator.Membership": "2391db6b71d2bed3",
-    "acquisition.CallTagging": "4ca28e560d81c1e4",
-    "acquisition.CallbackTask": "7c05db05ef055129",
-    "acquisition.Call": "8b014ea2821da59d",
-    "acquisition.Lead": "fce8714c5306fb68",
-    "acquisition.WebSession": "36a385ef1c8c9a8f",
-    "acquisition.AdSpend": "b3cc467c240db1cd",
+    "ledger.InvoiceTender": "ee7633ef04656c02",
+    "ledger.InvoiceLine": "73c6d37b34747956",
+    "ledger.InvoiceDiscount": "4f53cda18c2baa0c",
+    "ledger.Invoice": "b8b91e9b9cdcce37",
+    "marketing.Recipient": "99aba891eed4b753",
+    "marketing.Variant": "409938d16d515ec6",
+    "marketing.Campaign": "615e00d1414800f4",
+    "clinical.Complication": "29dec63769870109",
+    "clinical.TreatmentProduct": "678e04e4e5fa4cb0",
+    "clinical.TreatmentRecord": "e7d4927b1a7fd602",
+    "clinical.QuoteLine": "1d3cab8cbff59a41",
+    "clinical.Quote": "96cb258b0ffe9553",
+    "clinical.Consultation": "33d698a834ec67d2",
+    "care.RecallContact": "46de9fdd625efccd",
+    "feedback.ComplaintEvent": "24bcbafe4ef4390b",
+    "feedback.Complaint": "9f8182b1ee2aeba0",
+    "feedback.SurveyAnswer": "7a478992f26b4ad4",
+    "feedback.Survey": "490a7fc17ddb4a6e",
+    "ledger.Account": "1766114db28f0a03",
+    "ledger.MembershipPlan": "2bb62e11417dfa03",
+    "ledger.PointsProgram": "15f24902a5d4e8fe",
+    "ledger.ReferralProgram": "d6b32adaee411ab4",
+    "acquisition.CallTagging": "8891286e32a72c0a",
+    "acquisition.CallbackTask": "95118d616138b363",
+    "acquisition.Call": "cf550ae04fbd7b5d",
+    "acquisition.Lead": "cd0373602c5b7f0c",
+    "acquisition.WebSession": "4d95c78217c15799",
+    "acquisition.AdSpend": "21f6a21c37038235",
     "acquisition.TrackingNumber": "a95fd50d7b38c2b3",
     "acquisition.Campaign": "cbf5ca1cb9292684",
     "acquisition.Channel": "e35210168c17946e",
-    "booking.Payment": "049760ec694df8a9",
-    "booking.Appointment": "ed38dc505f81cc3b",
+    "booking.Payment": "236a43616110470e",
+    "booking.Appointment": "bce65d659a8f20cf",
     "booking.WorkingHours": "890951a2e7cd141c",
     "booking.DoctorService": "b106be99ec2135e7",
     "booking.DoctorBranch": "793f8ad0ff562043",
     "booking.Doctor": "fc1413ad9dc47408",
     "booking.Room": "2826767810bd1cd0",
-    "patients.ConsentEvent": "34ad77848432160a",
-    "patients.PatientPhone": "140b0ea08d4bc25a",
-    "patients.Patient": "94a6f6969b85ea29",
+    "patients.ConsentEvent": "9d372be4f77cfc03",
+    "patients.PatientPhone": "53c2899aaeabd839",
+    "patients.Patient": "58a7b3f62c92802a",
     "catalogue.ServicePrice": "c8acf17009c76014",
     "catalogue.Service": "52a2e765eaed2350",
 }
@@ -104,6 +114,13 @@ def test_engine_output_is_unchanged() -> None:
     assert h.hexdigest() == ENGINE_DIGEST
 
 
+def _named(value: Any, names: dict[str, str]) -> str:
+    """A value as the digest sees it: service-made random ids (also inside a JSON list) by name."""
+    if isinstance(value, list):
+        return repr(sorted(_named(v, names) for v in value))
+    return names.get(str(value), str(value))
+
+
 def _table_digests(org: Organization) -> dict[str, str]:
     names = {str(org.pk): "org"}
     names.update({str(b.pk): f"branch:{b.slug}" for b in Branch.objects.for_org(org)})
@@ -112,6 +129,10 @@ def _table_digests(org: Organization) -> dict[str, str]:
     for v in ConsultationTemplateVersion.objects.for_org(org).select_related("template"):
         names[str(v.pk)] = f"consultation-form:{v.template.category}:{v.number}"
     names.update({str(r.pk): f"recall-list:{r.kind}" for r in RecallList.objects.for_org(org)})
+    names.update({str(t.pk): f"tag:{t.label}" for t in ImprovementTag.objects.for_org(org)})
+    names.update({str(a.pk): f"audience:{a.name}" for a in Audience.objects.for_org(org)})
+    names.update({str(o.pk): f"offer:{o.name}" for o in Offer.objects.for_org(org)})
+    names.update({str(v.pk): f"variant:{v.campaign_id}:{v.key}" for v in Variant.objects.for_org(org)})
     org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)  # type: ignore[union-attr]  # a model always has a pk
     out = {}
     for label in WRITTEN:
@@ -119,7 +140,7 @@ def _table_digests(org: Organization) -> dict[str, str]:
         # blind indexes depend on the (random) organisation id: a function of the columns kept
         fields = [f.attname for f in model._meta.concrete_fields if not isinstance(f, BlindIndexField)]
         rows = sorted(
-            tuple(names.get(str(v), str(v)) for v in row)
+            tuple(_named(v, names) for v in row)
             for row in model.objects.filter(organization_id=org_id).values_list(*fields)
         )
         out[label] = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]

@@ -22,8 +22,8 @@ from clinicflow.clinical.models import (
 )
 from clinicflow.core.models import Organization
 from clinicflow.feedback.models import SurveyAnswer
+from clinicflow.ledger.models import Membership, Posting
 from clinicflow.patients.models import ConsentEvent, Patient
-from clinicflow.simulator.models import Membership, PointsEntry
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
@@ -77,8 +77,8 @@ def test_nothing_happens_after_now(simulated: Organization) -> None:
         "signed consents": SignedConsent.objects.for_org(simulated).filter(signed_at__gt=NOW),
         "treatments": TreatmentRecord.objects.for_org(simulated).filter(signed_at__gt=NOW),
         "recall calls": RecallContact.objects.for_org(simulated).filter(contacted_at__gt=NOW),
-        "points": PointsEntry.objects.for_org(simulated).filter(at__gt=NOW),
-        "memberships": Membership.objects.for_org(simulated).filter(started_at__gt=NOW),
+        "points": Posting.objects.for_org(simulated).filter(unit="PTS", created_at__gt=NOW),
+        "memberships": Membership.objects.for_org(simulated).filter(starts_at__gt=NOW),
         "follow-ups done before due": FollowUpTask.objects.for_org(simulated).filter(
             due_at__gt=NOW, status__in=["done", "missed"]
         ),

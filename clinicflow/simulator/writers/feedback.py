@@ -1,12 +1,15 @@
-"""The engine's answered surveys, written through the feedback app's models: the survey (its link
-long expired: the token hash is derived from the row's id and no token maps to it), the answer with
-the consultant and the expectation of the patient's consultation (the engine's own values, as the
-clinical writer rounds them), and a complaint for each detractor's answer (the product's routing
-rule: ``feedback.services.answers``), resolved unless it is younger than its deadline."""
+"""The engine's surveys, written through the feedback app's models: every survey sent (after the visit,
+and when the result has settled; the token hash is derived from the row's id, so no token maps to
+it); for the answered ones the answer with its improvement tags (the organisation's default tags, made
+with its branches' default review-site links on the first chunk), the consultant and the expectation
+of the patient's consultation (the engine's own values, as the clinical writer rounds them), and a
+complaint for each detractor's answer (the product's routing rule: ``feedback.services.answers``),
+resolved unless it is younger than its deadline."""
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 import numpy as np
 
@@ -21,15 +24,17 @@ from clinicflow.feedback.models import (
     SurveyKind,
 )
 from clinicflow.feedback.services.answers import CSAT_UNHAPPY_MAX, FAR_BELOW_EXPECTATION
+from clinicflow.feedback.services.settings import improvement_tags_ensure, review_links_ensure
 from clinicflow.simulator.engine.core import DAY_S
 from clinicflow.simulator.engine.ids import uuid7_array
+from clinicflow.simulator.engine.visits import TAGS
 from clinicflow.simulator.writers.base import Columns, SinkBase, pick
 
-SENT_BEFORE_ANSWER_S = 3600  # the engine answers at least 2 h after the visit: sent an hour before
 VALID_S = 14 * DAY_S
 DEADLINE_S = 48 * 3600
 RESOLUTION = "Called the patient; resolved."
 assert CSAT_MAX == 5
+_tags: weakref.WeakKeyDictionary[SinkBase, list[str]] = weakref.WeakKeyDictionary()
 
 
 def _token_hashes(ids: np.ndarray) -> list[str]:
@@ -37,21 +42,35 @@ def _token_hashes(ids: np.ndarray) -> list[str]:
     return [hashlib.sha256(b"sim-survey:" + row.tobytes()).hexdigest() for row in raw]
 
 
+def _tag_ids(out: SinkBase) -> list[str]:
+    """The organisation's default improvement tags (``TAGS`` order) and its branches' default
+    review-site links, made once per sink; the ids of the tags as strings (as answers hold them)."""
+    if out not in _tags:
+        org = out.ctx.org
+        tags = improvement_tags_ensure(org=org)
+        review_links_ensure(org=org)
+        _tags[out] = [str(tags[key].pk) for key in TAGS]
+    return _tags[out]
+
+
+def _tag_lists(out: SinkBase, bits: np.ndarray) -> list[list[str]]:
+    ids = _tag_ids(out)
+    return [[ids[i] for i in range(len(TAGS)) if b >> i & 1] for b in bits.tolist()]
+
+
 def write_surveys(out: SinkBase, c: Columns) -> None:
+    """Every sent survey; the answered ones with their answer (and complaint, for a detractor)."""
     sim, ctx = out.sim, out.ctx
     n = len(c["nps"])
+    sent = np.asarray(c["sent"], dtype=np.int64)
     at = np.asarray(c["at"], dtype=np.int64)
+    answered = np.asarray(c["answered"], dtype=bool)
     pidx = np.asarray(c["patient"], dtype=np.int64)
-    nps = np.asarray(c["nps"], dtype=np.int64)
-    csat = np.asarray(c["csat"], dtype=np.int64)
-    has_result = "result" in c
-    result = np.asarray(c["result"], dtype=np.int64) if has_result else np.zeros(n, dtype=np.int64)
-    consultant = np.asarray(sim.pat["first_doctor"][pidx], dtype=np.int64)
-    no_consult = consultant < 0
-    expectation = np.clip(np.round(sim.pat["expectation"][pidx]), 0, 10).astype(np.int64)
     service = np.asarray(c["service"], dtype=np.int64) if "service" in c else np.full(n, -1, dtype=np.int64)
+    kinds = np.where(
+        np.asarray(c["kind"]) == 1, SurveyKind.SETTLED.value, SurveyKind.AFTER_VISIT.value
+    ).tolist()
     language = sim.scn.language if sim.scn.language in ("en", "ru", "zh-hans") else "en"
-    sent = at - SENT_BEFORE_ANSWER_S
     patients = out.pid(pidx)
     doctors = ctx.doctor[c["doctor"]]
     branches = ctx.branch[c["branch"]]
@@ -66,24 +85,35 @@ def write_surveys(out: SinkBase, c: Columns) -> None:
             "branch": branches,
             "service": pick(ctx.service, service),
             "service__null": service < 0,
-            "kind": SurveyKind.AFTER_VISIT.value,
+            "kind": kinds,
             "token_hash": _token_hashes(survey_ids),
             "language": language,
             "created_at": sent,
             "sent_at": sent,
             "expires_at": sent + VALID_S,
             "answered_at": at,
+            "answered_at__null": ~answered,
         },
     )
+    a = np.flatnonzero(answered)
+    if not a.size:
+        return
+    at, pidx, service = at[a], pidx[a], service[a]
+    nps = np.asarray(c["nps"], dtype=np.int64)[a]
+    csat = np.asarray(c["csat"], dtype=np.int64)[a]
+    result = np.asarray(c["result"], dtype=np.int64)[a]
+    consultant = np.asarray(sim.pat["first_doctor"][pidx], dtype=np.int64)
+    no_consult = consultant < 0
+    expectation = np.clip(np.round(sim.pat["expectation"][pidx]), 0, 10).astype(np.int64)
     answer_ids = uuid7_array(sim.id_rng, at * 1000 + 1)
     out.put(
         SurveyAnswer,
         {
             "id": answer_ids,
-            "survey": survey_ids,
-            "patient": patients,
-            "doctor": doctors,
-            "branch": branches,
+            "survey": survey_ids[a],
+            "patient": patients[a],
+            "doctor": doctors[a],
+            "branch": branches[a],
             "service": pick(ctx.service, service),
             "service__null": service < 0,
             "consultant": pick(ctx.doctor, consultant),
@@ -91,18 +121,18 @@ def write_surveys(out: SinkBase, c: Columns) -> None:
             "nps": nps,
             "csat": csat,
             "result": result,
-            "result__null": np.full(n, not has_result),
             "expectation": expectation,
             "expectation__null": no_consult,
-            "tags": [[] for _ in range(n)],
+            "tags": _tag_lists(out, np.asarray(c["tags"], dtype=np.int64)[a]),
             "comment": "",
             "answered_at": at,
         },
     )
-    far = (~no_consult) & has_result & (expectation - result >= FAR_BELOW_EXPECTATION)
+    far = (~no_consult) & (expectation - result >= FAR_BELOW_EXPECTATION)
     bad = (nps <= DETRACTOR_MAX) | (csat <= CSAT_UNHAPPY_MAX) | far
     if bad.any():
-        _complaints(out, c, bad, answer_ids, nps, csat, result, expectation, far)
+        sub = {k: np.asarray(c[k])[a] for k in ("at", "patient", "branch", "doctor")}
+        _complaints(out, sub, bad, answer_ids, nps, csat, result, expectation, far)
 
 
 def _complaints(

@@ -1,13 +1,23 @@
 """Routes the engine's chunks to the product's tables (and the simulator's own) through the bulk
 writers: one writer function per engine table, grouped by domain (:mod:`.acquisition`,
-:mod:`.patients`, :mod:`.booking`, :mod:`.records`)."""
+:mod:`.patients`, :mod:`.booking`, :mod:`.ledger`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from clinicflow.simulator.writers import acquisition, booking, care, clinical, feedback, patients, records
+from clinicflow.simulator.writers import (
+    acquisition,
+    booking,
+    care,
+    clinical,
+    feedback,
+    invoices,
+    ledger,
+    marketing,
+    patients,
+)
 from clinicflow.simulator.writers.base import Columns, SinkBase
 from clinicflow.simulator.writers.structure import write_price_history
 
@@ -16,6 +26,12 @@ def write_first_visit_prices(out: SinkBase, c: Columns) -> None:
     started = time.perf_counter()
     rows = write_price_history(out.sim, out.ctx, c, out.pipe)
     out.count("catalogue.ServicePrice", rows, started)
+
+
+def write_paid_visits(out: SinkBase, c: Columns) -> None:
+    """The visits' payments, then their invoices, tenders and journal postings (checkout)."""
+    booking.write_payments(out, c)
+    invoices.write_invoices(out, c)
 
 
 WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
@@ -28,16 +44,18 @@ WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
     "patients": patients.write_patients,
     "consents": patients.write_consents,
     "appointments": booking.write_appointments,
-    "payments": booking.write_payments,
+    "payments": write_paid_visits,
     "consultations": clinical.write_consultations,
     "surveys": feedback.write_surveys,
     "followups": care.write_followups,
     "treatments": clinical.write_treatments,
     "complications": clinical.write_complications,
-    "memberships": records.write_memberships,
-    "points": records.write_points,
-    "referrals": records.write_referrals,
+    "memberships": ledger.write_memberships,
+    "points": ledger.write_points,
+    "referrals": ledger.write_referrals,
     "recall_contacts": care.write_recall_contacts,
+    "mkt_campaigns": marketing.write_campaigns,
+    "mkt_recipients": marketing.write_recipients,
 }
 
 

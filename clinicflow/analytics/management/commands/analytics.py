@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from clinicflow.analytics.clv import cli as clv_cli
 from clinicflow.analytics.clv.report import PatientLabel
+from clinicflow.analytics.pricing import cli as whatif_cli
 from clinicflow.core.models import Organization
 from clinicflow.patients.selectors import patients_named
 
@@ -36,7 +37,8 @@ ORG_SOURCE = "clinicflow.analytics.clv.org_source"
 class Command(BaseCommand):
     help = (
         "Analytics reports: clv predicts each patient's lifetime value (BG/NBD and Gamma-Gamma). "
-        "Run 'clinicflow analytics clv --help' for its options."
+        "whatif predicts the months ahead with moved levers. "
+        "Run 'clinicflow analytics clv --help' or 'clinicflow analytics whatif --help' for their options."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,7 +57,18 @@ class Command(BaseCommand):
             "instead of --transactions FILE and store each patient's prediction",
         )
 
+        whatif = subparsers.add_parser(
+            "whatif",
+            help="the what-if planner: months ahead under moved levers, with 95% intervals",
+            description="Fit the factor model of revenue on the organisation's history and predict "
+            "the next months with the levers moved (names as in the simulator's [[changes]]).",
+        )
+        whatif_cli.add_arguments(whatif)
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "whatif":
+            whatif_cli.run(options, self.stdout, self.stderr)
+            return
         if options["action"] != "clv":  # pragma: no cover - argparse allows only clv
             raise CommandError(f"unknown analytics action {options['action']!r}")
         org = options.get("org")

@@ -1,7 +1,10 @@
 """The channel and campaign reports: spend, traffic, calls and first patients per channel / campaign,
 with cost per result and ROMI.
 
-ROMI = (revenue to date of the attracted (first) patients × gross margin − spend) / spend. Money is
+ROMI = (revenue to date of the attracted (first) patients × gross margin − spend) / spend. Beside it
+(seed 004) the predicted lifetime value of the first patients — their net revenue up to the stored
+lifetime-value predictions' day plus their stored predicted future value (``PatientPrediction.clv``,
+``clinicflow analytics clv --org``) — and ROMI on that predicted lifetime margin. Money is
 kept per currency (``MoneyTotals``) until the rows are laid out in the report's currency (the
 branch's, or the organisation's for the whole chain); amounts in any other currency are never added
 to them: a note lists them instead.
@@ -11,27 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, TypeVar
 
-from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.attribution import DIRECT, MODELS, Tally
 from clinicflow.acquisition.defaults import tracking_settings
-from clinicflow.acquisition.models import (
-    AdSpend,
-    Call,
-    CallStatus,
-    Campaign,
-    Channel,
-    ChannelKind,
-    Lead,
-    WebSession,
-)
-from clinicflow.analytics.reports.acquisition.first_patients import first_patient_tallies
+from clinicflow.acquisition.models import Campaign, Channel
+from clinicflow.analytics.reports.acquisition.first_patients import Lifetime, first_patient_values
+from clinicflow.analytics.reports.acquisition.lifetime import lifetime_figures
+from clinicflow.analytics.reports.acquisition.traffic import Traffic, traffic
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -62,57 +57,6 @@ MODEL_PARAM = Param(
 )
 
 
-@dataclass
-class Traffic:
-    """Spend (per currency), impressions, clicks, sessions, leads and calls of one channel / campaign."""
-
-    spend: MoneyTotals = field(default_factory=MoneyTotals)
-    impressions: int = 0
-    clicks: int = 0
-    sessions: int = 0
-    leads: int = 0
-    calls: int = 0
-    unique_calls: int = 0
-    missed: int = 0
-
-
-def traffic(
-    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None, group: str
-) -> dict[Key, Traffic]:
-    key = "channel_id" if group == "channel" else "campaign_id"
-    start, end = period_bounds(date_from, date_to, branch)
-    out: dict[Key, Traffic] = defaultdict(Traffic)
-    spend = AdSpend.objects.for_org(org).filter(date__gte=date_from, date__lte=date_to)
-    spend = spend.exclude(channel__kind=ChannelKind.FREE)  # a free channel has no spend
-    if branch is not None:
-        spend = spend.filter(Q(branch=branch) | Q(branch__isnull=True, campaign__branch=branch))
-    for r in spend.values(key, "currency").annotate(s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks")):
-        row = out[r[key]]
-        row.spend.add(Money.of(r["s"] or Decimal(0), r["currency"]))  # exact: SQLite sums REAL
-        row.impressions += r["i"] or 0
-        row.clicks += r["c"] or 0
-
-    def scoped(qs: QuerySet[Any, Any], at_field: str) -> QuerySet[Any, Any]:
-        qs = qs.filter(**{f"{at_field}__gte": start, f"{at_field}__lt": end})
-        return qs.filter(branch=branch) if branch is not None else qs
-
-    for r in scoped(WebSession.objects.for_org(org), "started_at").values(key).annotate(n=Count("id")):
-        out[r[key]].sessions += r["n"]
-    for r in scoped(Lead.objects.for_org(org), "created_at").values(key).annotate(n=Count("id")):
-        out[r[key]].leads += r["n"]
-    calls = scoped(Call.objects.for_org(org), "started_at").values(key)
-    for r in calls.annotate(
-        n=Count("id"),
-        u=Count("id", filter=Q(is_unique=True)),
-        m=Count("id", filter=Q(status=CallStatus.MISSED)),
-    ):
-        row = out[r[key]]
-        row.calls += r["n"]
-        row.unique_calls += r["u"]
-        row.missed += r["m"]
-    return dict(out)
-
-
 def _in(totals: MoneyTotals, currency: str) -> Money:
     """The total in one currency (zero when there is none): never a sum over currencies."""
     return totals[currency] if currency in totals else Money.zero(currency)
@@ -132,6 +76,19 @@ class ChannelLine:
     traffic: Traffic
     first: Tally
     currency: str
+    value: Lifetime | None = None  # None: no stored predictions
+
+    @property
+    def future(self) -> Money | None:
+        """The stored predicted future value of the first patients, in cents (None: no predictions)."""
+        return None if self.value is None else _cents(_in(self.value.future, self.currency))
+
+    @property
+    def lifetime(self) -> Money | None:
+        """Their predicted lifetime value: net revenue before the predictions' cut-off + future value."""
+        if self.value is None:
+            return None
+        return _cents(_in(self.value.revenue_until, self.currency) + _in(self.value.future, self.currency))
 
     @property
     def spend(self) -> Money:
@@ -171,6 +128,7 @@ class ChannelLine:
             "revenue_period": self.revenue_period.amount,
             "revenue_to_date": self.revenue_to_date.amount,
             "romi": float((revenue_to_date * margin - spend) / spend) if spend else None,
+            **lifetime_figures(self.lifetime, arrived, spend, margin),
         }
 
 
@@ -179,27 +137,64 @@ class ChannelReport:
     currency: str
     margin: Decimal
     lines: list[ChannelLine]
+    until: dt.date | None = None  # the stored predictions' day (None: there are none)
 
     def rows(self) -> list[dict[str, Any]]:
         return [line.as_row(self.margin) for line in self.lines]
 
     def elsewhere(self) -> dict[str, MoneyTotals]:
-        """Spend and revenue to date in currencies other than the report's (never added to it)."""
-        out = {"spend": MoneyTotals(), "revenue": MoneyTotals()}
+        """Spend, revenue to date and predicted future value in currencies other than the report's
+        (never added to it)."""
+        out = {"spend": MoneyTotals(), "revenue": MoneyTotals(), "future": MoneyTotals()}
         for line in self.lines:
-            for name, totals in (("spend", line.traffic.spend), ("revenue", line.first.revenue_to_date)):
+            future = line.value.future if line.value is not None else MoneyTotals()
+            pairs = (
+                ("spend", line.traffic.spend),
+                ("revenue", line.first.revenue_to_date),
+                ("future", future),
+            )
+            for name, totals in pairs:
                 for cur, money in totals.items():
                     if cur != self.currency:
                         out[name].add(money)
         return out
 
+    def coverage(self) -> float | None:
+        """The share of the first patients (as credited) that have a stored prediction."""
+        arrived = sum((line.first.arrived for line in self.lines), Fraction(0))
+        predicted = sum((line.value.predicted for line in self.lines if line.value), Fraction(0))
+        return ratio(float(predicted), float(arrived))
+
+    def lifetime_note(self) -> str:
+        if self.until is None:
+            return str(
+                _(
+                    "None of these first patients has a stored lifetime-value prediction: run the "
+                    "lifetime-value engine (clinicflow analytics clv --org) to fill the predicted "
+                    "lifetime columns."
+                )
+            )
+        share = self.coverage()
+        return str(
+            _(
+                "Predicted lifetime value: net revenue up to %(until)s plus the stored predicted "
+                "future value; %(share)s of the first patients have a prediction."
+            )
+        ) % {"until": self.until.isoformat(), "share": f"{share:.0%}" if share is not None else "-"}
+
     def notes(self) -> list[str]:
-        notes = [str(_("ROMI uses the organisation's gross-margin share (tracking settings; default 1.0)."))]
+        romi = str(_("ROMI uses the organisation's gross-margin share (tracking settings; default 1.0)."))
+        notes = [f"{romi} {self.lifetime_note()}"]
         other = self.elsewhere()
-        if other["spend"] or other["revenue"]:
+        if other["spend"] or other["revenue"] or other["future"]:
+            labelled = (
+                (_("spend"), other["spend"]),
+                (_("revenue to date"), other["revenue"]),
+                (_("predicted future value"), other["future"]),
+            )
             amounts = ", ".join(
                 f"{label} {Money.of(m.amount, m.currency)}"
-                for label, totals in ((_("spend"), other["spend"]), (_("revenue to date"), other["revenue"]))
+                for label, totals in labelled
                 for m in totals.values()
             )
             notes.append(
@@ -226,10 +221,14 @@ class ChannelReport:
         t["cost_per_first_patient"] = (
             (t["spend"] / Decimal(str(t["arrived_first"]))).quantize(CENT) if t["arrived_first"] else None
         )
+        lifetimes = [line.lifetime for line in self.lines]
+        total = money_sum((m for m in lifetimes if m is not None), self.currency) if self.until else None
+        arrived = sum((line.first.arrived for line in self.lines), Fraction(0))
+        t.update(lifetime_figures(total, arrived, t["spend"], self.margin))
         return t
 
 
-Row = TypeVar("Row", Traffic, Tally)
+Row = TypeVar("Row", Traffic, Tally, Lifetime)
 
 
 def _fold_unknown(rows: dict[Key, Row], into: Key, make: type[Row]) -> dict[Key, Row]:
@@ -273,12 +272,15 @@ def channel_report(
         raise ValueError(f"unknown attribution model {model!r}")
     start, end = period_bounds(date_from, date_to, branch)
     seen = traffic(org=org, date_from=date_from, date_to=date_to, branch=branch, group=group)
-    firsts = first_patient_tallies(org=org, start=start, end=end, branch=branch, model=model, group=group)
+    firsts, values, until = first_patient_values(
+        org=org, start=start, end=end, branch=branch, model=model, group=group, lifetime=True
+    )
     names = _names(org=org, group=group)
     unknown = str(_("Direct / unknown")) if group == "channel" else str(_("No campaign"))
     if group == "channel":
         direct = next((k for k, (code, _name) in names.items() if code == DIRECT), None)
         seen, firsts = _fold_unknown(seen, direct, Traffic), _fold_unknown(firsts, direct, Tally)
+        values = _fold_unknown(values, direct, Lifetime)
     currency = report_currency(org, branch)
     lines = []
     for k in seen.keys() | firsts.keys():
@@ -291,10 +293,12 @@ def channel_report(
                 traffic=seen.get(k, Traffic()),
                 first=firsts.get(k, Tally()),
                 currency=currency,
+                value=values.get(k, Lifetime()) if until is not None else None,
             )
         )
     lines.sort(key=lambda line: (-line.spend.amount, -line.traffic.calls, line.name))
-    return ChannelReport(currency=currency, margin=tracking_settings(org=org).gross_margin, lines=lines)
+    margin = tracking_settings(org=org).gross_margin
+    return ChannelReport(currency=currency, margin=margin, lines=lines, until=until)
 
 
 def acquisition_rows(
@@ -338,15 +342,20 @@ COLUMNS = (
     Column("revenue_period", _("Revenue in period"), "money"),
     Column("revenue_to_date", _("Revenue to date"), "money"),
     Column("romi", _("ROMI"), "percent"),
+    Column("lifetime_value", _("Predicted lifetime value"), "money"),
+    Column("lifetime_per_patient", _("Predicted lifetime value per first patient"), "money"),
+    Column("romi_lifetime", _("ROMI on predicted lifetime margin"), "percent"),
 )
-CHART = ChartSpec(type="bar", x="name", series=("calls", "unique_calls", "arrived_first"))
+# ROMI to date beside ROMI on the predicted lifetime margin: what the first patients will be worth
+CHART = ChartSpec(type="bar", x="name", series=("romi", "romi_lifetime"))
 
 register(
     ReportSpec(
         name="channels",
         title=_("Acquisition by channel"),
         description=_(
-            "Spend, sessions, leads, calls and first patients per channel, with cost per result and ROMI."
+            "Spend, sessions, leads, calls and first patients per channel, with cost per result, ROMI "
+            "to date and the predicted lifetime value of the first patients with ROMI on it."
         ),
         permission="reports.marketing",
         columns=COLUMNS,

@@ -38,9 +38,11 @@ from django.utils.dateparse import parse_datetime
 
 from clinicflow.acquisition.attribution import DIRECT, HAPPENED, REFUND, Tally
 from clinicflow.acquisition.models import Call, Channel, Lead, WebSession
+from clinicflow.analytics.clv.stored import cutoff_expression
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
-from clinicflow.core.money import Money
+from clinicflow.core.money import Money, MoneyTotals
+from clinicflow.patients.models import Patient, PatientPrediction
 
 # Touch sources, in the order ``attribution.credit`` sees touches at the same moment: 0 call, 1 lead,
 # 2 web session (then by id).
@@ -139,57 +141,137 @@ def _touches_sql(*, org: Organization) -> tuple[str, tuple[Any, ...]]:
     return f"touches AS ({sql})", params
 
 
-def _revenue_sql(*, org: Organization, start: dt.datetime, end: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+def _revenue_sql(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, lifetime: bool = False
+) -> tuple[str, tuple[Any, ...]]:
     """CTE ``rev``: per first patient and currency, their payments less refunds in minor units (cents,
-    exact on both databases) in the period and to ``end``."""
+    exact on both databases) in the period, to ``end`` and — with ``lifetime`` — (``upto``) before the
+    stored predictions' cut-off (``stored.cutoff_expression``; NULL when there are none)."""
     cents = Cast(
         Round(Case(When(kind=REFUND, then=-F("amount")), default=F("amount")) * 100),
         BigIntegerField(),
     )
+    upto = cutoff_expression(org=org) if lifetime else end
     qs = (
-        Payment.objects.for_org(org)
-        .filter(paid_at__lt=end)
+        (Payment.objects.for_org(org) if lifetime else Payment.objects.for_org(org).filter(paid_at__lt=end))
         .order_by()
         .values(p=F("patient_id"), cur=F("currency"))
-        .annotate(period=Sum(cents, filter=Q(paid_at__gte=start)), total=Sum(cents))
+        .annotate(
+            period=Sum(cents, filter=Q(paid_at__gte=start, paid_at__lt=end)),
+            total=Sum(cents, filter=Q(paid_at__lt=end)),
+            upto=Sum(cents, filter=Q(paid_at__lt=upto)),
+        )
     )
     sql, params = _sql(qs)
     rev = f"rev AS (SELECT * FROM ({sql}) r WHERE r.p IN (SELECT p FROM fv WHERE arrived = 1))"  # nosec B608 # noqa: S608 - ORM queryset's SQL, values bound
     return rev, params
 
 
+def _predictions_sql(*, org: Organization) -> tuple[str, tuple[Any, ...]]:
+    """CTE ``pred``: every stored prediction (``PatientPrediction``): patient ``p``, currency ``cur``, the
+    predicted future value ``v`` in minor units and the day ``u`` it was made for."""
+    qs = (
+        PatientPrediction.objects.for_org(org)
+        .order_by()
+        .values(
+            p=F("patient_id"),
+            cur=F("currency"),
+            v=Cast(Round(F("clv") * 100), BigIntegerField()),
+            u=F("until"),
+        )
+    )
+    sql, params = _sql(qs)
+    return f"pred AS ({sql})", params
+
+
 def first_patients_sql(
-    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, model: str, group: str
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch: Branch | None,
+    model: str,
+    group: str,
+    lifetime: bool = False,
 ) -> tuple[str, tuple[Any, ...]]:
-    """The statement: rows (key, den, booked, arrived, currency, revenue in period, to date). A row
-    without currency counts ``booked`` and ``arrived`` first visits credited 1/den each; a row with one
-    sums the revenue (cents) of first patients credited 1/den each. Whole-credit models keep the winning
-    touch of each first visit (den 1); linear keeps every touch, each worth 1/(the visit's touches)."""
+    """The statement: rows (key, den, booked, arrived, currency, a, b, c, kind, until). ``kind`` 0 counts
+    ``booked`` and ``arrived`` first visits credited 1/den each; kind 1 sums the revenue (cents) of first
+    patients credited 1/den each: a in the period, b to ``end``, c (with ``lifetime``) before the stored
+    predictions' cut-off; with ``lifetime``, kind 2 sums their stored predicted future value (a, cents),
+    counts those that have one (b) and gives the predictions' day (until). Whole-credit models keep the
+    winning touch of each first visit (den 1); linear keeps every touch, each worth 1/(the visit's
+    touches)."""
+    credited, credited_params = _credited_sql(org=org, start=start, end=end, branch=branch, model=model)
+    rev, rev_params = _revenue_sql(org=org, start=start, end=end, lifetime=lifetime)
+    pred, pred_params = _predictions_sql(org=org) if lifetime else ("", ())
+    key = GROUP_COLUMN[group]
+    sql = (
+        f"WITH {credited}, {rev}{', ' + pred if pred else ''} "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound
+        f"SELECT c.{key}, c.den, SUM(c.booked), SUM(c.arrived), CAST(NULL AS VARCHAR(3)), "
+        "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), 0, CAST(NULL AS DATE) "
+        f"FROM credited c GROUP BY c.{key}, c.den "
+        f"UNION ALL SELECT c.{key}, c.den, 0, 0, r.cur, SUM(r.period), SUM(r.total), SUM(r.upto), 1, "
+        "CAST(NULL AS DATE) "
+        f"FROM credited c JOIN rev r ON r.p = c.p WHERE c.arrived = 1 GROUP BY c.{key}, c.den, r.cur"
+    )
+    if pred:
+        sql += (
+            f" UNION ALL SELECT c.{key}, c.den, 0, 0, pr.cur, SUM(pr.v), COUNT(*), "  # nosec B608 # noqa: S608 - constants only
+            "CAST(NULL AS BIGINT), 2, MAX(pr.u) "
+            f"FROM credited c JOIN pred pr ON pr.p = c.p WHERE c.arrived = 1 GROUP BY c.{key}, c.den, pr.cur"
+        )
+    return sql, credited_params + rev_params + pred_params
+
+
+def _credited_sql(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, model: str
+) -> tuple[str, tuple[Any, ...]]:
+    """CTEs ending in ``credited``: each first visit of the period (patient ``p``, start ``at``, flags
+    ``booked``, ``arrived``) with its credited channel ``ch`` / campaign ``camp``, worth 1/``den``."""
     visits, visits_params = _visits_sql(org=org, start=start, end=end, branch=branch)
     touches, touches_params = _touches_sql(org=org)
-    rev, rev_params = _revenue_sql(org=org, start=start, end=end)
-    key = GROUP_COLUMN[group]
     linear = model == "linear"
     sql = (
-        f"WITH {visits}, {touches}, "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound
-        "ranked AS (SELECT fv.p, fv.booked, fv.arrived, t.ch, t.camp, "
+        f"{visits}, {touches}, "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound
+        "ranked AS (SELECT fv.p, fv.at, fv.booked, fv.arrived, t.ch, t.camp, "
         f"ROW_NUMBER() OVER (PARTITION BY fv.n ORDER BY {WINNER_ORDER[model]}) AS rn, "
         "COUNT(t.tid) OVER (PARTITION BY fv.n) AS k "
         "FROM fv LEFT JOIN touches t ON t.p = fv.p AND t.at <= fv.at), "
-        "credited AS (SELECT p, booked, arrived, ch, camp, "
+        "credited AS (SELECT p, at, booked, arrived, ch, camp, "
         + (
-            "CASE WHEN k > 0 THEN k ELSE 1 END AS den FROM ranked), "
+            "CASE WHEN k > 0 THEN k ELSE 1 END AS den FROM ranked)"
             if linear
-            else "1 AS den FROM ranked WHERE rn = 1), "
+            else "1 AS den FROM ranked WHERE rn = 1)"
         )
-        + f"{rev} "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound
-        f"SELECT c.{key}, c.den, SUM(c.booked), SUM(c.arrived), CAST(NULL AS VARCHAR(3)), "
-        "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) "
-        f"FROM credited c GROUP BY c.{key}, c.den "
-        f"UNION ALL SELECT c.{key}, c.den, 0, 0, r.cur, SUM(r.period), SUM(r.total) "
-        f"FROM credited c JOIN rev r ON r.p = c.p WHERE c.arrived = 1 GROUP BY c.{key}, c.den, r.cur"
     )
-    return sql, visits_params + touches_params + rev_params
+    return sql, visits_params + touches_params
+
+
+def credited_first_patients(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, model: str
+) -> list[tuple[uuid.UUID | None, int, str, dt.date | None, dt.datetime]]:
+    """The period's first patients as the channel report credits them, with their sex and birth date:
+    (channel id or None, den, sex, birth date, first visit) — a patient credited to k channels (linear)
+    gives k rows worth 1/den each."""
+    credited, params = _credited_sql(org=org, start=start, end=end, branch=branch, model=model)
+    people, people_params = _sql(Patient.objects.for_org(org).order_by().values("id", "sex", "birth_date"))
+    sql = (
+        f"WITH {credited}, pt AS ({people}) "  # nosec B608 # noqa: S608 - built from ORM querysets, values bound
+        "SELECT c.ch, c.den, pt.sex, pt.birth_date, c.at FROM credited c JOIN pt ON pt.id = c.p "
+        "WHERE c.arrived = 1"
+    )
+    with connection.cursor() as cur:
+        # nosemgrep: sql-built-from-strings — SQL of ORM querysets and constants, values bound
+        cur.execute(sql, params + people_params)
+        return [
+            (_uuid(ch), int(den), sex, _day(born), _aware(at)) for ch, den, sex, born, at in cur.fetchall()
+        ]
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -198,25 +280,63 @@ def _uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value))
 
 
+@dataclass
+class Lifetime:
+    """A channel's / campaign's credited first patients' value from the stored predictions: net revenue
+    before the predictions' cut-off plus their predicted future value, per currency; ``predicted``
+    counts (credited) the first patients that have a stored prediction."""
+
+    revenue_until: MoneyTotals = field(default_factory=MoneyTotals)
+    future: MoneyTotals = field(default_factory=MoneyTotals)
+    predicted: Fraction = Fraction(0)
+
+
+def first_patient_values(
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch: Branch | None,
+    model: str,
+    group: str,
+    lifetime: bool = False,
+) -> tuple[dict[uuid.UUID | None, Tally], dict[uuid.UUID | None, Lifetime], dt.date | None]:
+    """``first_patient_tallies`` and, with ``lifetime``, each key's ``Lifetime`` and the stored
+    predictions' day (None when none of the first patients has a prediction) — in the same statement."""
+    sql, params = first_patients_sql(
+        org=org, start=start, end=end, branch=branch, model=model, group=group, lifetime=lifetime
+    )
+    until: dt.date | None = None
+    out: dict[uuid.UUID | None, Tally] = defaultdict(Tally)
+    values: dict[uuid.UUID | None, Lifetime] = defaultdict(Lifetime)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for key, den, booked, arrived, currency, a, b, c, kind, day in cur.fetchall():
+            k = _uuid(key)
+            if int(kind) == 0:
+                out[k].booked += Fraction(int(booked), den)
+                out[k].arrived += Fraction(int(arrived), den)
+            elif int(kind) == 1:
+                if b is not None:  # paid before the period's end (else only before the cut-off)
+                    out[k].revenue_period.add(_cents(a, den, currency))
+                    out[k].revenue_to_date.add(_cents(b, den, currency))
+                if c is not None:
+                    values[k].revenue_until.add(_cents(c, den, currency))
+            else:
+                values[k].future.add(_cents(a, den, currency))
+                values[k].predicted += Fraction(int(b), den)
+                day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
+                until = day if until is None else max(until, day)
+    return dict(out), dict(values), until
+
+
 def first_patient_tallies(
     *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, model: str, group: str
 ) -> dict[uuid.UUID | None, Tally]:
     """``attribution.first_patient_credit`` of the organisation's patients, computed by the database:
     per channel / campaign id (None: direct / unknown) the booked first visits, first patients and
     their revenue (per currency) of [start, end)."""
-    sql, params = first_patients_sql(org=org, start=start, end=end, branch=branch, model=model, group=group)
-    out: dict[uuid.UUID | None, Tally] = defaultdict(Tally)
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        for key, den, booked, arrived, currency, period, total in cur.fetchall():
-            tally = out[_uuid(key)]
-            if currency is None:
-                tally.booked += Fraction(int(booked), den)
-                tally.arrived += Fraction(int(arrived), den)
-                continue
-            tally.revenue_period.add(_cents(period, den, currency))
-            tally.revenue_to_date.add(_cents(total, den, currency))
-    return dict(out)
+    return first_patient_values(org=org, start=start, end=end, branch=branch, model=model, group=group)[0]
 
 
 def _cents(value: Any, den: int, currency: str) -> Money:

@@ -1,7 +1,8 @@
 """``doctors_balanced``: per doctor of the first visit, the value of their first patients (net revenue
 to date per patient, repeat visits per patient) set against that doctor's complication rate
 (``clinical.selectors.treatments.complication_rates``, the one definition), NPS and expectation gap
-(no data until feedback lands). High value with high complications is flagged (over-treatment)."""
+(the feedback reports' ``satisfaction_rows`` and ``gap_rows``: one definition). High value with high
+complications is flagged (over-treatment), high value with low NPS or a flagged gap too (over-promising)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,21 @@ from clinicflow.analytics.reports.base import (
     ReportSpec,
     register,
 )
+from clinicflow.analytics.reports.feedback.gap import gap_rows
+from clinicflow.analytics.reports.feedback.satisfaction import satisfaction_rows
+from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.booking.models import Doctor
 from clinicflow.clinical.selectors.treatments import complication_rates
 
 HIGH = Decimal("1.5")  # value per first patient at least 1.5x the clinic's ...
 HIGH_RATE = Decimal("1.5")  # ... with a complication rate at least 1.5x the clinic's: flagged
+LOW_NPS = 20  # ... or with an NPS 20 points or more below the clinic's (or a flagged expectation gap)
+
+
+def clinic_nps_of(rows: list[dict[str, Any]]) -> float | None:
+    """The clinic's NPS from per-group rows (their promoters, detractors and answers added up)."""
+    n = sum(r["answers"] for r in rows)
+    return nps_interval(sum(r["promoters"] for r in rows), sum(r["detractors"] for r in rows), n)[0]
 
 
 def compute(ctx: ReportContext) -> ReportResult:
@@ -41,6 +52,14 @@ def compute(ctx: ReportContext) -> ReportResult:
         r.key: r
         for r in complication_rates(org=ctx.org, start=ctx.date_from, end=ctx.date_to + dt.timedelta(days=1))
     }
+    args: dict[str, Any] = {
+        "org": ctx.org,
+        "date_from": ctx.date_from,
+        "date_to": ctx.date_to,
+        "branch": ctx.branch,
+    }
+    nps = {r["group_id"]: r for r in satisfaction_rows(**args, group="doctor")}
+    gaps = {r["group_id"]: r for r in gap_rows(**args, group="consultant")}
     rows: list[dict[str, Any]] = []
     for doctor, members in per.items():
         n = len(members)
@@ -53,8 +72,10 @@ def compute(ctx: ReportContext) -> ReportResult:
                 "value_per_patient": (revenue / n).quantize(Decimal("0.01")),
                 "repeat_visits": round(sum(len(m.visits) - 1 for m in members) / n, 2),
                 "complication_rate": float(rate) if rate is not None else None,
-                "nps": None,
-                "expectation_gap": None,
+                "answers": nps[str(doctor)]["answers"] if str(doctor) in nps else 0,
+                "nps": nps[str(doctor)]["nps"] if str(doctor) in nps else None,
+                "expectation_gap": gaps[str(doctor)]["gap"] if str(doctor) in gaps else None,
+                "gap_flagged": bool(gaps[str(doctor)]["flagged"]) if str(doctor) in gaps else False,
                 "flag": "",
             }
         )
@@ -63,6 +84,7 @@ def compute(ctx: ReportContext) -> ReportResult:
         mean_value = sum((r["value_per_patient"] * r["first_patients"] for r in rows), Decimal(0)) / all_n
         known = [Decimal(str(r["complication_rate"])) for r in rows if r["complication_rate"] is not None]
         mean_rate = sum(known, Decimal(0)) / len(known) if known else None
+        clinic_nps = clinic_nps_of(satisfaction_rows(**args, group="branch"))
         for r in rows:
             high_value = r["value_per_patient"] >= mean_value * HIGH
             high_rate = (
@@ -70,12 +92,22 @@ def compute(ctx: ReportContext) -> ReportResult:
                 and r["complication_rate"] is not None
                 and Decimal(str(r["complication_rate"])) >= mean_rate * HIGH_RATE
             )
+            low_nps = r["nps"] is not None and clinic_nps is not None and r["nps"] <= clinic_nps - LOW_NPS
+            flags = []
             if high_value and high_rate:
-                r["flag"] = str(_("high value with many complications: check for over-treatment"))
+                flags.append(str(_("high value with many complications: check for over-treatment")))
+            if high_value and (low_nps or r["gap_flagged"]):
+                flags.append(str(_("high value with low satisfaction: check for over-promising")))
+            r["flag"] = "; ".join(flags)
     rows.sort(key=lambda r: (-r["value_per_patient"], r["name"]))
     notes = [
         str(_("Value: net revenue to date per first patient whose first visit was with the doctor.")),
-        str(_("NPS and expectation gap: no data yet; filled when feedback surveys are answered.")),
+        str(
+            _(
+                "NPS: of the answers about visits to the doctor in the period; expectation gap: expectation "
+                "recorded at consultations by the doctor less the result rated (the feedback reports)."
+            )
+        ),
     ]
     return ReportResult(rows=rows, notes=notes)
 
@@ -94,6 +126,7 @@ register(
             Column("value_per_patient", _("Value per first patient"), "money"),
             Column("repeat_visits", _("Repeat visits per first patient"), "float"),
             Column("complication_rate", _("Complication rate"), "percent"),
+            Column("answers", _("Answers"), "int"),
             Column("nps", _("NPS"), "float"),
             Column("expectation_gap", _("Expectation gap"), "float"),
             Column("flag", _("Flag")),

@@ -1,0 +1,141 @@
+"""The incremental update of the daily facts: the recorded changes (``FactsChange``) of an organisation
+turned into the local days whose facts depend on them, those days built again from the raw tables
+(``facts.build``, the same code as the full rebuild, so incremental equals rebuilt), the changes
+deleted — all in one transaction, claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` so several workers
+can run.
+
+The days of a change: its own (former and new) local day; for a patient, the local day and branch of
+their first visit that happened and of their first booked visit, before the changes and now (the
+first-visit counts and the funnel's later steps are counted there); when the first visit moved, the
+days of the patient's payments (their first-visit revenue flag); after a merge, every day of the kept
+card's history (the duplicate's rows moved onto it in bulk)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Max, Min
+
+from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.models import DayFact, FactsChange
+from clinicflow.analytics.owner.facts import Clock, build, data_span, patient_days
+from clinicflow.analytics.owner.signals import MERGED
+from clinicflow.booking.models import Appointment, Payment
+from clinicflow.core.models import Organization
+
+BATCH = 5000
+Moment = tuple[dt.datetime, uuid.UUID | None]  # start, branch
+
+
+@dataclass(frozen=True)
+class Applied:
+    changes: int
+    days: int
+
+
+def _firsts(rows: Iterable[tuple[dt.datetime, str, uuid.UUID | None]]) -> tuple[Moment | None, Moment | None]:
+    """(first booked, first happened) of (start, status, branch) rows."""
+    booked = arrived = None
+    for at, status, branch in rows:
+        if booked is None or at < booked[0]:
+            booked = (at, branch)
+        if status in HAPPENED and (arrived is None or at < arrived[0]):
+            arrived = (at, branch)
+    return booked, arrived
+
+
+def affected_days(org: Organization, changes: list[FactsChange]) -> set[dt.date]:
+    clock = Clock(org)
+    days = {clock.day(c.branch_id, c.at) for c in changes}
+    patients = {c.patient_id for c in changes if c.patient_id is not None}
+    if not patients:
+        return days
+    # the first record of each changed appointment holds what it was before this batch
+    original: dict[uuid.UUID, FactsChange] = {}
+    for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
+        if c.appointment_id is not None and c.appointment_id not in original:
+            original[c.appointment_id] = c
+    current: dict[uuid.UUID, list[tuple[uuid.UUID, dt.datetime, str, uuid.UUID]]] = defaultdict(list)
+    ids = list(patients)
+    for i in range(0, len(ids), BATCH):
+        for pk, p, at, status, branch in (
+            Appointment.objects.for_org(org)
+            .filter(patient_id__in=ids[i : i + BATCH])
+            .values_list("pk", "patient_id", "start_at", "status", "branch_id")
+        ):
+            current[p].append((pk, at, status, branch))
+    moved: set[uuid.UUID] = set()
+    for p in patients:
+        rows = current.get(p, [])
+        now = _firsts((at, status, branch) for _pk, at, status, branch in rows)
+        before_rows: list[tuple[dt.datetime, str, uuid.UUID | None]] = [
+            (at, status, branch) for pk, at, status, branch in rows if pk not in original
+        ]
+        before_rows += [
+            (c.was_start, c.was_status, c.was_branch_id)
+            for c in original.values()
+            if c.patient_id == p and c.was_start is not None
+        ]
+        before = _firsts(before_rows)
+        for moment in (*now, *before):
+            if moment is not None:
+                days.add(clock.day(moment[1], moment[0]))
+        if now[1] != before[1]:
+            moved.add(p)
+    merged = {c.patient_id for c in changes if c.was_status == MERGED and c.patient_id is not None}
+    if merged:
+        days |= patient_days(org, merged)
+    if moved:
+        days |= {
+            clock.day(b, at)
+            for b, at in Payment.objects.for_org(org)
+            .filter(patient_id__in=list(moved))
+            .values_list("branch_id", "paid_at")
+        }
+    return days
+
+
+def _span_growth(org: Organization) -> set[dt.date]:
+    """Days a rebuild would now cover that the facts do not: the data's span grew at either end (the
+    load of a day counts even when nothing was booked, so the rebuild's span matters)."""
+    span = data_span(org)
+    built = DayFact.objects.for_org(org).aggregate(first=Min("day"), last=Max("day"))
+    if span is None or built["first"] is None:
+        return set()
+    first, last = span
+    days = {first + dt.timedelta(days=i) for i in range(max(0, (built["first"] - first).days))}
+    days |= {last - dt.timedelta(days=i) for i in range(max(0, (last - built["last"]).days))}
+    return days
+
+
+def _runs(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
+    """Apply (and delete) up to ``batch`` of the organisation's recorded changes."""
+    with transaction.atomic():
+        changes = list(
+            FactsChange.objects.for_org(org)
+            .select_for_update(skip_locked=True)
+            .order_by("created_at")[:batch]
+        )
+        if not changes:
+            return Applied(changes=0, days=0)
+        days = affected_days(org, changes) | _span_growth(org)
+        for d0, d1 in _runs(days):
+            build(org, d0, d1)
+        FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
+    return Applied(changes=len(changes), days=len(days))

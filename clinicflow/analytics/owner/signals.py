@@ -1,0 +1,139 @@
+"""Changes the daily facts must follow, recorded as ``FactsChange`` rows in the same transaction as the
+change (connected in ``AnalyticsConfig.ready``; no other app's file is edited, as webhooks do):
+
+- an appointment created, moved (start, branch) or whose status changed, or deleted: its former and
+  new moments, and what it was before (so its patient's former first visit is known);
+- a payment, a survey answer, a call or a lead saved or deleted: its moment;
+- a patient card created, its source changed or merged: its creation moment (new patients, referral).
+
+Bulk writes (``bulk_create``, ``update``: the simulator and imports) send no signals; ``clinicflow
+analytics rebuild`` rebuilds the facts after them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.db.models.signals import post_delete, post_init, post_save
+
+from clinicflow.acquisition.models import Call, Lead
+from clinicflow.analytics.models import FactsChange
+from clinicflow.booking.models import Appointment, Payment
+from clinicflow.patients.models import Patient
+
+ORIGINAL = "_facts_original"
+MERGED = "merged"  # ``was_status`` of the change recorded for the card a duplicate was merged into
+
+
+def _remember_appointment(sender: Any, instance: Appointment, **kw: Any) -> None:
+    v = instance.__dict__
+    setattr(instance, ORIGINAL, (v.get("start_at"), v.get("status"), v.get("branch_id")))
+
+
+def _remember_patient(sender: Any, instance: Patient, **kw: Any) -> None:
+    v = instance.__dict__
+    setattr(instance, ORIGINAL, (v.get("source"), v.get("merged_into_id")))
+
+
+def _appointment_saved(
+    sender: Any, instance: Appointment, created: bool, raw: bool = False, **kw: Any
+) -> None:
+    if raw:
+        return
+    was = getattr(instance, ORIGINAL, (None, None, None))
+    now = (instance.start_at, instance.status, instance.branch_id)
+    if not created and was == now:
+        return
+    rows = [_change(instance, instance.start_at, instance.branch_id, None if created else was)]
+    if not created and was[0] is not None and was[0] != instance.start_at:
+        rows.append(_change(instance, was[0], was[2], was))
+    FactsChange.objects.bulk_create(rows)
+    setattr(instance, ORIGINAL, now)
+
+
+def _appointment_deleted(sender: Any, instance: Appointment, **kw: Any) -> None:
+    was = getattr(instance, ORIGINAL, (instance.start_at, instance.status, instance.branch_id))
+    FactsChange.objects.create(
+        organization_id=instance.organization_id,
+        patient_id=instance.patient_id,
+        branch_id=was[2],
+        at=was[0] or instance.start_at,
+        appointment_id=instance.pk,
+        was_start=was[0],
+        was_status=was[1] or "",
+        was_branch_id=was[2],
+    )
+
+
+def _change(a: Appointment, at: Any, branch: Any, was: tuple[Any, Any, Any] | None) -> FactsChange:
+    return FactsChange(
+        organization_id=a.organization_id,
+        patient_id=a.patient_id,
+        branch_id=branch,
+        at=at,
+        appointment_id=a.pk,
+        was_start=was[0] if was else None,
+        was_status=(was[1] or "") if was else "",
+        was_branch_id=was[2] if was else None,
+    )
+
+
+def _moment(field: str) -> Any:
+    def record(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+        if raw:
+            return
+        FactsChange.objects.create(
+            organization_id=instance.organization_id,
+            patient_id=getattr(instance, "patient_id", None),
+            branch_id=getattr(instance, "branch_id", None),
+            at=getattr(instance, field),
+        )
+
+    return record
+
+
+def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = False, **kw: Any) -> None:
+    now = (instance.source, instance.merged_into_id)
+    if raw or (not created and getattr(instance, ORIGINAL, None) == now):
+        return
+    rows = [
+        FactsChange(
+            organization_id=instance.organization_id,
+            patient_id=instance.pk,
+            branch_id=instance.branch_id,
+            at=instance.created_at,
+        )
+    ]
+    if instance.merged_into_id is not None:
+        # a merge moves the duplicate's rows onto the kept card in bulk: every day of its history
+        rows.append(
+            FactsChange(
+                organization_id=instance.organization_id,
+                patient_id=instance.merged_into_id,
+                branch_id=instance.branch_id,
+                at=instance.created_at,
+                was_status=MERGED,
+            )
+        )
+    FactsChange.objects.bulk_create(rows)
+    setattr(instance, ORIGINAL, now)
+
+
+_RECEIVERS: list[Any] = []  # strong references: the signals hold weak ones
+
+
+def connect() -> None:
+    post_init.connect(_remember_appointment, sender=Appointment, dispatch_uid="facts_appt_init")
+    post_save.connect(_appointment_saved, sender=Appointment, dispatch_uid="facts_appt_save")
+    post_delete.connect(_appointment_deleted, sender=Appointment, dispatch_uid="facts_appt_delete")
+    post_init.connect(_remember_patient, sender=Patient, dispatch_uid="facts_patient_init")
+    post_save.connect(_patient_saved, sender=Patient, dispatch_uid="facts_patient_save")
+    moments: list[tuple[Any, str]] = [(Payment, "paid_at"), (Call, "started_at"), (Lead, "created_at")]
+    if apps.is_installed("clinicflow.feedback"):
+        moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at"))
+    for model, field in moments:
+        receiver = _moment(field)
+        _RECEIVERS.append(receiver)
+        label = model._meta.label_lower
+        post_save.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_save")
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_delete")

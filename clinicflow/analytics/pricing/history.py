@@ -1,0 +1,207 @@
+"""What the what-if planner reads besides the calls panel: net revenue per month by the cohort of the
+patients' first visit, the front desk per administrator, and the last months' load per doctor and
+room type.
+
+Net revenue is payments less refunds in the panel's currency, by the month of payment on the
+branch's clock. A patient's cohort is the month of their first visit that happened (the panel's
+definition); payments of patients without one in the history (older patients, prepayments) form
+the ``older`` stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from clinicflow.acquisition.attribution import HAPPENED, REFUND
+from clinicflow.acquisition.defaults import tracking_settings
+from clinicflow.acquisition.models import Call, CallStatus
+from clinicflow.analytics.pricing.panel import Panel, build_panel
+from clinicflow.analytics.reports.acquisition.administrators import administrator_rows
+from clinicflow.analytics.reports.capacity import compute_load
+from clinicflow.booking.models import Appointment, Doctor, Payment, Room
+from clinicflow.core.models import Organization
+
+
+@dataclass
+class Admin:
+    """One administrator over the last months: unique calls taken, answered, booked, arrived."""
+
+    id: uuid.UUID
+    name: str
+    unique_calls: int
+    answered: int
+    booked: int
+    arrived: int
+
+    @property
+    def conversion(self) -> float:
+        """The share of answered unique calls that booked (the simulator's ``conversion``)."""
+        return self.booked / self.answered if self.answered else 0.0
+
+
+@dataclass
+class Capacity:
+    """Minutes per month over the last months: per doctor (available, booked) and per room type."""
+
+    doctors: dict[uuid.UUID, tuple[str, float, float]] = field(default_factory=dict)  # name, avail, booked
+    room_types: dict[str, tuple[float, float]] = field(default_factory=dict)  # available, booked
+
+
+@dataclass
+class History:
+    panel: Panel
+    cohort_revenue: np.ndarray  # (cohort month, payment month) in major units
+    cohort_size: np.ndarray  # first patients per month (all branches)
+    older: np.ndarray  # revenue per month of patients without a first visit in the history
+    admins: list[Admin]
+    capacity: Capacity
+    gross_margin: float
+
+    @property
+    def revenue(self) -> np.ndarray:
+        out: np.ndarray = self.cohort_revenue.sum(axis=0) + self.older
+        return out
+
+
+def _month(d: dt.date | dt.datetime) -> dt.date:
+    return dt.date(d.year, d.month, 1)
+
+
+def build_history(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, recent_months: int = 3, extras: bool = True
+) -> History:
+    """``extras``: also the administrators and the capacity of the last ``recent_months``."""
+    panel = build_panel(org=org, date_from=date_from, date_to=date_to)
+    n = len(panel.months)
+    index = {m: i for i, m in enumerate(panel.months)}
+    tz = panel.branches[0].tz if panel.branches else dt.UTC
+    start = dt.datetime.combine(panel.months[0], dt.time.min, tzinfo=dt.UTC) if n else None
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    cohort_of: dict[uuid.UUID, int] = {}
+    size = np.zeros(n)
+    rev = np.zeros((n, n))
+    older = np.zeros(n)
+    if n:
+        firsts = (
+            Appointment.objects.for_org(org)
+            .filter(status__in=HAPPENED)
+            .values("patient_id")
+            .annotate(first=Min("start_at"))
+            .filter(first__lt=end)
+            .order_by()
+            .values_list("patient_id", "first")
+        )
+        for patient_id, first in firsts:
+            i = index.get(_month(first.astimezone(tz)))
+            if i is not None and first >= (start or first):
+                cohort_of[patient_id] = i
+                size[i] += 1
+        pays = (
+            Payment.objects.for_org(org)
+            .filter(paid_at__gte=start, paid_at__lt=end, currency=panel.currency)
+            .annotate(m=TruncMonth("paid_at", tzinfo=tz))
+            .values("patient_id", "m")
+            .annotate(p=Sum("amount", filter=~Q(kind=REFUND)), r=Sum("amount", filter=Q(kind=REFUND)))
+            .order_by()
+            .values_list("patient_id", "m", "p", "r")
+        )
+        for patient_id, m, paid, refunded in pays:
+            j = index.get(_month(m))
+            if j is None:
+                continue
+            net = float((paid or 0) - (refunded or 0))
+            c = cohort_of.get(patient_id)
+            if c is None or c > j:
+                older[j] += net
+            else:
+                rev[c, j] += net
+    recent_from = panel.months[-recent_months] if n >= recent_months else date_from
+    return History(
+        panel=panel,
+        cohort_revenue=rev,
+        cohort_size=size,
+        older=older,
+        admins=_admins(org, recent_from, date_to) if extras else [],
+        capacity=_capacity(org, panel, recent_from, date_to, max(min(recent_months, n), 1))
+        if extras
+        else Capacity(),
+        gross_margin=float(tracking_settings(org=org).gross_margin) if extras else 1.0,
+    )
+
+
+def _admins(org: Organization, d0: dt.date, d1: dt.date) -> list[Admin]:
+    start = dt.datetime.combine(d0, dt.time.min, tzinfo=dt.UTC)
+    end = dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    answered = dict(
+        Call.objects.for_org(org)
+        .filter(
+            started_at__gte=start,
+            started_at__lt=end,
+            is_unique=True,
+            administrator__isnull=False,
+            status__in=(CallStatus.ANSWERED, CallStatus.COMPLETED),
+        )
+        .values("administrator_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("administrator_id", "n")
+    )
+    out = []
+    for r in administrator_rows(org=org, date_from=d0, date_to=d1):
+        aid = uuid.UUID(r["administrator_id"])
+        out.append(
+            Admin(
+                id=aid,
+                name=str(r["administrator"]),
+                unique_calls=int(r["unique_calls"]),
+                answered=int(answered.get(aid, 0)),
+                booked=int(r["booked"]),
+                arrived=int(r["arrived"]),
+            )
+        )
+    return out
+
+
+def _capacity(org: Organization, panel: Panel, d0: dt.date, d1: dt.date, months: int) -> Capacity:
+    out = Capacity()
+    doctors: dict[uuid.UUID, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    types: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    room_type = dict(Room.objects.for_org(org).values_list("pk", "room_type"))
+    for branch in panel.branches:
+        load = compute_load(org=org, branch=branch, date_from=d0, date_to=d1)
+        for row in load.by_doctor():
+            doctors[row["key"]][0] += row["available"]
+            doctors[row["key"]][1] += row["booked"]
+        for row in load.by_room():
+            t = types[str(room_type.get(row["key"], ""))]
+            t[0] += row["available"]
+            t[1] += row["booked"]
+    names = dict(Doctor.objects.for_org(org).values_list("pk", "full_name"))
+    out.doctors = {k: (names.get(k, ""), v[0] / months, v[1] / months) for k, v in doctors.items()}
+    out.room_types = {k: (v[0] / months, v[1] / months) for k, v in types.items() if k}
+    return out
+
+
+def realised(*, org: Organization, date_from: dt.date, date_to: dt.date) -> list[dict[str, object]]:
+    """The figures a forecast predicts, from the real data of whole months ``date_from``..``date_to``
+    (the hypothesis log's measured effect; the honesty test's realised figures)."""
+    h = build_history(org=org, date_from=date_from, date_to=date_to, extras=False)
+    p = h.panel
+    rows = []
+    for i, m in enumerate(p.months):
+        calls = sum(v for (_, _, mm), v in p.calls.items() if mm == m)
+        rows.append(
+            {
+                "month": m.strftime("%Y-%m"),
+                "unique_calls": calls,
+                "first_visits": int(h.cohort_size[i]),
+                "revenue": float(h.revenue[i]),
+            }
+        )
+    return rows

@@ -1,0 +1,215 @@
+"""The daily facts follow every change a user can make — through the booking, payment, patient and
+feedback services (or a plain ``save``/``delete``, which sends the same signals) — applied by the
+worker's job from the recorded changes, and the result equals a full rebuild from the raw tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+import pytest
+
+from clinicflow.acquisition.models import Call, CallStatus, Lead
+from clinicflow.analytics.models import DayFact, FactsChange, RevenueFact
+from clinicflow.analytics.owner.changes import apply_changes
+from clinicflow.analytics.owner.facts import COUNTS, rebuild
+from clinicflow.analytics.owner.jobs import apply_recorded_changes
+from clinicflow.booking.models import Appointment, AppointmentStatus, Payment, PaymentKind
+from clinicflow.booking.services import appointment_cancel, appointment_mark
+from clinicflow.booking.services.payments import payment_record
+from clinicflow.core.models import Organization
+from clinicflow.core.money import Money
+from clinicflow.feedback.models import Survey, SurveyAnswer, SurveyKind
+from clinicflow.patients.models import Patient, Source
+from clinicflow.patients.services import PatientData, patient_create, patient_merge, patient_update
+from clinicflow.simulator.runner import simulate_org
+from clinicflow.simulator.scenario import load_scenario
+
+SCENARIO = {"clinic": {"months": 3, "end_date": "2026-11-30"}}
+
+
+def _facts(org: Organization) -> tuple[list, list]:
+    days = sorted(DayFact.objects.for_org(org).values_list("branch_id", "day", *COUNTS), key=str)
+    days = [d for d in days if any(d[2:])]
+    rev = sorted(
+        RevenueFact.objects.for_org(org).values_list(
+            "branch_id", "day", "currency", "doctor_id", "service_id", "first", "amount", "payments"
+        ),
+        key=str,
+    )
+    return days, rev
+
+
+def _done(org: Organization, n: int) -> list[Appointment]:
+    return list(
+        Appointment.objects.for_org(org)
+        .filter(status=AppointmentStatus.DONE)
+        .select_related("patient", "branch", "doctor", "service")
+        .order_by("start_at")[: n * 7 : 7]
+    )
+
+
+@pytest.mark.django_db
+def test_every_user_change_applied_incrementally_equals_a_full_rebuild(org: Organization) -> None:
+    simulate_org(org=org, scenario=load_scenario(overrides=SCENARIO), seed=11)
+    rebuild(org)
+    FactsChange.objects.for_org(org).delete()  # the simulator writes in bulk: nothing recorded
+    before = _facts(org)
+    a = _done(org, 9)
+    # a visit marked a no-show by mistake is found done, another cancelled, a booked one arrives
+    Appointment.objects.filter(pk=a[0].pk).update(status=AppointmentStatus.BOOKED)  # set up: bulk, unrecorded
+    rebuild(org)
+    FactsChange.objects.for_org(org).delete()
+    first = Appointment.objects.get(pk=a[0].pk)
+    appointment_mark(
+        org=org, actor=None, appointment=first, status="no_show", at=first.start_at + dt.timedelta(hours=2)
+    )
+    booked = (
+        Appointment.objects.for_org(org).filter(status=AppointmentStatus.BOOKED).order_by("start_at").first()
+    )
+    assert booked is not None
+    appointment_cancel(org=org, actor=None, appointment=booked, reason="ill")
+    # a patient's first visit moved a week later (a plain save, as an edit form does)
+    moved = a[1]
+    shift = dt.timedelta(days=7)
+    moved.start_at, moved.end_at, moved.busy_until = (
+        moved.start_at + shift,
+        moved.end_at + shift,
+        moved.busy_until + shift,
+    )
+    moved.save()
+    # a booked appointment deleted (booked in error)
+    gone = (
+        Appointment.objects.for_org(org)
+        .filter(status=AppointmentStatus.BOOKED)
+        .exclude(pk=booked.pk)
+        .exclude(pk__in=Payment.objects.for_org(org).exclude(appointment=None).values("appointment_id"))
+        .order_by("start_at")
+        .first()
+    )
+    assert gone is not None
+    gone.delete()
+    # a payment and a refund recorded
+    pay = payment_record(
+        org=org,
+        actor=None,
+        patient=a[3].patient,
+        branch=a[3].branch,
+        amount=Money(Decimal("1500.00"), a[3].currency),
+        method="card",
+        appointment=a[3],
+        paid_at=a[3].start_at + dt.timedelta(hours=1),
+    )
+    payment_record(
+        org=org,
+        actor=None,
+        patient=a[4].patient,
+        branch=a[4].branch,
+        amount=Money(Decimal("700.00"), a[4].currency),
+        method="card",
+        appointment=a[4],
+        kind=PaymentKind.REFUND,
+        paid_at=a[4].start_at + dt.timedelta(days=2),
+    )
+    # a payment taken back (payments are never deleted once the ledger holds them: a full refund)
+    undone = Payment.objects.for_org(org).filter(appointment=a[5]).first()
+    assert undone is not None
+    payment_record(
+        org=org,
+        actor=None,
+        patient=a[5].patient,
+        branch=undone.branch,
+        amount=Money(undone.amount, undone.currency),
+        method=undone.method,
+        appointment=a[5],
+        kind=PaymentKind.REFUND,
+        paid_at=undone.paid_at + dt.timedelta(days=1),
+    )
+    assert pay.pk
+    # a new patient books and arrives (a copy of a slot two days after the last visit)
+    newcomer = patient_create(
+        org=org, actor=None, data=PatientData(last_name="New", first_name="Comer", source=Source.REFERRAL)
+    )
+    template = a[6]
+    new = Appointment.objects.create(
+        organization=org,
+        branch=template.branch,
+        patient=newcomer,
+        service=template.service,
+        doctor=template.doctor,
+        start_at=template.start_at + dt.timedelta(days=2, minutes=3),
+        end_at=template.end_at + dt.timedelta(days=2, minutes=3),
+        busy_until=template.busy_until + dt.timedelta(days=2, minutes=3),
+        price=template.price,
+        currency=template.currency,
+        is_first_visit=True,
+    )
+    appointment_mark(org=org, actor=None, appointment=new, status="arrived", at=new.start_at)
+    # a patient's source corrected to a referral; two cards of one person merged
+    patient_update(
+        org=org, actor=None, patient=a[7].patient, data=PatientData(source=Source.REFERRAL, given={"source"})
+    )
+    dup = patient_create(org=org, actor=None, data=PatientData(last_name="Dup", first_name="Licate"))
+    t = a[8]
+    early = dt.timedelta(days=-20, minutes=7)  # the duplicate's visit is earlier than the kept card's first
+    Appointment.objects.create(
+        organization=org,
+        branch=t.branch,
+        patient=dup,
+        service=t.service,
+        doctor=t.doctor,
+        start_at=a[7].start_at + early,
+        end_at=a[7].end_at + early,
+        busy_until=a[7].busy_until + early,
+        price=t.price,
+        currency=t.currency,
+        status=AppointmentStatus.DONE,
+    )
+    patient_merge(org=org, actor=None, keep=Patient.objects.get(pk=a[7].patient_id), merge=dup)
+    # a satisfied answer (result above the expectation) to a survey
+    survey = Survey.objects.create(
+        organization=org,
+        appointment=new,
+        patient=newcomer,
+        doctor=new.doctor,
+        branch=new.branch,
+        kind=SurveyKind.AFTER_VISIT,
+        token_hash=hashlib.sha256(b"ow-test").hexdigest(),
+        expires_at=new.start_at + dt.timedelta(days=30),
+    )
+    SurveyAnswer.objects.create(
+        organization=org,
+        survey=survey,
+        patient=newcomer,
+        doctor=new.doctor,
+        branch=new.branch,
+        nps=6,
+        csat=4,
+        result=8,
+        expectation=7,
+        answered_at=new.end_at + dt.timedelta(days=1),
+    )
+    # a call and a lead come in
+    Call.objects.create(
+        organization=org,
+        provider="generic",
+        provider_call_id="ow-1",
+        branch=a[0].branch,
+        started_at=a[0].start_at,
+        status=CallStatus.MISSED,
+        caller_e164="+79990000001",
+        is_unique=True,
+    )
+    Lead.objects.create(organization=org, branch=a[0].branch, created_at=a[0].start_at)
+    assert FactsChange.objects.for_org(org).count() >= 12
+    out = apply_recorded_changes()
+    assert "changes applied" in out and not FactsChange.objects.for_org(org).exists()
+    incremental = _facts(org)
+    assert incremental != before  # the changes did change the facts
+    rebuild(org)
+    rebuilt = _facts(org)
+    assert set(rebuilt[0]) ^ set(incremental[0]) == set()
+    assert set(rebuilt[1]) ^ set(incremental[1]) == set()
+    assert rebuilt == incremental
+    assert apply_changes(org).changes == 0

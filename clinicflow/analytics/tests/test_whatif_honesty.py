@@ -1,0 +1,93 @@
+"""The planner is honest (issue #18): fitted on a simulated clinic's history up to a month, its
+prediction of the next months under a lever change lands within 10% (or inside its own 95%
+interval) of a re-run of the simulator from the same seed with that lever changed in
+``[[changes]]`` — for the first-visit price and a channel's budget — and its baseline prediction
+within 10% of the baseline's own figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from clinicflow.analytics.pricing.forecast import forecast
+from clinicflow.analytics.pricing.history import realised
+from clinicflow.analytics.pricing.levers import parse_levers
+from clinicflow.analytics.pricing.whatif import build_plan
+from clinicflow.conftest import module_data
+from clinicflow.simulator.runner import simulate_org
+from clinicflow.simulator.scenario import load_scenario
+
+END = dt.date(2026, 6, 30)
+MONTHS = 30  # 2024-01 .. 2026-06: two whole years of history, then the six predicted months
+CHANGE = 24  # 2026-01: the lever moves, the planner predicts 2026-01 .. 2026-06
+AS_OF = dt.date(2026, 1, 1)
+HORIZON = 6
+SEED = 11
+CLINIC = {"months": MONTHS, "end_date": END.isoformat(), "demand_factor": 0.4}
+
+
+def _simulate(slug: str, changes: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    from clinicflow.core.services import organization_create
+
+    org = organization_create(name=slug, slug=slug, country="RU", currency="RUB")
+    scn = load_scenario("mid", overrides={"clinic": CLINIC, "changes": changes})
+    simulate_org(org=org, scenario=scn, seed=SEED)
+    return org, scn
+
+
+@pytest.fixture(scope="module")
+def runs(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with module_data(django_db_blocker):
+        base, scn = _simulate("wi-base", [])
+        spend = next(c for c in scn.channels if c.code == "search_ads").monthly_spend
+        price = dict(scn.price_schedule)[max(m for m, _ in scn.price_schedule if m <= CHANGE)]
+        cut, _ = _simulate("wi-price", [{"month": CHANGE, "set": {"first_visit_price": price * 0.9}}])
+        ads, _ = _simulate(
+            "wi-ads", [{"month": CHANGE, "set": {"channels.search_ads.monthly_spend": spend * 1.3}}]
+        )
+        yield {"base": base, "price": cut, "ads": ads, "price_now": price, "scenario": scn}
+
+
+def _totals(org) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    rows = realised(org=org, date_from=AS_OF, date_to=END)
+    assert len(rows) == HORIZON
+    return {k: float(sum(r[k] for r in rows)) for k in ("unique_calls", "first_visits", "revenue")}
+
+
+def _check(pred: dict[str, Any], real: dict[str, float], what: str) -> list[str]:
+    errors = []
+    for k in ("unique_calls", "first_visits", "revenue"):
+        p, lo, hi = float(pred[k]), float(pred["low"][k]), float(pred["high"][k])
+        err = abs(p - real[k]) / real[k]
+        print(f"{what} {k}: predicted {p:.0f} [{lo:.0f}, {hi:.0f}] realised {real[k]:.0f} error {err:.1%}")
+        if err > 0.10 and not lo <= real[k] <= hi:
+            errors.append(f"{what} {k}")
+    return errors
+
+
+@pytest.mark.django_db
+def test_the_planner_predicts_a_price_cut_and_a_budget_rise(runs) -> None:  # type: ignore[no-untyped-def]
+    model = build_plan(org=runs["base"], as_of=AS_OF)
+    base = forecast(model, [], HORIZON).totals
+    now = model.current()
+    price = Decimal(str(runs["price_now"])) * Decimal("0.9")
+    assert abs(now["first_visit_price"] - Decimal(str(runs["price_now"]))) < 1
+    cut = forecast(model, parse_levers(model, {"first_visit_price": price}), HORIZON).totals
+    spend = now["channels.search_ads.monthly_spend"] * Decimal("1.3")
+    ads = forecast(model, parse_levers(model, {"channels.search_ads.monthly_spend": spend}), HORIZON).totals
+    failed = _check(base, _totals(runs["base"]), "baseline")
+    failed += _check(cut, _totals(runs["price"]), "price -10%")
+    failed += _check(ads, _totals(runs["ads"]), "search ads +30%")
+    assert not failed, failed
+    # the price effect against the planted one: calls × (1 + calls_change_per_step)^(cut / step)
+    scn = runs["scenario"]
+    planted = (1 + scn.calls_change_per_step) ** (runs["price_now"] * 0.1 / scn.elasticity_step)
+    effect = float(cut["unique_calls"]) / float(base["unique_calls"])
+    print(f"price effect on calls: predicted x{effect:.3f}, planted x{planted:.3f}")
+    assert abs(effect - planted) / planted <= 0.10
+    # and the planted direction: a price cut and a bigger budget both bring calls
+    assert float(cut["unique_calls"]) > 1.05 * float(base["unique_calls"])
+    assert float(ads["unique_calls"]) > 1.02 * float(base["unique_calls"])

@@ -1,0 +1,77 @@
+"""Points beyond the wallet API's redeem and give: redeem for a procedure, and a patient's points
+with their expiry."""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from ninja import Header, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from clinicflow.accounts.api_auth import ApiRequest, api_perm
+from clinicflow.catalogue.models import Service
+from clinicflow.core.api import ERRORS
+from clinicflow.core.errors import ValidationFailed
+from clinicflow.ledger.api.schemas import TransactionOut, transaction_out
+from clinicflow.ledger.selectors.loyalty import points_of
+from clinicflow.ledger.selectors.wallet import wallet_patient
+from clinicflow.ledger.services.idempotency import HEADER, clean_key, fingerprint, idempotent
+from clinicflow.ledger.services.points import points_for_service, points_redeem_service
+
+router = Router(tags=["ledger"])
+IdemKey = Annotated[
+    str | None, Header(alias=HEADER, description="A unique key per request; a retry sends the same.")
+]
+
+
+class RedeemServiceIn(Schema):
+    service: str = Field(max_length=60, description="The service's code")
+
+
+class ExpiryOut(Schema):
+    expires_at: dt.datetime
+    points: int
+
+
+class PointsOut(Schema):
+    held: int
+    usable: int
+    expiring: list[ExpiryOut]
+
+
+@router.get("/patients/{patient_id}/points", response={200: PointsOut, **ERRORS})
+@api_perm("wallet.view", audit_object="wallet")
+def points(request: ApiRequest, patient_id: str) -> dict[str, Any]:
+    """Points held, usable now (expired lots excluded), and when which part expires."""
+    patient = wallet_patient(org=request.org, user=request.auth, patient_id=patient_id, request=request)
+    p = points_of(org=request.org, patient=patient)
+    return {
+        "held": int(p.held),
+        "usable": int(p.usable),
+        "expiring": [{"expires_at": at, "points": int(n)} for at, n in p.expiring],
+    }
+
+
+@router.post("/patients/{patient_id}/points/redeem-service", response={201: TransactionOut, **ERRORS})
+@api_perm("wallet.move", audit_object="wallet")
+def redeem_service(
+    request: ApiRequest, patient_id: str, data: RedeemServiceIn, idempotency_key: IdemKey = None
+) -> Status[dict[str, Any]]:
+    """Redeem points for a procedure: its list price in points (rounded up) becomes bonus of that
+    price, referenced `service:<code>`. Too few points: 409 naming `points`."""
+    org, user = request.org, request.auth
+    patient = wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        service = Service.objects.for_org(org).filter(code=data.service).first()
+        if service is None:
+            raise ValidationFailed.field("service", "no such service")
+        points_for_service(org=org, service=service)
+        txn = points_redeem_service(org=org, actor=user, patient=patient, service=service, request=request)
+        return 201, transaction_out(txn)
+
+    status, body = idempotent(
+        org=org, key=clean_key(idempotency_key),
+        request_fingerprint=fingerprint(request.method or "POST", request.path, data.dict()), run=run,
+    )  # fmt: skip
+    return Status(status, body)
