@@ -122,3 +122,10 @@ def earliest_today(*, org: Organization) -> dt.date:
     before it is in the past everywhere."""
     now = dt.datetime.now(dt.UTC)
     return min((now.astimezone(b.tz).date() for b in branch_list(org=org)), default=now.date())
+
+
+def service_by_key(*, org: Organization, key: str) -> Service | None:
+    """The organisation's service named by its id or its code (as an API caller may name it)."""
+    qs = Service.objects.for_org(org)
+    pk = parse_uuid(key)
+    return qs.filter(pk=pk).first() if pk else qs.filter(code=key[:60]).first()

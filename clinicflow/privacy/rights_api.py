@@ -5,6 +5,7 @@ consents. Thin handlers over ``privacy.rights``; every request is logged (``Subj
 audited; a patient or request of another organisation is a 404."""
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.http import HttpResponse
@@ -215,8 +216,8 @@ def request_withdrawal(request: ApiRequest, payload: WithdrawalIn) -> Status[dic
 
 
 # declared last: its pattern would otherwise take /requests/access and the other rights' paths
-@router.get("/requests/{request_id}", response={200: SubjectRequestOut, **ERRORS})
+@router.get("/requests/{uuid:request_id}", response={200: SubjectRequestOut, **ERRORS})
 @api_perm(PERM, audit_object="subject_request")
-def request_detail(request: ApiRequest, request_id: str) -> dict[str, Any]:
+def request_detail(request: ApiRequest, request_id: uuid.UUID) -> dict[str, Any]:
     """One request with its status and outcome; another organisation's id is a 404."""
     return request_out(request_get(org=request.org, request_id=request_id))

@@ -140,7 +140,7 @@ def test_incremental_facts_equal_a_full_rebuild(simulated) -> None:
         touched.add(at.astimezone(branch.tz).date())
 
     first, second, third, fourth = appts
-    # a visit marked a no-show, a booking moved to another day, a payment refunded, a payment deleted
+    # a visit marked a no-show, a booking moved to another day, a payment refunded, a payment re-dated
     Appointment.objects.filter(pk=first.pk).update(status=AppointmentStatus.NO_SHOW)
     mark(first.start_at, first.branch)
     moved = second.start_at + dt.timedelta(days=3)
@@ -164,10 +164,12 @@ def test_incremental_facts_equal_a_full_rebuild(simulated) -> None:
         paid_at=pay.paid_at + dt.timedelta(days=1),
     )
     mark(pay.paid_at + dt.timedelta(days=1), pay.branch)
-    gone = Payment.objects.for_org(org).filter(appointment=fourth).first()
-    assert gone is not None
-    mark(gone.paid_at, gone.branch)
-    gone.delete()
+    # a payment is never deleted now (its invoice tender keeps it): one is re-dated instead
+    later = Payment.objects.for_org(org).filter(appointment=fourth).first()
+    assert later is not None
+    mark(later.paid_at, later.branch)
+    Payment.objects.filter(pk=later.pk).update(paid_at=later.paid_at + dt.timedelta(days=2))
+    mark(later.paid_at + dt.timedelta(days=2), later.branch)
     # each changed patient's days are updated (their first visit, and so other days' facts, may move)
     update_patients(org, {a.patient_id for a in appts}, touched)
     incremental = _facts(org)

@@ -444,7 +444,7 @@ def test_the_api_answers_with_the_pages_blocks(web, api, clinic, users) -> None:
 
 
 @pytest.mark.parametrize(
-    ("persona", "budget"), [("frontdesk", 12), ("doctor", 20), ("marketer", 13), ("owner", 21)]
+    ("persona", "budget"), [("frontdesk", 12), ("doctor", 21), ("marketer", 13), ("owner", 21)]
 )
 def test_each_home_reads_in_a_fixed_number_of_queries(
     web, clinic, shanghai, users, persona, budget, django_assert_max_num_queries

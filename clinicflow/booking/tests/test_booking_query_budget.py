@@ -23,9 +23,9 @@ from clinicflow.messaging.models import Message, MessageAttachment
 # lock one room + re-check 2, insert 3 (with its savepoint), settings 1, outbox 6 (phones, templates,
 # savepoint, messages, attachment, release; no dedupe lookup for a new appointment's keys), audit 3
 # = 22, plus the service's own savepoint pair inside the test transaction
-BOOK_BUDGET = 25  # + the outgoing-webhook subscriptions of the organisation (one query per event)
+BOOK_BUDGET = 26  # + the outgoing-webhook subscriptions (one query per event), + the owner facts change row
 # the API adds the bearer token, the patient, service, doctor and branch lookups (no read-back)
-API_BUDGET = 31  # + the outgoing-webhook subscriptions (one query per event)
+API_BUDGET = 32  # + the outgoing-webhook subscriptions (one query per event), + the owner facts change row
 
 
 def _queries(ctx: CaptureQueriesContext) -> list[str]:

@@ -20,12 +20,12 @@ from pydantic import Field
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.booking.selectors.appointments import appointment_get
 from clinicflow.catalogue.models import Service
-from clinicflow.catalogue.selectors import price_at
+from clinicflow.catalogue.selectors import price_at, service_by_key
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction
-from clinicflow.core.selectors import branch_named, parse_uuid
+from clinicflow.core.selectors import branch_named
 from clinicflow.ledger.models import Invoice
 from clinicflow.ledger.selectors import invoices as selectors
 from clinicflow.ledger.selectors.wallet import wallet_patient
@@ -204,9 +204,7 @@ def _invoice(request: ApiRequest, invoice_id: str, *, write: bool) -> Invoice:
 
 
 def _service(request: ApiRequest, value: str, i: int) -> Service:
-    pk = parse_uuid(value)
-    qs = Service.objects.for_org(request.org)
-    found = qs.filter(pk=pk).first() if pk else qs.filter(code=value[:60]).first()
+    found = service_by_key(org=request.org, key=value)
     if found is None:
         raise ValidationFailed.field(f"lines[{i}].service", "no such service")
     return found

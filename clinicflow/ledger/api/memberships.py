@@ -16,7 +16,6 @@ from pydantic import Field
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.core.api import ERRORS
 from clinicflow.ledger.api.schemas import PlanOut, plan_out
-from clinicflow.ledger.models import MembershipPlan
 from clinicflow.ledger.selectors import memberships as selectors
 from clinicflow.ledger.selectors.memberships import MembershipView
 from clinicflow.ledger.selectors.wallet import plan_named, wallet_patient
@@ -199,7 +198,7 @@ def cancel(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = N
 def plan_put(request: ApiRequest, plan_code: str, data: PlanIn) -> Status[dict[str, Any]]:
     """Create the plan with this code (201) or change its terms (200): fee-based, stored value or
     prepaid package; memberships already sold keep their price and term. Refusals name the field."""
-    found = MembershipPlan.objects.for_org(request.org).filter(code=plan_code[:60]).first()
+    found = selectors.plan_by_code(org=request.org, code=plan_code)
     values = {**data.dict(), "code": plan_code}
     plan = plan_services.plan_save(org=request.org, actor=request.auth, data=values, plan=found)
     return Status(200 if found else 201, plan_out(plan))

@@ -9,7 +9,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
-from clinicflow.catalogue.models import Service
+from clinicflow.catalogue.selectors import service_by_key
 from clinicflow.core.api import ERRORS
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.ledger.api.schemas import TransactionOut, transaction_out
@@ -63,7 +63,7 @@ def redeem_service(
     patient = wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
 
     def run() -> tuple[int, dict[str, Any]]:
-        service = Service.objects.for_org(org).filter(code=data.service).first()
+        service = service_by_key(org=org, key=data.service)
         if service is None:
             raise ValidationFailed.field("service", "no such service")
         points_for_service(org=org, service=service)

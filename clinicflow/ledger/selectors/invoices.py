@@ -26,6 +26,7 @@ from clinicflow.ledger.models import (
     InvoiceTender,
     TenderKind,
 )
+from clinicflow.ledger.models.accounts import AMOUNT_PLACES
 from clinicflow.patients.models import Patient
 
 ACCEPTED = "accepted"
@@ -92,14 +93,17 @@ def refunded_by_tender(*, org: Organization, invoice: Invoice) -> dict[uuid.UUID
         .annotate(a=Sum("amount"), r=Sum("revenue"))
         .order_by()
     )
-    return {
-        row["refund_of"]: (row["a"] or Decimal(0), row["r"] or Decimal(0)) for row in rows if row["refund_of"]
-    }
+    return {row["refund_of"]: (_exact(row["a"]), _exact(row["r"])) for row in rows if row["refund_of"]}
+
+
+def _exact(total: object) -> Decimal:
+    """A summed amount at the ledger's places (SQLite sums decimals as floats)."""
+    return Decimal(0) if total is None else Decimal(str(total)).quantize(Decimal(1).scaleb(-AMOUNT_PLACES))
 
 
 def refunded_points(*, org: Organization, tender: InvoiceTender) -> Decimal:
     total = InvoiceTender.objects.for_org(org).filter(refund_of=tender).aggregate(s=Sum("points"))["s"]
-    return total if total is not None else Decimal(0)
+    return _exact(total)
 
 
 def visit_lines(*, org: Organization, appointment: Appointment) -> list[LineDraft]:

@@ -127,3 +127,7 @@ def patients_named(*, org: Organization, ids: list[str], field_name: str = "memb
     if len(found) != len(set(pks)):
         raise ValidationFailed.field(field_name, "no such patient in this clinic")
     return found
+
+
+def plan_by_code(*, org: Organization, code: str) -> MembershipPlan | None:
+    return MembershipPlan.objects.for_org(org).filter(code=code[:60]).first()

@@ -25,6 +25,7 @@ from clinicflow.ledger.models import (
     Transaction,
     TxKind,
 )
+from clinicflow.ledger.models.accounts import AMOUNT_PLACES
 from clinicflow.ledger.services.lots import open_lots
 from clinicflow.patients.models import Patient
 from clinicflow.patients.selectors import patient_get
@@ -199,4 +200,5 @@ def liability(*, org: Organization, unit: str) -> Decimal:
         .filter(unit=unit, account__kind__in=kinds)
         .aggregate(s=Sum("amount"))["s"]
     )
-    return total if total is not None else Decimal(0)
+    # SQLite sums decimals as floats (0.0100000000020373): back to the ledger's exact places
+    return Decimal(0) if total is None else Decimal(total).quantize(Decimal(1).scaleb(-AMOUNT_PLACES))

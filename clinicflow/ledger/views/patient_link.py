@@ -30,7 +30,9 @@ def _closed(request: HttpRequest, reason: str, status: int) -> HttpResponse:
     if status == 429:
         response["Retry-After"] = "600"
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = (
+        "same-origin"  # the token never leaves the site; no-referrer breaks CSRF (Origin: null)
+    )
     return response
 
 
@@ -65,7 +67,9 @@ def my_page(request: HttpRequest, token: str) -> HttpResponse:
         }
         response = render_in_zone(request, "ledger/public/my.html", ctx, branch=patient.branch)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = (
+        "same-origin"  # the token never leaves the site; no-referrer breaks CSRF (Origin: null)
+    )
     return response
 
 

@@ -24,9 +24,9 @@ from clinicflow.core.errors import DomainError
 from clinicflow.core.models import Branch
 from clinicflow.core.web import flash_error, render_in_zone
 from clinicflow.marketing.forms import EventForm, UsualDatesForm
-from clinicflow.marketing.models import Audience, Offer
 from clinicflow.marketing.models.calendar import CalendarEvent
 from clinicflow.marketing.selectors import calendar as sel
+from clinicflow.marketing.selectors import choices
 from clinicflow.marketing.services import calendar as svc
 from clinicflow.marketing.views.common import attempt, pick
 
@@ -41,8 +41,8 @@ def _int(raw: str | None, default: int, low: int, high: int) -> int:
 
 def _filters(request: AuthedRequest) -> tuple[Branch | None, ProductLine | None]:
     org = request.org
-    branch = pick({str(b.pk): b for b in Branch.objects.for_org(org)}, request.GET.get("branch"))
-    line = pick({str(x.pk): x for x in ProductLine.objects.for_org(org)}, request.GET.get("line"))
+    branch = pick({str(b.pk): b for b in choices.branches(org)}, request.GET.get("branch"))
+    line = pick({str(x.pk): x for x in choices.product_lines(org)}, request.GET.get("line"))
     return branch, line
 
 
@@ -94,8 +94,8 @@ def calendar_view(request: AuthedRequest) -> HttpResponse:
         "branch": None,
         "chosen_branch": branch,
         "line": line,
-        "branches": Branch.objects.for_org(org).order_by("name"),
-        "lines": ProductLine.objects.for_org(org).order_by("name"),
+        "branches": choices.branches(org),
+        "lines": choices.product_lines(org),
         "events": events,
         "months": _months(year, events) if month is None else [],
         "weeks": _days(year, month, events) if month is not None else [],
@@ -120,10 +120,10 @@ def event_create(request: AuthedRequest) -> HttpResponse:
             svc.event_add, org=org, actor=request.user, title=d["title"], kind=d["kind"],
             starts_on=d["starts_on"], ends_on=d["ends_on"], budget=d["budget"], channel=d["channel"],
             owner=d["owner"], status=d["status"], actual_cost=d["actual_cost"],
-            branch=pick({str(b.pk): b for b in Branch.objects.for_org(org)}, d["branch"]),
-            line=pick({str(x.pk): x for x in ProductLine.objects.for_org(org)}, d["line"]),
-            audience=pick({str(a.pk): a for a in Audience.objects.for_org(org)}, d["audience"]),
-            offer=pick({str(o.pk): o for o in Offer.objects.for_org(org)}, d["offer"]),
+            branch=pick({str(b.pk): b for b in choices.branches(org)}, d["branch"]),
+            line=pick({str(x.pk): x for x in choices.product_lines(org)}, d["line"]),
+            audience=pick({str(a.pk): a for a in choices.audiences(org)}, d["audience"]),
+            offer=pick({str(o.pk): o for o in choices.offers(org)}, d["offer"]),
         )  # fmt: skip
         event = attempt(request, form, write, _("Event added."))
         if event is not None:

@@ -14,13 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
-from clinicflow.catalogue.models import Service
 from clinicflow.core.errors import DomainError
-from clinicflow.core.models import Branch
 from clinicflow.core.web import flash_error, get_or_404, render_in_zone
 from clinicflow.marketing.forms import CampaignForm
-from clinicflow.marketing.models import Audience, Offer
 from clinicflow.marketing.selectors import campaigns as sel
+from clinicflow.marketing.selectors import choices
 from clinicflow.marketing.selectors.results import campaign_results
 from clinicflow.marketing.services import campaigns as svc
 from clinicflow.marketing.views.common import attempt, pick
@@ -44,14 +42,14 @@ def campaign_create(request: AuthedRequest) -> HttpResponse:
         variants = [svc.VariantIn(d["headline_a"], d["text_a"])]
         if d["headline_b"] or d["text_b"]:
             variants.append(svc.VariantIn(d["headline_b"], d["text_b"]))
-        audiences = {str(a.pk): a for a in Audience.objects.for_org(org)}
+        audiences = {str(a.pk): a for a in choices.audiences(org)}
         write = functools.partial(
             svc.campaign_create, org=org, actor=request.user, name=d["name"],
             audience=audiences[d["audience"]], channel=d["channel"], variants=variants,
-            offer=pick({str(o.pk): o for o in Offer.objects.for_org(org)}, d["offer"]),
+            offer=pick({str(o.pk): o for o in choices.offers(org)}, d["offer"]),
             holdout_percent=d["holdout_percent"], cost=d["cost"],
-            branch=pick({str(b.pk): b for b in Branch.objects.for_org(org)}, d["branch"]),
-            service=pick({str(s.pk): s for s in Service.objects.for_org(org)}, d["service"]),
+            branch=pick({str(b.pk): b for b in choices.branches(org)}, d["branch"]),
+            service=pick({str(s.pk): s for s in choices.services(org)}, d["service"]),
             days_ahead=d["days_ahead"], per_minute=d["per_minute"], request=request,
         )  # fmt: skip
         campaign = attempt(request, form, write, _("Campaign saved as a draft."))

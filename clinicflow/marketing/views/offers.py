@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
-from clinicflow.catalogue.models import Product, Service
 from clinicflow.core.web import get_or_404, render_in_zone
 from clinicflow.marketing.forms import CouponBatchForm, OfferForm
+from clinicflow.marketing.selectors import choices
 from clinicflow.marketing.selectors import offers as sel
 from clinicflow.marketing.services import offers as svc
 from clinicflow.marketing.views.common import attempt
@@ -35,8 +35,8 @@ def offer_create(request: AuthedRequest) -> HttpResponse:
     form = OfferForm(request.POST or None, org=org)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        services = {str(s.pk): s for s in Service.objects.for_org(org)}
-        products = {str(p.pk): p for p in Product.objects.for_org(org)}
+        services = {str(s.pk): s for s in choices.services(org)}
+        products = {str(p.pk): p for p in choices.products(org)}
         data = svc.OfferData(
             name=d["name"], kind=d["kind"], valid_from=d["valid_from"], valid_to=d["valid_to"],
             percent=d["percent"], amount=d["amount"], currency=org.currency,
