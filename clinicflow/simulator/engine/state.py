@@ -155,7 +155,12 @@ class World:
     def day_seconds(self, branch: np.ndarray, day: np.ndarray) -> np.ndarray:
         """UTC seconds of local midnight of ``day`` at ``branch``."""
         cal = self.cal
-        out: np.ndarray = cal.day_epoch[day] * DAY_S - cal.utc_offset_min[branch, day].astype(np.int64) * 60
+        # a day past the calendar's horizon (a recall booking two months after the last day) keeps
+        # the last day's offset
+        day = np.asarray(day)
+        inside = np.minimum(day, cal.total_days - 1)
+        midnight_utc = (cal.day_epoch[inside] + (day - inside)) * DAY_S
+        out: np.ndarray = midnight_utc - cal.utc_offset_min[branch, inside].astype(np.int64) * 60
         return out
 
     def emit(self, table: str, cols: Columns) -> None:
