@@ -365,17 +365,35 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 # Clinical photos: a storage of their own, never under MEDIA and never served by URL (only through
-# the authorising view). Local disk outside every public folder by default; any Django storage class
-# by setting, e.g. S3-compatible object storage: CLINICAL_PHOTO_STORAGE_BACKEND=
-# storages.backends.s3.S3Storage with its OPTIONS (bucket, endpoint, keys) from the environment.
-STORAGES["clinical_photos"] = {
-    "BACKEND": os.environ.get(
-        "CLINICAL_PHOTO_STORAGE_BACKEND", "clinicflow.clinical.storage.PrivateFileStorage"
-    ),
-    "OPTIONS": {
-        "location": os.environ.get("CLINICAL_PHOTO_ROOT", str(BASE_DIR / "var" / "private" / "photos"))
-    },
-}
+# the authorising view). Local disk outside every public folder by default; S3-compatible object
+# storage (AWS S3, MinIO, Yandex Object Storage, Alibaba OSS, ...) with CLINICAL_PHOTO_S3_BUCKET set:
+# private objects, never overwritten, under CLINICAL_PHOTO_S3_PREFIX. Any other Django storage class
+# by CLINICAL_PHOTO_STORAGE_BACKEND.
+S3_PHOTO_BACKEND = "storages.backends.s3.S3Storage"
+if os.environ.get("CLINICAL_PHOTO_S3_BUCKET"):
+    STORAGES["clinical_photos"] = {
+        "BACKEND": S3_PHOTO_BACKEND,
+        "OPTIONS": {
+            "bucket_name": os.environ["CLINICAL_PHOTO_S3_BUCKET"],
+            "endpoint_url": os.environ.get("CLINICAL_PHOTO_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("CLINICAL_PHOTO_S3_REGION") or None,
+            "access_key": os.environ.get("CLINICAL_PHOTO_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("CLINICAL_PHOTO_S3_SECRET_KEY") or None,
+            "location": os.environ.get("CLINICAL_PHOTO_S3_PREFIX", "clinical-photos"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["clinical_photos"] = {
+        "BACKEND": os.environ.get(
+            "CLINICAL_PHOTO_STORAGE_BACKEND", "clinicflow.clinical.storage.PrivateFileStorage"
+        ),
+        "OPTIONS": {
+            "location": os.environ.get("CLINICAL_PHOTO_ROOT", str(BASE_DIR / "var" / "private" / "photos"))
+        },
+    }
 CLINICAL_PHOTO_MAX_BYTES = int(os.environ.get("CLINICAL_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 CLINICAL_PHOTO_MAX_PIXELS = int(os.environ.get("CLINICAL_PHOTO_MAX_PIXELS", str(40_000_000)))
 # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are written to FILE_UPLOAD_TEMP_DIR (the system's
