@@ -14,7 +14,13 @@ from clinicflow.patients.timeline import CardFacts, CardItem, EventQuery, Kind, 
 
 FOLLOWUP = "followup"
 OPEN_SHOWN = 5
-TONES = {"reached": "success", "booked": "success", "declined": "warning", "no_answer": "secondary"}
+TONES = {
+    "reached": "success",
+    "sent": "info",
+    "booked": "success",
+    "declined": "warning",
+    "no_answer": "secondary",
+}
 
 
 def events(q: EventQuery) -> list[TimelineEvent]:

@@ -29,6 +29,7 @@ class Outcome(models.TextChoices):
     NO_ANSWER = "no_answer", _("No answer")
     BOOKED = "booked", _("Booked")
     DECLINED = "declined", _("Declined")
+    SENT = "sent", _("Message sent")  # a recall message queued: not yet an answer
 
 
 class FollowUpTask(TenantModel):

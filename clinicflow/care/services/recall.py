@@ -162,7 +162,7 @@ def recall_message_send(
         actor=actor,
         recall_list=recall_list,
         patient=patient,
-        outcome=Outcome.REACHED,
+        outcome=Outcome.SENT,
         channel=channel,
         request=request,
     )

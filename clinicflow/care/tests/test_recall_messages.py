@@ -67,7 +67,7 @@ def test_with_consent_the_message_goes_in_the_patients_language_and_the_contact_
     status, body = _post(
         api("frontdesk"), f"/api/v1/recall-lists/{rl.pk}/messages", patient=str(anna.pk), channel="email"
     )
-    assert status == 201 and body["channel"] == "email" and body["outcome"] == "reached"
+    assert status == 201 and body["channel"] == "email" and body["outcome"] == "sent"
     message = Message.objects.for_org(org).get(kind="recall")
     assert (message.channel, message.purpose, message.language) == ("email", "marketing", "ru")
     assert message.to == "anna@example.test" and "процедур" in message.body_text
