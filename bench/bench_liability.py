@@ -8,7 +8,9 @@ cached balances set from them (the load runs with triggers off; ``ledger_verify`
 rows). Times the report (``compute`` of ``loyalty_liability`` for the chain: today, and on a date
 30 days back) and, as the anchor in the same run, the raw SQL that sums the same cached balances by
 branch. Prints BENCH liability_report_ms (p95, target < 1000 ms), the past-date p95, the anchor's p95
-and the ratio. ``BENCH_ROUNDS``, ``BENCH_PATIENTS`` and ``BENCH_POSTINGS`` shrink it for a look."""
+and the ratio. ``BENCH_ROUNDS``, ``BENCH_PATIENTS`` and ``BENCH_POSTINGS`` shrink it for a look;
+``BENCH_REUSE=1`` times the database an earlier run loaded, without loading it again (e.g. with and
+without an index)."""
 
 from __future__ import annotations
 
@@ -109,14 +111,30 @@ def _seed() -> tuple[Any, list[Any]]:
     return org, branches
 
 
+def _reuse() -> Any:
+    import django
+
+    host = os.environ.get("PGHOST", "127.0.0.1")
+    os.environ["DATABASE_URL"] = f"postgresql://postgres@{host}:5432/cf_mem_liability"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    django.setup()
+    from clinicflow.core.models import Organization
+
+    return Organization.objects.get(slug="chain")
+
+
 def main() -> None:
-    setup_django("postgres", "cf_mem_liability")
+    org = _reuse() if os.environ.get("BENCH_REUSE") == "1" else None
+    if org is None:
+        setup_django("postgres", "cf_mem_liability")
     from django.db import connection
 
     from clinicflow.analytics.reports import loyalty  # registers the report (alone: no other module)
     from clinicflow.analytics.reports.base import REGISTRY, build_context, run_report
 
-    org, _ = _seed()
+    if org is None:
+        org, _ = _seed()
     spec = REGISTRY["loyalty_liability"]
     assert loyalty.HELD
     today = build_context(spec, org=org, user=None, query={})

@@ -10,6 +10,8 @@ raw SQL reading the same: the patient's accounts and their last 100 postings wit
 transactions. Prints BENCH wallet_ms_<database>_p50/_p95, the anchor's p95, the ratio, and BENCH
 wallet_ms: the p95 on PostgreSQL (target < 30 ms). ``BENCH_DB`` picks ``postgres``, ``sqlite`` or
 ``both`` (the default); ``BENCH_ROUNDS`` and ``BENCH_PATIENTS`` shrink it for a quick look.
+``BENCH_REUSE=1`` (PostgreSQL) times the database an earlier run seeded, without seeding it again:
+two versions of the code can be timed on the same rows.
 """
 
 from __future__ import annotations
@@ -87,20 +89,48 @@ def _card(patient: Any) -> int:
     return mine.count()
 
 
+def _reuse() -> tuple[Any, Any]:
+    """The card patient (the one whose money account holds the most postings) and the owner of the
+    database an earlier run seeded."""
+    import django
+
+    host = os.environ.get("PGHOST", "127.0.0.1")
+    os.environ["DATABASE_URL"] = f"postgresql://postgres@{host}:5432/bench_wallet"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from clinicflow.accounts.models import User
+    from clinicflow.ledger.models import Account
+
+    top = Account.objects.filter(patient__isnull=False).order_by("-last_seq").select_related("patient")
+    return top[0].patient, User.objects.get(email="owner@bench.test")
+
+
 def run(database: str) -> None:
-    setup_django(database, "bench_wallet")
+    reuse = database == "postgres" and os.environ.get("BENCH_REUSE") == "1"
+    if reuse:
+        patient, owner = _reuse()
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()
+    else:
+        setup_django(database, "bench_wallet")
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()
+        patient, owner = seed_two_clinics(OTHERS, _fill)
+        started = time.perf_counter()
+        count = _card(patient)
+        print(f"   the card patient's {count} postings in {time.perf_counter() - started:.1f} s", flush=True)
     from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from clinicflow.accounts.services import api_token_issue
     from clinicflow.core.rawsql import db_uuid
 
-    setup_test_environment()
-    patient, owner = seed_two_clinics(OTHERS, _fill)
-    started = time.perf_counter()
-    count = _card(patient)
-    print(f"   the card patient's {count} postings in {time.perf_counter() - started:.1f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     _, raw = api_token_issue(user=owner)

@@ -111,6 +111,9 @@ class Posting(_InsertOnly):
             ),
             models.Index(fields=["organization", "transaction"], name="ledger_post_org_tx_idx"),
             models.Index(fields=["organization", "lot"], name="ledger_post_org_lot_idx"),
+            # what was posted after a date (liability on a past date: the cached balances less the
+            # postings since; on today's date an empty range instead of a scan of the journal)
+            models.Index(fields=["organization", "created_at"], name="ledger_post_org_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_posting_not_zero"),

@@ -26,7 +26,7 @@ from clinicflow.ledger.models import (
     TxKind,
 )
 from clinicflow.ledger.models.accounts import AMOUNT_PLACES
-from clinicflow.ledger.services.lots import open_lots
+from clinicflow.ledger.services.lots import open_lots_dated
 from clinicflow.patients.models import Patient
 from clinicflow.patients.selectors import patient_get
 
@@ -91,17 +91,11 @@ def wallet_get(*, org: Organization, patient: Patient, now: dt.datetime | None =
             kind=account.kind, unit=account.unit, balance=account.balance, spendable=account.balance
         )
         if account.kind in LOT_KINDS and account.balance:
-            lots = open_lots(org=org, account=account, now=now)
-            item.spendable = sum((left for _, left in lots), Decimal(0))
-            expiries = _expiries(org, [lot for lot, _ in lots])
-            item.expiring = [(expiries[lot], left) for lot, left in lots if expiries.get(lot)]
+            lots = open_lots_dated(org=org, account=account, now=now)
+            item.spendable = sum((left for _, left, _ in lots), Decimal(0))
+            item.expiring = [(at, left) for _, left, at in lots if at is not None]
         out.append(item)
     return Wallet(patient=patient, balances=out)
-
-
-def _expiries(org: Organization, lots: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
-    rows = Posting.objects.for_org(org).filter(pk__in=lots, expires_at__isnull=False)
-    return {pk: at for pk, at in rows.values_list("pk", "expires_at") if at is not None}
 
 
 @dataclass(frozen=True)

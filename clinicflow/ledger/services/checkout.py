@@ -41,6 +41,7 @@ from clinicflow.core.ids import uuid7
 from clinicflow.core.models import AuditAction, Organization
 from clinicflow.core.money import Money
 from clinicflow.ledger.models import (
+    PATIENT_KINDS,
     POINTS,
     Account,
     AccountKind,
@@ -48,6 +49,7 @@ from clinicflow.ledger.models import (
     InvoiceLine,
     InvoiceStatus,
     InvoiceTender,
+    PointsProgram,
     TenderKind,
     TenderMethod,
     Transaction,
@@ -58,7 +60,7 @@ from clinicflow.ledger.selectors.invoices import invoice_get, invoice_lines, inv
 from clinicflow.ledger.services import benefits
 from clinicflow.ledger.services.inputs import clean_amount, clean_points
 from clinicflow.ledger.services.invoices import line_info, split
-from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_of, lock, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.ledger.services.wallet import earn_rate, points_program
 from clinicflow.patients.models import Patient
@@ -88,7 +90,11 @@ class _Plan:
 
 
 def _plan(
-    org: Organization, invoice: Invoice, lines: list[InvoiceLine], tenders: Sequence[TenderIn]
+    org: Organization,
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    tenders: Sequence[TenderIn],
+    program: PointsProgram | None,
 ) -> list[_Plan]:
     """The tenders checked and priced (amounts in the invoice's currency); refusals name the field."""
     if not tenders:
@@ -103,7 +109,6 @@ def _plan(
             raise ValidationFailed.field(f"{name}.method", f"one of {', '.join(CHECKOUT_METHODS)}")
         if t.method == TenderMethod.POINTS:
             count = clean_points(t.points, field=f"{name}.points")
-            program = points_program(org=org, currency=cur)
             if program is None or not program.is_active:
                 raise ValidationFailed.field(f"{name}.method", f"no points programme in {cur}")
             value = round_unit(count * program.point_value, cur)
@@ -135,10 +140,11 @@ def invoice_pay(
     """Pay the invoice with ``tenders`` (several methods at once); at most what is due (409 naming
     ``amount``). Returns the tenders written."""
     with db_transaction.atomic():
-        locked = invoice_get(org=org, invoice_id=invoice.pk, lock=True)
-        patient = Patient.objects.for_org(org).get(pk=locked.patient_id)
+        locked = _lock_invoice(org, invoice)
+        patient = locked.patient
         lines = invoice_lines(org=org, invoice=locked)
-        plans = _plan(org, locked, lines, tenders)
+        program = points_program(org=org, currency=locked.currency)
+        plans = _plan(org, locked, lines, tenders, program)
         asked = sum((p.amount for p in plans), Decimal(0))
         if asked > locked.due:
             raise Conflict(
@@ -146,14 +152,14 @@ def invoice_pay(
                 fields={"amount": ["exceeds what is due"]},
             )
         _no_line_twice(org, locked, plans)
-        accounts = _accounts(org, patient, locked.currency, plans)
-        held = lock(accounts.values())
+        accounts = _accounts(org, patient, locked.currency, plans, program)
+        held = lock(a for a in accounts.values() if a.kind in PATIENT_KINDS)
         now, batch = timezone.now(), uuid7()
         written = [
             _tender(org, actor, locked, patient, plan, accounts, held, batch=batch, now=now, index=i)
             for i, plan in enumerate(plans)
         ]
-        _earn(org, actor, locked, patient, lines, written, accounts, held, now)
+        _earn(org, actor, locked, patient, lines, written, accounts, held, now, program)
         locked.paid += asked
         locked.status = InvoiceStatus.PAID if locked.paid == locked.total else InvoiceStatus.OPEN
         locked.paid_at = now if locked.status == InvoiceStatus.PAID else None
@@ -175,8 +181,25 @@ def invoice_pay(
     return written
 
 
+def _lock_invoice(org: Organization, invoice: Invoice) -> Invoice:
+    """The invoice's row under ``SELECT ... FOR UPDATE`` (that row only), with its patient, branch and
+    visit read in the same query."""
+    found = (
+        Invoice.objects.for_org(org)
+        .select_for_update(of=("self",))
+        .select_related("patient", "branch", "appointment")
+        .filter(pk=invoice.pk)
+        .first()
+    )
+    if found is None:
+        return invoice_get(org=org, invoice_id=invoice.pk, lock=True)  # the 404
+    return found
+
+
 def _no_line_twice(org: Organization, invoice: Invoice, plans: list[_Plan]) -> None:
     lines = [p.line.pk for p in plans if p.line is not None]
+    if not lines:
+        return
     if len(lines) != len(set(lines)):
         raise ValidationFailed.field("tenders", "a line is paid by one included procedure")
     paid = {t.line_id for t in invoice_tenders(org=org, invoice=invoice) if t.method == TenderMethod.INCLUDED}
@@ -186,21 +209,32 @@ def _no_line_twice(org: Organization, invoice: Invoice, plans: list[_Plan]) -> N
         )
 
 
-def _accounts(org: Organization, patient: Patient, cur: str, plans: list[_Plan]) -> dict[str, Account]:
-    """The patient's accounts the call posts to (created on first use), by kind."""
+def _accounts(
+    org: Organization, patient: Patient, cur: str, plans: list[_Plan], program: PointsProgram | None
+) -> dict[str, Account]:
+    """Every account the call posts to (created on first use), read in one query: the patient's by
+    kind (``money``, ``bonus``, ``points``), the clinic's by kind and unit (``revenue:RUB``)."""
     kinds = {p.method for p in plans}
-    out: dict[str, Account] = {}
+    wanted: dict[str, tuple[str, str]] = {"revenue:" + cur: (AccountKind.REVENUE, cur)}
+    if kinds & set(OUTSIDE_METHODS):
+        wanted["cash:" + cur] = (AccountKind.CASH, cur)
     if TenderMethod.BALANCE in kinds:
-        out["money"] = account_for(org=org, kind=AccountKind.MONEY, unit=cur, patient=patient)
-        out["bonus"] = account_for(org=org, kind=AccountKind.BONUS, unit=cur, patient=patient)
-    program = points_program(org=org, currency=cur)
+        wanted["money"] = (AccountKind.MONEY, cur)
+        wanted["bonus"] = (AccountKind.BONUS, cur)
+    if TenderMethod.POINTS in kinds:
+        wanted["points_redeemed:PTS"] = (AccountKind.POINTS_REDEEMED, POINTS)
+        wanted["discounts:" + cur] = (AccountKind.DISCOUNTS, cur)
     if TenderMethod.POINTS in kinds or (program is not None and program.is_active):
-        out["points"] = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
-    return out
+        wanted["points"] = (AccountKind.POINTS, POINTS)
+    if program is not None and program.is_active:
+        wanted["points_issued:PTS"] = (AccountKind.POINTS_ISSUED, POINTS)
+    found = accounts_of(org=org, patient=patient, wanted=wanted.values())
+    return {name: found[key] for name, key in wanted.items()}
 
 
 def refresh(held: dict[uuid.UUID, Account]) -> None:
-    """Re-read the locked accounts' cached balances after a posting (they stay locked)."""
+    """Re-read the locked accounts' cached balances after a posting (they stay locked). ``post``
+    keeps the locked copies current itself; kept for callers outside checkout."""
     for account in Account.objects.filter(pk__in=list(held)):
         held[account.pk] = account
 
@@ -219,19 +253,19 @@ def _tender(
     index: int,
 ) -> InvoiceTender:
     cur, amount = invoice.currency, plan.amount
-    revenue_account = account_for(org=org, kind=AccountKind.REVENUE, unit=cur)
+    revenue_account = accounts["revenue:" + cur]
     revenue, txn, reference = Decimal(0), None, ""
     posting = partial(post, org=org, patient=patient, actor=actor, reference=invoice.number, at=now)
     if plan.method in OUTSIDE_METHODS:
         legs = [
-            Leg(account_for(org=org, kind=AccountKind.CASH, unit=cur), -amount),
+            Leg(accounts["cash:" + cur], -amount),
             Leg(revenue_account, amount),
         ]
         txn = posting(kind=TxKind.PAYMENT, legs=legs, locked=held, memo=plan.method)
         revenue = amount
     elif plan.method == TenderMethod.BALANCE:
         money, bonus = accounts["money"], accounts["bonus"]
-        legs = take_from_lots(org=org, account=bonus, amount=amount, now=now)
+        legs = take_from_lots(org=org, account=held[bonus.pk], amount=amount, now=now)
         from_money = amount + sum((leg.amount for leg in legs), Decimal(0))
         if from_money > held[money.pk].balance:
             raise Conflict(
@@ -245,14 +279,14 @@ def _tender(
     elif plan.method == TenderMethod.POINTS:
         assert plan.points is not None
         points = accounts["points"]
-        legs = take_from_lots(org=org, account=points, amount=plan.points, now=now)
+        legs = take_from_lots(org=org, account=held[points.pk], amount=plan.points, now=now)
         if -sum((leg.amount for leg in legs), Decimal(0)) < plan.points:
             raise Conflict(
                 "not enough points", fields={f"tenders[{index}].points": ["exceeds the points held"]}
             )
         legs += [
-            Leg(account_for(org=org, kind=AccountKind.POINTS_REDEEMED, unit=POINTS), plan.points),
-            Leg(account_for(org=org, kind=AccountKind.DISCOUNTS, unit=cur), -amount),
+            Leg(accounts["points_redeemed:PTS"], plan.points),
+            Leg(accounts["discounts:" + cur], -amount),
             Leg(revenue_account, amount),
         ]
         txn = posting(kind=TxKind.REDEEM, legs=legs, locked=held)
@@ -270,7 +304,6 @@ def _tender(
         )
         txn, reference = use.transaction, use.reference[:100]
         revenue = min(round_unit(use.recognised, cur), amount)
-    refresh(held)
     payment = None
     if revenue > 0:
         method = plan.method if plan.method in OUTSIDE_METHODS else PaymentMethod.MEMBERSHIP
@@ -325,15 +358,16 @@ def _earn(
     accounts: dict[str, Account],
     held: dict[uuid.UUID, Account],
     now: dt.datetime,
+    program: PointsProgram | None,
 ) -> Transaction | None:
     basis = earnable(written)
-    program = points_program(org=org, currency=invoice.currency)
     weights = [ln.total for ln in lines]
     if (
         basis <= 0
         or program is None
         or not program.is_active
         or "points" not in accounts
+        or "points_issued:PTS" not in accounts
         or sum(weights) <= 0
     ):
         return None
@@ -346,7 +380,7 @@ def _earn(
         return None
     expires = now + dt.timedelta(days=program.valid_days) if program.valid_days else None
     legs = [
-        Leg(account_for(org=org, kind=AccountKind.POINTS_ISSUED, unit=POINTS), -earned),
+        Leg(accounts["points_issued:PTS"], -earned),
         Leg(accounts["points"], earned, expires_at=expires),
     ]
     txn = post(
@@ -359,6 +393,5 @@ def _earn(
         reference=invoice.number,
         at=now,
     )
-    refresh(held)
     invoice.points_earned += earned
     return txn

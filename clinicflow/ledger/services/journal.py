@@ -90,6 +90,35 @@ def account_for(*, org: Organization, kind: str, unit: str, patient: Patient | N
     return account
 
 
+def accounts_of(
+    *, org: Organization, wanted: Iterable[tuple[str, str]], patient: Patient | None = None
+) -> dict[tuple[str, str], Account]:
+    """The accounts ``(kind, unit)`` a call posts to, read in one query (created on first use, as by
+    ``account_for``): the patient's for the patient kinds, the clinic's for the others."""
+    keys = set(wanted)
+    if not keys:
+        return {}
+    if patient is None and any(kind in PATIENT_KINDS for kind, _ in keys):
+        raise LedgerError("patient accounts belong to a patient")
+    mine = Q(patient__isnull=True)
+    if patient is not None:
+        mine |= Q(patient=patient)
+    rows = (
+        Account.objects.for_org(org)
+        .filter(mine)
+        .filter(kind__in=sorted({k for k, _ in keys}), unit__in=sorted({u for _, u in keys}))
+    )
+    found: dict[tuple[str, str], Account] = {}
+    for account in rows:
+        key = (account.kind, account.unit)
+        if key in keys and (account.patient_id is None) == (account.kind not in PATIENT_KINDS):
+            found[key] = account
+    for kind, unit in sorted(keys - found.keys()):
+        owner = patient if kind in PATIENT_KINDS else None
+        found[(kind, unit)] = account_for(org=org, kind=kind, unit=unit, patient=owner)
+    return found
+
+
 def lock(accounts: Iterable[Account]) -> dict[uuid.UUID, Account]:
     """The accounts re-read under ``SELECT ... FOR UPDATE`` in primary-key order (call inside atomic)."""
     ids = sorted({a.pk for a in accounts})
@@ -185,10 +214,21 @@ def post(
             )
         )
     Posting.objects.bulk_create(rows)
+    _write_balances(list(cached.values()))
     for pk, account in cached.items():
-        Account.objects.filter(pk=pk).update(balance=account.balance, last_seq=account.last_seq)
+        # the locked copies follow (still locked): a later post() in the same call reads them
+        locked[pk].balance, locked[pk].last_seq = account.balance, account.last_seq
     txn.lines = rows  # type: ignore[attr-defined]  # the postings just written, for the caller
     return txn
+
+
+def _write_balances(accounts: list[Account]) -> None:
+    """The new cached balances of the posted patient accounts, in one UPDATE."""
+    if len(accounts) == 1:
+        one = accounts[0]
+        Account.objects.filter(pk=one.pk).update(balance=one.balance, last_seq=one.last_seq)
+    elif accounts:
+        Account.objects.bulk_update(accounts, ["balance", "last_seq"])
 
 
 def _check_leg(org: Organization, leg: Leg) -> None:
@@ -259,6 +299,7 @@ __all__ = [
     "LedgerError",
     "Leg",
     "account_for",
+    "accounts_of",
     "balance_of",
     "lock",
     "lot_remaining",

@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import transaction as db_transaction
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,13 +34,59 @@ def _used() -> Coalesce:
     return Coalesce(Subquery(taken), _ZERO)
 
 
+# the newest lots read first: when what they have left adds up to the balance, no older lot has
+# anything left (no lot ever has less than nothing), so the account's history is not read
+NEWEST_FIRST = 64
+
+
 def open_lots(
     *, org: Organization, account: Account, now: dt.datetime | None = None
 ) -> list[tuple[uuid.UUID, Decimal]]:
     """``[(lot, amount left), ...]`` of the account's lots that can still be used, in the order
-    value is taken from them. One grouped pass over the account's postings finds the lots with
-    something left; a second query reads their expiry."""
+    value is taken from them."""
+    return [(pk, left) for pk, left, _ in open_lots_dated(org=org, account=account, now=now)]
+
+
+def open_lots_dated(
+    *, org: Organization, account: Account, now: dt.datetime | None = None
+) -> list[tuple[uuid.UUID, Decimal, dt.datetime | None]]:
+    """``[(lot, amount left, expires at), ...]`` as ``open_lots``. ``account.balance`` is trusted
+    (the caller holds the account locked, or reads it for display): the newest ``NEWEST_FIRST`` lots
+    with what each has left are read in one query, and only when they do not add up to the balance
+    does one grouped pass over all the account's postings find the lots with something left."""
     now = now or timezone.now()
+    if account.kind in LOT_KINDS and account.balance <= 0:
+        return []
+    found = _newest(org, account)
+    if found is None:
+        found = _all_open(org, account)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    usable = [r for r in found if r[1] is None or r[1] > now]
+    usable.sort(key=lambda r: (r[1] or far, r[2], r[0]))
+    return [(pk, left, expires) for pk, expires, _, left in usable]
+
+
+_Row = tuple[uuid.UUID, dt.datetime | None, dt.datetime, Decimal]
+
+
+def _newest(org: Organization, account: Account) -> list[_Row] | None:
+    rows = list(
+        Posting.objects.for_org(org)
+        .filter(account=account, lot__isnull=True, amount__gt=0)
+        .annotate(used=_used())
+        .order_by("-created_at", "-id")
+        .values_list("pk", "expires_at", "created_at", "amount", "used")[:NEWEST_FIRST]
+    )
+    # (SQLite sums decimals as floats: each lot back to the unit's places)
+    out = [
+        (pk, exp, at, round_unit(Decimal(amount + used), account.unit)) for pk, exp, at, amount, used in rows
+    ]
+    if sum((r[3] for r in out), Decimal(0)) != account.balance:
+        return None
+    return [r for r in out if r[3] > 0]
+
+
+def _all_open(org: Organization, account: Account) -> list[_Row]:
     left = {
         row["root"]: row["left"]
         for row in Posting.objects.for_org(org)
@@ -54,14 +100,10 @@ def open_lots(
     if not left:
         return []
     openings = (
-        Posting.objects.for_org(org)
-        .filter(pk__in=list(left))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values_list("pk", "expires_at", "created_at")
+        Posting.objects.for_org(org).filter(pk__in=list(left)).values_list("pk", "expires_at", "created_at")
     )
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    rows = sorted(openings, key=lambda r: (r[1] or far, r[2], r[0]))
-    return [(pk, round_unit(left[pk], account.unit)) for pk, _, _ in rows]
+    rows = [(pk, exp, at, round_unit(Decimal(left[pk]), account.unit)) for pk, exp, at in openings]
+    return [r for r in rows if r[3] > 0]
 
 
 def spendable(*, org: Organization, account: Account, now: dt.datetime | None = None) -> Decimal:

@@ -23,7 +23,7 @@ from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import Organization
 from clinicflow.ledger.models import POINTS, AccountKind, Posting, Transaction, TxKind
 from clinicflow.ledger.services.inputs import clean_amount, clean_currency, clean_points
-from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, account_for, accounts_of, lock, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.ledger.services.wallet import audit_money, earn_rate, points_program
 from clinicflow.patients.models import Patient
@@ -85,15 +85,24 @@ def points_redeem(
     if value <= 0:
         raise ValidationFailed.field("points", "worth nothing at the programme's rate")
     with db_transaction.atomic():
-        held = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
-        bonus = account_for(org=org, kind=AccountKind.BONUS, unit=unit, patient=patient)
+        acc = accounts_of(
+            org=org,
+            patient=patient,
+            wanted=[
+                (AccountKind.POINTS, POINTS),
+                (AccountKind.BONUS, unit),
+                (AccountKind.POINTS_REDEEMED, POINTS),
+                (AccountKind.DISCOUNTS, unit),
+            ],
+        )
+        held, bonus = acc[(AccountKind.POINTS, POINTS)], acc[(AccountKind.BONUS, unit)]
         locked = lock([held, bonus])
-        legs = take_from_lots(org=org, account=held, amount=count)
+        legs = take_from_lots(org=org, account=locked[held.pk], amount=count)
         if -sum((leg.amount for leg in legs), Decimal(0)) < count:
             raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})
         legs += [
-            Leg(account_for(org=org, kind=AccountKind.POINTS_REDEEMED, unit=POINTS), count),
-            Leg(account_for(org=org, kind=AccountKind.DISCOUNTS, unit=unit), -value),
+            Leg(acc[(AccountKind.POINTS_REDEEMED, POINTS)], count),
+            Leg(acc[(AccountKind.DISCOUNTS, unit)], -value),
             Leg(bonus, value),
         ]
         txn = post(
@@ -145,7 +154,7 @@ def points_give(
         giver = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
         taker = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=to_patient)
         locked = lock([giver, taker])
-        legs = take_from_lots(org=org, account=giver, amount=count)
+        legs = take_from_lots(org=org, account=locked[giver.pk], amount=count)
         if -sum((leg.amount for leg in legs), Decimal(0)) < count:
             raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})
         expiry = dict(

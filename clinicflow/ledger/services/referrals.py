@@ -105,6 +105,8 @@ def referral_reward(
     """Reward both sides for the referred patient's first paid visit; None when nothing is due
     (not referred, already rewarded or rejected, no active programme)."""
     program = referral_program(org=org, currency=currency)
+    if program is None:
+        return None
     now = at or timezone.now()
     with db_transaction.atomic():
         ref = Referral.objects.for_org(org).select_for_update().filter(referred=referred).first()

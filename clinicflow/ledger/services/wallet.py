@@ -22,9 +22,17 @@ from clinicflow.accounts.models import User
 from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditAction, Organization
-from clinicflow.ledger.models import AccountKind, MembershipPlan, PlanKind, PointsProgram, Transaction, TxKind
+from clinicflow.ledger.models import (
+    POINTS,
+    AccountKind,
+    MembershipPlan,
+    PlanKind,
+    PointsProgram,
+    Transaction,
+    TxKind,
+)
 from clinicflow.ledger.services.inputs import clean_amount, clean_currency
-from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_of, lock, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.patients.models import Patient
 
@@ -77,15 +85,19 @@ def wallet_top_up(
     bonus = plan_for_top_up(org=org, plan=plan, currency=unit, amount=paid)
     now = timezone.now()
     with db_transaction.atomic():
-        money = account_for(org=org, kind=AccountKind.MONEY, unit=unit, patient=patient)
-        legs = [Leg(account_for(org=org, kind=AccountKind.CASH, unit=unit), -paid), Leg(money, paid)]
+        wanted = [(AccountKind.MONEY, unit), (AccountKind.CASH, unit)]
+        if bonus > 0 and plan is not None:
+            wanted += [(AccountKind.BONUS, unit), (AccountKind.BONUS_ISSUED, unit)]
+        acc = accounts_of(org=org, patient=patient, wanted=wanted)
+        money = acc[(AccountKind.MONEY, unit)]
+        legs = [Leg(acc[(AccountKind.CASH, unit)], -paid), Leg(money, paid)]
         accounts = [money]
         if bonus > 0 and plan is not None:
-            held = account_for(org=org, kind=AccountKind.BONUS, unit=unit, patient=patient)
+            held = acc[(AccountKind.BONUS, unit)]
             days = plan.bonus_valid_days
             expires = now + dt.timedelta(days=days) if days else None
             legs += [
-                Leg(account_for(org=org, kind=AccountKind.BONUS_ISSUED, unit=unit), -bonus),
+                Leg(acc[(AccountKind.BONUS_ISSUED, unit)], -bonus),
                 Leg(held, bonus, expires_at=expires),
             ]
             accounts.append(held)
@@ -133,11 +145,14 @@ def wallet_spend(
     rate = earn_rate(program, category)
     now = timezone.now()
     with db_transaction.atomic():
-        money = account_for(org=org, kind=AccountKind.MONEY, unit=unit, patient=patient)
-        bonus = account_for(org=org, kind=AccountKind.BONUS, unit=unit, patient=patient)
-        points = account_for(org=org, kind=AccountKind.POINTS, unit="PTS", patient=patient) if rate else None
+        kinds = [(AccountKind.MONEY, unit), (AccountKind.BONUS, unit), (AccountKind.REVENUE, unit)]
+        if rate:
+            kinds += [(AccountKind.POINTS, POINTS), (AccountKind.POINTS_ISSUED, POINTS)]
+        acc = accounts_of(org=org, patient=patient, wanted=kinds)
+        money, bonus = acc[(AccountKind.MONEY, unit)], acc[(AccountKind.BONUS, unit)]
+        points = acc.get((AccountKind.POINTS, POINTS))
         locked = lock([a for a in (money, bonus, points) if a is not None])
-        legs = take_from_lots(org=org, account=bonus, amount=wanted)
+        legs = take_from_lots(org=org, account=locked[bonus.pk], amount=wanted)
         from_money = wanted + sum((leg.amount for leg in legs), Decimal(0))
         if from_money > locked[money.pk].balance:
             raise Conflict(
@@ -145,13 +160,13 @@ def wallet_spend(
             )
         if from_money > 0:
             legs.append(Leg(money, -from_money))
-        legs.append(Leg(account_for(org=org, kind=AccountKind.REVENUE, unit=unit), wanted))
-        earned = round_unit(from_money * rate, "PTS")
+        legs.append(Leg(acc[(AccountKind.REVENUE, unit)], wanted))
+        earned = round_unit(from_money * rate, POINTS)
         if points is not None and program is not None and earned > 0:
             days = program.valid_days
             expires = now + dt.timedelta(days=days) if days else None
             legs += [
-                Leg(account_for(org=org, kind=AccountKind.POINTS_ISSUED, unit="PTS"), -earned),
+                Leg(acc[(AccountKind.POINTS_ISSUED, POINTS)], -earned),
                 Leg(points, earned, expires_at=expires),
             ]
         txn = post(
@@ -181,11 +196,14 @@ def wallet_refund(
     unit = clean_currency(org, currency)
     wanted = clean_amount(amount, unit)
     with db_transaction.atomic():
-        money = account_for(org=org, kind=AccountKind.MONEY, unit=unit, patient=patient)
+        acc = accounts_of(
+            org=org, patient=patient, wanted=[(AccountKind.MONEY, unit), (AccountKind.CASH, unit)]
+        )
+        money = acc[(AccountKind.MONEY, unit)]
         locked = lock([money])
         if wanted > locked[money.pk].balance:
             raise Conflict("more than the paid-in balance", fields={"amount": ["exceeds the balance"]})
-        legs = [Leg(money, -wanted), Leg(account_for(org=org, kind=AccountKind.CASH, unit=unit), wanted)]
+        legs = [Leg(money, -wanted), Leg(acc[(AccountKind.CASH, unit)], wanted)]
         txn = post(org=org, kind=TxKind.REFUND, legs=legs, locked=locked, patient=patient, actor=actor)
         audit_money(org, actor, txn, request)
     return txn
