@@ -20,3 +20,10 @@ class LedgerConfig(AppConfig):
         ("clinicflow.ledger.jobs.expire_lots", 3600),
         ("clinicflow.ledger.jobs.memberships_earn", 3600),
     ]
+
+    def ready(self) -> None:
+        # a friend's code on the public booking page (booking, a lower layer, holds the hook)
+        from clinicflow.booking.referrals import register_referral_linker
+        from clinicflow.ledger.services.referrals import referral_link
+
+        register_referral_linker(referral_link)

@@ -28,3 +28,9 @@ class MarketingConfig(AppConfig):
         from clinicflow.marketing.selectors.documents import front_desk_notes
 
         register_notes(front_desk_notes)
+
+        # coupon codes at the ledger's checkout (the ledger, a lower layer, holds the hook)
+        from clinicflow.ledger.services.coupons import register_coupon_redeemer
+        from clinicflow.marketing.checkout import redeem_for_invoice
+
+        register_coupon_redeemer(redeem_for_invoice)

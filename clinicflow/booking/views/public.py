@@ -28,6 +28,7 @@ from clinicflow.booking.forms.public import (
 from clinicflow.booking.ics import appointment_ics
 from clinicflow.booking.links import manage_expires_at, manage_token
 from clinicflow.booking.models import Appointment, BookingSettings, Doctor
+from clinicflow.booking.referrals import clean_ref, referral_link_online
 from clinicflow.booking.selectors import Slot
 from clinicflow.booking.services.public import format_start, patient_language, patient_may_change
 from clinicflow.catalogue.models import Service
@@ -113,6 +114,7 @@ def branch_page(request: HttpRequest, branch_id: str) -> HttpResponse:
     org = branch.organization
     conf = selectors.settings_for(org=org, branch=branch)
     ctx: dict[str, Any] = {"branch": branch, "org": org, "enabled": conf.online_booking_enabled}
+    ctx["ref"] = clean_ref(request.GET.get("ref"))  # a friend's referral code, kept through the steps
     if not conf.online_booking_enabled:
         return render_in_zone(request, "booking/public/branch.html", ctx)
     service_id, doctor_id, asked = BranchPageForm(request.GET).values()
@@ -153,6 +155,7 @@ def details(request: HttpRequest, branch_id: str) -> HttpResponse:
         "start_value": format_start(slot.start),
         "form": request.POST,
         "errors": {},
+        "ref": clean_ref(data.get("ref")),
     }
     if request.method == "GET":
         return render_in_zone(request, "booking/public/details.html", ctx)
@@ -172,7 +175,8 @@ def details(request: HttpRequest, branch_id: str) -> HttpResponse:
     except services.TooManyCodes:
         ctx["errors"] = {"form": _("Too many codes were requested. Please wait a few minutes and try again.")}
         return render_in_zone(request, "booking/public/details.html", ctx, status=429)
-    return redirect("booking_public:confirm", branch_id=branch.pk, code_id=row.pk)
+    confirm_url = reverse("booking_public:confirm", args=[branch.pk, row.pk])
+    return redirect(f"{confirm_url}?ref={ctx['ref']}" if ctx["ref"] else confirm_url)
 
 
 @public_view
@@ -182,7 +186,10 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
     branch = _branch(branch_id)
     org = branch.organization
     row = get_or_404(selectors.booking_code_get, org=org, branch=branch, code_id=code_id)
-    ctx: dict[str, Any] = {"branch": branch, "row": row, "error": "", "demo_inbox": demo_inbox_chosen()}
+    ref = clean_ref(request.POST.get("ref") or request.GET.get("ref"))  # a friend's code, kept
+    ctx: dict[str, Any] = {
+        "branch": branch, "row": row, "error": "", "demo_inbox": demo_inbox_chosen(), "ref": ref,
+    }  # fmt: skip
     if request.method == "GET":
         return render_in_zone(request, "booking/public/confirm.html", ctx)
     form = CodeForm(request.POST)
@@ -200,8 +207,11 @@ def confirm(request: HttpRequest, branch_id: str, code_id: str) -> HttpResponse:
         ctx["detail"] = exc.message
         ctx["retry"] = (
             f"{reverse('booking_public:branch', args=[branch.pk])}?service={row.payload.get('service', '')}"
+            + (f"&ref={ref}" if ref else "")
         )
         return render_in_zone(request, "booking/public/confirm.html", ctx, status=409)
+    if ref:
+        referral_link_online(org=org, patient=appt.patient, code=ref)
     return _to_manage(appt)
 
 

@@ -10,10 +10,10 @@ and posts nothing."""
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from django.utils import timezone
-from ninja import Header, Router, Schema
+from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
@@ -26,15 +26,14 @@ from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.core.models import AuditAction
 from clinicflow.core.selectors import branch_named
+from clinicflow.ledger.api.idempotency import IdemKey, Once, idempotent_op
 from clinicflow.ledger.models import Invoice
 from clinicflow.ledger.selectors import invoices as selectors
 from clinicflow.ledger.selectors.wallet import wallet_patient
-from clinicflow.ledger.services import checkout, refunds
+from clinicflow.ledger.services import checkout, coupons, refunds
 from clinicflow.ledger.services import invoices as services
-from clinicflow.ledger.services.idempotency import HEADER, clean_key, fingerprint, idempotent
 
 router = Router(tags=["ledger"])
-IdemKey = Annotated[str | None, Header(alias=HEADER, description="A unique key per money-moving request")]
 Amount = str | int
 AMOUNT_DOC = 'A decimal amount as a string ("500.00") or an integer (never a JSON float).'
 
@@ -84,6 +83,9 @@ class DiscountIn(Schema):
     line: int | None = Field(default=None, description="A line's position; default: the whole invoice")
     reason: str = Field(default="", max_length=200)
     reference: str = Field(default="", max_length=100, description="coupon: the marketing redemption")
+    code: str = Field(
+        default="", max_length=32, description="coupon: a code, checked and counted by the offer's rules"
+    )
 
 
 class InvoiceLineOut(Schema):
@@ -239,16 +241,6 @@ def _drafts(request: ApiRequest, data: InvoiceIn, branch: Any) -> list[selectors
     return out
 
 
-def _moved(request: ApiRequest, key: str | None, payload: dict[str, Any], run: Any) -> Status[dict[str, Any]]:
-    status, body = idempotent(
-        org=request.org,
-        key=clean_key(key),
-        request_fingerprint=fingerprint(request.method or "POST", request.path, payload),
-        run=run,
-    )
-    return Status(status, body)
-
-
 @router.post("/invoices", response={201: InvoiceOut, **ERRORS})
 @api_perm("wallet.move", audit_object="invoice")
 def create(request: ApiRequest, data: InvoiceIn) -> Status[dict[str, Any]]:
@@ -305,8 +297,15 @@ def get(request: ApiRequest, invoice_id: str) -> dict[str, Any]:
 @api_perm("wallet.move", audit_object="invoice")
 def discount(request: ApiRequest, invoice_id: str, data: DiscountIn) -> Status[dict[str, Any]]:
     """Take an amount or a percent off the invoice or a line. `manual` needs a `reason` and the
-    `ledger.manage` permission; a coupon's amount comes checked from the marketing app."""
+    `ledger.manage` permission. A coupon: its `code` (checked against the offer's rules — dates,
+    branch, service, new or returning patient, limits — and counted; one per invoice; refusals are a
+    422 naming `coupon`), or an amount already checked by the marketing app with its `reference`."""
     invoice = _invoice(request, invoice_id, write=True)
+    if data.kind == "coupon" and (data.code or not data.reference):
+        coupons.invoice_coupon_apply(
+            org=request.org, actor=request.auth, invoice=invoice, code=data.code, request=request
+        )
+        return Status(201, invoice_out(selectors.invoice_get(org=request.org, invoice_id=invoice.pk)))
     services.invoice_discount_add(
         org=request.org,
         actor=request.auth,
@@ -324,9 +323,8 @@ def discount(request: ApiRequest, invoice_id: str, data: DiscountIn) -> Status[d
 
 @router.post("/invoices/{invoice_id}/payments", response={201: InvoiceOut, **ERRORS})
 @api_perm("wallet.move", audit_object="invoice")
-def pay(
-    request: ApiRequest, invoice_id: str, data: PaymentsIn, idempotency_key: IdemKey = None
-) -> Status[dict[str, Any]]:
+@idempotent_op()
+def pay(request: ApiRequest, invoice_id: str, data: PaymentsIn, idempotency_key: IdemKey = None) -> Once:
     """Pay with one or several methods at once; more than is due is a 409 naming `amount`; a short
     balance or too few points a 409 naming the tender (`tenders[1].amount`)."""
     invoice = _invoice(request, invoice_id, write=True)
@@ -337,26 +335,25 @@ def pay(
         for t in data.tenders
     ]
 
-    def run() -> tuple[int, dict[str, Any]]:
+    def run() -> dict[str, Any]:
         checkout.invoice_pay(
             org=request.org, actor=request.auth, invoice=invoice, tenders=tenders, request=request
         )
-        return 201, invoice_out(selectors.invoice_get(org=request.org, invoice_id=invoice.pk))
+        return invoice_out(selectors.invoice_get(org=request.org, invoice_id=invoice.pk))
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.post("/invoices/{invoice_id}/refunds", response={201: InvoiceOut, **ERRORS})
 @api_perm("wallet.move", audit_object="invoice")
-def refund(
-    request: ApiRequest, invoice_id: str, data: RefundIn, idempotency_key: IdemKey = None
-) -> Status[dict[str, Any]]:
+@idempotent_op()
+def refund(request: ApiRequest, invoice_id: str, data: RefundIn, idempotency_key: IdemKey = None) -> Once:
     """Refund whole or part, back to the payments (in proportion, or as `parts` name them); more than
     was paid and not refunded is a 409 naming `amount`."""
     invoice = _invoice(request, invoice_id, write=True)
     parts = [(p.payment, p.amount) for p in data.parts] if data.parts else None
 
-    def run() -> tuple[int, dict[str, Any]]:
+    def run() -> dict[str, Any]:
         refunds.invoice_refund(
             org=request.org,
             actor=request.auth,
@@ -366,6 +363,6 @@ def refund(
             parts=parts,
             request=request,
         )
-        return 201, invoice_out(selectors.invoice_get(org=request.org, invoice_id=invoice.pk))
+        return invoice_out(selectors.invoice_get(org=request.org, invoice_id=invoice.pk))
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)

@@ -7,26 +7,23 @@ field (422) or the state in the way (409); nothing is posted."""
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from ninja import Header, Router, Schema
+from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.core.api import ERRORS
+from clinicflow.ledger.api.idempotency import IdemKey, Once, idempotent_op
 from clinicflow.ledger.api.schemas import PlanOut, plan_out
 from clinicflow.ledger.selectors import memberships as selectors
 from clinicflow.ledger.selectors.memberships import MembershipView
 from clinicflow.ledger.selectors.wallet import plan_named, wallet_patient
 from clinicflow.ledger.services import memberships as services
 from clinicflow.ledger.services import plans as plan_services
-from clinicflow.ledger.services.idempotency import HEADER, clean_key, fingerprint, idempotent
 
 router = Router(tags=["ledger"])
-IdemKey = Annotated[
-    str | None, Header(alias=HEADER, description="A unique key per request; a retry sends the same.")
-]
 
 
 class SellIn(Schema):
@@ -105,22 +102,6 @@ def _view(request: ApiRequest, membership_id: object) -> dict[str, Any]:
     return membership_out(next(v for v in views if v.membership.pk == m.pk))
 
 
-def _once(request: ApiRequest, key: str | None, payload: dict[str, Any], run: Any) -> Status[dict[str, Any]]:
-    status, body = idempotent(
-        org=request.org,
-        key=clean_key(key),
-        request_fingerprint=fingerprint(request.method or "POST", request.path, payload),
-        run=lambda: (201, _json(run())),
-    )
-    return Status(status, body)
-
-
-def _json(body: dict[str, Any]) -> dict[str, Any]:
-    """What the idempotency row stores (and replays): plain JSON values."""
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v)
-            for k, v in body.items()}  # fmt: skip
-
-
 def _mine(request: ApiRequest, membership_id: str) -> Any:
     m = selectors.membership_get(org=request.org, membership_id=membership_id)
     wallet_patient(org=request.org, user=request.auth, patient_id=m.patient_id, write=True, request=request)
@@ -138,7 +119,8 @@ def patient_memberships(request: ApiRequest, patient_id: str) -> list[dict[str, 
 
 @router.post("/patients/{patient_id}/memberships", response={201: MembershipOut, **ERRORS})
 @api_perm("wallet.move", audit_object="wallet")
-def sell(request: ApiRequest, patient_id: str, data: SellIn, idempotency_key: IdemKey = None) -> Any:
+@idempotent_op()
+def sell(request: ApiRequest, patient_id: str, data: SellIn, idempotency_key: IdemKey = None) -> Once:
     """Sell a plan (paid now by cash, card or transfer): fee-based and package fees go to the
     prepaid account, a stored-value plan tops the balance up with its bonus. 422 naming `plan`
     (unknown, withdrawn) or `members` (not shareable, unknown patient)."""
@@ -154,7 +136,7 @@ def sell(request: ApiRequest, patient_id: str, data: SellIn, idempotency_key: Id
         )
         return _view(request, m.pk)
 
-    return _once(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.post("/memberships/{membership_id}/freeze", response={200: MembershipOut, **ERRORS})
@@ -168,7 +150,8 @@ def freeze(request: ApiRequest, membership_id: str, data: FreezeIn) -> dict[str,
 
 @router.post("/memberships/{membership_id}/renew", response={201: MembershipOut, **ERRORS})
 @api_perm("wallet.move", audit_object="wallet")
-def renew(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = None) -> Any:
+@idempotent_op()
+def renew(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = None) -> Once:
     """The same plan again from the old end (paid now)."""
     m = _mine(request, membership_id)
 
@@ -176,12 +159,13 @@ def renew(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = No
         again = services.membership_renew(org=request.org, actor=request.auth, membership=m, request=request)
         return _view(request, again.pk)
 
-    return _once(request, idempotency_key, {"renew": str(m.pk)}, run)
+    return Once({"renew": str(m.pk)}, run)
 
 
 @router.post("/memberships/{membership_id}/cancel", response={201: MembershipOut, **ERRORS})
 @api_perm("wallet.move", audit_object="wallet")
-def cancel(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = None) -> Any:
+@idempotent_op()
+def cancel(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = None) -> Once:
     """Cancel now: refund the pro-rata price for the time left minus the benefits used at list
     price (stored value: the money part left); the rest is earned."""
     m = _mine(request, membership_id)
@@ -190,7 +174,7 @@ def cancel(request: ApiRequest, membership_id: str, idempotency_key: IdemKey = N
         services.membership_cancel(org=request.org, actor=request.auth, membership=m, request=request)
         return _view(request, m.pk)
 
-    return _once(request, idempotency_key, {"cancel": str(m.pk)}, run)
+    return Once({"cancel": str(m.pk)}, run)
 
 
 @router.put("/membership-plans/{plan_code}", response={200: PlanOut, 201: PlanOut, **ERRORS})

@@ -7,11 +7,16 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
-from clinicflow.ledger.models import MembershipPlan, Transaction
+from clinicflow.ledger.models import MembershipPlan, PlanPeriod, Transaction
+from clinicflow.ledger.selectors.memberships import MembershipView
 from clinicflow.ledger.selectors.wallet import Line, Wallet
+from clinicflow.ledger.services.benefits import period_start
+
+MONTH = dt.timedelta(days=30)  # the benefit period of a monthly plan (services.benefits)
 
 AMOUNT_DOC = 'A decimal amount as a string ("500.00") or an integer, with at most the currency\'s decimals.'
 
@@ -52,11 +57,35 @@ class BalanceOut(Schema):
     expiring: list[ExpiringOut]
 
 
+class IncludedLeftOut(Schema):
+    service: str = Field(description="The included service's code")
+    per_period: int
+    used: int = Field(description="Used in the current period")
+    remaining: int = Field(description="Left in the current period")
+
+
+class WalletMembershipOut(Schema):
+    id: uuid.UUID
+    plan: str = Field(description="The plan's code")
+    plan_name: str
+    kind: str = Field(description="fee, stored_value or package")
+    status: str = Field(description="active, frozen, cancelled, ended or not_started (now)")
+    period: str = Field(description="month or year (fee-based plans); empty: the whole term")
+    period_starts_at: dt.datetime = Field(description="The current benefit period")
+    period_ends_at: dt.datetime
+    starts_at: dt.datetime
+    expires_at: dt.datetime = Field(description="The end of the term (moved by the days frozen)")
+    currency: str
+    prepaid_left: str
+    shared: bool = Field(description="Held by another patient and shared with this one")
+    included: list[IncludedLeftOut]
+
+
 class WalletOut(Schema):
     patient: uuid.UUID
     balances: list[BalanceOut]
     points: int
-    memberships: list[dict[str, Any]]
+    memberships: list[WalletMembershipOut]
 
 
 class PostingOut(Schema):
@@ -107,7 +136,38 @@ class PlanOut(Schema):
     available_until: dt.date | None
 
 
-def wallet_out(wallet: Wallet) -> dict[str, Any]:
+def wallet_membership_out(view: MembershipView, at: dt.datetime) -> dict[str, Any]:
+    """A membership as the wallet shows it: the benefit period holding ``at`` (within the term) and
+    the included procedures left in it."""
+    m, plan = view.membership, view.plan
+    moment = min(max(at, m.starts_at), m.ends_at)
+    since = period_start(m, moment)
+    until = min(since + MONTH, m.ends_at) if plan.period == PlanPeriod.MONTH else m.ends_at
+    return {
+        "id": m.pk,
+        "plan": plan.code,
+        "plan_name": plan.name,
+        "kind": plan.kind,
+        "status": view.state,
+        "period": plan.period,
+        "period_starts_at": since,
+        "period_ends_at": until,
+        "starts_at": m.starts_at,
+        "expires_at": m.ends_at,
+        "currency": m.currency,
+        "prepaid_left": str(view.prepaid_left),
+        "shared": view.shared,
+        "included": [
+            {"service": code, "per_period": n, "used": used, "remaining": max(n - used, 0)}
+            for code, (n, used) in sorted(view.included.items())
+        ],
+    }
+
+
+def wallet_out(
+    wallet: Wallet, memberships: list[MembershipView] | None = None, at: dt.datetime | None = None
+) -> dict[str, Any]:
+    moment = at or timezone.now()
     return {
         "patient": wallet.patient.pk,
         "balances": [
@@ -121,7 +181,7 @@ def wallet_out(wallet: Wallet) -> dict[str, Any]:
             for b in wallet.balances
         ],
         "points": int(wallet.total("points", "PTS")),
-        "memberships": [],
+        "memberships": [wallet_membership_out(v, moment) for v in memberships or []],
     }
 
 

@@ -5,16 +5,16 @@ the caller (branch). Every money-moving call takes an ``Idempotency-Key`` header
 same key and request replay the first answer, the same key with another request is a 409); a refusal
 names its field and posts nothing."""
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from ninja import Header, Router
-from ninja.responses import Status
+from django.utils import timezone
+from ninja import Router
 
 from clinicflow.accounts.api_auth import ApiRequest, api_perm
 from clinicflow.core.api import ERRORS
 from clinicflow.core.audit import audit_record
 from clinicflow.core.models import AuditAction
+from clinicflow.ledger.api.idempotency import IdemKey, Once, idempotent_op
 from clinicflow.ledger.api.schemas import (
     GiveIn,
     LineOut,
@@ -29,44 +29,30 @@ from clinicflow.ledger.api.schemas import (
     transaction_out,
     wallet_out,
 )
-from clinicflow.ledger.models import Transaction
 from clinicflow.ledger.selectors import wallet as selectors
+from clinicflow.ledger.selectors.memberships import patient_memberships
 from clinicflow.ledger.services import points as points_services
 from clinicflow.ledger.services import wallet as wallet_services
-from clinicflow.ledger.services.idempotency import HEADER, clean_key, fingerprint, idempotent
 
 router = Router(tags=["ledger"])
-KEY_DOC = "A unique key per money-moving request (at most 255 ASCII characters); a retry sends the same."
-IdemKey = Annotated[str | None, Header(alias=HEADER, description=KEY_DOC)]
 MOVED = {201: TransactionOut, **ERRORS}
-
-
-def _moved(
-    request: ApiRequest, key: str | None, payload: dict[str, Any], run: Callable[[], Transaction]
-) -> Status[dict[str, Any]]:
-    """Run a money-moving service once per idempotency key; the first answer on every replay."""
-    clean = clean_key(key)
-    status, body = idempotent(
-        org=request.org,
-        key=clean,
-        request_fingerprint=fingerprint(request.method or "POST", request.path, payload),
-        run=lambda: (201, transaction_out(run())),
-    )
-    return Status(status, body)
 
 
 @router.get("/patients/{patient_id}/wallet", response={200: WalletOut, **ERRORS})
 @api_perm("wallet.view", audit_object="wallet")
 def wallet(request: ApiRequest, patient_id: str) -> dict[str, Any]:
     """Balances per kind and currency (money, bonus with what is spendable now and what expires
-    when), points, memberships."""
+    when), points, and the memberships held or shared (plan, kind, status now, the current benefit
+    period, the included procedures left in it, the end of the term)."""
     org, user = request.org, request.auth
     patient = selectors.wallet_patient(org=org, user=user, patient_id=patient_id, request=request)
     audit_record(
         org=org, actor=user, action=AuditAction.VIEW, object_type="wallet", object_id=patient.pk,
         fields=["balances"], request=request,
     )  # fmt: skip
-    return wallet_out(selectors.wallet_get(org=org, patient=patient))
+    now = timezone.now()
+    held = patient_memberships(org=org, patient=patient, at=now)
+    return wallet_out(selectors.wallet_get(org=org, patient=patient), held, now)
 
 
 @router.get("/patients/{patient_id}/ledger", response={200: list[LineOut], **ERRORS})
@@ -84,89 +70,97 @@ def ledger(request: ApiRequest, patient_id: str) -> list[dict[str, Any]]:
 
 @router.post("/patients/{patient_id}/wallet/top-up", response=MOVED)
 @api_perm("wallet.move", audit_object="wallet")
+@idempotent_op()
 def top_up(
     request: ApiRequest,
     patient_id: str,
     data: TopUpIn,
     idempotency_key: IdemKey = None,
-) -> Status[dict[str, Any]]:
+) -> Once:
     """Money paid in onto the balance; with a stored-value `plan`, its bonus too (pay 50,000, get
     55,000: the 5,000 bonus may expire). 422 naming `amount`, `currency` or `plan` when refused."""
     org, user = request.org, request.auth
     patient = selectors.wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
 
-    def run() -> Transaction:
+    def run() -> dict[str, Any]:
         plan = selectors.plan_named(org=org, code=data.plan)
-        return wallet_services.wallet_top_up(
+        txn = wallet_services.wallet_top_up(
             org=org, actor=user, patient=patient, amount=data.amount, currency=data.currency, plan=plan,
             request=request,
         )  # fmt: skip
+        return transaction_out(txn)
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.post("/patients/{patient_id}/wallet/spend", response=MOVED)
 @api_perm("wallet.move", audit_object="wallet")
+@idempotent_op()
 def spend(
     request: ApiRequest,
     patient_id: str,
     data: SpendIn,
     idempotency_key: IdemKey = None,
-) -> Status[dict[str, Any]]:
+) -> Once:
     """Pay from the balance: bonus first (the lot expiring first), then money; points are earned on
     the money part. More than the spendable balance is a 409 naming `amount`."""
     org, user = request.org, request.auth
     patient = selectors.wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
 
-    def run() -> Transaction:
-        return wallet_services.wallet_spend(
+    def run() -> dict[str, Any]:
+        txn = wallet_services.wallet_spend(
             org=org, actor=user, patient=patient, amount=data.amount, currency=data.currency,
             category=data.category or "", reference=data.invoice or "", request=request,
         )  # fmt: skip
+        return transaction_out(txn)
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.post("/patients/{patient_id}/points/redeem", response=MOVED)
 @api_perm("wallet.move", audit_object="wallet")
+@idempotent_op()
 def redeem(
     request: ApiRequest,
     patient_id: str,
     data: RedeemIn,
     idempotency_key: IdemKey = None,
-) -> Status[dict[str, Any]]:
+) -> Once:
     """Turn points into money off: `points × point value` onto the bonus balance."""
     org, user = request.org, request.auth
     patient = selectors.wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
 
-    def run() -> Transaction:
-        return points_services.points_redeem(
+    def run() -> dict[str, Any]:
+        txn = points_services.points_redeem(
             org=org, actor=user, patient=patient, points=data.points, currency=data.currency, request=request
         )
+        return transaction_out(txn)
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.post("/patients/{patient_id}/points/give", response=MOVED)
 @api_perm("wallet.move", audit_object="wallet")
+@idempotent_op()
 def give(
     request: ApiRequest,
     patient_id: str,
     data: GiveIn,
     idempotency_key: IdemKey = None,
-) -> Status[dict[str, Any]]:
+) -> Once:
     """Give points to another patient of the same clinic (`to_patient`); each lot keeps its expiry.
     A patient of another clinic is a 422 naming `to_patient`."""
     org, user = request.org, request.auth
     patient = selectors.wallet_patient(org=org, user=user, patient_id=patient_id, write=True, request=request)
 
-    def run() -> Transaction:
+    def run() -> dict[str, Any]:
         to_patient = selectors.other_patient(org=org, patient_id=data.to_patient)
-        return points_services.points_give(
+        txn = points_services.points_give(
             org=org, actor=user, patient=patient, to_patient=to_patient, points=data.points, request=request
         )
+        return transaction_out(txn)
 
-    return _moved(request, idempotency_key, data.dict(), run)
+    return Once(data.dict(), run)
 
 
 @router.get("/membership-plans", response={200: list[PlanOut], **ERRORS})

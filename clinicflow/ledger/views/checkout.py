@@ -1,11 +1,14 @@
 """The front desk's checkout page: a visit's invoice (made from the services done on first open), a
-discount, payment by several methods at once, refunds, and the printable receipt (PDF in the
-patient's language). Reading needs ``wallet.view``; every change ``wallet.move`` (a manual discount
-also ``ledger.manage``) and the patient's card open with changes allowed. Each form carries a key made
-when the page was rendered, used as the Idempotency-Key: a double submit pays once."""
+coupon code, a discount, payment by several methods at once, refunds, and the printable receipt (PDF
+in the patient's language). Reading needs ``wallet.view``; every change ``wallet.move`` (a manual
+discount also ``ledger.manage``, a coupon ``marketing.redeem``) and the patient's card open with
+changes allowed. Each form carries a key made when the page was rendered, used as the
+Idempotency-Key: a double submit pays once. The patient's invoices page lists the visits of the last
+days still waiting for checkout."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -13,12 +16,14 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
 from clinicflow.accounts.breakglass import access_record
-from clinicflow.booking.selectors.appointments import appointment_get
+from clinicflow.booking.models import AppointmentStatus
+from clinicflow.booking.selectors.appointments import AppointmentFilters, appointment_get, appointment_list
 from clinicflow.core.errors import DomainError
 from clinicflow.core.models import AuditAction
 from clinicflow.core.web import flash_error, get_or_404, render_in_zone
@@ -26,7 +31,7 @@ from clinicflow.ledger.models import Invoice
 from clinicflow.ledger.models.invoices import CHECKOUT_METHODS, TenderKind
 from clinicflow.ledger.selectors import invoices as selectors
 from clinicflow.ledger.selectors.wallet import wallet_get
-from clinicflow.ledger.services import checkout, refunds
+from clinicflow.ledger.services import checkout, coupons, refunds
 from clinicflow.ledger.services import invoices as services
 from clinicflow.ledger.services.idempotency import fingerprint, idempotent
 from clinicflow.ledger.views.receipt import receipt_pdf
@@ -36,6 +41,9 @@ from clinicflow.patients.selectors import patient_get
 
 # the money methods the page offers one amount field each for
 PAGE_METHODS = [m for m in CHECKOUT_METHODS if m not in ("points", "included")]
+COUPON_PERMISSION = "marketing.redeem"
+WAITING_DAYS = 30  # visits of the last days shown as waiting for checkout on the patient's invoices
+NOT_BILLED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
 
 @require_POST
@@ -96,14 +104,27 @@ def checkout_page(request: AuthedRequest, invoice_id: str) -> HttpResponse:
         "methods": PAGE_METHODS,
         "form_key": uuid.uuid4().hex,
         "can_discount": request.user.has_perm_cf("ledger.manage"),
+        "can_coupon": request.user.has_perm_cf(COUPON_PERMISSION) and coupons.coupons_available(),
     }
     return render_in_zone(request, "ledger/checkout.html", ctx, branch=invoice.branch)
+
+
+def _refusal(body: dict[str, Any]) -> str:
+    """A refusal's message for the page; a coupon's names the field by its label."""
+    error = body.get("error", {})
+    reasons = error.get("fields", {}).get(coupons.FIELD)
+    if reasons:
+        return f"{_('Coupon code')}: {reasons[0]}"
+    return str(error.get("message", ""))
 
 
 def _act(request: AuthedRequest, invoice_id: str, action: str) -> HttpResponse:
     invoice, denied = _page(request, invoice_id, write=True)
     if denied is not None:
         return refused(request, invoice.patient, denied)
+    if action == "coupon" and not request.user.has_perm_cf(COUPON_PERMISSION):
+        messages.error(request, _("Your role may not redeem coupons."))
+        return redirect("ledger:checkout", invoice_id=invoice.pk)
     org, user, data = request.org, request.user, request.POST
 
     def run() -> tuple[int, dict[str, Any]]:
@@ -114,6 +135,10 @@ def _act(request: AuthedRequest, invoice_id: str, action: str) -> HttpResponse:
             if data.get("points", "").strip():
                 tenders.append(checkout.TenderIn("points", points=data.get("points", "").strip()))
             checkout.invoice_pay(org=org, actor=user, invoice=invoice, tenders=tenders, request=request)
+        elif action == "coupon":
+            coupons.invoice_coupon_apply(
+                org=org, actor=user, invoice=invoice, code=data.get("coupon", ""), request=request
+            )
         elif action == "refund":
             refunds.invoice_refund(
                 org=org,
@@ -146,7 +171,7 @@ def _act(request: AuthedRequest, invoice_id: str, action: str) -> HttpResponse:
         flash_error(request, exc)
     else:
         if status >= 400:
-            messages.error(request, str(body.get("error", {}).get("message", "")))
+            messages.error(request, _refusal(body))
         else:
             messages.success(request, _("Saved."))
     return redirect("ledger:checkout", invoice_id=invoice.pk)
@@ -156,6 +181,13 @@ def _act(request: AuthedRequest, invoice_id: str, action: str) -> HttpResponse:
 @require_perm("wallet.move", audit_object="invoice")
 def checkout_pay(request: AuthedRequest, invoice_id: str) -> HttpResponse:
     return _act(request, invoice_id, "pay")
+
+
+@require_POST
+@require_perm("wallet.move", audit_object="invoice")
+def checkout_coupon(request: AuthedRequest, invoice_id: str) -> HttpResponse:
+    """Apply a coupon code: checked and counted by the marketing app's rules (``services.coupons``)."""
+    return _act(request, invoice_id, "coupon")
 
 
 @require_POST
@@ -208,9 +240,22 @@ def patient_invoices(request: AuthedRequest, patient_id: str) -> HttpResponse:
     if not access.opens or access.break_glass:
         return refused(request, patient, access)
     rows = list(selectors.invoice_list(org=request.org, patient=patient)[:100])
-    return render_in_zone(
-        request, "ledger/checkout_list.html", {"patient": patient, "invoices": rows}, branch=patient.branch
-    )
+    invoiced = {i.appointment_id for i in rows if i.appointment_id}
+    now = timezone.now()
+    recent = appointment_list(
+        org=request.org,
+        filters=AppointmentFilters(
+            patient_id=patient.pk, start_from=now - dt.timedelta(days=WAITING_DAYS), start_to=now
+        ),
+    ).exclude(status__in=NOT_BILLED)
+    waiting = [a for a in recent.order_by("-start_at")[:20] if a.pk not in invoiced]
+    ctx = {
+        "patient": patient,
+        "invoices": rows,
+        "waiting": waiting,
+        "can_pay": request.user.has_perm_cf("wallet.move") and access.writes,
+    }
+    return render_in_zone(request, "ledger/checkout_list.html", ctx, branch=patient.branch)
 
 
 paths: list[URLPattern] = [
@@ -219,6 +264,7 @@ paths: list[URLPattern] = [
     path("invoices/<str:invoice_id>/pay/", checkout_pay, name="checkout_pay"),
     path("invoices/<str:invoice_id>/refund/", checkout_refund, name="checkout_refund"),
     path("invoices/<str:invoice_id>/discount/", checkout_discount, name="checkout_discount"),
+    path("invoices/<str:invoice_id>/coupon/", checkout_coupon, name="checkout_coupon"),
     path("invoices/<str:invoice_id>/receipt.pdf", receipt, name="receipt"),
     path("patients/<str:patient_id>/invoices/", patient_invoices, name="patient_invoices"),
 ]
