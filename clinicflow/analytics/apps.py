@@ -11,12 +11,15 @@ class AnalyticsConfig(AppConfig):
         ("analytics:capacity", _("Capacity"), "reports.capacity", "reports"),
         ("analytics:owner_home", _("Owner home"), "reports.owner", "reports"),
         ("analytics:owner_scorecards", _("Scorecards"), "reports.owner", "reports"),
+        ("analytics:owner_alerts", _("Alerts"), "reports.owner", "reports"),
         ("whatif:page", _("What-if planner"), "reports.owner", "reports"),
     ]
     # the daily facts of the owner's reports: recorded changes every minute, the days around today hourly
     periodic: list[tuple[str, int]] = [
         ("clinicflow.analytics.owner.jobs.apply_recorded_changes", 60),
         ("clinicflow.analytics.owner.jobs.refresh_facts", 3600),
+        # the owner's alerts: daily (a period is alerted once, so a rerun is harmless)
+        ("clinicflow.analytics.owner.alerts_services.check_alerts", 86400),
     ]
 
     def ready(self) -> None:

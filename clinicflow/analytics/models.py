@@ -101,3 +101,12 @@ class ScorecardWeight(TenantModel):
                 fields=["organization", "department", "part"], name="scoreweight_org_part_uniq"
             )
         ]
+
+
+# the owner's alerts: thresholds, findings of the daily check, e-mail opt-ins (issue #17)
+from clinicflow.analytics.owner.alert_models import (  # noqa: E402, F401
+    AlertRule,
+    AlertState,
+    AlertSubscription,
+    OwnerAlert,
+)

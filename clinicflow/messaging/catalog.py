@@ -259,4 +259,29 @@ BUILTIN: dict[str, dict[str, dict[str, str]]] = {
             "action": "查看报价",
         },
     },
+    # to staff (``messaging.staff``): the owner's alerts; {patient_name} is the staff member's name
+    "owner_alert": {
+        "en": {
+            "sms": "{clinic}: {metric} of {who} was {value} over {period}; {reference}.",
+            "subject": "{clinic}: alert on {metric} ({who})",
+            "body": "Dear {patient_name},\n\n{metric} of {who} was {value} over {period}; {reference}."
+            "\n\nThe alerts page shows the details; mark the alert seen or dismiss it there.\n\n{clinic}",
+            "action": "Open the alerts",
+        },
+        "ru": {
+            "sms": "{clinic}: показатель «{metric}» ({who}) за {period}: {value}; {reference}.",
+            "subject": "{clinic}: сигнал по показателю «{metric}» ({who})",
+            "body": "Здравствуйте, {patient_name}!\n\nПоказатель «{metric}» ({who}) за {period} составил "
+            "{value}; {reference}.\n\nПодробности — на странице сигналов; там же сигнал можно отметить "
+            "просмотренным или скрыть.\n\n{clinic}",
+            "action": "Открыть сигналы",
+        },
+        "zh-hans": {
+            "sms": "{clinic}：{who}的{metric}在{period}为{value}；{reference}。",
+            "subject": "{clinic}：{metric}预警（{who}）",
+            "body": "{patient_name}，您好！\n\n{who}的{metric}在{period}为{value}；{reference}。\n\n"
+            "详情请见预警页面，您可以在那里将预警标记为已读或忽略。\n\n{clinic}",
+            "action": "查看预警",
+        },
+    },
 }

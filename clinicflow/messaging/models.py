@@ -39,6 +39,21 @@ class Kind(models.TextChoices):
     SURVEY = "survey", _("Survey")
     MARKETING = "marketing", _("Marketing")
     QUOTE = "quote", _("Quote")
+    OWNER_ALERT = "owner_alert", _("Owner alert")  # to staff: the owner's alerts (analytics)
+
+
+# what a patient whose processing is restricted still receives: the messages of their own care
+ESSENTIAL_KINDS = frozenset(
+    str(k.value)
+    for k in (
+        Kind.APPOINTMENT_CONFIRMATION,
+        Kind.APPOINTMENT_CHANGED,
+        Kind.APPOINTMENT_CANCELLED,
+        Kind.APPOINTMENT_REMINDER,
+        Kind.BOOKING_CODE,
+        Kind.QUOTE,
+    )
+)
 
 
 class Purpose(models.TextChoices):

@@ -24,6 +24,7 @@ from clinicflow.core.models import Organization
 from clinicflow.core.onetime import CODE_MARK
 from clinicflow.messaging import selectors
 from clinicflow.messaging.models import (
+    ESSENTIAL_KINDS,
     Channel,
     Kind,
     Message,
@@ -129,7 +130,12 @@ class _Recipient:
         return self.phone if channel == Channel.SMS else (self.patient.email.strip() or None)
 
     def accepts(self, item: _Item) -> bool:
-        """Service messages always; marketing only with the channel's marketing consent."""
+        """Service messages always; marketing only with the channel's marketing consent; while the
+        patient's processing is restricted only what care needs (``ESSENTIAL_KINDS``, never marketing)."""
+        if self.patient.restricted_at is not None and (
+            item.purpose == Purpose.MARKETING or str(item.kind) not in ESSENTIAL_KINDS
+        ):
+            return False
         if item.purpose != Purpose.MARKETING:
             return True
         if item.channel not in self.consent:

@@ -11,15 +11,17 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from clinicflow.analytics.owner.alert_models import AlertState
+from clinicflow.analytics.owner.alerts_selectors import alert_list
+from clinicflow.analytics.owner.alerts_services import describe
 from clinicflow.analytics.owner.funnel import Step, funnel
 from clinicflow.analytics.owner.selectors import day_totals, facts_built, revenue_split
-from clinicflow.analytics.reports.acquisition import channel_report, first_visits
-from clinicflow.analytics.reports.base import period_bounds, ratio, report_currency
+from clinicflow.analytics.reports.acquisition import channel_report
+from clinicflow.analytics.reports.base import ratio, report_currency
 from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.core.models import Branch, Organization
 from clinicflow.ledger.models import Account, AccountKind
 from clinicflow.ledger.selectors.wallet import liability
-from clinicflow.patients.models import PatientPrediction
 
 
 @dataclass
@@ -43,6 +45,7 @@ class OwnerView:
     figures: list[Figure]
     steps: list[Step]
     notes: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # the newest new alerts, described
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
@@ -71,22 +74,15 @@ def _liability(org: Organization, currency: str) -> Decimal | None:
     return liability(org=org, unit=currency)
 
 
-def _predicted_lifetime(
-    org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str
-) -> Decimal | None:
-    """The stored predicted future value (``PatientPrediction.clv``) of the period's first patients."""
-    start, end = period_bounds(d0, d1, branch)
-    ids = list(first_visits(org=org, start=start, end=end, branch=branch).arrived)
-    total, found = Decimal(0), False
-    for i in range(0, len(ids), 5000):
-        for clv in (
-            PatientPrediction.objects.for_org(org)
-            .filter(patient_id__in=ids[i : i + 5000], currency=currency)
-            .values_list("clv", flat=True)
-        ):
-            total += Decimal(clv)
-            found = True
-    return total if found else None
+HOME_ALERTS = 5
+
+
+def _alerts(org: Organization, branch: Branch | None) -> list[dict[str, Any]]:
+    """The newest alerts not yet seen (of the branch, or all), each in words (``alerts_services``)."""
+    return [
+        {"alert": a, **describe(a)}
+        for a in alert_list(org=org, states=[AlertState.NEW], branch=branch, limit=HOME_ALERTS)
+    ]
 
 
 def owner_view(
@@ -113,8 +109,6 @@ def owner_view(
     totals = channels.totals() or {}
     spend = Decimal(totals.get("spend") or 0)
     margin = channels.margin
-    predicted = _predicted_lifetime(org, date_from, date_to, branch, currency)
-    lifetime = Decimal(totals.get("revenue_to_date") or 0) + (predicted or Decimal(0))
     liability_now = _liability(org, currency)
     figures = [
         Figure(
@@ -169,13 +163,15 @@ def owner_view(
             "romi",
             _("ROMI on lifetime margin"),
             "percent",
-            float((lifetime * margin - spend) / spend) if spend else None,
+            totals.get("romi_lifetime"),  # the channel report's definition and totals (``lifetime``)
             _(
-                "(Revenue to date plus predicted lifetime value of the period's first patients) "
-                "x gross margin, "
-                "less spend, / spend."
+                "(Predicted lifetime value of the period's first patients x gross margin - spend) / spend, "
+                "as in the channel report."
             ),
             "channels",
+            no_data=""
+            if channels.until is not None
+            else _("No data yet: filled when the lifetime-value engine stores its predictions."),
         ),
         Figure(
             "romi_to_date",
@@ -216,9 +212,5 @@ def owner_view(
             else _("No data yet: filled when memberships are sold in the ledger."),
         ),
     ]
-    if predicted is None:
-        notes.append(
-            _("No stored lifetime-value predictions: ROMI on lifetime margin uses revenue to date only.")
-        )
     steps = funnel(org=org, date_from=date_from, date_to=date_to, branch=branch)
-    return OwnerView(date_from, date_to, branch, currency, figures, steps, notes)
+    return OwnerView(date_from, date_to, branch, currency, figures, steps, notes, _alerts(org, branch))

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from clinicflow.analytics.clv import cli as clv_cli
 from clinicflow.analytics.clv.report import PatientLabel
+from clinicflow.analytics.owner import rebuild_cli
 from clinicflow.analytics.pricing import cli as whatif_cli
 from clinicflow.core.models import Organization
 from clinicflow.patients.selectors import patients_named
@@ -38,7 +39,8 @@ class Command(BaseCommand):
     help = (
         "Analytics reports: clv predicts each patient's lifetime value (BG/NBD and Gamma-Gamma). "
         "whatif predicts the months ahead with moved levers. "
-        "Run 'clinicflow analytics clv --help' or 'clinicflow analytics whatif --help' for their options."
+        "rebuild builds the owner's daily facts again from the raw tables, with progress. "
+        "Run 'clinicflow analytics ACTION --help' (clv, whatif, rebuild) for their options."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,12 +67,17 @@ class Command(BaseCommand):
         )
         whatif_cli.add_arguments(whatif)
 
+        rebuild = subparsers.add_parser(
+            "rebuild",
+            help="rebuild the owner's daily facts from the raw tables, showing progress",
+            description=rebuild_cli.DESCRIPTION,
+        )
+        rebuild_cli.add_arguments(rebuild)
+
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "whatif":
-            whatif_cli.run(options, self.stdout, self.stderr)
+        if options["action"] != "clv":
+            self._other(options)
             return
-        if options["action"] != "clv":  # pragma: no cover - argparse allows only clv
-            raise CommandError(f"unknown analytics action {options['action']!r}")
         org = options.get("org")
         if org and options.get("transactions"):
             raise CommandError("give either --transactions FILE or --org SLUG, not both")
@@ -115,6 +122,14 @@ class Command(BaseCommand):
             # Machine-readable output stays clean: the confirmation goes to stderr there.
             sink = self.stderr if options.get("json") or options.get("csv") == "-" else self.stdout
             sink.write(f"Stored {stored} predictions for {org}")
+
+    def _other(self, options: dict[str, Any]) -> None:
+        if options["action"] == "rebuild":
+            rebuild_cli.run(options, self.stdout)
+        elif options["action"] == "whatif":
+            whatif_cli.run(options, self.stdout, self.stderr)
+        else:  # pragma: no cover - argparse allows only the actions above
+            raise CommandError(f"unknown analytics action {options['action']!r}")
 
 
 def _card_labeller(org: Organization) -> clv_cli.Labeller:

@@ -2,12 +2,11 @@
 registered report on the console (the same figures as its page, API and exports).
 
 ``clinicflow report list`` names the reports; ``clinicflow report facts_rebuild --org SLUG [--from DATE]``
-rebuilds the daily facts the owner's reports read (with a progress line per chunk of days)."""
+is kept as an alias of ``clinicflow analytics rebuild`` (the daily facts the owner's reports read)."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import sys
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import clinicflow.analytics.reports.owner  # noqa: F401 - registers the owner's reports
-from clinicflow.analytics.owner.facts import rebuild
+from clinicflow.analytics.owner import rebuild_cli
 from clinicflow.analytics.reports.base import (
     build_context,
     get_report,
@@ -34,7 +33,8 @@ class Command(BaseCommand):
     help = (
         "Run any registered report for an organisation and print it as a table, JSON or CSV. "
         "Names: channels, administrators, capacity_load, owner_home, revenue, cohorts and the rest "
-        "('list' names them all); 'facts_rebuild' rebuilds the daily facts."
+        "('list' names them all); 'facts_rebuild' rebuilds the daily facts "
+        "(an alias of 'clinicflow analytics rebuild')."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"no organisation with slug {opts['org']!r}")
         if name == REBUILD:
-            self._rebuild(org, opts["date_from"])
+            rebuild_cli.run({"org": org.slug, "date_from": opts["date_from"]}, self.stdout)
             return
         try:
             spec = get_report(name)
@@ -105,16 +105,6 @@ class Command(BaseCommand):
             self._csv(data, opts["csv"])
         else:
             self._table(data)
-
-    def _rebuild(self, org: Any, date_from: str | None) -> None:
-        start = None
-        if date_from:
-            try:
-                start = dt.date.fromisoformat(date_from)
-            except ValueError as exc:
-                raise CommandError("--from: expected YYYY-MM-DD") from exc
-        stats = rebuild(org, start, progress=lambda line: self.stdout.write(line))
-        self.stdout.write(f"facts rebuilt: {stats.summary()}")
 
     def _csv(self, data: dict[str, Any], path: str) -> None:
         keys = [c["key"] for c in data["columns"]]
