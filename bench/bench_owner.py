@@ -7,9 +7,13 @@ home over the last 30 days, the cohort matrix over the year and every other owne
     .venv/bin/python bench/run.py owner
 
 Prints ``BENCH facts_rebuild_s``, ``BENCH facts_incremental_s``, ``BENCH owner_home_ms``,
-``BENCH cohorts_ms`` and ``BENCH reports_max_ms`` (medians of 5 runs after a warm-up), and the anchor:
-the same period's funnel counts taken straight from the raw tables by one SQL statement
-(``owner_home / raw SQL``). ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept one."""
+``BENCH cohorts_ms``, ``BENCH patient_profile_ms`` and ``BENCH reports_max_ms`` (medians of 5 runs
+after a warm-up; 3 for the other reports), the scale against ``chain-1m`` (1,000,000 patients, 60
+months), and the anchors: the home's period's funnel counts taken straight from the raw tables by one
+SQL statement (``owner_home / raw SQL``), the cohort matrix's first patients and visit months by one
+SQL statement over the same year (``cohorts / raw SQL``), and the raw funnel over the reports' 90 days
+(``reports_max / raw SQL``). ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept
+one."""
 
 from __future__ import annotations
 
@@ -42,6 +46,18 @@ SELECT COUNT(*), COUNT(*) FILTER (WHERE n >= 3) FROM (
   WHERE f.at >= %(start)s AND f.at < %(end)s GROUP BY f.patient_id
 ) t
 """
+
+RAW_COHORTS = """
+WITH firsts AS (
+  SELECT patient_id, MIN(start_at) AS at FROM booking_appointment
+  WHERE organization_id = %(org)s AND status IN ('arrived', 'done') GROUP BY patient_id
+), f AS (SELECT patient_id, date_trunc('month', at) AS m FROM firsts WHERE at >= %(start)s AND at < %(end)s)
+SELECT f.m, date_trunc('month', a.start_at), COUNT(DISTINCT f.patient_id) FROM f
+JOIN booking_appointment a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id
+ AND a.status IN ('arrived', 'done')
+GROUP BY 1, 2
+"""
+CHAIN_PATIENTS, CHAIN_MONTHS = 1_000_000, 60
 
 
 def db(sql: str) -> None:
@@ -114,7 +130,7 @@ def main() -> int:
     from clinicflow.analytics.owner.changes import apply_changes
     from clinicflow.analytics.owner.facts import rebuild
     from clinicflow.analytics.owner.home import owner_view
-    from clinicflow.analytics.reports.base import build_context, get_report, run_report
+    from clinicflow.analytics.reports.base import build_context, get_report, load_reports, run_report
     from clinicflow.booking.models import Appointment, Payment
     from clinicflow.core.models import Organization
     from clinicflow.patients.models import Patient
@@ -124,10 +140,14 @@ def main() -> int:
     end = dt.date(2026, 11, 30)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
+    patients = Patient.objects.for_org(org).count()
+    months = int(os.environ.get("BENCH_MONTHS", "12"))
     print(
-        f"scale: patients={Patient.objects.for_org(org).count()} "
+        f"scale: patients={patients} "
         f"appointments={Appointment.objects.for_org(org).count()} "
-        f"payments={Payment.objects.for_org(org).count()}"
+        f"payments={Payment.objects.for_org(org).count()}; "
+        f"chain-1m is {CHAIN_PATIENTS:,} patients over {CHAIN_MONTHS} months: this is "
+        f"{patients / CHAIN_PATIENTS:.1%} of its patients, {months / CHAIN_MONTHS:.0%} of its months"
     )
     t = time.perf_counter()
     stats = rebuild(org)
@@ -158,8 +178,21 @@ def main() -> int:
         query = {"from": (end - dt.timedelta(days=days - 1)).isoformat(), "to": end.isoformat()}
         return lambda: run_report(spec, build_context(spec, org=org, user=None, query=query))
 
-    print(f"BENCH cohorts_ms {timed(report('cohorts', 365)):.0f} ms")
-    others = {
+    cohorts = timed(report("cohorts", 365))
+    print(f"BENCH cohorts_ms {cohorts:.0f} ms")
+    year = dt.datetime.combine(end - dt.timedelta(days=364), dt.time.min, tzinfo=dt.UTC)
+
+    def raw_cohorts() -> None:
+        with connection.cursor() as cur:
+            cur.execute(RAW_COHORTS, {"org": org.pk, "start": year, "end": start + dt.timedelta(days=30)})
+            cur.fetchall()
+
+    anchor_c = timed(raw_cohorts)
+    print(f"anchor: raw SQL cohort months {anchor_c:.0f} ms; cohorts / raw SQL {cohorts / anchor_c:.2f}")
+    profile = timed(report("patient_profile", 365), runs=3)
+    print(f"BENCH patient_profile_ms {profile:.0f} ms")
+    load_reports()
+    others: dict[str, float] = {
         name: timed(report(name, 90), runs=3)
         for name in (
             "owner_home",
@@ -171,8 +204,21 @@ def main() -> int:
         )
         if name in clinicflow.analytics.reports.base.REGISTRY
     }
+    others["patient_profile"] = profile
     print("reports_ms " + " ".join(f"{k}={v:.0f}" for k, v in others.items()))
     print(f"BENCH reports_max_ms {max(others.values()):.0f} ms")
+    q0 = dt.datetime.combine(end - dt.timedelta(days=89), dt.time.min, tzinfo=dt.UTC)
+
+    def raw90() -> None:
+        with connection.cursor() as cur:
+            cur.execute(RAW_FUNNEL, {"org": org.pk, "start": q0, "end": start + dt.timedelta(days=30)})
+            cur.fetchall()
+
+    anchor_r = timed(raw90, runs=3)
+    print(
+        f"anchor: raw SQL funnel over 90 days {anchor_r:.0f} ms; "
+        f"reports_max / raw SQL {max(others.values()) / anchor_r:.2f}"
+    )
     connection.close()
     if os.environ.get("BENCH_KEEP") != "1":
         db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")

@@ -6,7 +6,8 @@ can run.
 
 The days of a change: its own (former and new) local day; for a patient, the local day and branch of
 their first visit that happened and of their first booked visit, before the changes and now (the
-first-visit counts and the funnel's later steps are counted there); when the first visit moved, the
+first-visit counts and the funnel's later steps are counted there: only those counts are built again
+on such a day, for all of them in one pass, ``facts.build_first_visits``); when the first visit moved, the
 days of the patient's payments (their first-visit revenue flag); after a merge, every day of the kept
 card's history (the duplicate's rows moved onto it in bulk)."""
 
@@ -23,7 +24,14 @@ from django.db.models import Max, Min
 
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
-from clinicflow.analytics.owner.facts import Clock, build, data_span, patient_days
+from clinicflow.analytics.owner.facts import (
+    Clock,
+    build,
+    build_first_visits,
+    data_span,
+    patient_days,
+    runs,
+)
 from clinicflow.analytics.owner.signals import MERGED
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Organization
@@ -49,12 +57,15 @@ def _firsts(rows: Iterable[tuple[dt.datetime, str, uuid.UUID | None]]) -> tuple[
     return booked, arrived
 
 
-def affected_days(org: Organization, changes: list[FactsChange]) -> set[dt.date]:
+def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt.date], set[dt.date]]:
+    """(days to build again in full, days where only the changed patients' first visits are counted:
+    their first-visit counts and funnel are built again, ``facts.build_first_visits``)."""
     clock = Clock(org)
     days = {clock.day(c.branch_id, c.at) for c in changes}
+    firsts: set[dt.date] = set()
     patients = {c.patient_id for c in changes if c.patient_id is not None}
     if not patients:
-        return days
+        return days, firsts
     # the first record of each changed appointment holds what it was before this batch
     original: dict[uuid.UUID, FactsChange] = {}
     for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
@@ -84,7 +95,7 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> set[dt.date]
         before = _firsts(before_rows)
         for moment in (*now, *before):
             if moment is not None:
-                days.add(clock.day(moment[1], moment[0]))
+                firsts.add(clock.day(moment[1], moment[0]))
         if now[1] != before[1]:
             moved.add(p)
     merged = {c.patient_id for c in changes if c.was_status == MERGED and c.patient_id is not None}
@@ -97,7 +108,7 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> set[dt.date]
             .filter(patient_id__in=list(moved))
             .values_list("branch_id", "paid_at")
         }
-    return days
+    return days, firsts - days
 
 
 def _span_growth(org: Organization) -> set[dt.date]:
@@ -113,17 +124,6 @@ def _span_growth(org: Organization) -> set[dt.date]:
     return days
 
 
-def _runs(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive days as (first, last) runs."""
-    runs: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(days):
-        if runs and day - runs[-1][1] == dt.timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
 def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
     """Apply (and delete) up to ``batch`` of the organisation's recorded changes."""
     with transaction.atomic():
@@ -134,8 +134,11 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         )
         if not changes:
             return Applied(changes=0, days=0)
-        days = affected_days(org, changes) | _span_growth(org)
-        for d0, d1 in _runs(days):
+        days, firsts = affected_days(org, changes)
+        days |= _span_growth(org)
+        firsts -= days
+        for d0, d1 in runs(days):
             build(org, d0, d1)
+        build_first_visits(org, firsts)
         FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
-    return Applied(changes=len(changes), days=len(days))
+    return Applied(changes=len(changes), days=len(days) + len(firsts))

@@ -55,6 +55,8 @@ COUNTS = (
     *ANSWERS,
     *LOAD,
 )
+# the counts of a day that depend on its first patients' history on other days
+FIRST_COUNTS = ("first_booked", "first_arrived", *FUNNEL)
 
 
 @dataclass(frozen=True)
@@ -94,18 +96,29 @@ def _in_range(rows: Iterable[tuple[Any, ...]], clock: Clock, d0: dt.date, d1: dt
 
 
 def _first_visits(
-    org: Organization, clock: Clock, d0: dt.date, d1: dt.date, bump: Callable[..., None]
+    org: Organization,
+    clock: Clock,
+    windows: list[tuple[dt.datetime, dt.datetime]],
+    wanted: Callable[[dt.date], bool],
+    bump: Callable[..., None],
 ) -> list[Arrival]:
-    """Bumps the booked and arrived first visits; returns the arrivals (for the funnel's later steps)."""
-    start, end = _window(d0, d1)
-    near = Appointment.objects.for_org(org).filter(start_at__gte=start, start_at__lt=end)
+    """Bumps the booked and arrived first visits of the ``wanted`` local days (inside the UTC
+    ``windows``); returns the arrivals (for the funnel's later steps)."""
+    inside = Q()
+    for start, end in windows:
+        inside |= Q(start_at__gte=start, start_at__lt=end)
+    near = Appointment.objects.for_org(org).filter(inside)
+    booked_in, arrived_in = Q(), Q()
+    for start, end in windows:
+        booked_in |= Q(booked_at__gte=start, booked_at__lt=end)
+        arrived_in |= Q(arrived_at__gte=start, arrived_at__lt=end)
     firsts = (
         Appointment.objects.for_org(org)
         .filter(patient_id__in=near.values("patient_id"))
         .order_by()
         .values("patient_id")
         .annotate(booked_at=Min("start_at"), arrived_at=Min("start_at", filter=Q(status__in=HAPPENED)))
-        .filter(Q(booked_at__gte=start, booked_at__lt=end) | Q(arrived_at__gte=start, arrived_at__lt=end))
+        .filter(booked_in | arrived_in)
     )
     moments: dict[uuid.UUID, tuple[dt.datetime, dt.datetime | None]] = {
         r["patient_id"]: (r["booked_at"], r["arrived_at"]) for r in firsts
@@ -121,7 +134,7 @@ def _first_visits(
             continue
         booked_at, arrived_at = moments[patient]
         day = clock.day(branch, at)
-        if not d0 <= day <= d1:
+        if not wanted(day):
             continue
         if at == booked_at and (patient, branch) not in booked:
             booked.add((patient, branch))
@@ -151,7 +164,8 @@ def compute(
             bump(branch, day, "no_shows")
         if status in HAPPENED:
             bump(branch, day, "happened")
-    funnel_flags(org, _first_visits(org, clock, d0, d1, bump), bump)
+    arrivals = _first_visits(org, clock, [(start, end)], lambda day: d0 <= day <= d1, bump)
+    funnel_flags(org, arrivals, bump)
     answer_counts(org, lambda rows: _in_range(rows, clock, d0, d1), start, end, bump)
     load_seconds(org, d0, d1, bump)
     calls = Call.objects.for_org(org).filter(started_at__gte=start, started_at__lt=end)
@@ -235,6 +249,47 @@ def build(org: Organization, d0: dt.date, d1: dt.date) -> BuildStats:
         DayFact.objects.bulk_create(day_rows, batch_size=2000)
         RevenueFact.objects.bulk_create(rev_rows, batch_size=2000)
     return BuildStats(days=(d1 - d0).days + 1, day_rows=len(day_rows), revenue_rows=len(rev_rows))
+
+
+def runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if out and day - out[-1][1] == dt.timedelta(days=1):
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
+def build_first_visits(org: Organization, days: Iterable[dt.date]) -> int:
+    """The incremental update of days whose only dependence on a change is a patient's first visit
+    there: their first-visit counts and the funnel of their first patients (``FIRST_COUNTS``) again
+    from the raw tables, for all the days at once; their other counts are left as they are (nothing
+    that happened on another day changes them). Returns the number of day facts written."""
+    wanted = set(days)
+    if not wanted:
+        return 0
+    clock = Clock(org)
+    counts: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIRST_COUNTS, 0))
+
+    def bump(branch: uuid.UUID | None, day: dt.date, name: str, n: int = 1) -> None:
+        counts[(branch, day)][name] += n
+
+    windows = [_window(a, b) for a, b in runs(wanted)]
+    funnel_flags(org, _first_visits(org, clock, windows, wanted.__contains__, bump), bump)
+    with transaction.atomic():
+        rows = list(DayFact.objects.for_org(org).filter(day__in=wanted).select_for_update())
+        for row in rows:
+            for name, n in counts.pop((row.branch_id, row.day), dict.fromkeys(FIRST_COUNTS, 0)).items():
+                setattr(row, name, n)
+        # written again rather than updated in place: one DELETE and one INSERT, however many rows
+        DayFact.objects.for_org(org).filter(pk__in=[r.pk for r in rows]).delete()
+        DayFact.objects.bulk_create(
+            rows + [DayFact(organization=org, branch_id=b, day=d, **c) for (b, d), c in counts.items()],
+            batch_size=2000,
+        )
+    return len(rows) + len(counts)
 
 
 def data_span(org: Organization) -> tuple[dt.date, dt.date] | None:

@@ -33,12 +33,14 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Round
 from django.utils.dateparse import parse_datetime
 
 from clinicflow.acquisition.attribution import DIRECT, HAPPENED, REFUND, Tally
 from clinicflow.acquisition.models import Call, Channel, Lead, WebSession
 from clinicflow.analytics.clv.stored import cutoff_expression
+from clinicflow.analytics.reports.sqlplan import fetch_all
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.money import Money, MoneyTotals
@@ -154,6 +156,8 @@ def _revenue_sql(
     upto = cutoff_expression(org=org) if lifetime else end
     qs = (
         (Payment.objects.for_org(org) if lifetime else Payment.objects.for_org(org).filter(paid_at__lt=end))
+        # only the first patients' payments are summed (not every patient's, then most dropped)
+        .filter(patient_id__in=RawSQL("SELECT p FROM fv WHERE arrived = 1", ()))
         .order_by()
         .values(p=F("patient_id"), cur=F("currency"))
         .annotate(
@@ -163,7 +167,7 @@ def _revenue_sql(
         )
     )
     sql, params = _sql(qs)
-    rev = f"rev AS (SELECT * FROM ({sql}) r WHERE r.p IN (SELECT p FROM fv WHERE arrived = 1))"  # nosec B608 # noqa: S608 - ORM queryset's SQL, values bound
+    rev = f"rev AS ({sql})"
     return rev, params
 
 
@@ -260,12 +264,10 @@ def credited_first_patients(
         "SELECT c.ch, c.den, pt.sex, pt.birth_date, c.at FROM credited c JOIN pt ON pt.id = c.p "
         "WHERE c.arrived = 1"
     )
-    with connection.cursor() as cur:
-        # nosemgrep: sql-built-from-strings — SQL of ORM querysets and constants, values bound
-        cur.execute(sql, params + people_params)
-        return [
-            (_uuid(ch), int(den), sex, _day(born), _aware(at)) for ch, den, sex, born, at in cur.fetchall()
-        ]
+    return [
+        (_uuid(ch), int(den), sex, _day(born), _aware(at))
+        for ch, den, sex, born, at in fetch_all(sql, params + people_params)
+    ]
 
 
 def _day(value: Any) -> dt.date | None:
@@ -309,24 +311,22 @@ def first_patient_values(
     until: dt.date | None = None
     out: dict[uuid.UUID | None, Tally] = defaultdict(Tally)
     values: dict[uuid.UUID | None, Lifetime] = defaultdict(Lifetime)
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        for key, den, booked, arrived, currency, a, b, c, kind, day in cur.fetchall():
-            k = _uuid(key)
-            if int(kind) == 0:
-                out[k].booked += Fraction(int(booked), den)
-                out[k].arrived += Fraction(int(arrived), den)
-            elif int(kind) == 1:
-                if b is not None:  # paid before the period's end (else only before the cut-off)
-                    out[k].revenue_period.add(_cents(a, den, currency))
-                    out[k].revenue_to_date.add(_cents(b, den, currency))
-                if c is not None:
-                    values[k].revenue_until.add(_cents(c, den, currency))
-            else:
-                values[k].future.add(_cents(a, den, currency))
-                values[k].predicted += Fraction(int(b), den)
-                day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
-                until = day if until is None else max(until, day)
+    for key, den, booked, arrived, currency, a, b, c, kind, day in fetch_all(sql, params):
+        k = _uuid(key)
+        if int(kind) == 0:
+            out[k].booked += Fraction(int(booked), den)
+            out[k].arrived += Fraction(int(arrived), den)
+        elif int(kind) == 1:
+            if b is not None:  # paid before the period's end (else only before the cut-off)
+                out[k].revenue_period.add(_cents(a, den, currency))
+                out[k].revenue_to_date.add(_cents(b, den, currency))
+            if c is not None:
+                values[k].revenue_until.add(_cents(c, den, currency))
+        else:
+            values[k].future.add(_cents(a, den, currency))
+            values[k].predicted += Fraction(int(b), den)
+            day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
+            until = day if until is None else max(until, day)
     return dict(out), dict(values), until
 
 

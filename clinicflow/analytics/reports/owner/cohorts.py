@@ -1,17 +1,17 @@
 """``cohorts``: first patients by month of their first visit × months since, with retention (the share
-who had a visit that happened in that month) and cumulative net revenue per patient."""
+who had a visit that happened in that month) and cumulative net revenue per patient — grouped by the
+database (``owner.grouped.cohort_cells``; the first patients are ``owner.patients.first_patients``'s)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.patients import first_patients
+from clinicflow.analytics.owner.grouped import cohort_cells
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -26,37 +26,29 @@ MONTHS = 12
 REVENUE_AT = (0, 3, 6, 12)
 
 
-def _month(d: dt.datetime) -> int:
-    return d.year * 12 + d.month - 1
-
-
 def compute(ctx: ReportContext) -> ReportResult:
     currency = ctx.currency
-    lines = first_patients(
-        org=ctx.org, start=ctx.start_utc(), end=ctx.end_utc(), branch=ctx.branch, currency=currency
-    )
     tz = ctx.branch.tz if ctx.branch is not None else dt.UTC
-    cohorts: dict[int, list[Any]] = defaultdict(list)
-    for line in lines.values():
-        cohorts[_month(line.first_at.astimezone(tz))].append(line)
+    cells = cohort_cells(
+        org=ctx.org,
+        start=ctx.start_utc(),
+        end=ctx.end_utc(),
+        branch=ctx.branch,
+        currency=currency,
+        tz=tz,
+        months=max(MONTHS, *REVENUE_AT),
+    )
     rows: list[dict[str, Any]] = []
-    for month in sorted(cohorts):
-        members = cohorts[month]
-        row: dict[str, Any] = {"cohort": f"{month // 12:04d}-{month % 12 + 1:02d}", "patients": len(members)}
-        active: dict[int, int] = defaultdict(int)
-        revenue: dict[int, Decimal] = defaultdict(Decimal)
-        for line in members:
-            for k in {_month(v.astimezone(tz)) - month for v in line.visits}:
-                active[k] += 1
-            for at, amount in line.payments:
-                revenue[max(0, _month(at.astimezone(tz)) - month)] += amount
+    for month in sorted(cells.patients):
+        n = cells.patients[month]
+        row: dict[str, Any] = {"cohort": f"{month // 12:04d}-{month % 12 + 1:02d}", "patients": n}
         for k in range(1, MONTHS + 1):
-            row[f"m{k}"] = ratio(active.get(k, 0), len(members))
-        cumulative = Decimal(0)
+            row[f"m{k}"] = ratio(cells.active.get((month, k), 0), n)
+        cumulative = 0
         for k in range(0, max(REVENUE_AT) + 1):
-            cumulative += revenue.get(k, Decimal(0))
+            cumulative += cells.revenue.get((month, k), 0)
             if k in REVENUE_AT:
-                row[f"rev{k}"] = (cumulative / len(members)).quantize(Decimal("0.01"))
+                row[f"rev{k}"] = (Decimal(cumulative) / 100 / n).quantize(Decimal("0.01"))
         rows.append(row)
     notes = [
         str(

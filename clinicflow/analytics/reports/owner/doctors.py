@@ -7,13 +7,12 @@ complications is flagged (over-treatment), high value with low NPS or a flagged 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.patients import first_patients
+from clinicflow.analytics.owner.grouped import doctor_firsts
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -40,13 +39,9 @@ def clinic_nps_of(rows: list[dict[str, Any]]) -> float | None:
 
 
 def compute(ctx: ReportContext) -> ReportResult:
-    lines = first_patients(
+    per = doctor_firsts(
         org=ctx.org, start=ctx.start_utc(), end=ctx.end_utc(), branch=ctx.branch, currency=ctx.currency
     )
-    per: dict[Any, list[Any]] = defaultdict(list)
-    for line in lines.values():
-        if line.first_doctor is not None:
-            per[line.first_doctor].append(line)
     names = dict(Doctor.objects.for_org(ctx.org).values_list("pk", "full_name"))
     rates = {
         r.key: r
@@ -61,16 +56,16 @@ def compute(ctx: ReportContext) -> ReportResult:
     nps = {r["group_id"]: r for r in satisfaction_rows(**args, group="doctor")}
     gaps = {r["group_id"]: r for r in gap_rows(**args, group="consultant")}
     rows: list[dict[str, Any]] = []
-    for doctor, members in per.items():
-        n = len(members)
-        revenue = sum((m.revenue() for m in members), Decimal(0))
+    for doctor, firsts in per.items():
+        n = firsts.patients
+        revenue = Decimal(firsts.cents) / 100
         rate = rates[doctor].rate if doctor in rates else None
         rows.append(
             {
                 "name": names.get(doctor, str(doctor)),
                 "first_patients": n,
                 "value_per_patient": (revenue / n).quantize(Decimal("0.01")),
-                "repeat_visits": round(sum(len(m.visits) - 1 for m in members) / n, 2),
+                "repeat_visits": round((firsts.visits - n) / n, 2),
                 "complication_rate": float(rate) if rate is not None else None,
                 "answers": nps[str(doctor)]["answers"] if str(doctor) in nps else 0,
                 "nps": nps[str(doctor)]["nps"] if str(doctor) in nps else None,
