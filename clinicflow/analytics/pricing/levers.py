@@ -5,7 +5,11 @@ be checked against a simulation of the same clinic with the lever changed:
 - ``channels.<code>.monthly_spend`` — a paid channel's monthly spend (all branches together);
 - ``administrators.<name>.conversion`` — the share of an administrator's answered unique calls that
   book a first visit (0..1);
-- ``doctors.<name>.hours_share`` — the share of a doctor's scheduled hours kept (0.7 = 30% fewer).
+- ``doctors.<name>.hours_share`` — the share of a doctor's scheduled hours kept (0.7 = 30% fewer);
+- ``recall.contact_share`` — the share of lapsed patients each recall campaign reaches (0..1);
+- ``recall.response`` — the share of reached patients who book within two months (0..1);
+- ``repeat_rate_factor`` — the chance that a patient comes back for a new treatment episode, times
+  this (1 = as now, 1.2 = a fifth more returns).
 
 ``<name>`` is the person's full name (any case) or id."""
 
@@ -22,6 +26,9 @@ LEVER_NAMES = (
     "channels.<code>.monthly_spend",
     "administrators.<name>.conversion",
     "doctors.<name>.hours_share",
+    "recall.contact_share",
+    "recall.response",
+    "repeat_rate_factor",
 )
 
 
@@ -37,7 +44,7 @@ class LeverError(ValueError):
 @dataclass(frozen=True)
 class Lever:
     name: str
-    kind: str  # "price" | "spend" | "conversion" | "hours"
+    kind: str  # "price" | "spend" | "conversion" | "hours" | "reach" | "response" | "repeat"
     key: uuid.UUID | None
     value: Decimal
 
@@ -80,6 +87,14 @@ def parse_lever(names: Names, name: str, raw: object) -> Lever:
         if value <= 0:
             raise LeverError(field, "must be positive")
         return Lever(name, "price", None, value)
+    if name in ("recall.contact_share", "recall.response"):
+        if not 0 <= value <= 1:
+            raise LeverError(field, "must be between 0 and 1")
+        return Lever(name, "reach" if name == "recall.contact_share" else "response", None, value)
+    if name == "repeat_rate_factor":
+        if not 0 <= value <= 5:
+            raise LeverError(field, "must be between 0 and 5 (1 = the repeat rate now)")
+        return Lever(name, "repeat", None, value)
     head, _, rest = name.partition(".")
     middle, _, tail = rest.rpartition(".")
     parts = [head, middle, tail]  # a person's name may hold dots ("Dr. Anna Sokolova")

@@ -12,7 +12,11 @@ own history, each factor a figure the reports already show.
   follows the first-visit price) + the revenue of older patients (the last months' level);
 - capped by capacity: booked minutes per doctor follow revenue; a doctor's booked minutes above
   ``LOAD_CEILING`` of their available minutes are lost, and with them a share of the first visits
-  and revenue.
+  and revenue;
+- retention levers (:mod:`.retention`): the recall campaigns' revenue (campaigns at the history's
+  cadence × contacts × the revenue per contact by months after the campaign) moves in proportion to
+  their reach and response; the return episodes' revenue moves with the repeat rate, for the
+  returns that follow a visit made after the change.
 
 The prediction itself is :mod:`.forecast`."""
 
@@ -31,12 +35,21 @@ from clinicflow.acquisition.models import Call
 from clinicflow.analytics.pricing.fit import CallsModel, Elasticity, estimate
 from clinicflow.analytics.pricing.history import History, build_history
 from clinicflow.analytics.pricing.panel import month_range
+from clinicflow.analytics.pricing.retention import (
+    RecallHistory,
+    RepeatHistory,
+    recall_history,
+    repeat_history,
+)
 from clinicflow.core.models import Organization
 
 LOAD_CEILING = 0.95
 HISTORY_MONTHS = 24
 CONVERSION_MONTHS = 6
 DRAWS = 400
+TAIL_FROM = 9  # months after the first visit from which a first patient's revenue is taken as flat
+SPEND_MONTHS = 6  # a channel's spend now: the mean of the last months (the month's jitter averaged out)
+RETENTION_MONTHS = 12  # the recent months the return episodes' revenue is measured on
 LEVEL_MONTHS = 6  # the older patients' revenue: the mean of the last months' remainder
 
 
@@ -62,6 +75,8 @@ class PlanModel:
     first_extra: float  # first month's revenue per first patient beyond the first-visit price
     older_level: float
     older_sd: float
+    recall: RecallHistory = field(default_factory=RecallHistory)
+    repeat: RepeatHistory = field(default_factory=RepeatHistory)
     fit_seconds: float = 0.0
     chol: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
@@ -81,6 +96,10 @@ class PlanModel:
             out[f"administrators.{a.name}.conversion"] = Decimal(str(round(a.conversion, 3)))
         for name in sorted(self.doctor_names):
             out[f"doctors.{name}.hours_share"] = Decimal(1)
+        if self.recall.campaigns:
+            out["recall.contact_share"] = Decimal(str(round(self.recall.reach, 3)))
+            out["recall.response"] = Decimal(str(round(self.recall.response, 3)))
+        out["repeat_rate_factor"] = Decimal(1)
         return out
 
 
@@ -99,9 +118,15 @@ def _value_curve(h: History, prices: np.ndarray) -> tuple[np.ndarray, float]:
         total = size[cohorts].sum()
         value[k] = h.cohort_revenue[cohorts, cohorts + k].sum() / total if total else 0.0
     known = max(n - 1, 0)
-    tail = value[max(known - 2, 0) : known + 1].mean() if n > 1 else 0.0
-    if n > 3:  # the last ages rest on few cohorts: the mean of the last three, held
-        value[known - 2 :] = tail
+    if n > TAIL_FROM + 1:
+        # the late ages rest on the few oldest cohorts (a clinic's first months): from TAIL_FROM on,
+        # the value is one level, the mean of the observed late ages weighted by the first patients
+        # behind each — held flat, as the cohorts' own revenue is at those ages
+        counts = np.array([size[: n - k].sum() for k in range(TAIL_FROM, n)])
+        if counts.sum() > 0:
+            value[TAIL_FROM:] = float((value[TAIL_FROM:n] * counts).sum() / counts.sum())
+    elif n > 3:  # a short history: the mean of the last three ages, held
+        value[known - 2 :] = value[known - 2 : known + 1].mean()
     have = size > 0
     extra = float((np.diag(h.cohort_revenue)[have] / size[have] - prices[have]).mean()) if have.any() else 0.0
     return value, extra
@@ -136,7 +161,7 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
         ]
     )
     value, extra = _value_curve(h, chain_price)
-    recent = panel.months[-3:]
+    recent = panel.months[-SPEND_MONTHS:]
     spend = {
         (b.pk, cid): float(sum(panel.spend.get((b.pk, cid, m), Decimal(0)) for m in recent)) / len(recent)
         for b in panel.branches
@@ -147,7 +172,9 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
     tail = slice(max(n - CONVERSION_MONTHS, 0), n)
     ratios = h.cohort_size[tail] / np.maximum(calls_m[tail], 1)
     conv = float(h.cohort_size[tail].sum() / max(calls_m[tail].sum(), 1))
-    # the revenue the cohort model leaves out (older patients, prepayments): its recent level
+    # the revenue the cohort model leaves out (older patients, prepayments) is its own stream, at its
+    # recent level; the cohort model's in-sample misfit gives the months' own noise (its mean is no
+    # level to add: it is the value curve's noise, and carried forward it biased the baseline)
     fitted = np.array([sum(h.cohort_size[c] * value[j - c] for c in range(j + 1)) for j in range(n)])
     fitted += h.cohort_size * (chain_price + extra) - h.cohort_size * value[0]
     resid = h.revenue - fitted
@@ -172,8 +199,14 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
         else 0.05 * conv,
         value=value,
         first_extra=extra,
-        older_level=float(resid[-LEVEL_MONTHS:].mean()),
+        older_level=float(h.older[-LEVEL_MONTHS:].mean()),
         older_sd=float(np.std(resid[-12:])) if n >= 6 else float(abs(resid).mean()),
+    )
+    tz = panel.branches[0].tz if panel.branches else dt.UTC
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    model.recall = recall_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
+    model.repeat = repeat_history(
+        org=org, recent_from=panel.months[-min(n, RETENTION_MONTHS)], end=end, currency=panel.currency
     )
     cov = (e.calls_model.cov + e.calls_model.cov.T) / 2
     model.chol = np.linalg.cholesky(cov + np.eye(len(cov)) * 1e-12)

@@ -106,6 +106,7 @@ register(
         name="price_elasticity",
         title=_("First-visit price elasticity"),
         description=_(
+            # xgettext:no-python-format
             "How unique calls and first visits answer a change of the first-visit price, with a 95% interval."
         ),
         permission="reports.view",

@@ -27,6 +27,10 @@ class Recall:
         self.booked_day = np.zeros(0, dtype=np.int32)  # day the patient booked after the call, or -1
         self.n = 0
         self.outcome = np.zeros(0, dtype=np.int8)
+        # the campaigns' reach and response, moved by [[changes]] (recall.contact_share, recall.response)
+        self.reach = float(world.scn.recall["contact_share"])
+        self.week = float(world.scn.recall["return_week"])
+        self.two_months = float(world.scn.recall["return_two_months"])
 
     def campaign(self, m: int) -> None:
         w = self.w
@@ -43,13 +47,13 @@ class Recall:
             & pat["consent"][: pat.n]
         )
         cand = np.flatnonzero(lapsed)
-        cand = cand[rng.random(cand.size) < scn.recall["contact_share"]]
+        cand = cand[rng.random(cand.size) < self.reach]
         n = cand.size
         if n == 0:
             return
         u = rng.random(n)
-        week = u < scn.recall["return_week"]
-        later = ~week & (u < scn.recall["return_week"] + scn.recall["return_two_months"])
+        week = u < self.week
+        later = ~week & (u < self.week + self.two_months)
         # the response is the booking (seed 004, issue #15: "booked within 7 and 60 days"): the
         # week's returners book within six days of the call, the later ones on day 8-59; the visit
         # is wanted one to five days after the booking

@@ -11,13 +11,21 @@ Levers: ``first_visit_price`` (merged into the price schedule), ``channels.<code
 ``administrators.<name>.conversion`` (the share of handled first calls the administrator books;
 ``<name>`` as in the scenario, or its English name) and ``doctors.<name>.hours_share`` (the share of
 the doctor's scheduled working minutes that can be booked from that month: 0.7 = 30% fewer hours;
-the packer books nothing past that share of each shift)."""
+the packer books nothing past that share of each shift; the written schedule says so too: an ``open``
+schedule exception with the kept hours on each of the doctor's working days from that month, so the
+load report counts the minutes the engine offers), ``recall.contact_share`` (the share of lapsed
+patients each recall campaign reaches), ``recall.response`` (the share of reached patients who book
+within two months: the week's and the two months' shares scaled together) and
+``repeat_rate_factor`` (every doctor's repeat rate — the chance that a patient comes back for a new
+episode — times this; 1 = as planted)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from clinicflow.simulator.scenario.model import Scenario, ScenarioError
 
@@ -26,7 +34,7 @@ from clinicflow.simulator.scenario.model import Scenario, ScenarioError
 class Change:
     month: int
     lever: str  # the full lever name
-    kind: str  # "price" | "spend" | "conversion" | "hours"
+    kind: str  # "price" | "spend" | "conversion" | "hours" | "reach" | "response" | "repeat"
     index: int  # the channel's, administrator's or doctor's position (-1 for the price)
     value: float
 
@@ -40,6 +48,14 @@ def lever(scn: Scenario, name: str, value: object, where: str) -> Change:
         if v <= 0:
             raise ScenarioError(f"{where}: first_visit_price must be positive")
         return Change(0, name, "price", -1, v)
+    if name in ("recall.contact_share", "recall.response"):
+        if not 0 <= v <= 1:
+            raise ScenarioError(f"{where}: {name} must be between 0 and 1")
+        return Change(0, name, "reach" if name == "recall.contact_share" else "response", -1, v)
+    if name == "repeat_rate_factor":
+        if not 0 <= v <= 5:
+            raise ScenarioError(f"{where}: {name} must be between 0 and 5 (1 = the planted repeat rates)")
+        return Change(0, name, "repeat", -1, v)
     head, _, rest = name.partition(".")
     middle, _, tail = rest.rpartition(".")
     parts = [head, middle, tail]  # a person's name may hold dots ("Dr. Anna Sokolova")
@@ -62,7 +78,8 @@ def lever(scn: Scenario, name: str, value: object, where: str) -> Change:
         return Change(0, name, "hours", i, v)
     raise ScenarioError(
         f"{where}: unknown lever {name!r} (first_visit_price, channels.<code>.monthly_spend, "
-        "administrators.<name>.conversion, doctors.<name>.hours_share)"
+        "administrators.<name>.conversion, doctors.<name>.hours_share, recall.contact_share, "
+        "recall.response, repeat_rate_factor)"
     )
 
 
@@ -73,9 +90,14 @@ def _person(names: list[tuple[str, str]], wanted: str, what: str, where: str) ->
     raise ScenarioError(f"{where}: no {what} {wanted!r}")
 
 
-def apply_month(changes: tuple[Any, ...], m: int, staff: Any, day_minutes: Any) -> None:
+REPEAT_CAP = 0.95  # a repeat rate moved by ``repeat_rate_factor`` stays below certainty
+
+
+def apply_month(changes: tuple[Any, ...], m: int, staff: Any, day_minutes: Any, recall: Any = None) -> None:
     """The engine's hook at the start of month ``m``: an administrator's conversion, a doctor's
-    bookable minutes per shift (``day_minutes``: each doctor's scheduled shift length)."""
+    bookable minutes per shift (``day_minutes``: each doctor's scheduled shift length), the doctors'
+    repeat rates (``staff.doc_a["repeat"]``, from the scenario's), the recall campaigns' reach and
+    response (``recall.reach``, ``recall.week``, ``recall.two_months``)."""
     for change in changes:
         if change.month != m:
             continue
@@ -83,6 +105,42 @@ def apply_month(changes: tuple[Any, ...], m: int, staff: Any, day_minutes: Any) 
             staff.adm_conv[change.index] = change.value
         elif change.kind == "hours":
             staff.day_len[change.index] = round(float(day_minutes[change.index]) * change.value)
+        elif change.kind == "repeat":
+            planted = np.array([d.repeat_rate for d in staff.w.scn.doctors])
+            staff.doc_a["repeat"] = np.minimum(planted * change.value, REPEAT_CAP)
+        elif change.kind == "reach" and recall is not None:
+            recall.reach = change.value
+        elif change.kind == "response" and recall is not None:
+            total = recall.week + recall.two_months
+            share = recall.week / total if total > 0 else 0.4
+            recall.week, recall.two_months = change.value * share, change.value * (1 - share)
+
+
+def hours_exceptions(scn: Scenario, cal: Any, st: Any) -> dict[str, np.ndarray]:
+    """The written side of ``doctors.<name>.hours_share``: for every working day of the doctor from the
+    change's month (until the doctor's next hours change), the shift kept — from the scheduled start
+    for the share of its minutes (``end`` capped at midnight; ``closed`` where none is kept)."""
+    hours = sorted((c for c in scn.changes if c.kind == "hours"), key=lambda c: c.month)
+    T = cal.total_days
+    parts: list[tuple[np.ndarray, int, int, int]] = []
+    for i, c in enumerate(hours):
+        until = next((h.month for h in hours[i + 1 :] if h.index == c.index), None)
+        a = int(cal.month_start[c.month])
+        z = int(cal.month_start[until]) if until is not None else T
+        days = np.arange(a, z, dtype=np.int32)
+        days = days[st.doc_weekdays[c.index, cal.weekday[days]]]
+        start = int(st.doc_start_min[c.index])
+        kept = round(float(st.doc_end_min[c.index] - st.doc_start_min[c.index]) * c.value)
+        parts.append((days, c.index, start, min(start + kept, 1440)))
+    if not parts:
+        return {}
+    n = [p[0].size for p in parts]
+    return {
+        "day": np.concatenate([p[0] for p in parts]),
+        "doctor": np.repeat([p[1] for p in parts], n).astype(np.int16),
+        "start_min": np.repeat([p[2] for p in parts], n).astype(np.int32),
+        "end_min": np.repeat([p[3] for p in parts], n).astype(np.int32),
+    }
 
 
 def with_changes(scn: Scenario, data: dict[str, Any]) -> Scenario:
