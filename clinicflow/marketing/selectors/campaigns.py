@@ -13,7 +13,9 @@ from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import parse_uuid
 from clinicflow.marketing.models import Campaign, MarketingSettings, Recipient, RecipientStatus, Variant
+from clinicflow.marketing.selectors.audiences import consent_q
 from clinicflow.messaging.models import Message, Purpose, Status
+from clinicflow.patients.models import Patient
 
 
 def campaign_get(*, org: Organization, campaign_id: object, lock: bool = False) -> Campaign:
@@ -67,6 +69,13 @@ def marketing_sent_since(
         .values_list("patient_id", "n")
     )
     return Counter(dict(rows))
+
+
+def consented(*, org: Organization, patient_ids: Collection[uuid.UUID], channel: str) -> set[uuid.UUID]:
+    """Of these patients, those whose latest marketing consent for the channel is a grant (one query
+    for a whole batch; the outbox checks each message once more)."""
+    rows = Patient.objects.for_org(org).filter(consent_q(org, channel), pk__in=list(patient_ids))
+    return set(rows.values_list("pk", flat=True))
 
 
 def recipient_counts(*, org: Organization, campaign: Campaign) -> dict[str, int]:

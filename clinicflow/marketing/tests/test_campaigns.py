@@ -148,3 +148,22 @@ def test_bad_campaign_input_is_refused_naming_the_field(org: Organization, branc
         )
     assert "channel" in str(getattr(exc.value, "fields", exc.value))
     assert not Campaign.objects.for_org(org).exists()
+
+
+def test_queueing_splits_every_patient_as_assign_does_with_new_v7_ids(
+    org: Organization, branch: Branch
+) -> None:
+    patients = [patient(org, i) for i in range(30)]
+    campaign = _campaign(org, holdout=30)
+    keys, weights = ["A"], [1]
+    assert services.split(campaign.pk, [p.pk for p in patients], keys, weights, 30) == [
+        services.assign(campaign.pk, p.pk, keys, weights, 30) for p in patients
+    ]
+    assert services.campaign_queue(org=org, actor=None, campaign=campaign) == 30
+    rows = Recipient.objects.for_org(org).filter(campaign=campaign)
+    holdout = campaign.holdout_percent
+    assert {r.patient_id: r.variant for r in rows} == {
+        p.pk: services.assign(campaign.pk, p.pk, ["A"], [1], holdout) for p in patients
+    }
+    assert {(r.status == "holdout") == (r.variant == "holdout") for r in rows} == {True}
+    assert {r.pk.version for r in rows} == {7} and len({r.pk for r in rows}) == 30

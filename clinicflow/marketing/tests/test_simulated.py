@@ -1,6 +1,7 @@
-"""Planted truth: the simulator sends campaigns with a planted uplift per audience and variant (offer);
-the campaign report's uplift over the holdout recovers it within its sampling error, and the A/B
-report calls the larger planted effects significant."""
+"""Planted truth: the simulator sends campaigns with a planted uplift per audience and variant (offer),
+and writes it into its truth document (``truth["marketing"]``); the campaign report's uplift over the
+holdout recovers the truth's planted uplift within its sampling error, its recipients are the truth's,
+and the A/B report calls the larger planted effects significant."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from clinicflow.conftest import module_data
 from clinicflow.core.models import Organization
 from clinicflow.marketing.models import Campaign
 from clinicflow.marketing.stats import uplift
-from clinicflow.simulator.engine.campaigns import settings
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
+from clinicflow.simulator.writers.marketing import AUDIENCE_FILTERS
 
 MONTHS = 14
 # lapsed patients hear from the clinic every two months here, for a sample the test can read
@@ -34,27 +35,40 @@ def simulated(django_db_setup: Any, django_db_blocker: Any) -> Any:
         scn = load_scenario(
             "mid", overrides={"clinic": {"months": MONTHS, "end_date": "2026-06-30"}, "marketing": MARKETING}
         )
-        simulate_org(org=org, scenario=scn, seed=7)
-        yield org, scn
+        truth = simulate_org(org=org, scenario=scn, seed=7).truth
+        yield org, truth
 
 
-def _audience(name: str) -> str:
-    return "lapsed" if "lapsed" in name else "recent"
+def _audience(name: str) -> str | None:
+    """The simulated audience of a campaign, by its name (the capacity-aware campaign has none)."""
+    return next((a for a, (title, _f) in AUDIENCE_FILTERS.items() if name.startswith(title)), None)
 
 
 @pytest.mark.django_db
 def test_the_campaign_report_recovers_the_planted_uplift(simulated: tuple[Organization, Any]) -> None:
-    org, scn = simulated
-    planted = settings(scn.raw)["uplift"]
-    assert planted["lapsed"]["B"] == 0.15  # the scenario's [marketing] reached the engine
+    org, truth = simulated
+    marketing = truth["marketing"]
+    planted = marketing["planted_uplift"]
+    assert planted["lapsed"]["B"] == MARKETING["uplift"]["lapsed"]["B"]  # the scenario reached the truth
+    assert set(marketing["offers"]) == {"A", "B"}
     assert Campaign.objects.for_org(org).count() >= 8
     rows = campaign_rows(org=org, date_from=dt.date(2024, 1, 1), date_to=dt.date(2026, 6, 30))
     # pooled over the campaigns of each audience: booked / recipients per group
     pooled: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
-        p = pooled[(_audience(r["campaign"]), r["group"])]
+        audience = _audience(r["campaign"])
+        if audience is None:
+            continue
+        p = pooled[(audience, r["group"])]
         p[0] += r["booked"]
         p[1] += r["recipients"]
+    # the report's recipients are the truth's, campaign by campaign summed per audience and group
+    drawn: dict[tuple[str, str], int] = defaultdict(int)
+    for c in marketing["campaigns"]:
+        for group, g in c["groups"].items():
+            drawn[(c["audience"], group)] += g["recipients"]
+            assert g["planted"] == (0.0 if group == "holdout" else planted[c["audience"]][group])
+    assert {k: v[1] for k, v in pooled.items()} == dict(drawn)
     # a booking later cancelled is not counted, and a responder who would have booked anyway adds
     # nothing: the expected uplift is the planted one times the kept share times (1 - holdout rate)
     appts = Appointment.objects.for_org(org)
@@ -77,7 +91,7 @@ def test_the_campaign_report_recovers_the_planted_uplift(simulated: tuple[Organi
 
 @pytest.mark.django_db
 def test_the_ab_report_flags_the_large_planted_effect(simulated: tuple[Organization, Any]) -> None:
-    org, _scn = simulated
+    org, _truth = simulated
     rows = ab_rows(org=org, date_from=dt.date(2024, 1, 1), date_to=dt.date(2026, 6, 30))
     lapsed_b = [r for r in rows if "lapsed" in r["campaign"] and r["variant"] == "B"]
     assert lapsed_b and all(r["uplift"] > 0 for r in lapsed_b)
