@@ -70,6 +70,11 @@ class Patient(BlindIndexedModel, TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = staff_ref()
+    # restriction of processing (GDPR Art 18, 152-FZ Art 21 "blocking"): set and lifted by the privacy
+    # rights; while set, marketing audiences leave the patient out and messaging sends only what care
+    # needs (appointment messages, codes, quotes)
+    restricted_at = models.DateTimeField(_("processing restricted since"), null=True, blank=True)
+    restriction_reason = models.CharField(_("reason for the restriction"), max_length=500, blank=True)
 
     objects: ClassVar[BlindIndexManager[Patient]] = BlindIndexManager()
 
@@ -82,6 +87,13 @@ class Patient(BlindIndexedModel, TenantModel):
             models.Index(fields=["organization", "branch"], name="patient_org_branch_idx"),
             models.Index(fields=["organization", "created_at"], name="patient_org_created_idx"),
             models.Index(fields=["organization", "merged_into"], name="patient_org_merged_idx"),
+            # marketing audiences (issue #19): branch, sex and age of the patients a campaign may reach,
+            # counted from the index alone
+            models.Index(
+                fields=["organization", "branch", "sex", "birth_date"],
+                name="patient_org_audience_idx",
+                condition=models.Q(merged_into__isnull=True, restricted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +102,11 @@ class Patient(BlindIndexedModel, TenantModel):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+    @property
+    def is_restricted(self) -> bool:
+        """Processing is restricted: nothing beyond storage and the care itself."""
+        return self.restricted_at is not None
 
     @staticmethod
     def make_search_name(last: str, first: str, middle: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
@@ -83,6 +84,8 @@ def check_residency(
     """Start-up check (with ``--database``): every organisation's storage is in its region."""
     if not databases:
         return []
+    if Organization._meta.db_table not in connection.introspection.table_names():
+        return []  # a new database before its first migrate: no organisation yet
     errors: list[checks.CheckMessage] = []
     for org in Organization.objects.all().order_by("slug")[:10_000]:
         problem = residency_problem(org)

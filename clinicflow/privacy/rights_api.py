@@ -28,7 +28,7 @@ from clinicflow.privacy.rights.correct import subject_correct, subject_withdraw
 from clinicflow.privacy.rights.erase import subject_erase
 from clinicflow.privacy.rights.export import build_archive, subject_export
 from clinicflow.privacy.rights.requests import request_close, request_list, request_open
-from clinicflow.privacy.rights.restrict import subject_restrict
+from clinicflow.privacy.rights.restrict import subject_restrict, subject_restriction_lift
 from clinicflow.privacy.selectors import request_get
 
 router = Router(tags=["privacy"])
@@ -189,10 +189,23 @@ def request_erasure(request: ApiRequest, payload: ErasureIn) -> Status[dict[str,
 @router.post("/requests/restriction", response={201: SubjectRequestOut, **ERRORS})
 @api_perm(PERM, audit_object="subject_request")
 def request_restriction(request: ApiRequest, payload: RestrictionIn) -> Status[dict[str, Any]]:
-    """Right to restriction: every optional processing (marketing, photo publication, cross-border
-    transfer) stops at once; the records are kept."""
+    """Right to restriction: the patient is flagged (left out of marketing audiences, sent only the
+    messages of their own care) and every optional processing (marketing, photo publication,
+    cross-border transfer) stops at once; the records are kept. 409 when restricted already."""
     patient = _patient(request, payload)
     row = subject_restrict(
+        org=request.org, actor=request.auth, patient=patient, reason=payload.reason, request=request
+    )
+    return Status(201, request_out(row))
+
+
+@router.post("/requests/restriction/lift", response={201: SubjectRequestOut, **ERRORS})
+@api_perm(PERM, audit_object="subject_request")
+def request_restriction_lift(request: ApiRequest, payload: RestrictionIn) -> Status[dict[str, Any]]:
+    """Lift a restriction (tell the patient first): the flag is cleared, with the reason logged;
+    withdrawn consents stay withdrawn. 409 when the patient is not restricted."""
+    patient = _patient(request, payload)
+    row = subject_restriction_lift(
         org=request.org, actor=request.auth, patient=patient, reason=payload.reason, request=request
     )
     return Status(201, request_out(row))

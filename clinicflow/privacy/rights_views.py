@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicflow.accounts.access import AuthedRequest, require_perm
+from clinicflow.core.errors import Conflict
 from clinicflow.core.web import get_or_404
 from clinicflow.patients.selectors import patient_get
 from clinicflow.privacy.retention.periods import legal_region, table
@@ -24,6 +25,7 @@ from clinicflow.privacy.rights.correct import subject_withdraw
 from clinicflow.privacy.rights.erase import subject_erase
 from clinicflow.privacy.rights.export import subject_export
 from clinicflow.privacy.rights.requests import request_list
+from clinicflow.privacy.rights.restrict import subject_restrict, subject_restriction_lift
 from clinicflow.privacy.selectors import request_get
 
 PERM = "privacy.requests"
@@ -31,6 +33,8 @@ ACTIONS = [
     ("export", gettext_lazy("Export everything held (ZIP: JSON, PDF summary, photos)")),
     ("withdraw", gettext_lazy("Withdraw every consent")),
     ("erase", gettext_lazy("Erase (cannot be undone)")),
+    ("restrict", gettext_lazy("Restrict processing")),
+    ("lift", gettext_lazy("Lift the restriction of processing")),
 ]
 
 
@@ -38,6 +42,9 @@ class RightsForm(forms.Form):
     patient = forms.CharField(label=gettext_lazy("Patient id"), max_length=40)
     action = forms.ChoiceField(label=gettext_lazy("Request"), choices=ACTIONS)
     confirm = forms.BooleanField(label=gettext_lazy("I confirm the erasure"), required=False)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (restriction and its lifting)"), max_length=500, required=False
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,7 +65,27 @@ def requests_page(request: AuthedRequest) -> HttpResponse:
             row = subject_withdraw(org=org, actor=request.user, patient=patient, request=request)
             messages.success(request, _("Consents withdrawn."))
             return redirect("privacy:request", request_id=row.pk)
-        if not form.cleaned_data["confirm"]:
+        if action in ("restrict", "lift"):
+            change = subject_restrict if action == "restrict" else subject_restriction_lift
+            try:
+                row = change(
+                    org=org,
+                    actor=request.user,
+                    patient=patient,
+                    reason=form.cleaned_data["reason"],
+                    request=request,
+                )
+            except Conflict:
+                already = _("The patient's processing is restricted already.")
+                form.add_error(
+                    "action", already if action == "restrict" else _("The patient is not restricted.")
+                )
+            else:
+                messages.success(
+                    request, _("Processing restricted.") if action == "restrict" else _("Restriction lifted.")
+                )
+                return redirect("privacy:request", request_id=row.pk)
+        elif not form.cleaned_data["confirm"]:
             form.add_error("confirm", _("Confirm the erasure: it cannot be undone."))
         else:
             row = subject_erase(org=org, actor=request.user, patient=patient, request=request)

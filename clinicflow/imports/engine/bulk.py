@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import Lookup
 
 from clinicflow.core.fields import BlindIndexField, EncryptedTextField
 from clinicflow.core.models import Organization
@@ -50,6 +51,42 @@ class BatchResult:
         return [i for i in self.issues if i.level == IssueLevel.ERROR]
 
 
+class AnyOf(Lookup):
+    """``field = ANY(%s)`` with the values as one array parameter (PostgreSQL): a batch's 5,000 keys
+    are one bound value, not 5,000 placeholders for Django to build and psycopg to split."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        return list(self.rhs)
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def register_any(model: type[models.Model], *names: str) -> None:
+    """The ``__any`` lookup on these fields only (registered on the field instances)."""
+    for name in names:
+        found = model._meta.get_field(name)
+        assert isinstance(found, models.Field)
+        found.register_lookup(AnyOf)
+
+
+def among(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The filter "``name`` is one of ``values``": ``__any`` (one array) on PostgreSQL, ``__in``
+    elsewhere. The field must have the lookup (``register_any``)."""
+    return {f"{name}__{'any' if connection.vendor == 'postgresql' else 'in'}": values}
+
+
+register_any(SourceRecord, "source_id")
+
+
 def known(*, org: Organization, source: str, kind: str, ids: Iterable[str]) -> dict[str, uuid.UUID]:
     """Source id → object id of the rows of ``source``/``kind`` imported before."""
     wanted = list(set(ids))
@@ -58,7 +95,7 @@ def known(*, org: Organization, source: str, kind: str, ids: Iterable[str]) -> d
         chunk = wanted[start : start + 5000]
         found.update(
             SourceRecord.objects.for_org(org)
-            .filter(source=source, kind=kind, source_id__in=chunk)
+            .filter(source=source, kind=kind, **among("source_id", chunk))
             .values_list("source_id", "object_id")
         )
     return found
@@ -90,13 +127,13 @@ def uuid7_many(n: int) -> list[uuid.UUID]:
     head = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | 0b10 << 62
     rand = os.urandom(10 * n)
     out: list[uuid.UUID] = []
-    new, setattr_ = object.__new__, object.__setattr__
+    new, setattr_, unknown = object.__new__, object.__setattr__, uuid.SafeUUID.unknown
     for i in range(n):
         r = int.from_bytes(rand[10 * i : 10 * i + 10], "big")
         value = head | (r >> 68) << 64 | (r & ((1 << 62) - 1))
         u = new(uuid.UUID)
         setattr_(u, "int", value)
-        setattr_(u, "is_safe", uuid.SafeUUID.unknown)
+        setattr_(u, "is_safe", unknown)
         out.append(u)
     return out
 
@@ -154,7 +191,8 @@ def insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
 
 def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]]) -> None:
     """Insert new rows of one organisation given as ``{attname: plain value}`` (the primary key and
-    ``organization_id`` given; a missing column takes its field's default, computed once per call).
+    ``organization_id`` given; a missing column takes its field's default, computed once per call; a
+    blind index given in the first record is taken as given in every record, else computed).
     On PostgreSQL the encrypted columns are sealed and the blind indexes computed a column at a time
     (``seal_column``/``index_column``: what the ORM would store, without a model instance per row),
     then one text COPY; elsewhere ``bulk_create`` of model instances."""
@@ -174,7 +212,10 @@ def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]])
     stored: list[list[Any]] = []
     for f in fields:
         if isinstance(f, BlindIndexField):
-            stored.append(f.index_column(org_id, [v or "" for v in plain[f.source]]))
+            if f.attname in records[0]:  # computed by the caller (it matched duplicates with it)
+                stored.append([r[f.attname] for r in records])
+            else:
+                stored.append(f.index_column(org_id, [v or "" for v in plain[f.source]]))
         elif isinstance(f, EncryptedTextField):
             stored.append(f.seal_column([v or "" for v in plain[f.attname]]))
         else:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from clinicflow.booking.models import AppointmentStatus, PaymentKind, PaymentMethod
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.phones import InvalidPhone, normalize
+from clinicflow.imports.engine import phones
 from clinicflow.imports.engine import values as v
 from clinicflow.imports.files import cell_text
 from clinicflow.patients.models import Sex
@@ -141,8 +142,7 @@ def e164_fast(text: str) -> str | None:
             national = digits[width:]
             if national.startswith("0"):
                 return None
-            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-            return text if phonenumbers.is_valid_number(number) else None
+            return text if phones.is_valid(code, national) else None
     return None
 
 

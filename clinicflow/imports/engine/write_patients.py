@@ -12,12 +12,23 @@ from django.db.models import Value
 from django.utils import timezone
 
 from clinicflow.core.crypto import EMAIL, PHONE, blind_indexes
-from clinicflow.imports.engine.bulk import BatchResult, Issue, insert_records, known, remember, uuid7_many
+from clinicflow.imports.engine.bulk import (
+    BatchResult,
+    Issue,
+    among,
+    insert_records,
+    known,
+    register_any,
+    remember,
+    uuid7_many,
+)
 from clinicflow.imports.engine.clean import Clean, Ctx
 from clinicflow.imports.models import ImportJob, IssueLevel, OnDuplicate
 from clinicflow.patients.models import Patient, PatientPhone, Sex
 
 FILLABLE = ("email", "birth_date", "middle_name", "notes")
+register_any(PatientPhone, "e164_index")
+register_any(Patient, "email_index")
 
 
 def existing(
@@ -31,7 +42,7 @@ def existing(
     if phones:
         parts.append(
             PatientPhone.objects.for_org(org)
-            .filter(e164_index__in=phones, patient__merged_into__isnull=True)
+            .filter(patient__merged_into__isnull=True, **among("e164_index", phones))
             .annotate(k=Value("p"))
             .values_list("k", "e164_index", "patient_id", "patient__created_at", "id")
             .order_by()
@@ -39,7 +50,7 @@ def existing(
     if emails:
         parts.append(
             Patient.objects.for_org(org)
-            .filter(email_index__in=emails, merged_into__isnull=True)
+            .filter(merged_into__isnull=True, **among("email_index", emails))
             .annotate(k=Value("e"))
             .values_list("k", "email_index", "id", "created_at", "id")
             .order_by()
@@ -142,6 +153,8 @@ def write_patients(
                 for name in FILLABLE:
                     if values.get(name) and not fresh.get(name):
                         fresh[name] = values[name]
+                        if name == "email":
+                            fresh["email_index"] = mail
                 result.updated += 1
             else:
                 merges.append((match, values, keys))
@@ -152,12 +165,20 @@ def write_patients(
             "organization_id": org.pk,
             "branch_id": ctx.branch.pk,
             **{k: v for k, v in values.items() if k != "phones"},
+            "email_index": mail,
             "created_at": now,
             "updated_at": now,
         }
         new_phones.extend(
-            {"id": next(ids), "organization_id": org.pk, "patient_id": pk, "e164": p, "is_primary": i == 0}
-            for i, p in enumerate(phones)
+            {
+                "id": next(ids),
+                "organization_id": org.pk,
+                "patient_id": pk,
+                "e164": p,
+                "e164_index": k,
+                "is_primary": i == 0,
+            }
+            for i, (p, k) in enumerate(zip(phones, keys, strict=True))
         )
         pairs.append((row.source_id, pk))
         result.created += 1

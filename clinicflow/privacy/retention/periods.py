@@ -33,7 +33,7 @@ KIND_LABELS = {
 # region -> kind -> days
 PERIODS: dict[str, dict[str, int]] = {
     Region.RU: {
-        MEDICAL: 25 * YEAR,  # outpatient card 025/u: Minzdrav order 834n; Rosarkhiv list (order 236)
+        MEDICAL: 25 * YEAR,  # outpatient card 025/u: Minzdrav letters 734/MZ-14 (2005), 13-2/1538 (2015)
         ACCOUNTING: 5 * YEAR,  # 402-FZ Art 29
         CALL_RECORDING: YEAR,
         WEB_SESSION: 395,

@@ -137,6 +137,7 @@ def _pseudonymise(patient: Patient) -> None:
     patient.middle_name = ""
     patient.email = ""
     patient.notes = ""
+    patient.restriction_reason = ""
     if patient.birth_date is not None:
         patient.birth_date = dt.date(patient.birth_date.year, 1, 1)
     patient.search_name = Patient.make_search_name(patient.last_name, patient.first_name, "")
@@ -190,7 +191,15 @@ def subject_erase(
             .delete()[0],
         }
         pseudonymised: dict[str, Any] = {
-            "patients.Patient": ["last_name", "first_name", "middle_name", "email", "notes", "birth_date"],
+            "patients.Patient": [
+                "last_name",
+                "first_name",
+                "middle_name",
+                "email",
+                "notes",
+                "restriction_reason",
+                "birth_date",
+            ],
             "messaging.Message": _messages(org, patient),
             "booking.Appointment.notes": Appointment.objects.for_org(org)
             .filter(patient=patient)

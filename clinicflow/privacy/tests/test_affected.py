@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import get_resolver
 from freezegun import freeze_time
 
 from clinicflow.accounts.models import User
@@ -64,6 +65,9 @@ def _drive(
     outsider: Patient,
 ) -> dict[str, Patient]:
     """Every staff action of the day, each at its own frozen time; returns the patients by name."""
+    # the URLconf (and the API's schemas, which name datetime) is loaded before time is frozen: under
+    # freezegun a first load would see its FakeDatetime and pydantic would refuse it
+    assert get_resolver().url_patterns
     with freeze_time(at(8)) as clock:
         laser = make_service(org)
         room = make_room(org, branch)

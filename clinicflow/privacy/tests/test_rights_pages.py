@@ -201,3 +201,23 @@ def test_withdrawal_from_the_page_cancels_queued_marketing(
     response = web("manager").post("/privacy/requests/", {"patient": str(patient.pk), "action": "withdraw"})
     assert response.status_code == 302
     assert Message.objects.for_org(org).get(patient=patient).status == Status.CANCELLED
+
+
+def test_the_residency_check_passes_on_a_new_database_before_its_first_migrate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`clinicflow migrate` runs the database checks first: on a new, empty database the residency
+    check has no organisation to read and must not fail on the missing table."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "clinicflow.cli", "check", "--database", "default"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no such table" not in done.stderr
