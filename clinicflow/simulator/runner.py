@@ -315,7 +315,8 @@ def simulate_org(
             sim.run(sink, on_month)
         finally:
             sink.close()
-        finish_ledger(org, dt.datetime.fromtimestamp(ctx.now, dt.UTC))
+        # the fees earned by the simulation's "now" (not the structure's end-of-day stamp)
+        finish_ledger(org, dt.datetime.fromtimestamp(sim.world.now, dt.UTC))
         if rebuild:
             if progress:
                 progress("indexes", sink.total_rows, time.perf_counter() - t0)

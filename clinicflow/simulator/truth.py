@@ -13,6 +13,7 @@ from clinicflow.simulator.engine.recall import RETURN_TWO_MONTHS, RETURN_WEEK
 from clinicflow.simulator.engine.setup import ST_CANCELLED, ST_DONE, ST_NO_SHOW, STATUSES
 from clinicflow.simulator.engine.visits import DETRACTOR_NPS, PROMOTER_NPS
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS, ROOM_TYPES
+from clinicflow.simulator.truth_loyalty import loyalty_use_truth
 from clinicflow.simulator.truth_ops import operations_truth
 
 DEFINITIONS = {
@@ -37,6 +38,9 @@ DEFINITIONS = {
     "price_elasticity": "calls_change_per_step: relative change of unique contacts when the first-visit "
     "price falls by `step`; realised from a log-linear fit of monthly unique contacts divided by the "
     "planted non-price demand, against the month's price",
+    "marketing": "uplift = booked share of a variant's recipients − the holdout's; planted per audience and "
+    "variant (offer); capacity: next week's booked minutes of the targeted branch and room type rise by "
+    "recipients × response × the service's minutes (less those turned away once the slots were filled)",
     "recall": "share of contacted lapsed patients whose new visit was booked within 7 days (week) or "
     "within 8-60 days (two_months) of the recall call",
 }
@@ -359,6 +363,11 @@ def build_truth(
                 "referred_patients": t.referral_patients,
             },
         },
+        # marketing campaigns (issue #19): planted uplift per audience and offer, each campaign's groups
+        # as drawn, the capacity-aware campaign's planted response and the minutes it booked
+        "marketing": sim.campaigns.truth(),
+        # memberships used, cancelled and renewed, balances spent (issue #16, truth_loyalty.py)
+        "loyalty_use": loyalty_use_truth(sim),
         "heterogeneity": _heterogeneity(sim),
         "operations": operations_truth(sim),
         "revenue": {

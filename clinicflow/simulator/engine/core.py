@@ -32,7 +32,7 @@ from clinicflow.simulator.engine.staff import Staff
 from clinicflow.simulator.engine.state import DAY_S, Columns, Patients, Sink, World
 from clinicflow.simulator.engine.tally import Tally
 from clinicflow.simulator.scenario import Scenario
-from clinicflow.simulator.scenario.changes import apply_month
+from clinicflow.simulator.scenario.changes import apply_month, hours_exceptions
 
 __all__ = ["DAY_S", "Columns", "Simulation", "Sink"]
 
@@ -135,8 +135,9 @@ class Simulation:
         months = w.scn.months
         self._emit_prices()
         for m in range(months):
-            # [[changes]]: an administrator's conversion, a doctor's hours from month m
-            apply_month(w.scn.changes, m, self.staff, w.st.doc_end_min - w.st.doc_start_min)
+            # [[changes]]: an administrator's conversion, a doctor's hours, the repeat rates and the
+            # recall campaigns from month m
+            apply_month(w.scn.changes, m, self.staff, w.st.doc_end_min - w.st.doc_start_min, self.recall)
             self.recall.campaign(m)
             self.campaigns.month(m)
             self.acquisition.month(m)
@@ -144,8 +145,11 @@ class Simulation:
             self.booking.month(m, future=False)
             if progress:
                 progress(f"month {m + 1}/{months}", sum(w.tally.rows.values()))
+        self.booking.loyalty.finish()  # memberships cancelled in the last month (loyalty_use)
         self.booking.month(months, future=True)
         self.recall.emit()
+        # the capacity-aware campaign fills next week's free time once everything else is booked
+        self.campaigns.fill_free_time(self.staff, lambda r, d, s: self.booking._settle(r, d, s, True))
         if progress:
             progress("done", sum(w.tally.rows.values()))
         return w.tally
@@ -160,3 +164,7 @@ class Simulation:
         w.emit(
             "first_visit_prices", {"id": w.ids(w.cal.day_epoch[days] * DAY_S), "day": days, "price": price}
         )
+        # [[changes]] of a doctor's hours: the written schedule agrees with the engine's bookable minutes
+        hours = hours_exceptions(scn, w.cal, w.st)
+        if hours:
+            w.emit("schedule_exceptions", {"id": w.ids(w.cal.day_epoch[hours["day"]] * DAY_S), **hours})

@@ -1,31 +1,40 @@
 """Loyalty: points earned on spend and redeemed above the threshold, memberships (a fee, stored
-value with a bonus, or a package of sessions) bought at the start of an episode."""
+value with a bonus, or a package of sessions) bought at the start of an episode; what members and
+wallet holders do after (included procedures, cancellations, renewals, balance spends) is
+:mod:`.loyalty_use`."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from clinicflow.simulator.engine.batches import Booked
-from clinicflow.simulator.engine.state import DAY_S, World
+from clinicflow.simulator.engine.loyalty_use import FEE, PACKAGE, STORED_VALUE, Usage
+from clinicflow.simulator.engine.state import World
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
-
-FEE, STORED_VALUE, PACKAGE = (MEMBERSHIP_KINDS.index(k) for k in ("fee", "stored_value", "package"))
 
 
 class Loyalty:
     def __init__(self, world: World) -> None:
         self.w = world
+        self.use = Usage(world)
+
+    def finish(self) -> None:
+        """The end of the run (after the last month): what :mod:`.loyalty_use` still holds."""
+        self.use.finish()
 
     def points(self, bk: Booked, di: np.ndarray, paid_at: np.ndarray) -> None:
-        """Points: earned on each paid visit (``di``, paid at ``paid_at``) of a member, one
-        redemption per patient per batch."""
+        """How each paid visit (``di``, paid at ``paid_at``) was paid (:meth:`.Usage.checkout`), then
+        points: earned on the money received for each paid visit of a member of the programme (not on
+        an included procedure or a bonus), one redemption per patient per batch."""
         w = self.w
+        lost = self.use.checkout(bk, di, paid_at)
         rng, t, pat, lo = w.rng, w.tally, w.pat, w.scn.loyalty
         price, pidx = bk.price, bk.pidx
-        pi = di[pat["in_points"][pidx[di]] & (price[di] > 0)]
+        sel = pat["in_points"][pidx[di]] & (price[di] > 0)
+        pi = di[sel]
         if not (pi.size and lo["points_per_100"] > 0):
             return
-        earn = (price[pi] // 10000 * lo["points_per_100"]).astype(np.int64)
+        earn = ((price[pi] - lost[sel]) // 10000 * lo["points_per_100"]).astype(np.int64)
         pp = pidx[pi]
         np.add.at(pat["points"], pp, earn)
         bal = pat["points"][pp]
@@ -40,14 +49,15 @@ class Loyalty:
         t.points_redeemed += int(red_amt.sum())
         e_at = paid_at[np.searchsorted(di, pi)]
         r_at = np.minimum(paid_at[np.searchsorted(di, red_idx)] + 1, w.now)
+        got = earn > 0  # an included procedure earns nothing (its draw above is kept all the same)
         w.emit(
             "points",
             {
-                "id": w.ids(np.concatenate([e_at, r_at])),
-                "patient": np.concatenate([pidx[pi], pidx[red_idx]]),
-                "appointment": np.concatenate([bk.a_ids[pi], bk.a_ids[red_idx]]),
-                "points": np.concatenate([earn, -red_amt]),
-                "at": np.concatenate([e_at, r_at]),
+                "id": w.ids(np.concatenate([e_at[got], r_at])),
+                "patient": np.concatenate([pidx[pi][got], pidx[red_idx]]),
+                "appointment": np.concatenate([bk.a_ids[pi][got], bk.a_ids[red_idx]]),
+                "points": np.concatenate([earn[got], -red_amt]),
+                "at": np.concatenate([e_at[got], r_at]),
             },
         )
 
@@ -78,8 +88,8 @@ class Loyalty:
         )
         np.add.at(w.tally.memberships, kind, 1)
         m_at = np.minimum(bk.end[buy] + 300, w.now)
-        w.emit(
-            "memberships",
+        # the plan includes the procedure of the episode (fee-based and packages); emitted by ``use``
+        self.use.sell(
             {
                 "id": w.ids(m_at),
                 "patient": bk.pidx[buy],
@@ -88,8 +98,7 @@ class Loyalty:
                 "price": fee_minor,
                 "bonus": bonus,
                 "sessions": np.where(package, lo["package_sessions"], 0).astype(np.int16),
-                "service": np.where(package, svc, -1).astype(np.int16),
+                "service": np.where(kind != STORED_VALUE, svc, -1).astype(np.int16),
                 "started": m_at,
-                "ends": m_at + 365 * DAY_S,
-            },
+            }
         )

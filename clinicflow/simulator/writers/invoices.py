@@ -23,7 +23,7 @@ from clinicflow.ledger.models import (
     TxKind,
 )
 from clinicflow.simulator.engine.ids import hex_ids, uuid7_array
-from clinicflow.simulator.scenario import PAYMENT_METHODS
+from clinicflow.simulator.scenario import CATEGORIES, PAYMENT_METHODS
 from clinicflow.simulator.writers.base import Columns, SinkBase
 from clinicflow.simulator.writers.booking import PAY_METHOD
 from clinicflow.simulator.writers.ledger import _Batch
@@ -49,6 +49,7 @@ def write_invoices(out: SinkBase, c: Columns) -> None:
     cash, revenue = _accounts(out)
     ctx, paid_at, amount = out.ctx, c["paid_at"], c["amount"]
     rng = out.sim.id_rng
+    svc = c.get("service")  # the visit's service (the line's), when the chunk says it
     ms = paid_at.astype(np.int64) * 1000
     invoice, line, tender, txn = (uuid7_array(rng, ms) for _ in range(4))
     numbers = ["S-" + h[-12:].upper() for h in hex_ids(invoice)]
@@ -84,9 +85,9 @@ def write_invoices(out: SinkBase, c: Columns) -> None:
             "id": line,
             "invoice": invoice,
             "position": 1,
-            "service": None,
+            "service": out.ctx.service[svc] if svc is not None else None,
             "description": "Visit",
-            "category": "",
+            "category": [CATEGORIES[int(k)] for k in out.sim.st.svc_category[svc]] if svc is not None else "",
             "quantity": 1,
             "unit_price": amount,
             "discount": np.zeros(n, dtype=np.int64),

@@ -1,10 +1,8 @@
-"""Loyalty written through the ledger's models (issue #16): memberships sold, points earned and
-redeemed, friends referred — as balanced journal transactions, bulk-written like every other table.
+"""Loyalty written through the ledger's models (issue #16): points earned and redeemed, friends
+referred — as balanced journal transactions, bulk-written like every other table — and the journal
+batch (``_Batch``) the other ledger writers share: memberships sold, renewed and cancelled
+(:mod:`.memberships`), visits paid with an included procedure or from the balance (:mod:`.checkout`).
 
-- a **membership** sold: a fee-based plan or package puts its price from the clinic's ``cash`` into
-  the patient's ``prepaid`` account (one lot, the membership's ``lot``); a stored-value plan is a
-  top-up (``cash`` → ``money``) with its bonus (``bonus_issued`` → ``bonus``, a lot expiring at the
-  membership's end). The fee is also a ``booking.Payment`` (no appointment), as money received;
 - **points** earned on a paid visit (``points_issued`` → the patient's ``points``, a lot without
   expiry) and redeemed at a later visit (the patient's lots, oldest first → ``points_redeemed``: the
   money off is in the visit's price);
@@ -25,14 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from clinicflow.booking.models import Payment, PaymentKind, PaymentMethod
 from clinicflow.core.models import Organization
 from clinicflow.ledger.models import (
     POINTS,
     Account,
     AccountKind,
-    Membership,
-    MembershipPlan,
     PlanKind,
     PointsProgram,
     Posting,
@@ -44,7 +39,6 @@ from clinicflow.ledger.models import (
     TxKind,
 )
 from clinicflow.simulator.engine.ids import uuid7_array
-from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
 from clinicflow.simulator.writers.base import Columns, SinkBase
 
 REWARD = 500  # points for each side of a referral
@@ -60,7 +54,8 @@ class _State:
     accounts: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     clinic: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     lots: dict[int, list[list[Any]]] = field(default_factory=dict)
-    plans: dict[int, np.ndarray] = field(default_factory=dict)
+    bonus: dict[int, list[list[Any]]] = field(default_factory=dict)  # [lot, left, expires at] per patient
+    plans: dict[Any, np.ndarray] = field(default_factory=dict)
     codes: dict[int, str] = field(default_factory=dict)
     referred: set[int] = field(default_factory=set)
 
@@ -71,7 +66,9 @@ class _Batch:
     def __init__(self, out: SinkBase) -> None:
         self.out = out
         self.st: _State = _state(out)
-        self.tx: dict[str, list[Any]] = {k: [] for k in ("id", "kind", "patient", "reference", "created_at")}
+        self.tx: dict[str, list[Any]] = {
+            k: [] for k in ("id", "kind", "patient", "reference", "created_at", "memo")
+        }
         self.p: dict[str, list[Any]] = {
             k: []
             for k in (
@@ -84,6 +81,7 @@ class _Batch:
                 "seq",
                 "lot",
                 "created_at",
+                "expires_at",
             )
         }
         self.new_accounts: list[tuple[np.ndarray, int, str, str]] = []
@@ -106,13 +104,23 @@ class _Batch:
         return self.st.accounts[key]
 
     def post(
-        self, kind: str, patient: int, at: int, legs: list[tuple[Any, str, int, Any]], ref: str = ""
+        self,
+        kind: str,
+        patient: int,
+        at: int,
+        legs: list[tuple[Any, str, int, Any]],
+        ref: str = "",
+        *,
+        memo: str = "",
+        expires: dict[int, int] | None = None,
     ) -> Any:
-        """One transaction; legs: (patient account state or clinic id, unit, hundredths, lot)."""
+        """One transaction; legs: (patient account state or clinic id, unit, hundredths, lot);
+        ``expires``: {leg number: the lot's expiry} of the lots it opens."""
         assert sum(a for _, _, a, _ in legs) == 0
         txn = self.ids(at, 1)[0]
-        for k, v in zip(self.tx, (txn, kind, patient, ref, at), strict=True):
+        for k, v in zip(self.tx, (txn, kind, patient, ref, at, memo), strict=True):
             self.tx[k].append(v)
+        expires = expires or {}
         ids = self.ids(at, len(legs))
         for i, (acc, unit, amount, lot) in enumerate(legs):
             if isinstance(acc, list):
@@ -122,7 +130,8 @@ class _Batch:
                 after, seq, target = acc[1], acc[2], acc[0]
             else:
                 after, seq, target = None, None, acc
-            for k, v in zip(self.p, (ids[i], txn, target, unit, amount, after, seq, lot, at), strict=True):
+            row = (ids[i], txn, target, unit, amount, after, seq, lot, at, expires.get(i))
+            for k, v in zip(self.p, row, strict=True):
                 self.p[k].append(v)
         return txn, ids
 
@@ -143,7 +152,7 @@ class _Batch:
         pat = np.array(self.tx["patient"])
         out.put(Transaction, {
             "id": np.stack(self.tx["id"]), "kind": self.tx["kind"], "patient": out.pid(pat),
-            "patient__null": pat < 0, "reference": self.tx["reference"], "memo": "",
+            "patient__null": pat < 0, "reference": self.tx["reference"], "memo": self.tx["memo"],
             "created_at": np.array(self.tx["created_at"], dtype=np.int64), "created_by": None,
         })  # fmt: skip
         after = [0 if a is None else a for a in self.p["balance_after"]]
@@ -157,7 +166,9 @@ class _Batch:
             "balance_after__null": np.array([a is None for a in self.p["balance_after"]]),
             "seq": np.array(seq, dtype=np.int64), "seq__null": np.array([s is None for s in self.p["seq"]]),
             "lot": np.stack(lot), "lot__null": np.array([x is None for x in self.p["lot"]]),
-            "expires_at": None, "created_at": np.array(self.p["created_at"], dtype=np.int64),
+            "expires_at": np.array([0 if x is None else x for x in self.p["expires_at"]], dtype=np.int64),
+            "expires_at__null": np.array([x is None for x in self.p["expires_at"]]),
+            "created_at": np.array(self.p["created_at"], dtype=np.int64),
         })  # fmt: skip
 
 
@@ -170,7 +181,8 @@ def _state(out: SinkBase) -> _State:
 
 
 def _programmes(out: SinkBase) -> None:
-    """The clinic's points and referral programmes and a plan of each kind (written once a run)."""
+    """The clinic's points and referral programmes (written once a run; the membership plans are
+    written with the first membership of each, :mod:`.memberships`)."""
     ctx, lo = out.ctx, out.sim.scn.loyalty
     out.put(PointsProgram, {
         "id": uuid7_array(out.sim.id_rng, np.array([ctx.now * 1000])), "currency": ctx.currency,
@@ -181,63 +193,6 @@ def _programmes(out: SinkBase) -> None:
         "id": uuid7_array(out.sim.id_rng, np.array([ctx.now * 1000])), "currency": ctx.currency,
         "reward_kind": "points", "referrer_reward": REWARD, "friend_reward": REWARD, "is_active": True,
     })  # fmt: skip
-    st: _State = out.cache["ledger"]
-    ids = uuid7_array(out.sim.id_rng, np.full(len(MEMBERSHIP_KINDS), ctx.now * 1000, dtype=np.int64))
-    st.plans.update(enumerate(ids))
-    out.put(MembershipPlan, {
-        "id": ids, "kind": [PLAN_KIND[k].value for k in MEMBERSHIP_KINDS],
-        "code": [f"sim-{k.replace('_', '-')}" for k in MEMBERSHIP_KINDS],
-        "name": ["Membership (yearly fee)", "Stored value with a bonus", "Prepaid package"],
-        "currency": ctx.currency, "price": np.zeros(len(MEMBERSHIP_KINDS), dtype=np.int64),
-        "period": ["year", "", ""], "duration_days": 365, "category_discounts": {}, "included": {},
-        "priority_booking": False, "shareable": False, "freezable_days": 30, "is_active": True,
-        "credit": None, "bonus_valid_days": 365, "available_until": None,
-    })  # fmt: skip
-
-
-def write_memberships(out: SinkBase, c: Columns) -> None:
-    b, cur = _Batch(out), out.ctx.currency
-    lots: list[Any] = []
-    sales: list[Any] = []
-    for i in range(c["id"].shape[0]):
-        p, kind, at = int(c["patient"][i]), MEMBERSHIP_KINDS[int(c["kind"][i])], int(c["started"][i])
-        price, bonus = int(c["price"][i]), int(c["bonus"][i])
-        cash = b.clinic(AccountKind.CASH, cur)
-        if kind == "stored_value":
-            legs = [(cash, cur, -price, None), (b.account(p, AccountKind.MONEY, cur), cur, price, None)]
-            if bonus > 0:
-                legs += [
-                    (b.clinic(AccountKind.BONUS_ISSUED, cur), cur, -bonus, None),
-                    (b.account(p, AccountKind.BONUS, cur), cur, bonus, None),
-                ]
-            txn, _ = b.post(TxKind.TOP_UP, p, at, legs, ref="sim-stored-value")
-            lots.append(None)
-        else:
-            legs = [(cash, cur, -price, None), (b.account(p, AccountKind.PREPAID, cur), cur, price, None)]
-            txn, ids = b.post(TxKind.MEMBERSHIP_SALE, p, at, legs, ref=f"sim-{kind}")
-            lots.append(ids[1])
-        sales.append(txn)
-    b.flush()
-    n = c["id"].shape[0]
-    out.put(Membership, {
-        "id": c["id"], "patient": out.pid(c["patient"]),
-        "plan": np.stack([b.st.plans[int(k)] for k in c["kind"]]), "status": "active", "currency": cur,
-        "price": c["price"], "starts_at": c["started"], "ends_at": c["ends"], "frozen_from": None,
-        "frozen_until": None, "frozen_days": 0, "cancelled_at": None, "refund": None,
-        "sale": np.stack(sales),
-        "lot": np.stack([np.zeros(16, np.uint8) if x is None else x for x in lots]),
-        "lot__null": np.array([x is None for x in lots]), "renewed_from": None, "created_by": None,
-        "created_at": c["started"],
-    })  # fmt: skip
-    pay = c["price"] > 0
-    out.put(Payment, {
-        "id": uuid7_array(out.sim.id_rng, c["started"][pay] * 1000), "appointment": None,
-        "patient": out.pid(c["patient"][pay]), "branch": out.ctx.branch[c["branch"][pay]],
-        "amount": c["price"][pay], "currency": cur, "method": PaymentMethod.CARD.value,
-        "kind": PaymentKind.PAYMENT.value, "paid_at": c["started"][pay], "recorded_by": None,
-        "note": "membership", "created_at": c["started"][pay],
-    })  # fmt: skip
-    assert len(sales) == n
 
 
 def write_points(out: SinkBase, c: Columns) -> None:

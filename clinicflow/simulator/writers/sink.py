@@ -11,14 +11,16 @@ from clinicflow.simulator.writers import (
     acquisition,
     booking,
     care,
+    checkout,
     clinical,
     feedback,
-    invoices,
     ledger,
     marketing,
+    memberships,
     patients,
 )
 from clinicflow.simulator.writers.base import Columns, SinkBase
+from clinicflow.simulator.writers.schedules import write_schedule_exceptions
 from clinicflow.simulator.writers.structure import write_price_history
 
 
@@ -26,12 +28,6 @@ def write_first_visit_prices(out: SinkBase, c: Columns) -> None:
     started = time.perf_counter()
     rows = write_price_history(out.sim, out.ctx, c, out.pipe)
     out.count("catalogue.ServicePrice", rows, started)
-
-
-def write_paid_visits(out: SinkBase, c: Columns) -> None:
-    """The visits' payments, then their invoices, tenders and journal postings (checkout)."""
-    booking.write_payments(out, c)
-    invoices.write_invoices(out, c)
 
 
 WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
@@ -44,18 +40,20 @@ WRITERS: dict[str, Callable[[SinkBase, Columns], None]] = {
     "patients": patients.write_patients,
     "consents": patients.write_consents,
     "appointments": booking.write_appointments,
-    "payments": write_paid_visits,
+    "payments": checkout.hold_payments,  # written with their tenders (issue #16)
+    "tenders": checkout.write_paid_visits,
     "consultations": clinical.write_consultations,
     "surveys": feedback.write_surveys,
     "followups": care.write_followups,
     "treatments": clinical.write_treatments,
     "complications": clinical.write_complications,
-    "memberships": ledger.write_memberships,
+    "memberships": memberships.write_memberships,
     "points": ledger.write_points,
     "referrals": ledger.write_referrals,
     "recall_contacts": care.write_recall_contacts,
     "mkt_campaigns": marketing.write_campaigns,
     "mkt_recipients": marketing.write_recipients,
+    "schedule_exceptions": write_schedule_exceptions,
 }
 
 
