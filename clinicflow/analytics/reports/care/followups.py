@@ -109,6 +109,7 @@ register(
         name="tasks",
         title=_("Follow-up tasks done on time"),
         description=_(
+            # xgettext:no-python-format
             "Follow-up tasks whose deadline fell in the period: done, and done by the end of the due day, "
             "with a 95% interval of the share."
         ),
@@ -119,7 +120,9 @@ register(
             Column("done", _("Done"), "int"),
             Column("on_time", _("Done on time"), "int"),
             Column("on_time_share", _("Share on time"), "percent"),
+            # xgettext:no-python-format
             Column("ci_low", _("95% interval, low"), "percent"),
+            # xgettext:no-python-format
             Column("ci_high", _("95% interval, high"), "percent"),
         ),
         compute=_compute,

@@ -51,6 +51,7 @@ register(
         name="recall",
         title=_("Recall results"),
         description=_(
+            # xgettext:no-python-format
             "Per recall list: patients contacted in the period and the share who booked within 7 and "
             "within 60 days of the contact, with 95% intervals."
         ),
@@ -60,11 +61,15 @@ register(
             Column("contacted", _("Contacted"), "int"),
             Column("booked_7", _("Booked within 7 days"), "int"),
             Column("share_7", _("Share within 7 days"), "percent"),
+            # xgettext:no-python-format
             Column("share_7_low", _("7 days: 95% interval, low"), "percent"),
+            # xgettext:no-python-format
             Column("share_7_high", _("7 days: 95% interval, high"), "percent"),
             Column("booked_60", _("Booked within 60 days"), "int"),
             Column("share_60", _("Share within 60 days"), "percent"),
+            # xgettext:no-python-format
             Column("share_60_low", _("60 days: 95% interval, low"), "percent"),
+            # xgettext:no-python-format
             Column("share_60_high", _("60 days: 95% interval, high"), "percent"),
         ),
         compute=_compute,
