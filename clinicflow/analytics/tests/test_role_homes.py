@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from freezegun import freeze_time
 
@@ -461,7 +462,10 @@ def test_each_home_reads_in_a_fixed_number_of_queries(
     client = web(persona)
     with freeze_time(NOW):
         client.get("/home/")  # the session's first request stores it
-        with django_assert_max_num_queries(budget):
+        # the marketer's and owner's homes read the channel report, whose attribution statement runs
+        # without nested loops on PostgreSQL: a SET before it and a RESET after (reports/sqlplan.py)
+        planned = 2 if persona in ("marketer", "owner") and connection.vendor == "postgresql" else 0
+        with django_assert_max_num_queries(budget + planned):
             assert client.get("/home/").status_code == 200
 
 

@@ -45,7 +45,7 @@ class GiveIn(Schema):
 
 
 class ExpiringOut(Schema):
-    expires_at: dt.datetime
+    on: dt.date = Field(description="The day (in the patient's branch's zone) the amount expires")
     amount: str
 
 
@@ -53,8 +53,12 @@ class BalanceOut(Schema):
     kind: str
     unit: str
     balance: str
-    spendable: str
-    expiring: list[ExpiringOut]
+    spendable: str = Field(description="What can be spent now: the balance less expired lots")
+    expiring: list[ExpiringOut] = Field(
+        description="Bonus and points: what expires on each of the next days with something expiring"
+        " (at most 10 days, soonest first)"
+    )
+    expiring_later: str = Field(description="What expires after the days listed in `expiring`")
 
 
 class IncludedLeftOut(Schema):
@@ -176,7 +180,8 @@ def wallet_out(
                 "unit": b.unit,
                 "balance": str(b.balance),
                 "spendable": str(b.spendable),
-                "expiring": [{"expires_at": at, "amount": str(left)} for at, left in b.expiring],
+                "expiring": [{"on": on, "amount": str(left)} for on, left in b.expiring],
+                "expiring_later": str(b.expiring_later),
             }
             for b in wallet.balances
         ],

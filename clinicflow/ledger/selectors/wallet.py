@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from clinicflow.accounts.breakglass import access_denied_record, patient_access
 from clinicflow.accounts.models import User
 from clinicflow.core.errors import PermissionDenied, ValidationFailed
 from clinicflow.core.models import Organization
+from clinicflow.core.rawsql import db_datetime, db_uuid, fetch, placeholders, py_date, py_uuid
 from clinicflow.ledger.models import (
     LOT_KINDS,
     PATIENT_KINDS,
@@ -26,7 +28,7 @@ from clinicflow.ledger.models import (
     TxKind,
 )
 from clinicflow.ledger.models.accounts import AMOUNT_PLACES
-from clinicflow.ledger.services.lots import open_lots_dated
+from clinicflow.ledger.services.journal import round_unit
 from clinicflow.patients.models import Patient
 from clinicflow.patients.selectors import patient_get
 
@@ -60,13 +62,20 @@ def other_patient(*, org: Organization, patient_id: object, field_name: str = "t
         raise ValidationFailed.field(field_name, "no such patient in this clinic") from exc
 
 
+# the wallet shows what expires on each of the next days that have something expiring, then one total
+EXPIRING_DAYS = 10
+
+
 @dataclass
 class Balance:
     kind: str
     unit: str
     balance: Decimal
     spendable: Decimal
-    expiring: list[tuple[dt.datetime, Decimal]] = field(default_factory=list)
+    # (day in the branch's zone, amount expiring that day): the first ``EXPIRING_DAYS`` such days
+    expiring: list[tuple[dt.date, Decimal]] = field(default_factory=list)
+    # what expires after those days
+    expiring_later: Decimal = Decimal(0)
 
 
 @dataclass
@@ -78,24 +87,78 @@ class Wallet:
         return sum((b.balance for b in self.balances if b.kind == kind and b.unit == unit), Decimal(0))
 
 
-def wallet_get(*, org: Organization, patient: Patient, now: dt.datetime | None = None) -> Wallet:
+def wallet_get(
+    *, org: Organization, patient: Patient, now: dt.datetime | None = None, zone: str | None = None
+) -> Wallet:
     """The patient's balances per kind and unit (cached balance; for bonus and points what can be
-    spent now and the lots that still expire)."""
+    spent now, and what expires per day in ``zone``, by default the patient's branch's). The lots are
+    read in one statement, summed per expiry day in the database (not lot by lot)."""
     now = now or timezone.now()
-    accounts = Account.objects.for_org(org).filter(patient=patient).order_by("unit", "kind")
+    accounts = [
+        a
+        for a in Account.objects.for_org(org).filter(patient=patient).order_by("unit", "kind")
+        if a.kind in PATIENT_KINDS
+    ]
+    with_lots = [a for a in accounts if a.kind in LOT_KINDS and a.balance > 0]
+    days: dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]] = {}
+    if with_lots:
+        days = _lot_days(org, with_lots, now, zone or _zone(patient))
     out = []
     for account in accounts:
-        if account.kind not in PATIENT_KINDS:
-            continue
         item = Balance(
             kind=account.kind, unit=account.unit, balance=account.balance, spendable=account.balance
         )
         if account.kind in LOT_KINDS and account.balance:
-            lots = open_lots_dated(org=org, account=account, now=now)
-            item.spendable = sum((left for _, left, _ in lots), Decimal(0))
-            item.expiring = [(at, left) for _, left, at in lots if at is not None]
+            lots = days.get(account.pk, [])
+            dated = sorted((day, amount) for day, amount in lots if day is not None)
+            item.spendable = round_unit(sum((a for _, a in lots), Decimal(0)), account.unit)
+            item.expiring = dated[:EXPIRING_DAYS]
+            later = sum((a for _, a in dated[EXPIRING_DAYS:]), Decimal(0))
+            item.expiring_later = round_unit(later, account.unit)
         out.append(item)
     return Wallet(patient=patient, balances=out)
+
+
+def _zone(patient: Patient) -> str:
+    """The zone the wallet's days are in: the patient's branch's (the zone its pages render in),
+    without a branch the current one."""
+    branch = patient.branch if patient.branch_id else None
+    return branch.timezone if branch is not None else timezone.get_current_timezone_name()
+
+
+_LOT_DAYS = """
+SELECT o.account_id, {day}, SUM(l.amount_left)
+  FROM (SELECT COALESCE(p.lot_id, p.id) AS root, SUM(p.amount) AS amount_left
+          FROM {table} p
+         WHERE p.organization_id = %s AND p.account_id IN ({ids})
+         GROUP BY COALESCE(p.lot_id, p.id)
+        HAVING SUM(p.amount) > 0) l
+  JOIN {table} o ON o.id = l.root
+ WHERE o.organization_id = %s AND (o.expires_at IS NULL OR o.expires_at > %s)
+ GROUP BY 1, 2
+"""
+
+
+def _lot_days(
+    org: Organization, accounts: list[Account], now: dt.datetime, zone: str
+) -> dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]]:
+    """What the accounts' usable lots (not expired at ``now``) have left, per account and expiry day
+    in ``zone`` (``None``: lots without expiry), in one statement: the postings grouped by lot
+    (``COALESCE(lot, id)``, the groups with something left) joined to their opening postings."""
+    day, day_params = connection.ops.datetime_cast_date_sql("o.expires_at", (), zone)
+    sql = _LOT_DAYS.format(day=day, table=Posting._meta.db_table, ids=placeholders(len(accounts)))
+    org_id = db_uuid(org.pk)
+    params = [*day_params, org_id, *(db_uuid(a.pk) for a in accounts), org_id, db_datetime(now)]
+    units = {a.pk: a.unit for a in accounts}
+    out: dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]] = {}
+    for account_id, on, amount in fetch(sql, params):
+        pk = py_uuid(account_id)
+        assert pk is not None
+        # (SQLite sums decimals as floats: back to the unit's places)
+        left = round_unit(Decimal(str(amount)), units[pk])
+        if left > 0:
+            out.setdefault(pk, []).append((py_date(on), left))
+    return out
 
 
 @dataclass(frozen=True)

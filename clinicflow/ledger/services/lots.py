@@ -87,23 +87,28 @@ def _newest(org: Organization, account: Account) -> list[_Row] | None:
 
 
 def _all_open(org: Organization, account: Account) -> list[_Row]:
-    left = {
-        row["root"]: row["left"]
-        for row in Posting.objects.for_org(org)
-        .filter(account=account)
-        .annotate(root=Coalesce("lot_id", "id"))
+    """Every lot of the account with something left, in one statement: the postings grouped by the
+    lot they belong to (``COALESCE(lot, id)``) keep the groups whose sum is positive, and those
+    groups' opening postings are read with what each has left."""
+    mine = Posting.objects.for_org(org).filter(account=account)
+    roots = (
+        mine.annotate(root=Coalesce("lot_id", "id"))
         .values("root")
         .annotate(left=Sum("amount"))
         .filter(left__gt=0)
+        .values("root")
         .order_by()
-    }
-    if not left:
-        return []
-    openings = (
-        Posting.objects.for_org(org).filter(pk__in=list(left)).values_list("pk", "expires_at", "created_at")
     )
-    rows = [(pk, exp, at, round_unit(Decimal(left[pk]), account.unit)) for pk, exp, at in openings]
-    return [r for r in rows if r[3] > 0]
+    rows = (
+        mine.filter(pk__in=Subquery(roots))
+        .annotate(used=_used())
+        .values_list("pk", "expires_at", "created_at", "amount", "used")
+    )
+    # (SQLite sums decimals as floats: each lot back to the unit's places)
+    out = [
+        (pk, exp, at, round_unit(Decimal(amount + used), account.unit)) for pk, exp, at, amount, used in rows
+    ]
+    return [r for r in out if r[3] > 0]
 
 
 def spendable(*, org: Organization, account: Account, now: dt.datetime | None = None) -> Decimal:
