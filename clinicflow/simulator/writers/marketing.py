@@ -46,21 +46,31 @@ TEXTS = {
 _made: weakref.WeakKeyDictionary[SinkBase, tuple[list[Audience], Offer]] = weakref.WeakKeyDictionary()
 
 
+def _fixed_id(out: SinkBase, n: int) -> uuid.UUID:
+    """The id of the simulator's n-th own marketing object: the organisation's id with its last 16
+    bits replaced (still a UUIDv7 of the organisation's moment), so a same-seed run after a reset
+    writes the same rows, ids included."""
+    return uuid.UUID(int=(out.ctx.org.pk.int & ~0xFFFF) | (0xC000 + n))
+
+
 def _setup(out: SinkBase) -> tuple[list[Audience], Offer]:
     if out in _made:
         return _made[out]
     org = out.ctx.org
     audiences = []
-    for key in AUDIENCES:
+    for i, key in enumerate(AUDIENCES):
         name, filters = AUDIENCE_FILTERS[key]
         a = Audience.objects.for_org(org).filter(name=name).first()
-        audiences.append(a or Audience.objects.create(organization=org, name=name, filters=filters))
+        audiences.append(
+            a or Audience.objects.create(id=_fixed_id(out, i), organization=org, name=name, filters=filters)
+        )
     offer = Offer.objects.for_org(org).filter(name=OFFER).first()
     if offer is None:
         start = out.sim.cal.start
         offer = Offer.objects.create(
-            organization=org, name=OFFER, kind=OfferKind.PERCENT, percent=10, currency=out.ctx.currency,
-            valid_from=start, valid_to=start + dt.timedelta(days=366 * 3 - 1), per_patient_limit=1,
+            id=_fixed_id(out, 0x100), organization=org, name=OFFER, kind=OfferKind.PERCENT, percent=10,
+            currency=out.ctx.currency, valid_from=start, valid_to=start + dt.timedelta(days=366 * 3 - 1),
+            per_patient_limit=1,
         )  # fmt: skip
     _made[out] = (audiences, offer)
     return _made[out]
@@ -78,7 +88,9 @@ def _capacity_audience(out: SinkBase, branch: uuid.UUID) -> Audience:
     org = out.ctx.org
     found = Audience.objects.for_org(org).filter(name=CAPACITY_AUDIENCE).first()
     filters = {"branch": str(branch), "last_visit_within_days": 3650, "channel": "sms"}
-    return found or Audience.objects.create(organization=org, name=CAPACITY_AUDIENCE, filters=filters)
+    return found or Audience.objects.create(
+        id=_fixed_id(out, 0x200), organization=org, name=CAPACITY_AUDIENCE, filters=filters
+    )
 
 
 def write_campaigns(out: SinkBase, c: Columns) -> None:
