@@ -203,15 +203,20 @@ def write_tools_lock() -> int:
 def write_sbom() -> list[str]:
     (ROOT / "var").mkdir(exist_ok=True)
     out = ROOT / "var" / "sbom.cdx.json"
+    # written under a name of this process's own, then renamed: two runs side by side (CI) never read
+    # each other's half-written file
+    part = out.with_name(f".sbom.{os.getpid()}.json")
     run = subprocess.run(
-        [str(BIN / "cyclonedx-py"), "environment", "--of", "JSON", "-o", str(out), sys.executable],
+        [str(BIN / "cyclonedx-py"), "environment", "--of", "JSON", "-o", str(part), sys.executable],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
     if run.returncode != 0:
+        part.unlink(missing_ok=True)
         return [f"cyclonedx-py: {run.stderr.strip()}"]
-    components = len(json.loads(out.read_text()).get("components", []))
+    components = len(json.loads(part.read_text()).get("components", []))
+    os.replace(part, out)
     print(f"SBOM: {out.relative_to(ROOT)} ({components} components)")
     return []
 
@@ -250,6 +255,9 @@ def main() -> int:
         return write_baseline()
     if args == ["--tools-lock"]:
         return write_tools_lock()
+    if args == ["--tools"]:  # only install the tools venv (CI, before its two passes start side by side)
+        print(f"supply chain: tools in {tools_venv().parent.parent.name}")
+        return 0
     only = args[1].split(",") if len(args) == 2 and args[0] == "--only" else list(CHECKS)
     problems: list[str] = []
     for name in only:
