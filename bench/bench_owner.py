@@ -13,7 +13,9 @@ months), and the anchors: the home's period's funnel counts taken straight from 
 SQL statement (``owner_home / raw SQL``), the cohort matrix's first patients and visit months by one
 SQL statement over the same year (``cohorts / raw SQL``), and the raw funnel over the reports' 90 days
 (``reports_max / raw SQL``). ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept
-one."""
+one; ``BENCH_DB=NAME`` uses (and keeps) another database, e.g. a copy of the full chain-1m, and
+``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
+owner_channel_cohort_facts_s``) before timing the reports."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "cf_ow_bench"
+DB_NAME = os.environ.get("BENCH_DB", "cf_ow_bench")  # BENCH_DB: a kept copy (e.g. of chain-1m)
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 sys.path.insert(0, str(ROOT))
 os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
@@ -115,7 +117,7 @@ def one_days_events(org: Any, day: dt.date) -> int:
 
 
 def main() -> int:
-    reuse = os.environ.get("BENCH_REUSE") == "1"
+    reuse = os.environ.get("BENCH_REUSE") == "1" or "BENCH_DB" in os.environ  # a kept one: never dropped
     if not reuse:
         db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         db(f"CREATE DATABASE {DB_NAME}")
@@ -126,11 +128,8 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    import clinicflow.analytics.reports.owner
     from clinicflow.analytics.owner.changes import apply_changes
     from clinicflow.analytics.owner.facts import rebuild
-    from clinicflow.analytics.owner.home import owner_view
-    from clinicflow.analytics.reports.base import build_context, get_report, load_reports, run_report
     from clinicflow.booking.models import Appointment, Payment
     from clinicflow.core.models import Organization
     from clinicflow.patients.models import Patient
@@ -149,15 +148,38 @@ def main() -> int:
         f"chain-1m is {CHAIN_PATIENTS:,} patients over {CHAIN_MONTHS} months: this is "
         f"{patients / CHAIN_PATIENTS:.1%} of its patients, {months / CHAIN_MONTHS:.0%} of its months"
     )
+    if os.environ.get("BENCH_REPORTS_ONLY") == "1":  # a kept database whose day facts are built
+        from clinicflow.analytics.owner.fact_hooks import build_owner_facts
+
+        t = time.perf_counter()
+        rows = build_owner_facts(org)
+        print(f"BENCH owner_channel_cohort_facts_s {time.perf_counter() - t:.1f} s ({rows} rows)")
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        return report_timings(org, end)
     t = time.perf_counter()
     stats = rebuild(org)
     print(f"rebuild: {stats.summary()}")
     print(f"BENCH facts_rebuild_s {time.perf_counter() - t:.1f} s")
     n = one_days_events(org, end - dt.timedelta(days=1))
     t = time.perf_counter()
-    applied = apply_changes(org)
-    print(f"one day: {n} appointments saved twice, {applied.changes} changes, {applied.days} days built")
+    changes = days = 0
+    while (applied := apply_changes(org)).changes:  # every batch of the day's changes
+        changes += applied.changes
+        days += applied.days
+    print(f"one day: {n} appointments saved twice, {changes} changes, {days} days and pairs built")
     print(f"BENCH facts_incremental_s {time.perf_counter() - t:.2f} s")
+    return report_timings(org, end)
+
+
+def report_timings(org: Any, end: dt.date) -> int:
+    """The owner home, the cohort matrix and every other owner report timed, with the raw-SQL anchors."""
+    from django.db import connection
+
+    import clinicflow.analytics.reports.owner
+    from clinicflow.analytics.owner.home import owner_view
+    from clinicflow.analytics.reports.base import build_context, get_report, load_reports, run_report
+
     d0 = end - dt.timedelta(days=29)
     home = timed(lambda: owner_view(org=org, date_from=d0, date_to=end, branch=None))
     print(f"BENCH owner_home_ms {home:.0f} ms")
@@ -220,7 +242,7 @@ def main() -> int:
         f"reports_max / raw SQL {max(others.values()) / anchor_r:.2f}"
     )
     connection.close()
-    if os.environ.get("BENCH_KEEP") != "1":
+    if os.environ.get("BENCH_KEEP") != "1" and "BENCH_DB" not in os.environ:
         db(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     return 0
 

@@ -64,6 +64,95 @@ class RevenueFact(TenantModel):
         indexes = [models.Index(fields=["organization", "day", "branch"], name="revfact_org_day_idx")]
 
 
+class ChannelFact(TenantModel):
+    """The first visits of one branch's local day per channel and campaign credited by the default
+    attribution model (last non-direct touch, ``owner.channel_facts``), with the patient's sex and age
+    band on that day (the patient profile): booked first visits and first patients (arrived)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    channel_id = models.UUIDField(null=True)  # None: direct / unknown
+    campaign_id = models.UUIDField(null=True)
+    sex = models.CharField(max_length=10, blank=True)
+    band = models.CharField(max_length=10)
+    first_booked = models.IntegerField(default=0)
+    first_arrived = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day", "branch"], name="chanfact_org_day_idx")]
+
+
+class ChannelValueFact(TenantModel):
+    """The predicted lifetime value (seed 004) of the first patients of one branch's local day per
+    channel, campaign and currency, in cents: their net revenue before the stored predictions'
+    cut-off plus their stored predicted future value; ``until``: the predictions' day (None on the
+    rows of revenue)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    channel_id = models.UUIDField(null=True)
+    campaign_id = models.UUIDField(null=True)
+    currency = models.CharField(max_length=3)
+    cents = models.BigIntegerField(default=0)
+    until = models.DateField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day", "branch"], name="chanvalue_org_day_idx")]
+
+
+class FirstRevenueFact(TenantModel):
+    """Net revenue (cents) of the first patients of one branch's local day (``day``) per currency and
+    the local day it was paid on that branch's clock (``paid_day``): their revenue to a period's end
+    (ROMI to date) is the sum over ``paid_day`` up to it."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    paid_day = models.DateField()
+    currency = models.CharField(max_length=3)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "day", "paid_day"], name="firstrev_org_day_idx"),
+        ]
+
+
+class CohortFact(TenantModel):
+    """The first patients of one branch's local day (``day``; ``cohort``: its month, year × 12 + month
+    − 1) ``k`` months after: with no currency, their count (k = 0) and those with a visit that happened
+    in month k (k ≥ 1); with a currency, their net revenue paid in month k in cents (earlier at 0).
+    Months on the branch's clock."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    cohort = models.IntegerField()
+    k = models.IntegerField()
+    currency = models.CharField(max_length=3, blank=True)
+    patients = models.IntegerField(default=0)
+    active = models.IntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day", "branch"], name="cohortfact_org_day_idx")]
+
+
+class FirstDoctorFact(TenantModel):
+    """The first patients of one branch's local day per doctor of their first visit: with no currency,
+    how many and their visits that happened (to date); with a currency, their net revenue to date in
+    cents (the balanced doctor)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    doctor_id = models.UUIDField()
+    currency = models.CharField(max_length=3, blank=True)
+    patients = models.IntegerField(default=0)
+    visits = models.IntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day", "branch"], name="firstdoc_org_day_idx")]
+
+
 class FactsChange(TenantModel):
     """A raw row changed that the daily facts must follow (recorded by ``owner.signals`` in the same
     transaction as the change; applied and deleted by the worker's ``owner.jobs.apply_changes`` within a
@@ -110,3 +199,6 @@ from clinicflow.analytics.owner.alert_models import (  # noqa: E402, F401
     AlertSubscription,
     OwnerAlert,
 )
+
+# each patient's first visits where the daily facts count them (issue #17, ``owner.facts_sql``)
+from clinicflow.analytics.owner.first_models import FirstVisitFact  # noqa: E402, F401

@@ -81,4 +81,8 @@ def store_predictions(slug: str, result: ClvResult) -> int:
         for i, patient_id in enumerate(summary.patient_ids)
     ]
     PatientPrediction.objects.bulk_create(rows, batch_size=5000)
+    # the owner's channel facts hold the predicted lifetime value and the revenue before the cut-off
+    from clinicflow.analytics.owner.fact_hooks import predictions_stored  # (an import cycle at the top)
+
+    predictions_stored(org)
     return len(rows)

@@ -24,14 +24,9 @@ from django.db.models import Max, Min
 
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
-from clinicflow.analytics.owner.facts import (
-    Clock,
-    build,
-    build_first_visits,
-    data_span,
-    patient_days,
-    runs,
-)
+from clinicflow.analytics.owner import facts_firsts
+from clinicflow.analytics.owner.facts import Clock, build, build_first_visits, patient_days
+from clinicflow.analytics.owner.facts_span import data_span, runs
 from clinicflow.analytics.owner.signals import MERGED
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Organization
@@ -137,8 +132,33 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         days, firsts = affected_days(org, changes)
         days |= _span_growth(org)
         firsts -= days
-        for d0, d1 in runs(days):
-            build(org, d0, d1)
-        build_first_visits(org, firsts)
+        if facts_firsts.supported():
+            written = _apply_sql(org, changes, days)
+        else:
+            for d0, d1 in runs(days):
+                build(org, d0, d1)
+            build_first_visits(org, firsts)
+            written = len(days) + len(firsts)
+        from clinicflow.analytics.owner.fact_hooks import build_owner_facts  # here: an import cycle
+
+        build_owner_facts(org, days | firsts)  # the channel and cohort facts of the same days (#17)
         FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
-    return Applied(changes=len(changes), days=len(days) + len(firsts))
+    return Applied(changes=len(changes), days=written)
+
+
+def _apply_sql(org: Organization, changes: list[FactsChange], days: set[dt.date]) -> int:
+    """On PostgreSQL: the changed patients' ``FirstVisitFact`` rows rewritten from the raw tables first
+    (a patient whose only appointment of a day was deleted leaves no row behind there), then the
+    ``days`` built again in full, then the first-visit counts of the other (branch, day) pairs those
+    patients were on before and are on now counted again from the rows (every other patient's rows are
+    current); returns the number of days and pairs written."""
+    patients = sorted({c.patient_id for c in changes if c.patient_id is not None}, key=str)
+    pairs: set[tuple[uuid.UUID, dt.date]] = set()
+    if patients:
+        pairs = facts_firsts.first_visit_pairs(org, patients)
+        scope = "SELECT unnest(%(patients)s::uuid[])"
+        with facts_firsts.staged(org, Clock(org).zones, scope, {"patients": patients}):
+            pairs |= facts_firsts.first_visit_pairs(org, patients)
+    for d0, d1 in runs(days):
+        build(org, d0, d1)
+    return len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])

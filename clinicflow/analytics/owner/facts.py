@@ -18,20 +18,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Min, Q
 
 from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.acquisition.models import Call, CallStatus, Lead
 from clinicflow.analytics.models import DayFact, RevenueFact
+from clinicflow.analytics.owner import facts_firsts, facts_sql
 from clinicflow.analytics.owner.facts_more import (
-    ANSWERS,
-    FUNNEL,
-    LOAD,
+    COUNTS as COUNTS,  # the day facts' counts, defined beside their build (re-exported)
+)
+from clinicflow.analytics.owner.facts_more import (
+    FIRST_COUNTS,
     Arrival,
     answer_counts,
     funnel_flags,
     load_seconds,
 )
+from clinicflow.analytics.owner.facts_span import data_span as data_span  # re-exported
+from clinicflow.analytics.owner.facts_span import runs
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
@@ -40,23 +44,6 @@ from clinicflow.patients.models import Patient
 
 DayKey = tuple[uuid.UUID | None, dt.date]
 RevKey = tuple[uuid.UUID, dt.date, str, uuid.UUID | None, uuid.UUID | None, bool]
-COUNTS = (
-    "appointments",
-    "no_shows",
-    "happened",
-    "first_booked",
-    "first_arrived",
-    "calls",
-    "unique_calls",
-    "missed_calls",
-    "leads",
-    "new_patients",
-    *FUNNEL,
-    *ANSWERS,
-    *LOAD,
-)
-# the counts of a day that depend on its first patients' history on other days
-FIRST_COUNTS = ("first_booked", "first_arrived", *FUNNEL)
 
 
 @dataclass(frozen=True)
@@ -222,8 +209,22 @@ def compute(
     return dict(days), revenue
 
 
-def build(org: Organization, d0: dt.date, d1: dt.date) -> BuildStats:
-    """Replace the facts of the days ``d0``..``d1`` with those computed from the raw tables."""
+def build(
+    org: Organization, d0: dt.date, d1: dt.date, *, reference: bool = False, staged: bool = False
+) -> BuildStats:
+    """Replace the facts of the days ``d0``..``d1`` with those computed from the raw tables: on
+    PostgreSQL by grouped statements (``facts_sql``; ``staged``: the rebuild staged every patient's
+    first visits), elsewhere or with ``reference`` by ``compute`` (the reference of the same rows)."""
+    if facts_firsts.supported() and not reference:
+        start, end = _window(d0, d1)
+        zones = Clock(org).zones
+        with transaction.atomic():
+            if not staged:
+                facts_firsts.stage_firsts(org, zones, *facts_firsts.window_scope([(start, end)]))
+            n_days, n_rev = facts_sql.insert_days(org, zones, d0, d1, start, end)
+            if not staged:
+                facts_firsts.drop_staging()
+        return BuildStats(days=(d1 - d0).days + 1, day_rows=n_days, revenue_rows=n_rev)
     days, revenue = compute(org, d0, d1)
     day_rows = [
         DayFact(organization=org, branch_id=branch, day=day, **counts)
@@ -251,17 +252,6 @@ def build(org: Organization, d0: dt.date, d1: dt.date) -> BuildStats:
     return BuildStats(days=(d1 - d0).days + 1, day_rows=len(day_rows), revenue_rows=len(rev_rows))
 
 
-def runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive days as (first, last) runs."""
-    out: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(set(days)):
-        if out and day - out[-1][1] == dt.timedelta(days=1):
-            out[-1] = (out[-1][0], day)
-        else:
-            out.append((day, day))
-    return out
-
-
 def build_first_visits(org: Organization, days: Iterable[dt.date]) -> int:
     """The incremental update of days whose only dependence on a change is a patient's first visit
     there: their first-visit counts and the funnel of their first patients (``FIRST_COUNTS``) again
@@ -277,7 +267,13 @@ def build_first_visits(org: Organization, days: Iterable[dt.date]) -> int:
         counts[(branch, day)][name] += n
 
     windows = [_window(a, b) for a, b in runs(wanted)]
-    funnel_flags(org, _first_visits(org, clock, windows, wanted.__contains__, bump), bump)
+    if facts_firsts.supported():
+        with facts_firsts.staged(org, clock.zones, *facts_firsts.window_scope(windows)):
+            for (a, b), (start, end) in zip(runs(wanted), windows, strict=True):
+                for branch, day, *values in facts_sql.first_count_rows(org, clock.zones, a, b, start, end):
+                    counts[(branch, day)] = dict(zip(FIRST_COUNTS, values, strict=True))
+    else:
+        funnel_flags(org, _first_visits(org, clock, windows, wanted.__contains__, bump), bump)
     with transaction.atomic():
         rows = list(DayFact.objects.for_org(org).filter(day__in=wanted).select_for_update())
         for row in rows:
@@ -292,40 +288,35 @@ def build_first_visits(org: Organization, days: Iterable[dt.date]) -> int:
     return len(rows) + len(counts)
 
 
-def data_span(org: Organization) -> tuple[dt.date, dt.date] | None:
-    """The first and last local day that has any raw data (UTC days widened by one)."""
-    firsts = [
-        Appointment.objects.for_org(org).aggregate(a=Min("start_at"))["a"],
-        Payment.objects.for_org(org).aggregate(a=Min("paid_at"))["a"],
-        Call.objects.for_org(org).aggregate(a=Min("started_at"))["a"],
-        Lead.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
-        Patient.objects.for_org(org).aggregate(a=Min("created_at"))["a"],
-        SurveyAnswer.objects.for_org(org).aggregate(a=Min("answered_at"))["a"],
-    ]
-    known = [f for f in firsts if f is not None]
-    if not known:
-        return None
-    lasts = [
-        Appointment.objects.for_org(org).aggregate(a=Max("start_at"))["a"],
-        Payment.objects.for_org(org).aggregate(a=Max("paid_at"))["a"],
-        Call.objects.for_org(org).aggregate(a=Max("started_at"))["a"],
-        Lead.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
-        Patient.objects.for_org(org).aggregate(a=Max("created_at"))["a"],
-        SurveyAnswer.objects.for_org(org).aggregate(a=Max("answered_at"))["a"],
-    ]
-    last = max(x for x in lasts if x is not None)
-    return min(known).date() - dt.timedelta(days=1), last.date() + dt.timedelta(days=1)
-
-
 def rebuild(
     org: Organization,
     date_from: dt.date | None = None,
     *,
     chunk_days: int = 92,
     progress: Callable[[str], None] | None = None,
+    reference: bool = False,
 ) -> BuildStats:
     """Every day's facts from the raw tables (from ``date_from``, or the first day with data), a chunk of
-    days at a time; ``progress`` gets a line per chunk."""
+    days at a time, each chunk committed; ``progress`` gets a line per chunk. On PostgreSQL every
+    patient's first visit is read once (``facts_firsts.stage_firsts``) and each chunk is a few grouped
+    statements; ``reference``: the Python build everywhere (the reference of the same rows)."""
+    sql = facts_firsts.supported() and not reference
+    if sql:
+        facts_firsts.stage_firsts(org, Clock(org).zones)
+    try:
+        return _rebuild(org, date_from, chunk_days, progress, sql)
+    finally:
+        if sql:
+            facts_firsts.drop_staging()
+
+
+def _rebuild(
+    org: Organization,
+    date_from: dt.date | None,
+    chunk_days: int,
+    progress: Callable[[str], None] | None,
+    sql: bool,
+) -> BuildStats:
     span = data_span(org)
     if span is None:
         return BuildStats(days=0, day_rows=0, revenue_rows=0)
@@ -339,7 +330,7 @@ def rebuild(
     total = BuildStats(days=0, day_rows=0, revenue_rows=0)
     while d0 <= last:
         d1 = min(last, d0 + dt.timedelta(days=chunk_days - 1))
-        s = build(org, d0, d1)
+        s = build(org, d0, d1, reference=not sql, staged=sql)
         total = BuildStats(
             days=total.days + s.days,
             day_rows=total.day_rows + s.day_rows,
@@ -348,6 +339,9 @@ def rebuild(
         if progress is not None:
             progress(f"{org.slug}: {d0.isoformat()}..{d1.isoformat()} {s.summary()}")
         d0 = d1 + dt.timedelta(days=1)
+    from clinicflow.analytics.owner.fact_hooks import rebuild_owner_facts  # here: an import cycle
+
+    rebuild_owner_facts(org, date_from, last)  # the channel and cohort facts (issue #17)
     return total
 
 

@@ -33,6 +33,23 @@ CHUNK = 5000
 FUNNEL = ("treated", "returned", "third", "referred", "satisfied")
 ANSWERS = ("answers", "promoters", "detractors")
 LOAD = ("available_seconds", "booked_seconds")
+COUNTS = (
+    "appointments",
+    "no_shows",
+    "happened",
+    "first_booked",
+    "first_arrived",
+    "calls",
+    "unique_calls",
+    "missed_calls",
+    "leads",
+    "new_patients",
+    *FUNNEL,
+    *ANSWERS,
+    *LOAD,
+)
+# the counts of a day that depend on its first patients' history on other days
+FIRST_COUNTS = ("first_booked", "first_arrived", *FUNNEL)
 
 Bump = Callable[..., None]
 Arrival = tuple[uuid.UUID, uuid.UUID | None, dt.date, dt.datetime]  # patient, branch, day, first visit

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from clinicflow.acquisition.defaults import tracking_settings
 from clinicflow.analytics.owner.alert_models import AlertState
 from clinicflow.analytics.owner.alerts_selectors import alert_list
 from clinicflow.analytics.owner.alerts_services import describe
+from clinicflow.analytics.owner.channel_reads import channel_totals
 from clinicflow.analytics.owner.funnel import Step, funnel
 from clinicflow.analytics.owner.selectors import day_totals, facts_built, revenue_split
-from clinicflow.analytics.reports.acquisition import channel_report
 from clinicflow.analytics.reports.base import ratio, report_currency
 from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.core.models import Branch, Organization
@@ -105,10 +106,9 @@ def owner_view(
     mine = rev.get(currency)
     facts = day_totals(org=org, d0=date_from, d1=date_to, branch=branch)
     facts_ly = day_totals(org=org, d0=ly_from, d1=ly_to, branch=branch)
-    channels = channel_report(org=org, date_from=date_from, date_to=date_to, branch=branch)
-    totals = channels.totals() or {}
-    spend = Decimal(totals.get("spend") or 0)
-    margin = channels.margin
+    # the channel report's totals (default attribution model) on the branches' local days, from facts
+    channels = channel_totals(org=org, d0=date_from, d1=date_to, branch=branch, currency=currency)
+    margin = tracking_settings(org=org).gross_margin
     liability_now = _liability(org, currency)
     figures = [
         Figure(
@@ -155,7 +155,7 @@ def owner_view(
             "cost_per_first_patient",
             _("Cost per first patient"),
             "money",
-            totals.get("cost_per_first_patient"),
+            channels.cost_per_first_patient,
             _("Ad spend / first patients credited to channels (the channel report)."),
             "channels",
         ),
@@ -163,7 +163,7 @@ def owner_view(
             "romi",
             _("ROMI on lifetime margin"),
             "percent",
-            totals.get("romi_lifetime"),  # the channel report's definition and totals (``lifetime``)
+            channels.romi_lifetime(margin),  # the channel report's definition (``lifetime``)
             _(
                 "(Predicted lifetime value of the period's first patients x gross margin - spend) / spend, "
                 "as in the channel report."
@@ -177,7 +177,7 @@ def owner_view(
             "romi_to_date",
             _("ROMI to date"),
             "percent",
-            float((Decimal(totals.get("revenue_to_date") or 0) * margin - spend) / spend) if spend else None,
+            channels.romi_to_date(margin),
             _("(Revenue to date of the period's first patients x gross margin - spend) / spend."),
             "channels",
         ),

@@ -32,7 +32,8 @@ def _remember_appointment(sender: Any, instance: Appointment, **kw: Any) -> None
 
 def _remember_patient(sender: Any, instance: Patient, **kw: Any) -> None:
     v = instance.__dict__
-    setattr(instance, ORIGINAL, (v.get("source"), v.get("merged_into_id")))
+    # sex and birth date: the patient profile's channel facts (#17)
+    setattr(instance, ORIGINAL, (v.get("source"), v.get("merged_into_id"), v.get("sex"), v.get("birth_date")))
 
 
 def _appointment_saved(
@@ -93,7 +94,7 @@ def _moment(field: str) -> Any:
 
 
 def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = False, **kw: Any) -> None:
-    now = (instance.source, instance.merged_into_id)
+    now = (instance.source, instance.merged_into_id, instance.sex, instance.birth_date)
     if raw or (not created and getattr(instance, ORIGINAL, None) == now):
         return
     rows = [

@@ -4,7 +4,9 @@ age band × sex, by the channel that brought them.
 The population is the channel report's: the period's first patients (their first visit that happened is
 in the period), each credited to channels by the chosen attribution model
 (``acquisition.first_patients.credited_first_patients``, the same statement), so a channel's count here
-equals its "arrived first visits" there. Age is the patient's age on the day of that first visit (UTC);
+equals its "arrived first visits" there. With the default model the report reads the daily channel facts
+(``owner.channel_facts``: the first visit's local day, age on that day); another model reads the raw
+tables. Age is the patient's age on the day of that first visit (UTC);
 no birth date → "age unknown". Counts are credited (linear attribution gives shares of a patient); shares
 are of the channel's first patients, and the share of women is of those whose sex is known.
 """
@@ -22,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.attribution import DIRECT
 from clinicflow.acquisition.models import Channel
+from clinicflow.analytics.owner.channel_reads import profile_cells
 from clinicflow.analytics.reports.acquisition.channels import MODEL_PARAM
 from clinicflow.analytics.reports.acquisition.first_patients import _credited_sql, _day, _sql, _uuid
 from clinicflow.analytics.reports.base import (
@@ -132,14 +135,27 @@ def _row(channel: str, band: str, cell: Cell, of: Fraction) -> dict[str, Any]:
     }
 
 
-def compute(ctx: ReportContext) -> ReportResult:
-    counts = profile_counts(
-        org=ctx.org,
-        start=ctx.start_utc(),
-        end=ctx.end_utc(),
-        branch=ctx.branch,
-        model=ctx.params.get("model", MODEL_PARAM.default),
+def fact_counts(
+    *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None
+) -> dict[uuid.UUID | None, dict[str, Cell]]:
+    """``profile_counts`` of the default attribution model from the daily channel facts (the first
+    visit's local day; age on that day)."""
+    out: dict[uuid.UUID | None, dict[str, Cell]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(Fraction))
     )
+    for channel, sex, band, n in profile_cells(org=org, d0=d0, d1=d1, branch=branch):
+        out[channel][band][SEXES.get(sex, "unknown_sex")] += n
+    return out
+
+
+def compute(ctx: ReportContext) -> ReportResult:
+    model = ctx.params.get("model", MODEL_PARAM.default)
+    if model == MODEL_PARAM.default:
+        counts = fact_counts(org=ctx.org, d0=ctx.date_from, d1=ctx.date_to, branch=ctx.branch)
+    else:  # another attribution model: from the raw tables
+        counts = profile_counts(
+            org=ctx.org, start=ctx.start_utc(), end=ctx.end_utc(), branch=ctx.branch, model=model
+        )
     names = {c.pk: (c.code, c.display_name) for c in Channel.objects.for_org(ctx.org)}
     direct = next((k for k, (code, _name) in names.items() if code == DIRECT), None)
     grouped: dict[str, dict[str, Cell]] = defaultdict(lambda: defaultdict(lambda: defaultdict(Fraction)))

@@ -1,6 +1,8 @@
 """The cohort matrix and the balanced doctor grouped by the database (``owner.grouped``) equal the
 former Python loops over ``owner.patients.first_patients`` (kept here as the reference), for the chain
-and each branch (each on its own clock), with refunds and a payment in another currency."""
+and each branch (each on its own clock), with refunds and a payment in another currency — as the reports
+now read them, from the daily cohort facts (``owner.cohort_facts``: the branches' local days, which
+equal the chain's UTC days here: the clinic's hours do not cross midnight UTC)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 import clinicflow.analytics.reports.owner  # noqa: F401 - registers the owner's reports
+from clinicflow.analytics.owner.fact_hooks import build_owner_facts
 from clinicflow.analytics.owner.patients import first_patients
 from clinicflow.analytics.reports.base import build_context, get_report, run_report
 from clinicflow.analytics.reports.owner.cohorts import MONTHS, REVENUE_AT
@@ -112,6 +115,7 @@ def clinic(org: Organization) -> tuple[Organization, dt.date, dt.date]:
             method=p.method,
             paid_at=p.paid_at,
         )
+    build_owner_facts(org)  # the reports read the daily cohort facts (#17)
     return (
         org,
         dt.date.fromisoformat(result.truth["start_date"]),

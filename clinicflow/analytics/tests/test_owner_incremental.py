@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from clinicflow.acquisition.models import Call, CallStatus, Lead
+from clinicflow.acquisition.models import Call, CallStatus, Channel, Lead
 from clinicflow.analytics.models import DayFact, FactsChange, RevenueFact
 from clinicflow.analytics.owner.changes import apply_changes
 from clinicflow.analytics.owner.facts import COUNTS, rebuild
 from clinicflow.analytics.owner.jobs import apply_recorded_changes
+from clinicflow.analytics.tests.test_owner_channel_facts import owner_facts_snapshot
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment, PaymentKind
 from clinicflow.booking.services import appointment_cancel, appointment_mark
 from clinicflow.booking.services.payments import payment_record
@@ -29,7 +30,7 @@ from clinicflow.simulator.scenario import load_scenario
 SCENARIO = {"clinic": {"months": 3, "end_date": "2026-11-30"}}
 
 
-def _facts(org: Organization) -> tuple[list, list]:
+def _facts(org: Organization) -> tuple[list, list, list]:
     days = sorted(DayFact.objects.for_org(org).values_list("branch_id", "day", *COUNTS), key=str)
     days = [d for d in days if any(d[2:])]
     rev = sorted(
@@ -38,7 +39,7 @@ def _facts(org: Organization) -> tuple[list, list]:
         ),
         key=str,
     )
-    return days, rev
+    return days, rev, owner_facts_snapshot(org)  # and the channel and cohort facts (#17)
 
 
 def _done(org: Organization, n: int) -> list[Appointment]:
@@ -150,6 +151,16 @@ def test_every_user_change_applied_incrementally_equals_a_full_rebuild(org: Orga
     patient_update(
         org=org, actor=None, patient=a[7].patient, data=PatientData(source=Source.REFERRAL, given={"source"})
     )
+    # a first patient's birth date and sex corrected (the patient profile's age band and sex)
+    fixed = a[2].patient
+    patient_update(
+        org=org,
+        actor=None,
+        patient=fixed,
+        data=PatientData(
+            sex="M" if fixed.sex == "F" else "F", birth_date=dt.date(1950, 1, 2), given={"sex", "birth_date"}
+        ),
+    )
     dup = patient_create(org=org, actor=None, data=PatientData(last_name="Dup", first_name="Licate"))
     t = a[8]
     early = dt.timedelta(days=-20, minutes=7)  # the duplicate's visit is earlier than the kept card's first
@@ -202,6 +213,19 @@ def test_every_user_change_applied_incrementally_equals_a_full_rebuild(org: Orga
         is_unique=True,
     )
     Lead.objects.create(organization=org, branch=a[0].branch, created_at=a[0].start_at)
+    # a call of the newcomer before the first visit: their first visit is credited to its channel
+    Call.objects.create(
+        organization=org,
+        provider="generic",
+        provider_call_id="ow-2",
+        branch=new.branch,
+        patient=newcomer,
+        channel=Channel.objects.for_org(org).exclude(code="direct").first(),
+        started_at=new.start_at - dt.timedelta(days=1),
+        status=CallStatus.ANSWERED,
+        caller_e164="+79990000002",
+        is_unique=True,
+    )
     assert FactsChange.objects.for_org(org).count() >= 12
     out = apply_recorded_changes()
     assert "changes applied" in out and not FactsChange.objects.for_org(org).exists()
@@ -211,5 +235,6 @@ def test_every_user_change_applied_incrementally_equals_a_full_rebuild(org: Orga
     rebuilt = _facts(org)
     assert set(rebuilt[0]) ^ set(incremental[0]) == set()
     assert set(rebuilt[1]) ^ set(incremental[1]) == set()
+    assert set(rebuilt[2]) ^ set(incremental[2]) == set()
     assert rebuilt == incremental
     assert apply_changes(org).changes == 0

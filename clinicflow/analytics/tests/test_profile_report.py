@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from clinicflow.acquisition import defaults
 from clinicflow.acquisition.tests.test_reports import World
+from clinicflow.analytics.owner.fact_hooks import build_owner_facts
 from clinicflow.analytics.reports.acquisition import acquisition_rows
 from clinicflow.analytics.reports.profile import age_on, band_of
 from clinicflow.core.models import Region
@@ -54,6 +55,7 @@ def _clinic(org: Any, branch: Any, n: int, w: World | None = None) -> World:
         w.call(at=at, patient=p, channel=search)
         w.visit(p, at + dt.timedelta(days=1, minutes=w.n), "done")
     if not fresh:
+        build_owner_facts(org)  # the report reads the daily channel facts (#17)
         return w
     kid = w.patient()
     kid.sex, kid.birth_date = "F", dt.date(2014, 6, 1)
@@ -64,6 +66,7 @@ def _clinic(org: Any, branch: Any, n: int, w: World | None = None) -> World:
     old.save()
     w.visit(old, T0 - dt.timedelta(days=20), "done")
     w.visit(old, T0 + dt.timedelta(days=3), "done")
+    build_owner_facts(org)
     return w
 
 
@@ -158,6 +161,7 @@ def planted(db: Any) -> Any:
     )
     scn = load_scenario(overrides={"clinic": {"months": 6, "end_date": "2026-10-31"}})
     result = simulate_org(org=org, scenario=scn, seed=29)
+    build_owner_facts(org)
     return org, scn, result.truth
 
 

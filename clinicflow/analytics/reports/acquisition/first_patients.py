@@ -81,13 +81,21 @@ def _sql(qs: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
 
 
 def _visits_sql(
-    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch: Branch | None,
+    patients: QuerySet[Any, Any] | None = None,
 ) -> tuple[str, tuple[Any, ...]]:
     """CTEs ending in ``fv``: the period's first visits (``n`` numbers them; patient ``p``, start
     ``at``, flags ``booked`` and ``arrived`` as 0/1) — the patient's booked first visit when it starts
     in [start, end), and their first visit that happened when it does and is not the same moment. With
     a branch, each counts when an appointment of its kind at that moment is in the branch."""
-    firsts_sql, params = _sql(first_visit_times(org=org))
+    times = first_visit_times(org=org)
+    if patients is not None:  # only these patients' (the daily facts' update of some days)
+        times = times.filter(patient_id__in=patients)
+    firsts_sql, params = _sql(times)
     period = "{0} >= %s AND {0} < %s"
     ctes = [f"firsts AS ({firsts_sql})"]
     here_b = here_a = ""
@@ -117,13 +125,17 @@ def _visits_sql(
     return ", ".join([*ctes, visits, fv]), params + bounds + bounds
 
 
-def _touches_sql(*, org: Organization) -> tuple[str, tuple[Any, ...]]:
+def _touches_sql(
+    *, org: Organization, patients: QuerySet[Any, Any] | None = None
+) -> tuple[str, tuple[Any, ...]]:
     """CTE ``touches``: every touch of a known patient (``p``, ``at``, ``src``, ``tid``, channel
     ``ch``, campaign ``camp``, ``paid`` = 1 when the channel is known and not direct)."""
     non_direct = Channel.objects.for_org(org).exclude(code=DIRECT).values("pk")
     parts = []
     for src, (model, at_field) in enumerate(TOUCH_SOURCES):
         qs = model.objects.for_org(org).filter(patient__isnull=False).order_by()
+        if patients is not None:
+            qs = qs.filter(patient_id__in=patients)
         parts.append(
             qs.values(
                 p=F("patient_id"),
@@ -228,12 +240,18 @@ def first_patients_sql(
 
 
 def _credited_sql(
-    *, org: Organization, start: dt.datetime, end: dt.datetime, branch: Branch | None, model: str
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch: Branch | None,
+    model: str,
+    patients: QuerySet[Any, Any] | None = None,
 ) -> tuple[str, tuple[Any, ...]]:
     """CTEs ending in ``credited``: each first visit of the period (patient ``p``, start ``at``, flags
     ``booked``, ``arrived``) with its credited channel ``ch`` / campaign ``camp``, worth 1/``den``."""
-    visits, visits_params = _visits_sql(org=org, start=start, end=end, branch=branch)
-    touches, touches_params = _touches_sql(org=org)
+    visits, visits_params = _visits_sql(org=org, start=start, end=end, branch=branch, patients=patients)
+    touches, touches_params = _touches_sql(org=org, patients=patients)
     linear = model == "linear"
     sql = (
         f"{visits}, {touches}, "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound

@@ -1,17 +1,18 @@
 """``cohorts``: first patients by month of their first visit × months since, with retention (the share
 who had a visit that happened in that month) and cumulative net revenue per patient — grouped by the
-database (``owner.grouped.cohort_cells``; the first patients are ``owner.patients.first_patients``'s)."""
+database (``owner.grouped.cohort_cells``; the first patients are ``owner.patients.first_patients``'s),
+read from the daily cohort facts (``owner.cohort_facts``: the first visit's local day and months on the
+clock of its branch)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.grouped import cohort_cells
+from clinicflow.analytics.owner.cohort_facts import cohort_cells_facts
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -28,14 +29,12 @@ REVENUE_AT = (0, 3, 6, 12)
 
 def compute(ctx: ReportContext) -> ReportResult:
     currency = ctx.currency
-    tz = ctx.branch.tz if ctx.branch is not None else dt.UTC
-    cells = cohort_cells(
+    cells = cohort_cells_facts(
         org=ctx.org,
-        start=ctx.start_utc(),
-        end=ctx.end_utc(),
+        d0=ctx.date_from,
+        d1=ctx.date_to,
         branch=ctx.branch,
         currency=currency,
-        tz=tz,
         months=max(MONTHS, *REVENUE_AT),
     )
     rows: list[dict[str, Any]] = []

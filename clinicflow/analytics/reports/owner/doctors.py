@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.grouped import doctor_firsts
+from clinicflow.analytics.owner.cohort_facts import doctor_firsts_facts
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -39,8 +39,8 @@ def clinic_nps_of(rows: list[dict[str, Any]]) -> float | None:
 
 
 def compute(ctx: ReportContext) -> ReportResult:
-    per = doctor_firsts(
-        org=ctx.org, start=ctx.start_utc(), end=ctx.end_utc(), branch=ctx.branch, currency=ctx.currency
+    per = doctor_firsts_facts(  # the daily facts: the first visit's local day
+        org=ctx.org, d0=ctx.date_from, d1=ctx.date_to, branch=ctx.branch, currency=ctx.currency
     )
     names = dict(Doctor.objects.for_org(ctx.org).values_list("pk", "full_name"))
     rates = {

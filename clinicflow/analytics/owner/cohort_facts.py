@@ -1,0 +1,189 @@
+"""The cohort facts (``CohortFact``: first-visit month × months since) and the first patients per doctor
+of their first visit (``FirstDoctorFact``), built by the database in set-based statements for every
+day (the full rebuild) or some local days (their rows deleted and written again).
+
+The definitions are ``owner.grouped``'s (the cohort matrix and the balanced doctor) with the day on
+the clock of the branch of the first visit: a first patient is counted on the local day of their first
+visit that happened, by each branch with a visit that happened at that moment; their visit months and
+payment months are on that branch's clock; the doctor of the first visit is the one of the visit that
+happened at that moment in the branch (the least id when there are two)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Min, Q, Sum
+
+from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.models import CohortFact, FirstDoctorFact
+from clinicflow.analytics.owner.factsql import (
+    day_chunks,
+    day_filter,
+    execute,
+    local_date,
+    month_number,
+    near,
+    new_id,
+    qs_sql,
+    zones_sql,
+)
+from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, _cents
+from clinicflow.booking.models import Appointment, Payment
+from clinicflow.core.models import Branch, Organization
+
+TABLES = (CohortFact, FirstDoctorFact)
+
+
+def _firsts(org: Organization, days: list[dt.date] | None, patients: Any) -> tuple[str, tuple[Any, ...]]:
+    """CTEs ending in ``fa``: per first patient and branch counting them, patient ``p``, first visit
+    ``at``, branch ``b`` (zone ``tz``, organisation ``org``), local ``day`` and its month ``cm``;
+    ``aph``: the visits that happened (patient, start, branch, doctor)."""
+    happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
+    if patients is not None:
+        happened = happened.filter(patient_id__in=patients)
+    firsts_sql, params = qs_sql(
+        happened.values("patient_id").annotate(at=Min("start_at")).values("patient_id", "at")
+    )
+    aph_sql, aph_params = qs_sql(happened.values("patient_id", "start_at", "branch_id", "doctor_id"))
+    zb_sql, zb_params = zones_sql(org)
+    day = local_date("f.at", "zb.tz")
+    where, where_params = day_filter("y.day", days)
+    sql = (
+        f"f AS ({firsts_sql}), aph AS ({aph_sql}), zb AS ({zb_sql}), "  # nosec B608 # noqa: S608 - ORM SQL, values bound
+        f"y AS (SELECT DISTINCT f.patient_id AS p, f.at, aph.branch_id AS b, zb.tz, zb.org, {day} AS day "
+        "FROM f JOIN aph ON aph.patient_id = f.patient_id AND aph.start_at = f.at "
+        "JOIN zb ON zb.id = aph.branch_id), "
+        f"fa AS (SELECT y.p, y.at, y.b, y.tz, y.org, y.day, {month_number('y.day')} AS cm "
+        f"FROM y WHERE 1 = 1{where})"
+    )
+    return sql, params + aph_params + zb_params + where_params
+
+
+def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, tuple[Any, ...]]:
+    pays = Payment.objects.for_org(org).order_by()
+    if patients is not None:
+        pays = pays.filter(patient_id__in=patients)
+    if per_patient:
+        return qs_sql(
+            pays.values("patient_id", "currency")
+            .annotate(c=Sum(_cents()))
+            .values("patient_id", "currency", "c")
+        )
+    return qs_sql(pays.values("patient_id", "currency", "paid_at", c=_cents()))
+
+
+def _cohorts(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+    firsts, params = _firsts(org, days, patients)
+    pay_sql, pay_params = _pays(org, patients, per_patient=False)
+    visit_month = month_number(local_date("aph.start_at", "fa.tz"))
+    pay_month = month_number(local_date("pay.paid_at", "fa.tz"))
+    table = CohortFact._meta.db_table
+    i = new_id()
+    sql = (
+        f"INSERT INTO {table} (id, organization_id, branch_id, day, cohort, k, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        "patients, active, cents) "
+        f"WITH {firsts}, pay AS ({pay_sql}), "
+        f"v AS (SELECT DISTINCT fa.p, fa.org, fa.b, fa.day, fa.cm, {visit_month} - fa.cm AS k "
+        "FROM fa JOIN aph ON aph.patient_id = fa.p), "
+        f"r AS (SELECT fa.org, fa.b, fa.day, fa.cm, {pay_month} - fa.cm AS k, pay.currency, pay.c "
+        "FROM fa JOIN pay ON pay.patient_id = fa.p) "
+        f"SELECT {i}, org, b, day, cm, 0, '', COUNT(*), 0, 0 FROM fa GROUP BY org, b, day, cm "
+        f"UNION ALL SELECT {i}, org, b, day, cm, k, '', 0, COUNT(*), 0 FROM v WHERE k >= 1 "
+        "GROUP BY org, b, day, cm, k "
+        f"UNION ALL SELECT {i}, org, b, day, cm, CASE WHEN k < 0 THEN 0 ELSE k END, currency, 0, 0, SUM(c) "
+        "FROM r GROUP BY org, b, day, cm, CASE WHEN k < 0 THEN 0 ELSE k END, currency"
+    )
+    return execute(sql, params + pay_params)
+
+
+def _doctors(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+    firsts, params = _firsts(org, days, patients)
+    pay_sql, pay_params = _pays(org, patients, per_patient=True)
+    happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
+    if patients is not None:
+        happened = happened.filter(patient_id__in=patients)
+    nv_sql, nv_params = qs_sql(
+        happened.values("patient_id").annotate(n=Count("id")).values("patient_id", "n")
+    )
+    table = FirstDoctorFact._meta.db_table
+    i = new_id()
+    sql = (
+        f"INSERT INTO {table} (id, organization_id, branch_id, day, doctor_id, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        "patients, visits, cents) "
+        f"WITH {firsts}, pay AS ({pay_sql}), nv AS ({nv_sql}), "
+        "d0 AS (SELECT fa.p, fa.org, fa.b, fa.day, aph.doctor_id AS doctor, "
+        "ROW_NUMBER() OVER (PARTITION BY fa.p, fa.b ORDER BY aph.doctor_id) AS rn "
+        "FROM fa JOIN aph ON aph.patient_id = fa.p AND aph.start_at = fa.at AND aph.branch_id = fa.b), "
+        "d AS (SELECT p, org, b, day, doctor FROM d0 WHERE rn = 1 AND doctor IS NOT NULL) "
+        f"SELECT {i}, d.org, d.b, d.day, d.doctor, '', COUNT(*), SUM(nv.n), 0 FROM d "
+        "JOIN nv ON nv.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor "
+        f"UNION ALL SELECT {i}, d.org, d.b, d.day, d.doctor, pay.currency, 0, 0, SUM(pay.c) FROM d "
+        "JOIN pay ON pay.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor, pay.currency"
+    )
+    return execute(sql, params + pay_params + nv_params)
+
+
+def build_cohort_facts(org: Organization, days: Collection[dt.date] | None = None) -> int:
+    """Write the cohort and first-doctor facts of every day (``days`` None) or of these local days
+    again; returns the rows written."""
+    if days is not None and not days:
+        return 0
+    written = 0
+    with transaction.atomic():
+        for chunk in day_chunks(list(days) if days is not None else None):
+            for model in TABLES:
+                qs = model.objects.for_org(org)
+                (qs.filter(day__in=chunk) if chunk is not None else qs).delete()
+            patients = None
+            if chunk is not None:
+                patients = (
+                    Appointment.objects.for_org(org)
+                    .filter(Q(status__in=HAPPENED), near("start_at", chunk))
+                    .values("patient_id")
+                )
+            written += _cohorts(org, chunk, patients) + _doctors(org, chunk, patients)
+    return written
+
+
+def _scoped(qs: Any, d0: dt.date, d1: dt.date, branch: Branch | None) -> Any:
+    qs = qs.filter(day__gte=d0, day__lte=d1)
+    return qs.filter(branch=branch) if branch is not None else qs
+
+
+def cohort_cells_facts(
+    *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str, months: int
+) -> CohortCells:
+    """``grouped.cohort_cells`` of the first patients of the local days ``d0``..``d1`` from the facts."""
+    qs = _scoped(CohortFact.objects.for_org(org), d0, d1, branch).filter(
+        k__lte=months, currency__in=["", currency]
+    )
+    out = CohortCells(patients={}, active={}, revenue={})
+    rows = qs.order_by().values("cohort", "k").annotate(n=Sum("patients"), a=Sum("active"), c=Sum("cents"))
+    for r in rows:
+        month, k = int(r["cohort"]), int(r["k"])
+        if k == 0 and r["n"]:
+            out.patients[month] = int(r["n"])
+        if k >= 1 and r["a"]:
+            out.active[(month, k)] = int(r["a"])
+        if r["c"]:
+            out.revenue[(month, k)] = int(r["c"])
+    return out
+
+
+def doctor_firsts_facts(
+    *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str
+) -> dict[uuid.UUID, DoctorFirsts]:
+    """``grouped.doctor_firsts`` of the first patients of the local days ``d0``..``d1`` from the facts."""
+    qs = _scoped(FirstDoctorFact.objects.for_org(org), d0, d1, branch).filter(currency__in=["", currency])
+    rows = qs.order_by().values("doctor_id").annotate(n=Sum("patients"), v=Sum("visits"), c=Sum("cents"))
+    return {
+        r["doctor_id"]: DoctorFirsts(
+            patients=int(r["n"] or 0), visits=int(r["v"] or 0), cents=int(r["c"] or 0)
+        )
+        for r in rows
+        if r["n"]
+    }

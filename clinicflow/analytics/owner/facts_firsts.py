@@ -1,0 +1,240 @@
+"""The patients' first visits for the set-based daily facts (``facts_sql``): ``stage_firsts`` reads
+per patient (all of the organisation's, or a scope's) the start of their first appointment, of their
+first visit that happened and the funnel's flags of that visit (the definitions of ``facts.py`` and
+``facts_more.py``) into the temporary table ``owner_firsts`` and rewrites their ``FirstVisitFact`` rows
+(the branch and local day each first visit is counted on); ``recount_first_visits`` counts the first
+visits of (branch, day) pairs again from those rows (the incremental update). PostgreSQL only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection, transaction
+
+from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.models import DayFact
+from clinicflow.analytics.owner.facts_load import WINDOWS
+from clinicflow.analytics.owner.facts_more import FIRST_COUNTS, FUNNEL, RETURN_DAYS
+from clinicflow.analytics.owner.first_models import FirstVisitFact
+from clinicflow.booking.models import HOLDING_STATUSES, Appointment, Payment
+from clinicflow.core.models import Organization
+from clinicflow.feedback.models import PROMOTER_MIN, SurveyAnswer
+from clinicflow.patients.models import Patient, Source
+
+FIRSTS = "owner_firsts"
+WORK_MEM = "256MB"
+APPT = Appointment._meta.db_table
+PAY = Payment._meta.db_table
+ANSWER = SurveyAnswer._meta.db_table
+PATIENT = Patient._meta.db_table
+DAYS = DayFact._meta.db_table
+VISITS = FirstVisitFact._meta.db_table
+# a time-ordered id (the ``core.ids.uuid7`` layout: 48 bits of Unix milliseconds, version 7)
+UUID7 = (
+    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+    "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
+    "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"
+)
+
+
+def supported() -> bool:
+    """Whether the set-based build can run here (PostgreSQL; SQLite uses the Python build)."""
+    return connection.vendor == "postgresql"
+
+
+def _in(values: Sequence[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # constants of the code, never user input
+
+
+HAPPENED_IN = _in(HAPPENED)
+HOLDING_IN = _in([str(s) for s in HOLDING_STATUSES])
+
+
+def _zones(zones: dict[uuid.UUID, Any]) -> tuple[str, dict[str, Any]]:
+    """A ``zones(branch_id, tz)`` CTE of the clock's branch zones and its parameters."""
+    if not zones:
+        return "zones(branch_id, tz) AS (SELECT NULL::uuid, NULL::text WHERE false)", {}
+    rows: list[str] = []
+    params: dict[str, Any] = {}
+    for i, (pk, tz) in enumerate(zones.items()):
+        rows.append(f"(%(zb{i})s::uuid, %(zt{i})s::text)")
+        params[f"zb{i}"], params[f"zt{i}"] = pk, str(tz.key)
+    return f"zones(branch_id, tz) AS (VALUES {', '.join(rows)})", params
+
+
+def _day(col: str, alias: str) -> str:
+    """The local day of a timestamp column, on the zone of ``alias``'s branch (UTC without one)."""
+    return f"({col} AT TIME ZONE COALESCE({alias}.tz, 'UTC'))::date"
+
+
+# --- the patients' first visits ----------------------------------------------------------------------
+
+
+def stage_firsts(
+    org: Organization,
+    zones: dict[uuid.UUID, Any],
+    scope: str = "",
+    params: dict[str, Any] | None = None,
+) -> None:
+    """(Re)create ``owner_firsts``: per patient (of ``scope``, a ``SELECT patient_id`` statement with
+    named ``params``, or all of the organisation's), the start of their first appointment
+    (``booked_at``), of their first visit that happened (``arrived_at``) and the funnel's flags of that
+    first visit (``facts_more``); then rewrite those patients' ``FirstVisitFact`` rows."""
+    where = f"AND a.patient_id IN ({scope})" if scope else ""
+    sql = f"""
+    CREATE TEMPORARY TABLE {FIRSTS} AS
+    WITH f AS (
+      SELECT a.patient_id, MIN(a.start_at) AS booked_at,
+             MIN(a.start_at) FILTER (WHERE a.status IN {HAPPENED_IN}) AS arrived_at
+      FROM {APPT} a WHERE a.organization_id = %(org)s {where}
+      GROUP BY a.patient_id
+    ), h AS (
+      SELECT f.patient_id,
+        bool_or(NOT a.is_first_visit AND a.start_at > f.arrived_at) AS treated,
+        bool_or((a.start_at AT TIME ZONE 'UTC')::date > (f.arrived_at AT TIME ZONE 'UTC')::date
+                AND extract(epoch FROM a.start_at - f.arrived_at) <= %(ret)s) AS returned,
+        COUNT(*) >= 3 AS third
+      FROM f JOIN {APPT} a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id
+        AND a.status IN {HAPPENED_IN}
+      WHERE f.arrived_at IS NOT NULL
+      GROUP BY f.patient_id
+    ), s AS (
+      SELECT DISTINCT s.patient_id FROM {ANSWER} s
+      WHERE s.organization_id = %(org)s AND (s.nps >= %(promoter)s OR s.result >= s.expectation)
+        {where.replace("a.patient_id", "s.patient_id")}
+    )
+    SELECT f.patient_id, f.booked_at, f.arrived_at,
+      COALESCE(h.treated, false) AS treated, COALESCE(h.returned, false) AS returned,
+      COALESCE(h.third, false) AS third, COALESCE(p.source = %(referral)s, false) AS referred,
+      s.patient_id IS NOT NULL AS satisfied
+    FROM f LEFT JOIN h ON h.patient_id = f.patient_id
+      LEFT JOIN {PATIENT} p ON p.id = f.patient_id
+      LEFT JOIN s ON s.patient_id = f.patient_id
+    """  # noqa: S608 - names from model meta
+    args = {
+        **(params or {}),
+        "org": org.pk,
+        "ret": RETURN_DAYS * 86400,
+        "promoter": PROMOTER_MIN,
+        "referral": str(Source.REFERRAL),
+    }
+    zones_cte, zparams = _zones(zones)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the grouping of every patient in memory
+        cur.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+        cur.execute(sql, args)
+        cur.execute(f"CREATE INDEX ON {FIRSTS} (patient_id)")
+        cur.execute(f"ANALYZE {FIRSTS}")
+        scoped = f"AND patient_id IN ({scope})" if scope else ""
+        cur.execute(f"DELETE FROM {VISITS} WHERE organization_id = %(org)s {scoped}", args)  # noqa: S608 - names from model meta
+        cur.execute(_first_visits_sql(zones_cte), {**args, **zparams})
+
+
+def drop_staging() -> None:
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+        cur.execute(f"DROP TABLE IF EXISTS {WINDOWS}")
+
+
+@contextmanager
+def staged(
+    org: Organization, zones: dict[uuid.UUID, Any], scope: str = "", params: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """``owner_firsts`` staged for the duration (and dropped after)."""
+    stage_firsts(org, zones, scope, params)
+    try:
+        yield
+    finally:
+        drop_staging()
+
+
+def _first_visits_sql(zones_cte: str) -> str:
+    """Insert the ``FirstVisitFact`` rows of the staged patients: the branch and local day of the
+    appointments at their first booked and first happened moments (a patient once per branch and day),
+    read in one pass over their appointments."""
+    day = _day("x.start_at", "z")
+    flags = ", ".join(f"r.arrived AND f.{flag}" for flag in FUNNEL)
+    return (
+        f"INSERT INTO {VISITS} (id, organization_id, patient_id, branch_id, day, booked, arrived, "  # noqa: S608 - names from model meta
+        f"{', '.join(FUNNEL)}) WITH {zones_cte}, r AS ("
+        f"SELECT f.patient_id, x.branch_id, {day} AS day, bool_or(x.start_at = f.booked_at) AS booked, "
+        f"bool_or(x.start_at = f.arrived_at AND x.status IN {HAPPENED_IN}) AS arrived "
+        f"FROM {FIRSTS} f JOIN {APPT} x ON x.organization_id = %(org)s AND x.patient_id = f.patient_id "
+        f"AND (x.start_at = f.booked_at OR x.start_at = f.arrived_at) "
+        f"LEFT JOIN zones z ON z.branch_id = x.branch_id GROUP BY 1, 2, 3"
+        f") SELECT {UUID7}, %(org)s, r.patient_id, r.branch_id, r.day, r.booked, r.arrived, {flags} "
+        f"FROM r JOIN {FIRSTS} f ON f.patient_id = r.patient_id WHERE r.booked OR r.arrived"
+    )
+
+
+def first_visit_pairs(org: Organization, patients: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, dt.date]]:
+    """The (branch, local day) pairs where these patients' first visits are counted now."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT DISTINCT branch_id, day FROM {VISITS} WHERE organization_id = %s "  # noqa: S608 - names from model meta
+            f"AND patient_id = ANY(%s::uuid[])",
+            [org.pk, list(patients)],
+        )
+        return {(b, d) for b, d in cur.fetchall()}
+
+
+def recount_first_visits(org: Organization, pairs: Sequence[tuple[uuid.UUID, dt.date]]) -> int:
+    """The first-visit counts (``FIRST_COUNTS``) of these (branch, day) pairs again from the
+    ``FirstVisitFact`` rows: the day facts updated, or inserted where missing; returns pairs written."""
+    if not pairs:
+        return 0
+    counts = ", ".join(
+        f"COUNT(*) FILTER (WHERE v.{col}) AS {n}"
+        for col, n in zip(("booked", "arrived", *FUNNEL), FIRST_COUNTS, strict=True)
+    )
+    names = ", ".join(FIRST_COUNTS)
+    sets = ", ".join(f"{n} = COALESCE(c.{n}, 0)" for n in FIRST_COUNTS)
+    args: dict[str, Any] = {"org": org.pk, "b": [b for b, _d in pairs], "d": [d for _b, d in pairs]}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMPORARY TABLE owner_recount ON COMMIT DROP AS "  # noqa: S608 - names from model meta
+            f"WITH p AS (SELECT DISTINCT * FROM unnest(%(b)s::uuid[], %(d)s::date[]) AS p(branch_id, day)) "
+            f"SELECT p.branch_id, p.day, {counts} "
+            f"FROM p LEFT JOIN {VISITS} v ON v.organization_id = %(org)s AND v.branch_id = p.branch_id "
+            f"AND v.day = p.day GROUP BY p.branch_id, p.day",
+            args,
+        )
+        cur.execute(
+            f"UPDATE {DAYS} d SET {sets} FROM owner_recount c WHERE d.organization_id = %(org)s "  # noqa: S608 - names from model meta
+            f"AND d.branch_id = c.branch_id AND d.day = c.day",
+            args,
+        )
+        cur.execute(
+            f"INSERT INTO {DAYS} (id, organization_id, branch_id, day, {names}) "  # noqa: S608 - names from model meta
+            f"SELECT {UUID7}, %(org)s, c.branch_id, c.day, {', '.join('c.' + n for n in FIRST_COUNTS)} "
+            f"FROM owner_recount c WHERE c.first_booked + c.first_arrived > 0 AND NOT EXISTS ("
+            f"SELECT 1 FROM {DAYS} d WHERE d.organization_id = %(org)s AND d.branch_id = c.branch_id "
+            f"AND d.day = c.day)",
+            args,
+        )
+        cur.execute("DROP TABLE owner_recount")
+    return len(set(pairs))
+
+
+BRANCHES = "ARRAY(SELECT id FROM core_branch WHERE organization_id = %(org)s)"
+
+
+def window_scope(windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> tuple[str, dict[str, Any]]:
+    """The patients with an appointment or a payment in the UTC ``windows`` (their first visits decide
+    the first-visit counts and the first-visit revenue of those days)."""
+    parts, params = [], {}
+    for i, (start, end) in enumerate(windows):
+        params[f"ws{i}"], params[f"we{i}"] = start, end
+        parts.append(
+            f"SELECT patient_id FROM {APPT} WHERE organization_id = %(org)s AND branch_id = ANY({BRANCHES}) "  # noqa: S608 - names from model meta
+            f"AND start_at >= %(ws{i})s AND start_at < %(we{i})s UNION SELECT patient_id FROM {PAY} "
+            f"WHERE organization_id = %(org)s AND paid_at >= %(ws{i})s AND paid_at < %(we{i})s"
+        )
+    return " UNION ".join(parts), params
+
+
+# --- the day facts -------------------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""Portable SQL pieces of the set-based fact builds (``channel_facts``, ``cohort_facts``): a timestamp's
+local day on a zone held in a column, a date's month number and a birthday's age band, a new row id,
+and the ``WHERE`` of a set of days. PostgreSQL and SQLite (Django's own SQLite functions convert zones,
+as ``TruncDate(tzinfo=)`` does)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from clinicflow.core.models import Branch, Organization
+
+CHUNK = 500  # days per ``IN`` list
+EVER = (dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2200, 1, 1, tzinfo=dt.UTC))
+
+
+def qs_sql(qs: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = qs.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def local_date(ts: str, tz: str) -> str:
+    """The calendar day of the timestamp ``ts`` on the zone named by the column ``tz``."""
+    if _pg():
+        return f"CAST(({ts} AT TIME ZONE {tz}) AS DATE)"
+    return f"django_datetime_cast_date({ts}, {tz}, 'UTC')"
+
+
+def _year(d: str) -> str:
+    return f"CAST(EXTRACT(YEAR FROM {d}) AS INTEGER)" if _pg() else f"CAST(strftime('%%Y', {d}) AS INTEGER)"
+
+
+def _month(d: str) -> str:
+    return f"CAST(EXTRACT(MONTH FROM {d}) AS INTEGER)" if _pg() else f"CAST(strftime('%%m', {d}) AS INTEGER)"
+
+
+def _month_day(d: str) -> str:
+    if _pg():
+        return f"CAST(EXTRACT(MONTH FROM {d}) * 100 + EXTRACT(DAY FROM {d}) AS INTEGER)"
+    return f"CAST(strftime('%%m%%d', {d}) AS INTEGER)"
+
+
+def month_number(d: str) -> str:
+    """year × 12 + month − 1 of the date ``d`` (``grouped._month``)."""
+    return f"({_year(d)} * 12 + {_month(d)} - 1)"
+
+
+def age_band(born: str, day: str, bands: Sequence[tuple[int, str]], unknown: str) -> str:
+    """The age band (``profile.band_of``: ``bands`` its lowest ages) of a birth date on a day."""
+    age = (
+        f"({_year(day)} - {_year(born)} - CASE WHEN {_month_day(day)} < {_month_day(born)} THEN 1 ELSE 0 END)"
+    )
+    whens = " ".join(f"WHEN {age} >= {low} THEN '{name}'" for low, name in reversed(bands))
+    return f"CASE WHEN {born} IS NULL OR {born} > {day} THEN '{unknown}' {whens} ELSE '{unknown}' END"
+
+
+def new_id() -> str:
+    """A new UUID primary key in SQL (the facts' ids are never referred to)."""
+    return "gen_random_uuid()" if _pg() else "lower(hex(randomblob(16)))"
+
+
+def zones_sql(org: Organization) -> tuple[str, tuple[Any, ...]]:
+    """SQL of the organisation's branches: ``id``, ``tz`` (zone name), ``org`` (organisation id)."""
+    qs = Branch.objects.filter(organization=org).order_by().values("id", "timezone", "organization_id")
+    sql, params = qs_sql(qs)
+    return f"SELECT z.id AS id, z.timezone AS tz, z.organization_id AS org FROM ({sql}) z", params  # nosec B608 # noqa: S608 - ORM SQL
+
+
+def runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if out and out[-1][1] + dt.timedelta(days=1) == day:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
+def near(field: str, days: Iterable[dt.date]) -> Q:
+    """Moments that can fall on one of ``days`` in some zone (each run widened by a day each side)."""
+    q = Q()
+    for d0, d1 in runs(days):
+        start = dt.datetime.combine(d0, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
+        end = dt.datetime.combine(d1, dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
+        q |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return q
+
+
+def bounds(days: Sequence[dt.date] | None) -> tuple[dt.datetime, dt.datetime]:
+    """UTC bounds covering every zone's local ``days`` (all time without days)."""
+    if days is None:
+        return EVER
+    start = dt.datetime.combine(min(days), dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
+    return start, dt.datetime.combine(max(days), dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
+
+
+def day_chunks(days: Sequence[dt.date] | None) -> list[list[dt.date] | None]:
+    """The days in chunks for ``IN`` lists (one ``None``: every day)."""
+    if days is None:
+        return [None]
+    ordered = sorted(days)
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+def day_filter(column: str, days: list[dt.date] | None) -> tuple[str, tuple[Any, ...]]:
+    """``AND column IN (...)`` for the days (nothing for every day)."""
+    if days is None:
+        return "", ()
+    marks = ", ".join(["%s"] * len(days))
+    return f" AND {column} IN ({marks})", tuple(connection.ops.adapt_datefield_value(d) for d in days)
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    """Run one write statement (on PostgreSQL without nested loops, as ``sqlplan.fetch_all``)."""
+    with connection.cursor() as cur:
+        if _pg():
+            cur.execute("SET LOCAL enable_nestloop = off")
+        # nosemgrep: sql-built-from-strings — SQL of ORM querysets and constants, values bound
+        cur.execute(sql, params)
+        n = cur.rowcount
+        if _pg():
+            cur.execute("SET LOCAL enable_nestloop = on")
+        return int(n or 0)
