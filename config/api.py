@@ -13,6 +13,7 @@ from clinicflow.accounts.api_auth import TokenAuth
 from clinicflow.acquisition.api import router as acquisition_router
 from clinicflow.analytics.api import router as reports_router
 from clinicflow.analytics.home.views import router as home_router
+from clinicflow.analytics.owner.alerts_api import router as alerts_router
 from clinicflow.analytics.pricing.api import router as whatif_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.booking.selectors.catalogue import services_offered_at
@@ -59,6 +60,7 @@ api.add_router("", feedback_router)
 api.add_router("", imports_router)
 api.add_router("", marketing_router)
 api.add_router("", webhooks_router)
+api.add_router("", alerts_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

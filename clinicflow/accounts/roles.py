@@ -98,6 +98,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.clinical": frozenset({O, M}),
     "reports.capacity": frozenset({O, M}),
     "reports.owner": frozenset({O, M}),  # the owner's view: home, revenue, cohorts, CLV classes (#17)
+    "alerts.rules": frozenset({O}),  # the owner's alert thresholds (#17): managers read them (reports.owner)
 }
 
 

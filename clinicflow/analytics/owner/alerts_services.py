@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,8 +28,9 @@ from clinicflow.analytics.owner.alerts_selectors import (
     alert_rules,
 )
 from clinicflow.catalogue.selectors import earliest_today
+from clinicflow.core.audit import audit_record
 from clinicflow.core.errors import NotFound, PermissionDenied, ValidationFailed, require_choice
-from clinicflow.core.models import Organization
+from clinicflow.core.models import AuditAction, Organization
 from clinicflow.core.selectors import branch_find
 from clinicflow.messaging.models import Kind
 from clinicflow.messaging.staff import message_enqueue_staff
@@ -36,6 +38,8 @@ from clinicflow.messaging.staff import message_enqueue_staff
 CENT = Decimal("0.01")
 MAX_WINDOW_DAYS = 92
 NEXT_WEEK_DAYS = 7
+RULES_PERMISSION = "alerts.rules"  # owners set and remove the thresholds; managers read them
+RULE_FIELDS = ("metric", "branch", "threshold", "window_days")
 
 
 def _threshold(metric: str, raw: object) -> Decimal:
@@ -57,9 +61,12 @@ def alert_rule_set(
     threshold: object,
     window_days: object,
     branch: str = "",
+    request: HttpRequest | None = None,
 ) -> AlertRule:
     """Set the threshold of ``metric`` for a branch (its id or slug) or the chain (empty); a second rule
-    on the same metric and branch replaces the first. Every field is checked before anything changes."""
+    on the same metric and branch replaces the first. Every field is checked before anything changes.
+    A staff ``actor`` must be an owner (``alerts.rules``); the change is audited."""
+    _may_set_rules(actor)
     require_choice("metric", metric, RULE_METRICS)
     value = _threshold(metric, threshold)
     try:
@@ -75,16 +82,48 @@ def alert_rule_set(
             raise ValidationFailed.field("branch", "unknown branch")
     with transaction.atomic():
         AlertRule.objects.for_org(org).filter(metric=metric, branch=found).delete()
-        return AlertRule.objects.create(
+        rule = AlertRule.objects.create(
             organization=org, metric=metric, branch=found, threshold=value, window_days=days, created_by=actor
         )
+        audit_record(
+            org=org,
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type="alert_rule",
+            object_id=rule.pk,
+            fields=RULE_FIELDS,
+            request=request,
+        )
+    return rule
 
 
-def alert_rule_delete(*, org: Organization, rule_id: uuid.UUID) -> None:
+def _may_set_rules(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm_cf(RULES_PERMISSION):
+        raise PermissionDenied("only the owner sets and removes the alert thresholds")
+
+
+def alert_rule_delete(
+    *,
+    org: Organization,
+    rule_id: uuid.UUID,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    _may_set_rules(actor)
     rule = alert_rule_get(org=org, rule_id=rule_id)
     if rule is None:
         raise NotFound("no such alert rule")
-    rule.delete()
+    with transaction.atomic():
+        rule.delete()
+        audit_record(
+            org=org,
+            actor=actor,
+            action=AuditAction.DELETE,
+            object_type="alert_rule",
+            object_id=rule_id,
+            fields=RULE_FIELDS,
+            request=request,
+        )
 
 
 def alert_subscription_set(*, org: Organization, user: User, on: bool) -> bool:

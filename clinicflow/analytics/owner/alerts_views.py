@@ -1,6 +1,7 @@
 """The alerts page (``/analytics/owner/alerts/``): the alerts the daily check found (open ones, or all),
-each marked seen or dismissed here; the owner's thresholds, added and removed; and the opt-in to the
-alerts by e-mail. Every POST names its ``action``; a bad field answers 422 with its name."""
+each marked seen or dismissed here; the owner's thresholds, added and removed (by the owner: a manager
+reads them); and the opt-in to the alerts by e-mail. Every POST names its ``action``; a bad field
+answers 422 with its name."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from clinicflow.analytics.owner.alert_models import AlertState
 from clinicflow.analytics.owner.alerts import METRICS, RULE_METRICS
 from clinicflow.analytics.owner.alerts_selectors import OPEN, alert_list, alert_rules, alert_subscribed
 from clinicflow.analytics.owner.alerts_services import (
+    RULES_PERMISSION,
     alert_rule_delete,
     alert_rule_set,
     alert_state_set,
@@ -47,9 +49,10 @@ def _act(request: AuthedRequest) -> None:
             threshold=post.get("threshold", ""),
             window_days=post.get("window_days", "14"),
             branch=post.get("branch", ""),
+            request=request,
         )
     elif action == "rule_delete":
-        alert_rule_delete(org=org, rule_id=_id(request, "rule"))
+        alert_rule_delete(org=org, rule_id=_id(request, "rule"), actor=request.user, request=request)
     elif action == "subscribe":
         alert_subscription_set(org=org, user=request.user, on=post.get("on") == "1")
     else:
@@ -77,6 +80,7 @@ def alerts_page(request: AuthedRequest) -> HttpResponse:
             "show_all": show_all,
             "rules": [(r, str(METRICS[r.metric].label)) for r in alert_rules(org=request.org)],
             "metrics": [(k, str(METRICS[k].label), METRICS[k].unit) for k in RULE_METRICS],
+            "may_set_rules": request.user.has_perm_cf(RULES_PERMISSION),
             "subscribed": alert_subscribed(org=request.org, user=request.user),
             "branches": report_branches(org=request.org),
             "error": error,

@@ -5,10 +5,13 @@ the front desk on unique-call conversion, callbacks of missed calls and call sco
 on follow-ups on time, retention and referrals, doctors on the balanced view.
 
 Each part's value is one existing definition (the day facts, the administrators', follow-ups' and
-feedback reports); its score compares it with the previous period of the same length:
-``100 × v / (v + v_prev)`` when higher is better (50: unchanged), ``100 × v_prev / (v + v_prev)`` when
-lower is better. A department's score is the weighted mean of its parts' scores (the owner's weights,
-``ScorecardWeight``, else the defaults below); its trend is the score less the previous period's."""
+feedback reports), read for the three periods a scorecard shows (this, the previous, the one before:
+the trend) at once, one statement per source grouped by period in SQL (``period_values``; equal to the
+per-report reads, ``tests/test_owner_scorecards_fast.py``); its score compares it with the previous
+period of the same length: ``100 × v / (v + v_prev)`` when higher is better (50: unchanged),
+``100 × v_prev / (v + v_prev)`` when lower is better. A department's score is the weighted mean of
+its parts' scores (the owner's weights, ``ScorecardWeight``, else the defaults below); its trend is
+the score less the previous period's."""
 
 from __future__ import annotations
 
@@ -17,18 +20,33 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.acquisition.models import AdSpend, CallbackTask, WebSession
-from clinicflow.analytics.models import ScorecardWeight
-from clinicflow.analytics.owner.selectors import day_totals
-from clinicflow.analytics.reports.acquisition.administrators import administrator_rows
+from clinicflow.acquisition.models import AdSpend, Call, CallbackTask, WebSession
+from clinicflow.analytics.models import DayFact, ScorecardWeight
+from clinicflow.analytics.owner.facts import COUNTS
 from clinicflow.analytics.reports.base import period_bounds, ratio
-from clinicflow.analytics.reports.care.followups import task_rows
-from clinicflow.analytics.reports.feedback.gap import gap_rows
-from clinicflow.analytics.reports.feedback.stats import nps_interval
+from clinicflow.analytics.reports.feedback.gap import GROUPS as GAP_GROUPS
+from clinicflow.analytics.reports.feedback.stats import mean_interval, nps_interval
+from clinicflow.booking.models import Appointment
+from clinicflow.care.models import FollowUpTask, TaskStatus
 from clinicflow.core.models import Branch, Organization
+from clinicflow.feedback.models import SurveyAnswer
 
 # department -> (part, label, higher is better, default weight)
 DEPARTMENTS: dict[str, tuple[Any, tuple[tuple[str, Any, bool, int], ...]]] = {
@@ -108,34 +126,166 @@ def _num(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
-def part_values(
-    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None
-) -> dict[str, dict[str, float | None]]:
-    """Every part's value over the period (None: no data)."""
-    facts = day_totals(org=org, d0=date_from, d1=date_to, branch=branch)
-    start, end = period_bounds(date_from, date_to, branch)
-    currency = branch.currency if branch is not None else org.currency
-    spend_qs = AdSpend.objects.for_org(org).filter(date__gte=date_from, date__lte=date_to, currency=currency)
-    visits = WebSession.objects.for_org(org).filter(started_at__gte=start, started_at__lt=end)
-    missed = CallbackTask.objects.for_org(org).filter(due_at__gte=start, due_at__lt=end)
+Period = tuple[dt.date, dt.date]
+
+
+def _buckets(field_name: str, bounds: list[tuple[Any, Any]]) -> tuple[Q, Case]:
+    """A filter on ``field_name`` in any of the half-open ``bounds`` and the index of the one it is in."""
+    within = Q()
+    whens = []
+    for i, (a, b) in enumerate(bounds):
+        q = Q(**{f"{field_name}__gte": a, f"{field_name}__lt": b})
+        within |= q
+        whens.append(When(q, then=Value(i)))
+    return within, Case(*whens, default=Value(-1), output_field=IntegerField())
+
+
+def _grouped(
+    qs: QuerySet[Any, Any], field_name: str, bounds: list[tuple[Any, Any]], **aggs: Any
+) -> list[dict[str, Any]]:
+    """``aggs`` of ``qs`` per bucket (one statement): a dict per bucket, empty where nothing is in it."""
+    within, bucket = _buckets(field_name, bounds)
+    rows = qs.filter(within).annotate(k=bucket).values("k").annotate(**aggs).order_by("k")
+    out: list[dict[str, Any]] = [{} for _ in bounds]
+    for r in rows:
+        if r["k"] >= 0:
+            out[r["k"]] = r
+    return out
+
+
+def _admin_rows(
+    org: Organization, bounds: list[tuple[dt.datetime, dt.datetime]], branch: Branch | None
+) -> list[list[dict[str, Any]]]:
+    """The administrators report's unique calls, booked first visits and average score per
+    administrator (``administrator_rows``: the same filters, the same order), for every period in one
+    statement. Booked: the caller's first appointment of any status (``first_visit_times``'
+    ``booked_at``, the earliest start) starts at or after the call: read as one index probe per call
+    rather than a grouped subquery of first booked and first arrived visits."""
+    qs = Call.objects.for_org(org).filter(is_unique=True, administrator__isnull=False)
     if branch is not None:
-        spend_qs, visits, missed = (
-            spend_qs.filter(branch=branch),
-            visits.filter(branch=branch),
-            missed.filter(branch=branch),
+        qs = qs.filter(branch=branch)
+    first = Appointment.objects.for_org(org).filter(patient_id=OuterRef("patient_id")).order_by("start_at")
+    within, bucket = _buckets("started_at", bounds)
+    rows = (
+        qs.filter(within)
+        .annotate(k=bucket, fb_at=Subquery(first.values("start_at")[:1]))
+        .values("k", "administrator_id", "administrator__full_name")
+        .annotate(
+            unique_calls=Count("id"),
+            booked=Count("id", filter=Q(patient__isnull=False, fb_at__gte=F("started_at"))),
+            avg_score=Avg("score"),
         )
-    spend = Decimal(spend_qs.aggregate(s=Sum("spend"))["s"] or 0)
+        .order_by("k", "administrator__full_name", "administrator_id")
+    )
+    out: list[list[dict[str, Any]]] = [[] for _ in bounds]
+    for r in rows:
+        if r["k"] >= 0:
+            avg = r["avg_score"]
+            out[r["k"]].append({**r, "avg_score": round(float(avg), 1) if avg is not None else None})
+    return out
+
+
+def _gap_rows(
+    org: Organization, bounds: list[tuple[dt.datetime, dt.datetime]], branch: Branch | None
+) -> list[list[dict[str, Any]]]:
+    """The feedback report's expectation gap per consultant (``gap_rows``: the same filters, sums, mean
+    and order), for every period in one statement: ``gap`` (the rounded mean) and ``gap_answers``."""
+    key, label = GAP_GROUPS["consultant"]
+    qs = SurveyAnswer.objects.for_org(org).filter(**{f"{key}__isnull": False})
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    has_gap = Q(expectation__isnull=False, result__isnull=False)
+    gap = F("expectation") - F("result")
+    within, bucket = _buckets("answered_at", bounds)
+    rows = (
+        qs.filter(within)
+        .annotate(k=bucket)
+        .values("k", key, label)
+        .annotate(
+            n=Count("id", filter=has_gap),
+            gap_sum=Sum(gap, filter=has_gap),
+            gap_sq=Sum(gap * gap, filter=has_gap),
+        )
+        .order_by("k", label, key)
+    )
+    out: list[list[dict[str, Any]]] = [[] for _ in bounds]
+    for r in rows:
+        if r["k"] >= 0:
+            mean = mean_interval(float(r["gap_sum"] or 0), float(r["gap_sq"] or 0), r["n"])[0]
+            out[r["k"]].append({"gap": mean, "gap_answers": r["n"]})
+    return out
+
+
+def period_values(
+    *, org: Organization, periods: list[Period], branch: Branch | None
+) -> list[dict[str, dict[str, float | None]]]:
+    """Every part's value over each period (None: no data): the same definitions as the reports the
+    parts name (the day facts, the administrators', follow-ups' and feedback reports), each read for
+    all the periods at once, grouped by period in SQL."""
+    days = [(a, b + dt.timedelta(days=1)) for a, b in periods]
+    moments = [period_bounds(a, b, branch) for a, b in periods]
+    facts_qs = DayFact.objects.for_org(org)
+    currency = branch.currency if branch is not None else org.currency
+    spend_qs = AdSpend.objects.for_org(org).filter(currency=currency)
+    visits_qs = WebSession.objects.for_org(org)
+    missed_qs = CallbackTask.objects.for_org(org)
+    now = timezone.now()
+    tasks_qs = FollowUpTask.objects.for_org(org).exclude(status=TaskStatus.CANCELLED)
+    if branch is not None:
+        facts_qs, spend_qs, visits_qs = (
+            facts_qs.filter(branch=branch),
+            spend_qs.filter(branch=branch),
+            visits_qs.filter(branch=branch),
+        )
+        missed_qs, tasks_qs = missed_qs.filter(branch=branch), tasks_qs.filter(branch=branch)
+    facts = _grouped(facts_qs, "day", days, **{k: Sum(k) for k in COUNTS})
+    spends = _grouped(spend_qs, "date", days, spend=Sum("spend"))
+    visits = _grouped(visits_qs, "started_at", moments, n=Count("id"))
+    missed = _grouped(missed_qs, "due_at", moments, n=Count("id"), done=Count("done_at"))
+    on_time = Q(status=TaskStatus.DONE, done_at__lte=F("due_at"))
+    tasks = _grouped(
+        tasks_qs,
+        "due_at",
+        [(a, min(b, now)) for a, b in moments],
+        due=Count("id"),
+        on_time=Count("id", filter=on_time),
+    )
+    admins = _admin_rows(org, moments, branch)
+    gaps = _gap_rows(org, moments, branch)
+    out = []
+    for i in range(len(periods)):
+        f = {k: int(facts[i].get(k) or 0) for k in COUNTS}
+        out.append(
+            _values(
+                f,
+                Decimal(spends[i].get("spend") or 0),
+                visits[i].get("n", 0),
+                (missed[i].get("done", 0), missed[i].get("n", 0)),
+                (tasks[i].get("on_time", 0), tasks[i].get("due", 0)),
+                admins[i],
+                gaps[i],
+            )
+        )
+    return out
+
+
+def _values(
+    facts: dict[str, int],
+    spend: Decimal,
+    visits: int,
+    missed: tuple[int, int],
+    tasks: tuple[int, int],
+    admins: list[dict[str, Any]],
+    gaps: list[dict[str, Any]],
+) -> dict[str, dict[str, float | None]]:
     contacts = facts["leads"] + facts["unique_calls"]
     arrived = facts["first_arrived"]
-    admins = administrator_rows(org=org, date_from=date_from, date_to=date_to, branch=branch)
     calls = sum(r["unique_calls"] for r in admins)
     scored = [(r["avg_score"], r["unique_calls"]) for r in admins if r["avg_score"] is not None]
-    tasks = task_rows(org=org, start=start, end=end, by="branch", branch=branch)
-    gaps = gap_rows(org=org, date_from=date_from, date_to=date_to, branch=branch, group="consultant")
     gap_n = sum(r["gap_answers"] for r in gaps)
     return {
         "marketing": {
-            "reach": float(visits.count() + facts["unique_calls"]),
+            "reach": float(visits + facts["unique_calls"]),
             "leads": float(contacts),
             "cost_per_lead": float(spend / contacts) if spend and contacts else None,
             "cost_per_first": float(spend / arrived) if spend and arrived else None,
@@ -150,11 +300,11 @@ def part_values(
         },
         "front_desk": {
             "call_conversion": ratio(sum(r["booked"] for r in admins), calls),
-            "callbacks": ratio(missed.exclude(done_at=None).count(), missed.count()),
+            "callbacks": ratio(*missed),
             "call_score": sum(s * n for s, n in scored) / sum(n for _s, n in scored) if scored else None,
         },
         "customer_service": {
-            "followups_on_time": ratio(sum(r["on_time"] for r in tasks), sum(r["due"] for r in tasks)),
+            "followups_on_time": ratio(*tasks),
             "retention": ratio(facts["returned"], arrived),
             "third": ratio(facts["third"], arrived),
             "referrals": ratio(facts["referred"], arrived),
@@ -165,6 +315,13 @@ def part_values(
             "no_shows": ratio(facts["no_shows"], facts["appointments"]),
         },
     }
+
+
+def part_values(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None
+) -> dict[str, dict[str, float | None]]:
+    """Every part's value over one period (None: no data)."""
+    return period_values(org=org, periods=[(date_from, date_to)], branch=branch)[0]
 
 
 def weights(*, org: Organization) -> dict[tuple[str, str], int]:
@@ -203,7 +360,7 @@ def scorecards(
         (prev_from, prev_to),
         (prev_from - dt.timedelta(days=days), prev_from - dt.timedelta(days=1)),
     ]
-    values = [part_values(org=org, date_from=a, date_to=b, branch=branch) for a, b in periods]
+    values = period_values(org=org, periods=periods, branch=branch)
     w = weights(org=org)
     cards = []
     for dept, (label, specs) in DEPARTMENTS.items():

@@ -98,6 +98,13 @@ def app_ids(
 
     wscenario = PlanScenario.objects.create(organization=org, name="Secret scenario", first_month=today)
     whypothesis = Hypothesis.objects.create(organization=org, idea="Secret idea", start=today, end=today)
+    from clinicflow.analytics.owner.alert_models import AlertRule, OwnerAlert
+
+    alert = OwnerAlert.objects.create(
+        organization=org, branch=branch, scope=str(branch.pk), metric="nps", subject_label="Secret alert",
+        source="threshold", period_start=today, period_end=today, value=Decimal(1),
+    )  # fmt: skip
+    rule = AlertRule.objects.create(organization=org, metric="nps", branch=branch, threshold=Decimal(10))
     from clinicflow.ledger.selectors.invoices import LineDraft
     from clinicflow.ledger.services.invoices import invoice_create
 
@@ -106,6 +113,8 @@ def app_ids(
         lines=[LineDraft(None, "Secret line", "", Decimal(1), Decimal(100))],
     )  # fmt: skip
     return {
+        "alert_id": alert.pk,
+        "rule_id": rule.pk,
         "invoice_id": invoice.pk,
         "scenario_id": wscenario.pk,
         "hypothesis_id": whypothesis.pk,
