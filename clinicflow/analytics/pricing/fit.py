@@ -138,12 +138,10 @@ def estimate(panel: Panel, step: Decimal | None = None) -> Elasticity:
 
 
 def _calls(panel: Panel, out: Elasticity, *, with_price: bool = True) -> None:
-    series: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for branch in panel.branches:
-        for channel in panel.channels:
-            if any(k[0] == branch.pk and k[1] == channel.pk for k in panel.calls):
-                series.append((branch.pk, channel.pk))
-    paid_ids = [c.pk for c in panel.channels if panel.paid(c)]
+    called = {(b, c) for b, c, _ in panel.calls}
+    series = [(b.pk, c.pk) for b in panel.branches for c in panel.channels if (b.pk, c.pk) in called]
+    paid = {c for (_, c, _), v in panel.spend.items() if v > 0}
+    paid_ids = [c.pk for c in panel.channels if c.pk in paid]
     rows: list[tuple[int, int, float, float, float]] = []  # series, month, price, log spend, y
     for s_i, (b, c) in enumerate(series):
         for m_i, m in enumerate(panel.months):
@@ -233,14 +231,15 @@ def _curves(
 
 def _first_visits(panel: Panel, out: Elasticity) -> None:
     rows: list[tuple[int, int, float, float, float]] = []  # branch, month, price, log spend, y
+    spends: dict[tuple[uuid.UUID, dt.date], list[float]] = {}
+    for (bb, _, mm), v in panel.spend.items():  # the branch's spends of the month, in the panel's order
+        spends.setdefault((bb, mm), []).append(float(v))
     for b_i, branch in enumerate(panel.branches):
         for m_i, m in enumerate(panel.months):
             price = panel.price.get((branch.pk, m))
             if price is None:
                 continue
-            spend = sum(
-                (float(v) for (bb, _, mm), v in panel.spend.items() if bb == branch.pk and mm == m), 0.0
-            )
+            spend = sum(spends.get((branch.pk, m), []), 0.0)
             log_spend = math.log(spend) if spend > 0 else 0.0
             rows.append((b_i, m_i, float(price), log_spend, panel.first_visits.get((branch.pk, m), 0)))
     arr = np.array(rows)

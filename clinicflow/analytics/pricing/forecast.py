@@ -127,8 +127,9 @@ def forecast(model: PlanModel, levers: list[Lever], months: int, *, seed: int = 
     old = np.array([sum(size[c] * model.value[min(n + h - c, top)] for c in range(n)) for h in range(H)])
     conv = np.array([[value[h - k] if h >= k else 0.0 for k in range(H)] for h in range(H)])  # (H, H)
     first_rev = fv * value[0]
-    extra = _retention(model, levers, H)
-    rev = old + conv @ fv + model.older_level + extra
+    rev = old + conv @ fv + model.older_level
+    extra = _retention(model, levers, H, rev)
+    rev = rev + extra
     # the months' own noise, and the uncertainty of the older patients' level (shared by the months)
     level_d = model.older_level + model.older_sd / math.sqrt(LEVEL_MONTHS) * rng.standard_normal(DRAWS)
     rev_d = old[:, None] + conv @ fv_d + level_d[None, :] + model.older_sd * rng.standard_normal((H, DRAWS))
@@ -182,9 +183,10 @@ def forecast(model: PlanModel, levers: list[Lever], months: int, *, seed: int = 
     )
 
 
-def _retention(model: PlanModel, levers: list[Lever], horizon: int) -> np.ndarray:
+def _retention(model: PlanModel, levers: list[Lever], horizon: int, rev: np.ndarray) -> np.ndarray:
     """Per month, the revenue the retention levers add (or take away) against the baseline: recall
-    campaigns in proportion to reach × response, return episodes with the repeat rate."""
+    campaigns in proportion to reach × response; with the repeat rate, the share of the month's
+    revenue (``rev``) that the history's last months gained when replayed under it."""
     out = np.zeros(horizon)
     r = model.recall
     reach = next((float(lv.value) for lv in levers if lv.kind == "reach"), r.reach)
@@ -193,7 +195,7 @@ def _retention(model: PlanModel, levers: list[Lever], horizon: int) -> np.ndarra
         out += r.gain(reach, response, len(model.months), horizon)
     factor = next((float(lv.value) for lv in levers if lv.kind == "repeat"), 1.0)
     if factor != 1.0:
-        out += (factor - 1) * model.repeat.total() * model.repeat.ramp(horizon)
+        out += model.repeat.ratio(factor, horizon) * rev
     return out
 
 

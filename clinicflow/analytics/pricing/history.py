@@ -15,17 +15,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
 
-from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.acquisition.defaults import tracking_settings
 from clinicflow.acquisition.models import Call, CallStatus
+from clinicflow.analytics.pricing.grouped import cohorts
 from clinicflow.analytics.pricing.panel import Panel, build_panel
 from clinicflow.analytics.reports.acquisition.administrators import administrator_rows
 from clinicflow.booking import availability as av
 from clinicflow.booking import selectors
-from clinicflow.booking.models import HOLDING_STATUSES, Appointment, Payment
+from clinicflow.booking.models import HOLDING_STATUSES, Appointment
 from clinicflow.core.models import Organization
 
 
@@ -82,46 +81,27 @@ def build_history(
     n = len(panel.months)
     index = {m: i for i, m in enumerate(panel.months)}
     tz = panel.branches[0].tz if panel.branches else dt.UTC
-    start = dt.datetime.combine(panel.months[0], dt.time.min, tzinfo=dt.UTC) if n else None
+    start = dt.datetime.combine(panel.months[0] if n else date_from, dt.time.min, tzinfo=dt.UTC)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    cohort_of: dict[uuid.UUID, int] = {}
     size = np.zeros(n)
     rev = np.zeros((n, n))
     older = np.zeros(n)
     if n:
-        firsts = (
-            Appointment.objects.for_org(org)
-            .filter(status__in=HAPPENED)
-            .values("patient_id")
-            .annotate(first=Min("start_at"))
-            .filter(first__gte=start, first__lt=end)
-            .order_by()
-            .values_list("patient_id", "first")
-        )
-        for patient_id, first in firsts:
-            i = index.get(_month(first.astimezone(tz)))
-            if i is not None and first >= (start or first):
-                cohort_of[patient_id] = i
-                size[i] += 1
-        pays = (
-            Payment.objects.for_org(org)
-            .filter(paid_at__gte=start, paid_at__lt=end, currency=panel.currency)
-            .annotate(m=TruncMonth("paid_at", tzinfo=tz))
-            .values("patient_id", "m")
-            .annotate(p=Sum("amount", filter=~Q(kind=REFUND)), r=Sum("amount", filter=Q(kind=REFUND)))
-            .order_by()
-            .values_list("patient_id", "m", "p", "r")
-        )
-        for patient_id, m, paid, refunded in pays:
-            j = index.get(_month(m))
+        # grouped by the database: first patients per cohort month, net revenue per (cohort, month)
+        sizes, revenue = cohorts(org=org, start=start, end=end, tz=tz, currency=panel.currency)
+        for m, k in sizes.items():
+            i = index.get(m)
+            if i is not None:
+                size[i] += k
+        for cm, m, net in revenue:
+            j = index.get(m)
             if j is None:
                 continue
-            net = float((paid or 0) - (refunded or 0))
-            c = cohort_of.get(patient_id)
+            c = index.get(cm) if cm is not None else None
             if c is None or c > j:
-                older[j] += net
+                older[j] += float(net)
             else:
-                rev[c, j] += net
+                rev[c, j] += float(net)
     recent_from = panel.months[-recent_months] if n >= recent_months else date_from
     return History(
         panel=panel,

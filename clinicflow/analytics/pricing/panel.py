@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
-from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.acquisition.models import AdSpend, Call, Channel
-from clinicflow.booking.models import Appointment
+from clinicflow.analytics.pricing.grouped import first_visits_by_branch
 from clinicflow.catalogue.models import Service, ServicePrice
 from clinicflow.core.models import Branch, Organization
 
@@ -68,33 +66,27 @@ def build_panel(*, org: Organization, date_from: dt.date, date_to: dt.date) -> P
         return panel
     start = dt.datetime.combine(months[0], dt.time.min, tzinfo=dt.UTC)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    zones: dict[str, list[Branch]] = {}
     for b in branches:
-        tz = b.tz
+        zones.setdefault(b.timezone, []).append(b)
+    for group in zones.values():  # the months on the branches' clock: one statement per time zone
         calls = (
             Call.objects.for_org(org)
             .filter(
-                branch=b, is_unique=True, started_at__gte=start, started_at__lt=end, channel__isnull=False
+                branch__in=[b.pk for b in group],
+                is_unique=True,
+                started_at__gte=start,
+                started_at__lt=end,
+                channel__isnull=False,
             )
-            .annotate(m=TruncMonth("started_at", tzinfo=tz))
-            .values("m", "channel_id")
+            .annotate(m=TruncMonth("started_at", tzinfo=group[0].tz))
+            .values("branch_id", "m", "channel_id")
             .annotate(n=Count("id"))
             .order_by()
         )
         for row in calls:
-            panel.calls[(b.pk, row["channel_id"], _month(row["m"]))] = row["n"]
-        firsts = (
-            Appointment.objects.for_org(org)
-            .filter(branch=b, status__in=HAPPENED)
-            .values("patient_id")
-            .annotate(first=Min("start_at"))
-            .filter(first__gte=start, first__lt=end)
-            .order_by()
-        )
-        per_month: dict[dt.date, int] = defaultdict(int)
-        for first in firsts.values_list("first", flat=True):
-            per_month[_month(first.astimezone(tz))] += 1
-        for m, n in per_month.items():
-            panel.first_visits[(b.pk, m)] = n
+            panel.calls[(row["branch_id"], row["channel_id"], _month(row["m"]))] = row["n"]
+    panel.first_visits.update(first_visits_by_branch(org=org, branches=branches, start=start, end=end))
     spend = (
         AdSpend.objects.for_org(org)
         .filter(date__gte=months[0], date__lte=date_to, branch__isnull=False)

@@ -6,14 +6,18 @@
   ``lapsed_days`` old), the response (the share of contacts that booked) and the revenue per contact
   by months after the campaign (the payments of the patients who booked, within
   ``RECALL_WINDOW_DAYS`` of their booking);
-- **repeat visits** (``repeat_rate_factor``): the revenue per month of return episodes — a patient's
-  visits from one that comes at least ``EPISODE_GAP_DAYS`` after her previous visit on (a course's
-  sessions and the doctor's extra services come sooner; a return sooner than that looks like the same
-  episode: the gaps of the returns seen are taken as exponential from a week on, and the returns
-  sooner than that are added back by that fit; patients differ in how soon they return, so the short
-  returns are more than an exponential says, and the lever's effect comes out under-stated — about half
-  the simulator's in the honesty test) — and how soon after the previous visit the returns
-  come (the share of a month's returns that follow a visit made after a change).
+- **repeat visits** (``repeat_rate_factor``): the history's last months replayed as if the repeat rate
+  had changed at their start. A return for a new episode is a visit some time after the patient's
+  previous one; from five weeks on it is one, sooner it may be a course's next session or an extra
+  service, so the gaps sooner than that count with the share of them that are returns (the returns
+  seen from five weeks on extended back by their law, ``return_weights``). Every return decided after
+  the change is ``factor`` times as likely, and a visit is reached through all of its patient's
+  returns since then, so its expected count is the product over them; the revenue gained per month,
+  as a share of the month's revenue, is what the planner adds to its prediction. Counting only the
+  returns after five weeks, and each patient's first return after the change alone, under-stated the
+  lever by half (a patient who returns comes back again: the simulator's loyal regulars return within
+  weeks, again and again). The visits and their gaps are grouped by the database
+  (``grouped.return_links``).
 
 Revenue here is the appointments' price (visits that happened), in the panel's currency."""
 
@@ -27,6 +31,7 @@ import numpy as np
 from django.db.models import Max
 
 from clinicflow.acquisition.attribution import HAPPENED, REFUND
+from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, return_links
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.care.models import RecallContact, RecallKind, RecallList
 from clinicflow.core.models import Organization
@@ -34,9 +39,8 @@ from clinicflow.core.models import Organization
 RECALL_WINDOW_DAYS = 120
 RECALL_LAGS = 5  # months after the campaign's month that its revenue is followed
 RECENT_MONTHS = 12
-EPISODE_GAP_DAYS = 35
-MIN_GAP_DAYS = 7  # a visit a week or more after the previous one can be a return
-LOOKBACK_DAYS = 400  # the visits before the recent months that give their first visits a gap
+RAMP_MONTHS = 6  # the history's last months on which a change of the repeat rate is replayed
+LOOKBACK_DAYS = TAIL_DAYS  # the visits before the recent months that give their first visits a gap
 DEFAULT_LAPSED_DAYS = 180
 
 
@@ -75,31 +79,53 @@ class RecallHistory:
 
 @dataclass
 class RepeatHistory:
-    revenue: float = 0.0  # return episodes' revenue per month, recent (the returns seen)
-    gaps: np.ndarray = field(default_factory=lambda: np.zeros(0))  # days before each return visit
+    """The return visits of the history's last ``months`` (from ``since``): ``links[r]`` counts, per
+    bin of ``GAP_EDGES`` (1..5), the gaps of the patient's visits since ``since`` up to a group
+    ``r`` of visits (each gap counted when the visit before it was on or after ``since``: a return
+    that the repeat rate from ``since`` on would have decided), ``month[r]`` its month after
+    ``since``, ``value[r]`` its visits' price; ``totals`` the price of every visit per month; and
+    ``weights`` per bin the share of its gaps that are returns for a new episode."""
 
-    def mean_gap(self) -> float:
-        """Days beyond ``MIN_GAP_DAYS`` before a return, the gaps taken as exponential and fitted on
-        the returns seen (those after ``EPISODE_GAP_DAYS`` or more: memoryless, the mean excess)."""
-        return max(float(self.gaps.mean()) - EPISODE_GAP_DAYS, 1.0) if self.gaps.size else 0.0
+    links: np.ndarray = field(default_factory=lambda: np.zeros((0, len(GAP_EDGES)), dtype=np.int64))
+    month: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    totals: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(len(GAP_EDGES)))
 
-    def total(self) -> float:
-        """The return episodes' revenue per month, with the returns sooner than ``EPISODE_GAP_DAYS``
-        (looking like the same episode) added back by the fitted gaps."""
-        m = self.mean_gap()
-        if not m:
-            return self.revenue
-        return self.revenue / math.exp(-(EPISODE_GAP_DAYS - MIN_GAP_DAYS) / m)
-
-    def ramp(self, horizon: int) -> np.ndarray:
-        """Per month after a change: the share of that month's returns that follow a visit made after
-        the change (only those move with the repeat rate)."""
-        m = self.mean_gap()
-        if not m:
-            return np.ones(horizon)
-        mid = (np.arange(horizon) + 0.5) * 30.44
-        out: np.ndarray = 1 - np.exp(-np.maximum(mid - MIN_GAP_DAYS, 0) / m)
+    def ratio(self, factor: float, horizon: int) -> np.ndarray:
+        """Per month after a change of the repeat rate to ``factor`` × now: the revenue gained, as a
+        share of the month's revenue. Each return decided after the change is ``factor`` times as
+        likely (a gap of an uncertain bin is a return with its weight), and a visit is reached
+        through every return of its patient since the change: its expected count is the product of
+        ``1 + weight × (factor − 1)`` over them — a patient who comes back more often comes back
+        again more often (the months after the history hold the last month's share)."""
+        out = np.zeros(horizon)
+        if not self.totals.size or factor == 1.0:
+            return out
+        step = np.log1p(np.clip(self.weights * (factor - 1), -1 + 1e-12, None))
+        gain = self.value * np.expm1(self.links @ step)
+        per = np.bincount(self.month, weights=gain, minlength=self.totals.size)
+        share = np.where(self.totals > 0, per / np.maximum(self.totals, 1e-9), 0.0)
+        out[: min(horizon, share.size)] = share[:horizon]
+        if horizon > share.size:
+            out[share.size :] = share[-1]
         return out
+
+
+def return_weights(bins: list[int]) -> np.ndarray:
+    """Per bin of ``GAP_EDGES`` (1..5) the share of its gaps that are returns. From the last edge on
+    every gap is one; sooner, a return looks like the same episode (a course's next session, an
+    extra service). Patients differ in how soon they come back (a mixture of exponential gaps), so
+    the returns seen from the last edge to ``TAIL_DAYS`` fall about evenly over the logarithm of the
+    gap; the sooner ones are taken to follow that law (an exponential fitted on the returns seen put
+    them at a fifth of that and under-stated the lever by half)."""
+    out = np.ones(len(GAP_EDGES))
+    per_log = bins[len(GAP_EDGES) + 1] / math.log(TAIL_DAYS / GAP_EDGES[-1])
+    for i in range(len(GAP_EDGES) - 1):
+        seen = bins[i + 1]
+        expected = per_log * math.log(GAP_EDGES[i + 1] / GAP_EDGES[i])
+        out[i] = min(expected / seen, 1.0) if seen else 0.0
+    return out
 
 
 def _month_index(months: list[dt.date], when: dt.datetime, tz: dt.tzinfo) -> int:
@@ -179,41 +205,34 @@ def recall_history(
 
 
 def repeat_history(
-    *, org: Organization, recent_from: dt.date, end: dt.datetime, currency: str
+    *, org: Organization, months: list[dt.date], tz: dt.tzinfo, currency: str, end: dt.datetime
 ) -> RepeatHistory:
-    """Return episodes over the months from ``recent_from`` to ``end``."""
-    out = RepeatHistory()
-    start = dt.datetime.combine(recent_from, dt.time.min, tzinfo=dt.UTC)
-    rows = list(
-        Appointment.objects.for_org(org)
-        .filter(
-            status__in=HAPPENED,
-            start_at__gte=start - dt.timedelta(days=LOOKBACK_DAYS),
-            start_at__lt=end,
-            currency=currency,
-        )
-        .order_by()
-        .values_list("patient_id", "start_at", "price")
+    """The return visits of the history's last ``RAMP_MONTHS`` (at most half of it), grouped by the
+    database; the gaps' weights from its last ``RECENT_MONTHS``."""
+    n = len(months)
+    ramp = min(RAMP_MONTHS, n // 2)
+    if not ramp:
+        return RepeatHistory()
+    since = dt.datetime.combine(months[n - ramp], dt.time.min, tzinfo=dt.UTC)
+    recent = dt.datetime.combine(months[max(n - RECENT_MONTHS, 0)], dt.time.min, tzinfo=dt.UTC)
+    rows, bins = return_links(
+        org=org,
+        since=since,
+        lookback=dt.timedelta(days=LOOKBACK_DAYS),
+        recent=recent,
+        end=end,
+        tz=tz,
+        currency=currency,
     )
-    if not rows:
-        return out
-    patients = {p: i for i, p in enumerate({r[0] for r in rows})}
-    pid = np.fromiter((patients[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-    t = np.fromiter((r[1].timestamp() for r in rows), dtype=np.float64, count=len(rows))
-    price = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
-    o = np.lexsort((t, pid))
-    pid, t, price = pid[o], t[o], price[o]
-    same = np.zeros(pid.size, dtype=bool)
-    same[1:] = pid[1:] == pid[:-1]
-    gap = np.where(same, np.diff(t, prepend=t[0]) / 86400.0, np.inf)
-    starts = same & (gap >= EPISODE_GAP_DAYS)  # a return: a new episode after a break
-    first = ~same  # the patient's first visit in the window: not known to be a return
-    # each visit belongs to the latest episode start before it (of the same patient)
-    marker = np.where(starts | first, np.arange(pid.size), 0)
-    owner = np.maximum.accumulate(marker)
-    is_return = starts[owner]
-    recent = t >= start.timestamp()
-    span_months = max((end - start).days / 30.44, 1.0)
-    out.revenue = float(price[recent & is_return].sum()) / span_months
-    out.gaps = gap[starts & recent]
-    return out
+    index = {m: i for i, m in enumerate(months[n - ramp :])}
+    rows = [r for r in rows if r[0] in index]
+    totals = np.zeros(ramp)
+    for m, _, price in rows:
+        totals[index[m]] += price
+    return RepeatHistory(
+        links=np.array([c for _, c, _ in rows], dtype=np.int64).reshape(len(rows), len(GAP_EDGES)),
+        month=np.array([index[m] for m, _, _ in rows], dtype=np.int64),
+        value=np.array([p for _, _, p in rows]),
+        totals=totals,
+        weights=return_weights(bins),
+    )

@@ -42,7 +42,7 @@ class Plan:
 def plan_model(*, org: Organization, as_of: dt.date | None = None) -> PlanModel:
     """The planner fitted on the whole months before ``as_of`` (default: today), cached."""
     as_of = (as_of or timezone.localdate()).replace(day=1)
-    key = f"whatif:{org.pk}:{as_of:%Y-%m}"
+    key = f"whatif:2:{org.pk}:{as_of:%Y-%m}"  # 2: the repeat lever's return links (#18)
     model = cache.get(key)
     if model is None:
         try:

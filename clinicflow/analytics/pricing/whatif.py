@@ -15,8 +15,8 @@ own history, each factor a figure the reports already show.
   and revenue;
 - retention levers (:mod:`.retention`): the recall campaigns' revenue (campaigns at the history's
   cadence × contacts × the revenue per contact by months after the campaign) moves in proportion to
-  their reach and response; the return episodes' revenue moves with the repeat rate, for the
-  returns that follow a visit made after the change.
+  their reach and response; with the repeat rate, revenue moves by the share the history's last
+  months gain when replayed with the returns decided in them that much likelier.
 
 The prediction itself is :mod:`.forecast`."""
 
@@ -49,7 +49,6 @@ CONVERSION_MONTHS = 6
 DRAWS = 400
 TAIL_FROM = 9  # months after the first visit from which a first patient's revenue is taken as flat
 SPEND_MONTHS = 6  # a channel's spend now: the mean of the last months (the month's jitter averaged out)
-RETENTION_MONTHS = 12  # the recent months the return episodes' revenue is measured on
 LEVEL_MONTHS = 6  # the older patients' revenue: the mean of the last months' remainder
 
 
@@ -168,7 +167,10 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
         for cid in e.calls_model.paid_ids
     }
     codes = {c.pk: c.code for c in panel.channels}
-    calls_m = np.array([sum(v for (_, _, mm), v in panel.calls.items() if mm == m) for m in panel.months])
+    per_month: dict[dt.date, int] = {}
+    for (_, _, mm), v in panel.calls.items():
+        per_month[mm] = per_month.get(mm, 0) + v
+    calls_m = np.array([per_month.get(m, 0) for m in panel.months])
     tail = slice(max(n - CONVERSION_MONTHS, 0), n)
     ratios = h.cohort_size[tail] / np.maximum(calls_m[tail], 1)
     conv = float(h.cohort_size[tail].sum() / max(calls_m[tail].sum(), 1))
@@ -205,9 +207,7 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
     tz = panel.branches[0].tz if panel.branches else dt.UTC
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     model.recall = recall_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
-    model.repeat = repeat_history(
-        org=org, recent_from=panel.months[-min(n, RETENTION_MONTHS)], end=end, currency=panel.currency
-    )
+    model.repeat = repeat_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
     cov = (e.calls_model.cov + e.calls_model.cov.T) / 2
     model.chol = np.linalg.cholesky(cov + np.eye(len(cov)) * 1e-12)
     model.fit_seconds = time.perf_counter() - started

@@ -76,6 +76,7 @@ def runs(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
             "repeat": repeat,
             "price_now": price,
             "scenario": scn,
+            "model": build_plan(org=base, as_of=AS_OF),  # fitted once for both tests
         }
 
 
@@ -98,7 +99,7 @@ def _check(pred: dict[str, Any], real: dict[str, float], what: str) -> list[str]
 
 @pytest.mark.django_db
 def test_the_planner_predicts_a_price_cut_and_a_budget_rise(runs) -> None:  # type: ignore[no-untyped-def]
-    model = build_plan(org=runs["base"], as_of=AS_OF)
+    model = runs["model"]
     base = forecast(model, [], HORIZON).totals
     now = model.current()
     price = Decimal(str(runs["price_now"])) * Decimal("0.9")
@@ -128,8 +129,8 @@ def test_the_planner_predicts_a_price_cut_and_a_budget_rise(runs) -> None:  # ty
 def test_the_planner_predicts_the_recall_and_repeat_levers(runs) -> None:  # type: ignore[no-untyped-def]
     """Recall campaigns reaching more lapsed patients with a better response: the prediction within
     10% (or its interval) of the re-run, and its gain over the baseline prediction close to the gain
-    the re-run shows over the baseline run. A higher repeat rate: a gain, never more than the re-run's."""
-    model = build_plan(org=runs["base"], as_of=AS_OF)
+    the re-run shows over the baseline run; a higher repeat rate likewise."""
+    model = runs["model"]
     now = model.current()
     up = Decimal(str(RECALL_UP))
     assert 0 < now["recall.contact_share"] <= 1 and 0 < now["recall.response"] < 1
@@ -149,7 +150,7 @@ def test_the_planner_predicts_the_recall_and_repeat_levers(runs) -> None:  # typ
     repeat = forecast(model, parse_levers(model, {"repeat_rate_factor": REPEAT_UP}), HORIZON).totals
     real = {k: _totals(runs[k]) for k in ("base", "recall", "repeat")}
     assert not _check(recall, real["recall"], "recall x1.5")
-    _check(repeat, real["repeat"], "repeat x1.3")  # printed: 14% short here, see below
+    assert not _check(repeat, real["repeat"], "repeat x1.3")
     gains = {}
     for what, pred in (("recall", recall), ("repeat", repeat)):
         gain = float(pred["revenue"]) / float(base["revenue"]) - 1
@@ -164,7 +165,7 @@ def test_the_planner_predicts_the_recall_and_repeat_levers(runs) -> None:  # typ
     # so a six months' gain is known to a few points; the recall gain within 8 points
     gain, seen = gains["recall"]
     assert abs(gain - seen) <= 0.08
-    # the repeat lever under-states (returns sooner than five weeks are not seen as returns): it
-    # never promises more than the re-run brings
+    # the repeat lever: the gain within 5 points of the re-run's (+13.1% predicted, +12.6% re-run on
+    # PostgreSQL; counting each patient's first return after five weeks alone, it was +6.4%)
     gain, seen = gains["repeat"]
-    assert gain <= seen + 0.02
+    assert abs(gain - seen) <= 0.05

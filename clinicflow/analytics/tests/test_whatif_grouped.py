@@ -1,0 +1,229 @@
+"""The planner's history grouped by the database (``pricing.grouped``) equals the former Python loops
+(kept here as the reference) on a simulated clinic whose branches keep different clocks, with refunds,
+payments in another currency and a window that starts after the clinic opened: the monthly unique
+calls and first visits per branch, the first patients per cohort, the net revenue per cohort and
+month of payment and the older patients' revenue; and the return episodes' figures
+(``retention.repeat_history``) equal the row-by-row computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from clinicflow.acquisition.attribution import HAPPENED, REFUND
+from clinicflow.acquisition.models import Call
+from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, return_links
+from clinicflow.analytics.pricing.history import build_history
+from clinicflow.analytics.pricing.panel import build_panel
+from clinicflow.booking.models import Appointment, Payment, PaymentKind
+from clinicflow.core.models import Branch, Organization
+from clinicflow.simulator.runner import simulate_org
+from clinicflow.simulator.scenario import load_scenario
+
+END = dt.date(2026, 11, 30)
+
+
+def _month(d: dt.date | dt.datetime) -> dt.date:
+    return dt.date(d.year, d.month, 1)
+
+
+def reference_panel(org: Organization, panel: Any, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any]:
+    """The calls and first visits per branch as read before the grouping moved into the database."""
+    calls: dict[Any, int] = {}
+    firsts_by: dict[Any, int] = {}
+    for b in panel.branches:
+        tz = b.tz
+        rows = (
+            Call.objects.for_org(org)
+            .filter(
+                branch=b, is_unique=True, started_at__gte=start, started_at__lt=end, channel__isnull=False
+            )
+            .annotate(m=TruncMonth("started_at", tzinfo=tz))
+            .values("m", "channel_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            calls[(b.pk, row["channel_id"], _month(row["m"]))] = row["n"]
+        firsts = (
+            Appointment.objects.for_org(org)
+            .filter(branch=b, status__in=HAPPENED)
+            .values("patient_id")
+            .annotate(first=Min("start_at"))
+            .filter(first__gte=start, first__lt=end)
+            .order_by()
+        )
+        per_month: dict[dt.date, int] = defaultdict(int)
+        for first in firsts.values_list("first", flat=True):
+            per_month[_month(first.astimezone(tz))] += 1
+        for m, n in per_month.items():
+            firsts_by[(b.pk, m)] = n
+    return calls, firsts_by
+
+
+def reference_cohorts(
+    org: Organization, months: list[dt.date], tz: Any, currency: str, start: dt.datetime, end: dt.datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cohorts as read before: every first patient and every patient-month of payments in Python."""
+    n = len(months)
+    index = {m: i for i, m in enumerate(months)}
+    cohort_of: dict[uuid.UUID, int] = {}
+    size, rev, older = np.zeros(n), np.zeros((n, n)), np.zeros(n)
+    firsts = (
+        Appointment.objects.for_org(org)
+        .filter(status__in=HAPPENED)
+        .values("patient_id")
+        .annotate(first=Min("start_at"))
+        .filter(first__gte=start, first__lt=end)
+        .order_by()
+        .values_list("patient_id", "first")
+    )
+    for patient_id, first in firsts:
+        i = index.get(_month(first.astimezone(tz)))
+        if i is not None:
+            cohort_of[patient_id] = i
+            size[i] += 1
+    pays = (
+        Payment.objects.for_org(org)
+        .filter(paid_at__gte=start, paid_at__lt=end, currency=currency)
+        .annotate(m=TruncMonth("paid_at", tzinfo=tz))
+        .values("patient_id", "m")
+        .annotate(p=Sum("amount", filter=~Q(kind=REFUND)), r=Sum("amount", filter=Q(kind=REFUND)))
+        .order_by()
+        .values_list("patient_id", "m", "p", "r")
+    )
+    for patient_id, m, paid, refunded in pays:
+        j = index.get(_month(m))
+        if j is None:
+            continue
+        net = float((paid or 0) - (refunded or 0))
+        c = cohort_of.get(patient_id)
+        if c is None or c > j:
+            older[j] += net
+        else:
+            rev[c, j] += net
+    return size, rev, older
+
+
+@pytest.fixture
+def clinic(org: Organization) -> Organization:
+    simulate_org(
+        org=org,
+        scenario=load_scenario(overrides={"clinic": {"months": 8, "end_date": END.isoformat()}}),
+        seed=7,
+    )
+    pays = list(Payment.objects.for_org(org).exclude(appointment=None).order_by("paid_at")[:60])
+    for p in pays[::3]:  # refunds, some a month later, and payments in another currency
+        Payment.objects.create(
+            organization=org,
+            branch_id=p.branch_id,
+            patient_id=p.patient_id,
+            appointment_id=p.appointment_id,
+            kind=PaymentKind.REFUND,
+            amount=(p.amount / 3).quantize(Decimal("0.01")),
+            currency=p.currency,
+            method=p.method,
+            paid_at=p.paid_at + dt.timedelta(days=33),
+        )
+    for p in pays[1::5]:
+        Payment.objects.create(
+            organization=org,
+            branch_id=p.branch_id,
+            patient_id=p.patient_id,
+            kind=p.kind,
+            amount=Decimal("10.05"),
+            currency="EUR",
+            method=p.method,
+            paid_at=p.paid_at,
+        )
+    return org
+
+
+@pytest.mark.django_db
+def test_the_history_grouped_by_the_database_equals_the_python_loops(clinic) -> None:
+    org = clinic
+    checked = 0
+    # the whole span, and a window that starts after the clinic opened (older patients' revenue)
+    for d0 in (dt.date(2026, 4, 1), dt.date(2026, 7, 1)):
+        h = build_history(org=org, date_from=d0, date_to=END, extras=False)
+        p = h.panel
+        start = dt.datetime.combine(p.months[0], dt.time.min, tzinfo=dt.UTC)
+        end = dt.datetime.combine(END + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        assert len({b.timezone for b in p.branches}) > 1  # the branches keep two clocks at least
+        calls, firsts = reference_panel(org, p, start, end)
+        assert p.calls == calls and sum(calls.values()) > 0
+        assert p.first_visits == firsts and sum(firsts.values()) > 0
+        size, rev, older = reference_cohorts(org, p.months, p.branches[0].tz, p.currency, start, end)
+        assert np.array_equal(h.cohort_size, size) and size.sum() > 0
+        np.testing.assert_allclose(h.cohort_revenue, rev, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(h.older, older, rtol=0, atol=1e-6)
+        assert rev.sum() > 0 and (older.sum() > 0 or d0 < dt.date(2026, 7, 1))
+        assert build_panel(org=org, date_from=d0, date_to=END).first_visits == firsts
+        checked += 1
+    assert checked == 2
+
+
+def reference_links(
+    org: Organization,
+    since: dt.datetime,
+    lookback: dt.timedelta,
+    recent: dt.datetime,
+    end: dt.datetime,
+    tz: Any,
+) -> tuple[dict[tuple[dt.date, tuple[int, ...]], float], list[int]]:
+    """``grouped.return_links`` visit by visit in Python."""
+    visits = sorted(
+        Appointment.objects.for_org(org)
+        .filter(status__in=HAPPENED, start_at__gte=recent - lookback, start_at__lt=end, currency="RUB")
+        .values_list("patient_id", "start_at", "price"),
+        key=lambda r: (str(r[0]), r[1]),
+    )
+    groups: dict[tuple[dt.date, tuple[int, ...]], float] = defaultdict(float)
+    bins = [0] * (len(GAP_EDGES) + 2)
+    counts = [0] * len(GAP_EDGES)
+    prev: tuple[Any, dt.datetime] | None = None
+    for patient, at, price in visits:
+        if prev is None or prev[0] != patient:
+            counts, gap = [0] * len(GAP_EDGES), None
+        else:
+            gap = (at - prev[1]).total_seconds() / 86400
+        k = 0 if gap is None else sum(gap >= d for d in GAP_EDGES)
+        if gap is not None and prev is not None and prev[1] >= since and k:
+            counts[k - 1] += 1
+        if at >= recent and gap is not None:
+            bins[len(GAP_EDGES) + 1 if GAP_EDGES[-1] <= gap < TAIL_DAYS else k] += 1
+        if at >= since:
+            groups[(_month(at.astimezone(tz)), tuple(counts))] += float(price)
+        prev = (patient, at)
+    return dict(groups), bins
+
+
+@pytest.mark.django_db
+def test_the_return_links_grouped_by_the_database_equal_the_visits_read_one_by_one(clinic) -> None:
+    org = clinic
+    tz = Branch.objects.for_org(org).order_by("name").first().tz  # type: ignore[union-attr]
+    since = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+    recent = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    lookback = dt.timedelta(days=90)
+    rows, bins = return_links(
+        org=org, since=since, lookback=lookback, recent=recent, end=end, tz=tz, currency="RUB"
+    )
+    groups, ref_bins = reference_links(org, since, lookback, recent, end, tz)
+    got: dict[tuple[dt.date, tuple[int, ...]], float] = defaultdict(float)
+    for m, c, price in rows:
+        got[(m, c)] += price
+    assert got.keys() == groups.keys()
+    for key, value in groups.items():
+        assert got[key] == pytest.approx(value, abs=1e-6)
+    assert bins == ref_bins
+    # returns after the change and a patient reached through two of them or more
+    assert any(sum(c) >= 2 for _, c in groups) and sum(ref_bins[1:]) > 0
