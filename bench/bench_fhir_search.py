@@ -5,7 +5,7 @@ simulator's bulk writer, then times ``GET /fhir/r4/Patient?phone=<E.164>`` end t
 audit row, FHIR JSON) and, as an anchor, the raw SQL of the same lookup. Prints
 BENCH fhir_search_ms (p95), BENCH fhir_search_p50_ms, BENCH fhir_search_sql_anchor_ms (p95) and
 BENCH fhir_search_anchor_ratio (the endpoint's p95 over the SQL's). ``BENCH_PATIENTS`` sets N;
-``BENCH_FHIR_REUSE=1`` times again on the database the last run seeded.
+``BENCH_FHIR_REUSE=1`` times again on the database the last run seeded; ``BENCH_FHIR_DB`` names it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ N = int(os.environ.get("BENCH_PATIENTS", "1000000"))
 OTHER = max(1, N // 10)  # a second organisation's patients share the tables
 CHUNK = 100_000
 SEARCHES = 300
-DB = "cf_im_bench_fhir"
+DB = os.environ.get("BENCH_FHIR_DB", "cf_im_bench_fhir")  # the scratch database (one per helper)
 
 
 def _seed(org, count: int, numbers: list[int], rng: random.Random) -> None:  # type: ignore[no-untyped-def]
@@ -144,6 +144,8 @@ def main() -> None:
         anchor.append((time.perf_counter() - t0) * 1000)
         assert len(rows) == 1
     p95, a95 = percentile(timings, 95), percentile(anchor, 95)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"   {N} patients (+{OTHER} in another organisation), {SEARCHES} searches; load average {load}")
     print(f"BENCH fhir_search_p50_ms {percentile(timings, 50):.2f} ms")
     print(f"BENCH fhir_search_ms {p95:.2f} ms")
     print(f"BENCH fhir_search_sql_anchor_ms {a95:.3f} ms")

@@ -27,10 +27,15 @@ MAX_IDENTIFIERS = 10
 
 
 def patient_to_fhir(
-    patient: Patient, *, can: Callable[[str], bool], identifiers: Sequence[tuple[str, str]] = ()
+    patient: Patient,
+    *,
+    can: Callable[[str], bool],
+    identifiers: Sequence[tuple[str, str]] = (),
+    phones: Sequence[tuple[str, bool]] | None = None,
 ) -> dict[str, Any]:
     """The FHIR Patient of a card. Contacts (telecom) only when ``can("patients.view_contacts")``,
-    as the REST API's field rules; ``identifiers``: the (system, value) pairs stored from imports."""
+    as the REST API's field rules; ``identifiers``: the (system, value) pairs stored from imports;
+    ``phones``: the (E.164, primary) pairs when the caller read them (else the card's phones)."""
     name: dict[str, Any] = {"use": "official", "text": patient.full_name, "family": patient.last_name}
     given = [g for g in (patient.first_name, patient.middle_name) if g]
     if given:
@@ -65,9 +70,10 @@ def patient_to_fhir(
     if patient.merged_into_id:
         out["link"] = [{"other": {"reference": f"Patient/{patient.merged_into_id}"}, "type": "replaced-by"}]
     if can("patients.view_contacts"):
+        pairs = phones if phones is not None else [(p.e164, p.is_primary) for p in patient.phones.all()]
         telecom = [
-            {"system": "phone", "value": p.e164, "use": "mobile", **({"rank": 1} if p.is_primary else {})}
-            for p in patient.phones.all()
+            {"system": "phone", "value": e164, "use": "mobile", **({"rank": 1} if primary else {})}
+            for e164, primary in pairs
         ]
         if patient.email:
             telecom.append({"system": "email", "value": patient.email})

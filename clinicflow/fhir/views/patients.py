@@ -80,13 +80,13 @@ def _search(request: ApiRequest) -> HttpResponse:
             ident_value=query.ident_value,
             birthdate=search.date_q(params, "birthdate", "birth_date", dates=True),
         )
-    rows = selectors.patient_search(
+    hits = selectors.patient_search(
         org=org, query=query, own_system=PATIENT_SYSTEM, offset=page.offset, count=page.count
     )
-    idents = selectors.identifiers_of(
-        org=org, resource_type="Patient", ids=[p.pk for p in rows[: page.count]]
-    )
-    resources = [patient_to_fhir(p, can=user.has_perm_cf, identifiers=idents.get(p.pk, [])) for p in rows]
+    resources = [
+        patient_to_fhir(h.patient, can=user.has_perm_cf, identifiers=h.identifiers, phones=h.phones)
+        for h in hits
+    ]
     audit_record(
         org=org,
         actor=user,
