@@ -1,9 +1,9 @@
-"""Import benchmark on a scratch PostgreSQL database ``cf_im_bench_import``: a CSV of 500,000 patients
+"""Import benchmark on a scratch PostgreSQL database ``cf_imports_bench``: a CSV of 500,000 patients
 (names, E.164 phone, e-mail: validated, deduplicated against the clinic's patients by phone and e-mail
 blind index, encrypted, stored with the source-id map), then a CSV of visits (appointments with
 services and doctors) that reference them.
 
-    .venv/bin/python bench/bench_import_rows.py [--patients 500000] [--visits 200000]
+    .venv/bin/python bench/bench_import_rows.py [--patients 500000] [--visits 500000]
 
 Both imports run in one child process of its own, so its peak memory is the imports' alone (the files
 are streamed, never held whole). Prints ``BENCH import_rows_per_s`` (the patients file),
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-DB = "cf_im_bench_import"
+DB = "cf_imports_bench"
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 os.environ["DATABASE_URL"] = f"{PG}/{DB}"
 os.environ["DEBUG"] = "0"
@@ -136,7 +136,7 @@ def anchor(tables: tuple[str, ...]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=500_000, help="rows of the patients file")
-    parser.add_argument("--visits", type=int, default=200_000, help="rows of the visits file (0: none)")
+    parser.add_argument("--visits", type=int, default=500_000, help="rows of the visits file (0: none)")
     parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -187,6 +187,8 @@ def open_source(path: Path, ext: str) -> Source:
 
 
 def cell_text(value: Any) -> str:
+    if type(value) is str:  # every CSV cell
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -21,8 +21,8 @@ def mapped_rows(
         raise FileProblem("; ".join(problems))
     index = {name: table.headers.index(header) for name, header in columns.items()}
     for line, cells in table.rows:
-        if not any(cell_text(c) for c in cells):
-            continue
+        if not (cells and type(cells[0]) is str and cells[0].strip()) and not any(map(cell_text, cells)):
+            continue  # an empty row (the first cell is checked alone first: the common case)
         yield line, {name: (cells[i] if i < len(cells) else None) for name, i in index.items()}
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinicflow.core.audit import audit_record
@@ -23,8 +23,9 @@ from clinicflow.core.models import AuditAction
 from clinicflow.imports.engine.bulk import BatchResult, Issue
 from clinicflow.imports.engine.catalog import Catalog
 from clinicflow.imports.engine.clean import Clean, Ctx
+from clinicflow.imports.engine.pipeline import ahead
 from clinicflow.imports.engine.rows import cleaned, describe, mapped_rows
-from clinicflow.imports.engine.write_patients import write_patients
+from clinicflow.imports.engine.write_patients import index_rows, write_patients
 from clinicflow.imports.engine.write_spend import write_spend
 from clinicflow.imports.engine.write_visits import write_payments, write_visits
 from clinicflow.imports.files import FileProblem, Source, open_source
@@ -93,7 +94,9 @@ class Writer:
         return total
 
 
-def _batches(items: Iterator[Clean | Issue], after: int) -> Iterator[tuple[list[Clean], list[Issue], int]]:
+def _batches(
+    items: Iterator[Clean | Issue], after: int, prepare: Callable[[list[Clean]], None] | None = None
+) -> Iterator[tuple[list[Clean], list[Issue], int]]:
     rows: list[Clean] = []
     issues: list[Issue] = []
     last = after
@@ -103,10 +106,35 @@ def _batches(items: Iterator[Clean | Issue], after: int) -> Iterator[tuple[list[
         last = item.line
         (issues if isinstance(item, Issue) else rows).append(item)  # type: ignore[arg-type]
         if len(rows) >= BATCH:
+            if prepare is not None:
+                prepare(rows)
             yield rows, issues, last
             rows, issues = [], []
     if rows or issues:
+        if prepare is not None:
+            prepare(rows)
         yield rows, issues, last
+
+
+def _read(
+    job: ImportJob, ctx: Ctx, source: Source, after: int
+) -> Iterator[tuple[list[Clean], list[Issue], int]]:
+    """The file's batches after line ``after``, read, cleaned and (patients) blind-indexed and sealed
+    by a thread ahead of the writer (``pipeline.ahead``)."""
+    org_id = ctx.org.pk
+    prepare = (lambda rows: index_rows(org_id, rows)) if job.kind == "patients" else None
+    batches = _batches(cleaned(mapped_rows(source, job.kind, job.columns), ctx), after, prepare)
+    return ahead(batches)
+
+
+def _no_flush_wait() -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk
+    (``synchronous_commit = off``, for this transaction only). A crash of the database server may
+    lose the last moment of committed batches, never part of one: a batch's rows, its source-id map
+    and the job's ``done_line`` are one transaction, so the run resumes after the last batch kept."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _count(job: ImportJob, result: BatchResult) -> None:
@@ -116,6 +144,8 @@ def _count(job: ImportJob, result: BatchResult) -> None:
 
 
 def _store_issues(job: ImportJob, issues: list[Issue]) -> None:
+    if not issues:
+        return
     room = MAX_STORED_ISSUES - ImportIssue.objects.for_org(job.organization).filter(job=job).count()
     ImportIssue.objects.bulk_create(
         ImportIssue(
@@ -204,7 +234,8 @@ def _run_all(job: ImportJob, ctx: Ctx, source: Source, progress: Progress | None
     total = BatchResult()
     try:
         with transaction.atomic():
-            for rows, bad, last in _batches(cleaned(mapped_rows(source, job.kind, job.columns), ctx), 0):
+            _no_flush_wait()
+            for rows, bad, last in _read(job, ctx, source, 0):
                 result = writer.write(rows)
                 result.issues.extend(bad)
                 total.add(result)
@@ -238,10 +269,9 @@ def _run_skip_bad(job: ImportJob, ctx: Ctx, source: Source, progress: Progress |
     try:
         # a dry run's outer transaction, rolled back; a real run commits each batch
         with transaction.atomic() if job.dry_run else contextlib.nullcontext():
-            for rows, bad, last in _batches(
-                cleaned(mapped_rows(source, job.kind, job.columns), ctx), job.done_line
-            ):
+            for rows, bad, last in _read(job, ctx, source, job.done_line):
                 with transaction.atomic():
+                    _no_flush_wait()
                     try:
                         with transaction.atomic():
                             result = writer.write(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ class RowProblem(ValueError):
 
 _DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_PLAIN_NUMBER = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?\Z")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -76,7 +79,14 @@ def time_of(field: str, value: Any) -> dt.time | None:
 
 def moment(field: str, value: Any, tz: zoneinfo.ZoneInfo, time_value: Any = None) -> dt.datetime:
     """An aware datetime: a date (+ time, or the time in the same cell) read on the branch's clock; an
-    ISO value with an offset keeps its offset."""
+    ISO value with an offset keeps its offset. Text cells are read through a cache (a visits file
+    repeats its dates and times; a refused value raises again, it is never cached)."""
+    if type(value) is str and (time_value is None or type(time_value) is str):
+        return _moment_of_text(field, value, tz, time_value)
+    return _moment(field, value, tz, time_value)
+
+
+def _moment(field: str, value: Any, tz: zoneinfo.ZoneInfo, time_value: Any = None) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     raw = cell_text(value)
@@ -94,6 +104,9 @@ def moment(field: str, value: Any, tz: zoneinfo.ZoneInfo, time_value: Any = None
     return dt.datetime.combine(day, clock or dt.time(0, 0), tzinfo=tz)
 
 
+_moment_of_text = functools.lru_cache(maxsize=4096)(_moment)
+
+
 def decimal(field: str, value: Any, *, required: bool = True, positive: bool = False) -> Decimal | None:
     """A number with a dot or a comma as the decimal separator and spaces between thousands."""
     if isinstance(value, bool):
@@ -102,8 +115,10 @@ def decimal(field: str, value: Any, *, required: bool = True, positive: bool = F
         number = Decimal(value)
     elif isinstance(value, float):
         number = Decimal(repr(value))
+    elif type(value) is str and _PLAIN_NUMBER.match(value):  # "1500" or "1500.00": most cells
+        number = Decimal(value)
     else:
-        raw = re.sub(r"[\s\u00a0\u202f]", "", cell_text(value))
+        raw = _SPACES.sub("", cell_text(value))
         if not raw:
             if required:
                 raise RowProblem(field, "is required")

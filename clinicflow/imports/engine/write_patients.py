@@ -5,13 +5,15 @@ cards and their phones as plain rows (one COPY each on PostgreSQL, no model inst
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Value
 from django.utils import timezone
 
 from clinicflow.core.crypto import EMAIL, PHONE, blind_indexes
+from clinicflow.core.fields import EncryptedTextField
 from clinicflow.imports.engine.bulk import (
     BatchResult,
     Issue,
@@ -65,6 +67,29 @@ def existing(
     return by_phone, by_email
 
 
+def index_rows(org_id: Any, rows: Sequence[Clean]) -> None:
+    """The blind indexes of each row's phones and e-mail (``Clean.keys``, ``Clean.mail_key``) and their
+    stored forms (``sealed_phones``, ``sealed_mail``: what ``insert_records`` would seal), a batch at a
+    time: done by the reader, ahead of the writer."""
+    phones = [p for r in rows for p in r.values["phones"]]
+    emails = [r.values["email"] for r in rows]
+    flat = blind_indexes(PHONE, org_id, phones)
+    mails = blind_indexes(EMAIL, org_id, emails)
+    sealed = _field(PatientPhone, "e164").seal_column(phones)
+    sealed_mails = _field(Patient, "email").seal_column(emails)
+    at = 0
+    for row, mail, box in zip(rows, mails, sealed_mails, strict=True):
+        n = len(row.values["phones"])
+        row.keys, row.sealed_phones = flat[at : at + n], sealed[at : at + n]
+        row.mail_key, row.sealed_mail, at = mail, box, at + n
+
+
+def _field(model: type[Patient] | type[PatientPhone], name: str) -> EncryptedTextField:
+    found = model._meta.get_field(name)
+    assert isinstance(found, EncryptedTextField)
+    return found
+
+
 def _merge(patient: Patient, have: set[str], values: dict[str, Any], keys: list[str]) -> bool:
     """Fill the existing card's empty fields and add its missing phones; whether anything changed."""
     changed = False
@@ -87,6 +112,9 @@ def _merge(patient: Patient, have: set[str], values: dict[str, Any], keys: list[
         have.update(k for _p, k in new)
         changed = True
     if changed:
+        patient.search_name = Patient.make_search_name(
+            patient.last_name, patient.first_name, patient.middle_name
+        )
         patient.updated_at = timezone.now()
         patient.save()
     return changed
@@ -115,71 +143,152 @@ def _merge_all(ctx: Ctx, merges: list[Merge], result: BatchResult) -> None:
             result.unchanged += 1
 
 
+def _keys(org_id: Any, todo: Sequence[Clean]) -> tuple[list[str], list[str], bool]:
+    """The rows' phone indexes (flat), e-mail indexes, and whether the reader computed them and sealed
+    the values (``index_rows``); else they are computed here and sealed by ``insert_records``."""
+    if all(r.keys is not None and r.mail_key is not None and r.sealed_mail is not None for r in todo):
+        return [k for r in todo for k in r.keys or ()], [r.mail_key or "" for r in todo], True
+    flat = blind_indexes(PHONE, org_id, [p for r in todo for p in r.values["phones"]])
+    return flat, blind_indexes(EMAIL, org_id, [r.values["email"] for r in todo]), False
+
+
+@dataclass
+class _Batch:
+    """A batch's state while its rows are matched in file order."""
+
+    org_id: Any
+    branch_id: Any
+    pre: bool  # the reader indexed and sealed the rows (``index_rows``)
+    by_phone: dict[str, uuid.UUID]
+    by_email: dict[str, uuid.UUID]
+    no_email: set[uuid.UUID]  # existing cards without an e-mail (a merge fills it)
+    ids: Iterator[uuid.UUID]
+    result: BatchResult = field(default_factory=BatchResult)
+    cards: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)  # new cards by id
+    card_keys: dict[uuid.UUID, list[str]] = field(default_factory=dict)  # their phones' indexes
+    phones: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+
+    def add_phones(self, pk: uuid.UUID, row: Clean, keys: list[str], *, first: bool) -> list[str]:
+        """The row's phones not yet on card ``pk`` (a new card), the first one primary when ``first``;
+        their indexes."""
+        have = self.card_keys.setdefault(pk, [])
+        sealed = row.sealed_phones if self.pre and row.sealed_phones is not None else None
+        added: list[str] = []
+        for i, (phone, key) in enumerate(zip(row.values["phones"], keys, strict=True)):
+            if key in have or key in added:
+                continue
+            record = {
+                "id": next(self.ids),
+                "organization_id": self.org_id,
+                "patient_id": pk,
+                "e164": phone,
+                "e164_index": key,
+                "is_primary": first and not added,
+            }
+            if sealed is not None:
+                record["e164:sealed"] = sealed[i]
+            self.phones.append(record)
+            added.append(key)
+        have.extend(added)
+        return added
+
+    def merge(self, match: uuid.UUID, row: Clean, keys: list[str], mail: str) -> None:
+        """Merge the row into card ``match`` as ``_merge`` would (empty fields filled, sex if unstated,
+        missing phones added), then let later rows find the card by what it gained."""
+        fresh = self.cards.get(match)
+        if fresh is None:  # an existing card: merged after the batch's inserts
+            self.merges.append((match, row.values, keys))
+            if mail and match in self.no_email:
+                self.no_email.discard(match)
+                self.by_email.setdefault(mail, match)
+        elif _fill(fresh, row, mail, self.pre) | bool(
+            self.add_phones(match, row, keys, first=not self.card_keys.get(match))
+        ):
+            self.result.updated += 1
+            if fresh.get("email_index") == mail and mail:
+                self.by_email.setdefault(mail, match)
+        else:
+            self.result.unchanged += 1
+        for key in keys:  # the card has every phone of the row now
+            self.by_phone.setdefault(key, match)
+
+
+def _fill(fresh: dict[str, Any], row: Clean, mail: str, pre: bool) -> bool:
+    """Fill the empty fields of a card this batch creates from a later row that duplicates it (as
+    ``_merge`` fills an existing card); whether anything changed."""
+    changed = False
+    for name in FILLABLE:
+        if row.values.get(name) and not fresh.get(name):
+            fresh[name] = row.values[name]
+            changed = True
+            if name == "email":
+                fresh["email_index"] = mail
+                if pre:
+                    fresh["email:sealed"] = row.sealed_mail
+    if fresh.get("sex") == Sex.UNKNOWN and row.values.get("sex") != Sex.UNKNOWN:
+        fresh["sex"] = str(row.values["sex"])
+        changed = True
+    return changed
+
+
+def _without_email(ctx: Ctx, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    found = Patient.objects.for_org(ctx.org).filter(pk__in=ids, email_index="").values_list("pk", flat=True)
+    return set(found)
+
+
 def write_patients(
     ctx: Ctx, rows: Sequence[Clean], *, job: ImportJob | None, on_duplicate: str
 ) -> BatchResult:
-    result = BatchResult()
     org = ctx.org
     done = known(org=org, source=ctx.source, kind="patients", ids=[r.source_id for r in rows])
     todo: list[Clean] = []
     seen: set[str] = set()
+    unchanged = 0
     for row in rows:
         if row.source_id in done or row.source_id in seen:
-            result.unchanged += 1
+            unchanged += 1
         else:
             seen.add(row.source_id)
             todo.append(row)
-    flat = blind_indexes(PHONE, org.pk, [p for r in todo for p in r.values["phones"]])
-    mails = blind_indexes(EMAIL, org.pk, [r.values["email"] for r in todo])
+    flat, mails, pre = _keys(org.pk, todo)
     by_phone, by_email = existing(ctx, flat, mails)
+    merging = on_duplicate == OnDuplicate.MERGE
+    no_email = _without_email(ctx, {*by_phone.values(), *by_email.values()}) if merging else set()
     now = timezone.now()
-    new_patients: dict[uuid.UUID, dict[str, Any]] = {}
-    new_phones: list[dict[str, Any]] = []
-    merges: list[Merge] = []
+    batch = _Batch(
+        org.pk, ctx.branch.pk, pre, by_phone, by_email, no_email, iter(uuid7_many(len(todo) + len(flat)))
+    )
+    result = batch.result
+    result.unchanged = unchanged
     pairs: list[tuple[str, uuid.UUID]] = []
     at = 0
-    ids = iter(uuid7_many(len(todo) + len(flat)))
     for row, mail in zip(todo, mails, strict=True):
         values = row.values
-        phones: list[str] = values["phones"]
-        keys, at = flat[at : at + len(phones)], at + len(phones)
+        keys, at = flat[at : at + len(values["phones"])], at + len(values["phones"])
         match = next((by_phone[k] for k in keys if k in by_phone), None) or by_email.get(mail)
         if match is not None and on_duplicate != OnDuplicate.FLAG:
             pairs.append((row.source_id, match))
-            if on_duplicate == OnDuplicate.SKIP:
-                result.skipped += 1
-            elif (fresh := new_patients.get(match)) is not None:
-                # an earlier row of this batch: fill the card before it is written
-                for name in FILLABLE:
-                    if values.get(name) and not fresh.get(name):
-                        fresh[name] = values[name]
-                        if name == "email":
-                            fresh["email_index"] = mail
-                result.updated += 1
+            if merging:
+                batch.merge(match, row, keys, mail)
             else:
-                merges.append((match, values, keys))
+                result.skipped += 1
             continue
-        pk = next(ids)
-        new_patients[pk] = {
+        pk = next(batch.ids)
+        batch.cards[pk] = {
             "id": pk,
-            "organization_id": org.pk,
-            "branch_id": ctx.branch.pk,
+            "organization_id": batch.org_id,
+            "branch_id": batch.branch_id,
             **{k: v for k, v in values.items() if k != "phones"},
             "email_index": mail,
             "created_at": now,
             "updated_at": now,
         }
-        new_phones.extend(
-            {
-                "id": next(ids),
-                "organization_id": org.pk,
-                "patient_id": pk,
-                "e164": p,
-                "e164_index": k,
-                "is_primary": i == 0,
-            }
-            for i, (p, k) in enumerate(zip(phones, keys, strict=True))
-        )
+        if pre:
+            batch.cards[pk]["email:sealed"] = row.sealed_mail
+        batch.add_phones(pk, row, keys, first=True)
         pairs.append((row.source_id, pk))
         result.created += 1
         if match is not None:
@@ -199,12 +308,12 @@ def write_patients(
             by_phone.setdefault(k, pk)
         if mail:
             by_email.setdefault(mail, pk)
-    for record in new_patients.values():
+    for record in batch.cards.values():
         record["search_name"] = Patient.make_search_name(
             record["last_name"], record["first_name"], record["middle_name"]
         )
-    insert_records(Patient, list(new_patients.values()))
-    insert_records(PatientPhone, new_phones)
-    _merge_all(ctx, merges, result)
+    insert_records(Patient, list(batch.cards.values()))
+    insert_records(PatientPhone, batch.phones)
+    _merge_all(ctx, batch.merges, result)
     remember(org=org, source=ctx.source, kind="patients", job=job, pairs=pairs)
     return result
