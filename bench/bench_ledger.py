@@ -57,7 +57,7 @@ from bench.bench_booking import admin_sql, free_port, loadavg, pct  # noqa: E402
 PGHOST = os.environ.get("PGHOST", "127.0.0.1")
 PGPORT = os.environ.get("PGPORT", "5432")
 PGUSER = os.environ.get("PGUSER", "postgres")
-DB = "bench_ledger"
+DB = os.environ.get("BENCH_DBNAME", "bench_ledger")  # scratch database, created and dropped here
 URL = f"postgresql://{PGUSER}@{PGHOST}:{PGPORT}/{DB}"
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "300"))
 HOT = int(os.environ.get("BENCH_HOT", "12"))

@@ -31,6 +31,7 @@ from bench._common import percentile, seed_two_clinics, setup_django
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 OTHERS = int(os.environ.get("BENCH_PATIENTS", "1000"))
 POSTINGS = int(os.environ.get("BENCH_POSTINGS", "10000"))
+DBNAME = os.environ.get("BENCH_DBNAME", "bench_wallet")  # PostgreSQL scratch database (a helper's own name)
 
 ANCHOR = """
 SELECT a.id, a.kind, a.unit, a.balance FROM ledger_account a
@@ -95,7 +96,7 @@ def _reuse() -> tuple[Any, Any]:
     import django
 
     host = os.environ.get("PGHOST", "127.0.0.1")
-    os.environ["DATABASE_URL"] = f"postgresql://postgres@{host}:5432/bench_wallet"
+    os.environ["DATABASE_URL"] = f"postgresql://postgres@{host}:5432/{DBNAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     django.setup()
@@ -117,7 +118,7 @@ def run(database: str) -> None:
 
         setup_test_environment()
     else:
-        setup_django(database, "bench_wallet")
+        setup_django(database, DBNAME)
         from django.test.utils import setup_test_environment
 
         setup_test_environment()

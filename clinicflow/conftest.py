@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 from clinicflow.accounts.models import User
 from clinicflow.accounts.roles import Role
@@ -21,6 +22,15 @@ from clinicflow.core.models import Branch, Organization, Region
 from clinicflow.core.services import branch_create, organization_create
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """Each test starts and ends in the default language: a request with Accept-Language activates
+    its language in the thread, which would otherwise carry over into the next test's commands."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

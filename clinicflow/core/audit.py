@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
+from django.db.models.sql import InsertQuery
 from django.http import HttpRequest
 
 from clinicflow.core.models import (
@@ -105,15 +106,40 @@ def audit_record(
         kid=kid,
     )
     event.tag = keyed_hash(secret, event.canonical())
-    # no savepoint inside the caller's transaction: an error here must abort the change it audits
+    # no savepoint inside the caller's transaction: an error here must abort the change it audits.
+    # The chain head is tried first, so that the row and its link (or its pending marker) are then
+    # written by one statement on PostgreSQL (one round trip less per audited request).
     with transaction.atomic(savepoint=False):
-        event.save(force_insert=True)
         head = _head_lock(org.pk, wait=False) if settings.AUDIT_CHAIN_INLINE else None
         if head is None:
-            AuditPending.objects.create(organization=org, event=event)
+            _insert_pending(event)
         else:
-            _chain(head, own=event)
+            _chain(head, own=event, insert_own=True)
+        event._state.adding = False
     return event
+
+
+def _insert_sql(obj: models.Model) -> tuple[str, list[Any]]:
+    """The ``INSERT`` of one new row as Django's ``save(force_insert=True)`` writes it."""
+    fields = list(type(obj)._meta.local_concrete_fields)
+    query = InsertQuery(type(obj))
+    query.insert_values(fields, [obj])
+    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
+
+
+def _insert_pending(event: AuditEvent) -> None:
+    """The row, and its marker for the chainer (one statement on PostgreSQL)."""
+    pending = AuditPending(organization_id=event.organization_id, event=event)
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        pending.save(force_insert=True)
+        return
+    sql, params = _insert_sql(event)
+    marker, marker_params = _insert_sql(pending)
+    with connection.cursor() as cur:
+        # nosemgrep: sql-built-from-strings — Django-compiled INSERTs with %s placeholders only
+        cur.execute(f"WITH ev AS ({sql}) {marker}", [*params, *marker_params])  # nosec B608
 
 
 def _head_lock(org_id: uuid.UUID, *, wait: bool) -> AuditChainHead | None:
@@ -137,9 +163,11 @@ def _head_lock(org_id: uuid.UUID, *, wait: bool) -> AuditChainHead | None:
     return head
 
 
-def _chain(head: AuditChainHead, *, own: AuditEvent | None = None, limit: int = 500) -> int:
+def _chain(
+    head: AuditChainHead, *, own: AuditEvent | None = None, limit: int = 500, insert_own: bool = False
+) -> int:
     """Link up to ``limit`` pending rows (the committed ones; by time of writing), then ``own``, while
-    holding the locked ``head``."""
+    holding the locked ``head``; with ``insert_own``, ``own`` is a new row written with its link."""
     keys = audit_keys()
     kid, secret = next(iter(keys.items()))
     pending: list[AuditPending] = []
@@ -174,15 +202,18 @@ def _chain(head: AuditChainHead, *, own: AuditEvent | None = None, limit: int = 
         return 0
     if pending:
         AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
-    _append(head, links)
+    _append(head, links, new_event=own if insert_own else None)
     head.seq, head.hash = seq, prev
     return len(links)
 
 
-def _append(head: AuditChainHead, links: list[AuditLink]) -> None:
+def _append(head: AuditChainHead, links: list[AuditLink], new_event: AuditEvent | None = None) -> None:
     """Insert the links and move the head to the last one, in one statement (on SQLite a trigger of
-    migration 0007 moves the head)."""
+    migration 0007 moves the head); ``new_event``, a row not written yet, is inserted by the same
+    statement on PostgreSQL."""
     last = links[-1]
+    if new_event is not None and connection.vendor != "postgresql":
+        new_event.save(force_insert=True)
     if connection.vendor == "sqlite":
         AuditLink.objects.bulk_create(links)
         return
@@ -190,6 +221,10 @@ def _append(head: AuditChainHead, links: list[AuditLink]) -> None:
         AuditLink.objects.bulk_create(links)
         AuditChainHead.objects.filter(pk=head.pk).update(seq=last.seq, hash=last.hash)
         return
+    prefix, prefix_params = "", list[Any]()
+    if new_event is not None:
+        event_sql, prefix_params = _insert_sql(new_event)
+        prefix = f"ev AS ({event_sql}), "
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(links))
     params: list[Any] = []
     for link in links:
@@ -205,10 +240,10 @@ def _append(head: AuditChainHead, links: list[AuditLink]) -> None:
     with connection.cursor() as cur:
         cur.execute(
             # nosemgrep: sql-built-from-strings — only %s placeholders are joined in
-            "WITH inserted AS (INSERT INTO core_auditlink"  # nosec B608 # noqa: S608 - placeholders only
+            f"WITH {prefix}inserted AS (INSERT INTO core_auditlink"  # nosec B608 # noqa: S608 - placeholders only
             f" (id, organization_id, seq, event_id, prev_hash, hash, kid) VALUES {rows})"
             " UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE organization_id = %s",
-            [*params, last.seq, last.hash, head.pk],
+            [*prefix_params, *params, last.seq, last.hash, head.pk],
         )
 
 

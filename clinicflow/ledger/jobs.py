@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from clinicflow.core.models import Organization
 from clinicflow.ledger.services.idempotency import idempotency_purge as _purge
 from clinicflow.ledger.services.lots import expire_due
@@ -13,10 +15,11 @@ def idempotency_purge() -> str:
 
 
 def expire_lots() -> str:
-    """Expire what is left of bonus and points lots past their expiry (bounded per organisation)."""
-    count = 0
+    """Expire what is left of bonus and points lots past their expiry (bounded per organisation), all
+    organisations as of the same moment."""
+    at, count = timezone.now(), 0
     for org in Organization.objects.order_by("pk"):
-        count += len(expire_due(org=org))
+        count += len(expire_due(org=org, at=at))
     return f"{count} expiry transactions"
 
 

@@ -1,7 +1,7 @@
 """The planted use of memberships and balances in the truth document (issue #16): included procedures
-used at checkout, cancellations and renewals, visits paid from a stored-value balance
-(:mod:`clinicflow.simulator.engine.loyalty_use`), each planted rate next to the realised one with
-its binomial standard error."""
+used at checkout, cancellations and renewals, visits paid from a stored-value balance, stored-value
+plans cancelled (:mod:`clinicflow.simulator.engine.loyalty_use`, :mod:`.loyalty_wallets`), each
+planted rate next to the realised one with its binomial standard error."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from clinicflow.simulator.engine.core import Simulation
-from clinicflow.simulator.engine.loyalty_use import TRACKED, usage_params
+from clinicflow.simulator.engine.loyalty_use import STORED_VALUE, TRACKED, usage_params
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
 
 DEFINITIONS = {
@@ -22,6 +22,12 @@ DEFINITIONS = {
     "without being cancelled; churned = cancelled + ended without renewal",
     "balance_pay": "visits paid from the stored-value balance / visits of a patient with a balance left "
     "after her top-up (bonus first, then money)",
+    "stored_value_cancel": "stored-value plans cancelled during their term (the bonus's year) / those whose "
+    "term ended by now (cancelled or not); by_now: cancelled by now / exposure, the sum over every plan "
+    "sold of the share of its term elapsed by now (the chance its cancellation's moment, uniform over the "
+    "term, is by now), se = sqrt(sum of p·f(1 − p·f)) / exposure; refund = the money part left on the "
+    "balance (at most the price), forfeited = what the plan's bonus lot had left (the ledger's "
+    "stored_value_cancel_terms)",
     "unrecognised": "price of the visits paid with an included procedure (the fee is the revenue) or with "
     "bonus: not revenue, left out of the revenue figures",
 }
@@ -60,6 +66,29 @@ def loyalty_use_truth(sim: Simulation) -> dict[str, Any]:
                 "renew": _rate(int(t.renewed[k]), int(t.ran_term[k])),
             },
         }
+    k, exposure = int(t.cancelled[STORED_VALUE]), t.stored_exposure
+    rate = k / exposure if exposure else None
+    stored = {
+        "planted": {"cancel": p["cancel_stored_value"]},
+        "realised": {
+            "sold": int(t.sold[STORED_VALUE]),
+            "cancel": _rate(int(t.cancelled_in_term[STORED_VALUE]), int(t.whole_term[STORED_VALUE])),
+            "cancelled": k,
+            "by_now": {
+                "k": k,
+                "exposure": round(exposure, 4),
+                "rate": round(rate, 4) if rate is not None else None,
+                # a binomial per plan with p = rate × its share f of the term: var = Σ p (1 − p)
+                "se": (
+                    round(math.sqrt(max(rate * exposure - rate**2 * t.stored_exposure_sq, 0.0)) / exposure, 4)
+                    if rate is not None
+                    else None
+                ),
+            },
+            "refunds": round(t.stored_refunds / 100, 2),
+            "forfeited": round(t.forfeited / 100, 2),
+        },
+    }
     return {
         "planted": {
             "term_days": int(p["term_days"]),
@@ -67,6 +96,7 @@ def loyalty_use_truth(sim: Simulation) -> dict[str, Any]:
             "balance_pay": p["balance_pay"],
         },
         "plans": per_kind,
+        "stored_value": stored,
         "realised": {
             "balance_pay": _rate(t.balance_paid, t.wallet_visits),
             "bonus_spent": round(t.bonus_spent / 100, 2),

@@ -1,5 +1,5 @@
 """Points beyond the wallet API's redeem and give: redeem for a procedure, and a patient's points
-with their expiry."""
+with what expires per day."""
 
 import datetime as dt
 from typing import Annotated, Any
@@ -14,7 +14,7 @@ from clinicflow.core.api import ERRORS
 from clinicflow.core.errors import ValidationFailed
 from clinicflow.ledger.api.schemas import TransactionOut, transaction_out
 from clinicflow.ledger.selectors.loyalty import points_of
-from clinicflow.ledger.selectors.wallet import wallet_patient
+from clinicflow.ledger.selectors.wallet import EXPIRING_DAYS, wallet_patient
 from clinicflow.ledger.services.idempotency import HEADER, clean_key, fingerprint, idempotent
 from clinicflow.ledger.services.points import points_for_service, points_redeem_service
 
@@ -28,27 +28,34 @@ class RedeemServiceIn(Schema):
     service: str = Field(max_length=60, description="The service's code")
 
 
-class ExpiryOut(Schema):
-    expires_at: dt.datetime
-    points: int
+class PointsExpiringOut(Schema):
+    on: dt.date = Field(description="The day (in the patient's branch's zone) the points expire")
+    amount: int = Field(description="Points expiring that day")
 
 
 class PointsOut(Schema):
-    held: int
-    usable: int
-    expiring: list[ExpiryOut]
+    held: int = Field(description="Points on the account (expired lots not yet moved out included)")
+    usable: int = Field(description="Points usable now: the held points less expired lots")
+    expiring: list[PointsExpiringOut] = Field(
+        description="What expires on each of the next days with points expiring (at most "
+        f"{EXPIRING_DAYS} days, soonest first)"
+    )
+    expiring_later: int = Field(description="Points expiring after the days listed in `expiring`")
 
 
 @router.get("/patients/{patient_id}/points", response={200: PointsOut, **ERRORS})
 @api_perm("wallet.view", audit_object="wallet")
 def points(request: ApiRequest, patient_id: str) -> dict[str, Any]:
-    """Points held, usable now (expired lots excluded), and when which part expires."""
+    """Points held, usable now (expired lots excluded), and what expires per day in the branch's zone:
+    `expiring` lists the first days, `expiring_later` totals the rest (points without expiry are in
+    neither)."""
     patient = wallet_patient(org=request.org, user=request.auth, patient_id=patient_id, request=request)
     p = points_of(org=request.org, patient=patient)
     return {
         "held": int(p.held),
         "usable": int(p.usable),
-        "expiring": [{"expires_at": at, "points": int(n)} for at, n in p.expiring],
+        "expiring": [{"on": on, "amount": int(n)} for on, n in p.expiring],
+        "expiring_later": int(p.expiring_later),
     }
 
 

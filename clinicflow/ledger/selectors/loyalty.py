@@ -1,4 +1,4 @@
-"""Reads of loyalty for one patient: points with their expiry, the referral code and link, the
+"""Reads of loyalty for one patient: points with what expires per day, the referral code and link, the
 friends referred. (The clinic-wide figures are the loyalty reports, ``analytics/reports/loyalty.py``.)"""
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from clinicflow.booking.services.notify import public_base_url
 from clinicflow.core.models import Organization
-from clinicflow.ledger.models import POINTS, Account, AccountKind, Posting, Referral, ReferralCode
-from clinicflow.ledger.services.lots import open_lots
+from clinicflow.ledger.models import POINTS, Account, AccountKind, Referral, ReferralCode
+from clinicflow.ledger.selectors.wallet import EXPIRING_DAYS
+from clinicflow.ledger.selectors.wallet import _lot_days as lot_days
+from clinicflow.ledger.selectors.wallet import _zone as wallet_zone
+from clinicflow.ledger.services.journal import round_unit
 from clinicflow.patients.models import Patient
 
 
@@ -20,24 +23,33 @@ from clinicflow.patients.models import Patient
 class Points:
     held: Decimal = Decimal(0)
     usable: Decimal = Decimal(0)
-    expiring: list[tuple[dt.datetime, Decimal]] = field(default_factory=list)
+    # (day in the branch's zone, points expiring that day): the first ``EXPIRING_DAYS`` such days
+    expiring: list[tuple[dt.date, Decimal]] = field(default_factory=list)
+    # what expires after those days
+    expiring_later: Decimal = Decimal(0)
 
 
-def points_of(*, org: Organization, patient: Patient, now: dt.datetime | None = None) -> Points:
-    """The patient's points: held, usable now, and the lots that expire (soonest first)."""
+def points_of(
+    *, org: Organization, patient: Patient, now: dt.datetime | None = None, zone: str | None = None
+) -> Points:
+    """The patient's points: held, usable now (lots expired by ``now`` excluded), and what expires
+    per day in ``zone`` (by default the patient's branch's) — the first ``EXPIRING_DAYS`` days with
+    something expiring, then one total — summed per day in one statement, as the wallet's bonus."""
     now = now or timezone.now()
     account = (
         Account.objects.for_org(org).filter(patient=patient, kind=AccountKind.POINTS, unit=POINTS).first()
     )
     if account is None:
         return Points()
-    lots = open_lots(org=org, account=account, now=now)
-    rows = Posting.objects.for_org(org).filter(pk__in=[lot for lot, _ in lots], expires_at__isnull=False)
-    when = {pk: at for pk, at in rows.values_list("pk", "expires_at") if at is not None}
+    if account.balance <= 0:
+        return Points(held=account.balance)
+    lots = lot_days(org, [account], now, zone or wallet_zone(patient)).get(account.pk, [])
+    dated = sorted((day, amount) for day, amount in lots if day is not None)
     return Points(
         held=account.balance,
-        usable=sum((left for _, left in lots), Decimal(0)),
-        expiring=[(when[lot], left) for lot, left in lots if lot in when],
+        usable=round_unit(sum((a for _, a in lots), Decimal(0)), POINTS),
+        expiring=dated[:EXPIRING_DAYS],
+        expiring_later=round_unit(sum((a for _, a in dated[EXPIRING_DAYS:]), Decimal(0)), POINTS),
     )
 
 

@@ -54,9 +54,8 @@ def patient_memberships(
 ) -> list[MembershipView]:
     """The patient's memberships (own first, then shared with them), newest first, with what is left."""
     at = at or timezone.now()
-    shared_ids = set(
-        MembershipMember.objects.for_org(org).filter(patient=patient).values_list("membership_id", flat=True)
-    )
+    # the memberships shared with the patient: a subquery of the one statement, not a query of its own
+    shared_ids = MembershipMember.objects.for_org(org).filter(patient=patient).values("membership_id")
     where = Q(patient=patient) | Q(pk__in=shared_ids) if include_shared else Q(patient=patient)
     rows = list(
         Membership.objects.for_org(org).filter(where).select_related("plan").order_by("-starts_at", "-pk")

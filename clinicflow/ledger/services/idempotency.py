@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinicflow.core.errors import Conflict, DomainError, ValidationFailed
@@ -52,12 +52,8 @@ def idempotent(
 ) -> tuple[int, dict[str, Any]]:
     """``(status, body)`` of the call: run now, or replayed (see the module)."""
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    organization=org, key=key, fingerprint=request_fingerprint
-                )
-        except IntegrityError:
+        row = _claim(org, key, request_fingerprint)
+        if row is None:
             row = IdempotencyKey.objects.for_org(org).select_for_update().get(key=key)
             if row.fingerprint != request_fingerprint:
                 raise Conflict(
@@ -80,6 +76,38 @@ def idempotent(
         body = json.loads(json.dumps(body, default=str))
         IdempotencyKey.objects.filter(pk=row.pk).update(status=status, body=body)
     return status, body
+
+
+_CLAIM = """
+INSERT INTO {table} (id, organization_id, key, fingerprint, status, body, created_at)
+VALUES (%s, %s, %s, %s, NULL, NULL, %s)
+ON CONFLICT ON CONSTRAINT ledger_idem_org_key_uniq DO NOTHING
+RETURNING id
+"""
+
+
+def _claim(org: Organization, key: str, request_fingerprint: str) -> IdempotencyKey | None:
+    """The key's new row, or None when the organisation already has the key (committed: an insert
+    racing a running first request waits on the unique index until that one commits or rolls back).
+    On PostgreSQL one ``INSERT ... ON CONFLICT DO NOTHING`` (no savepoint around a failing insert)."""
+    row = IdempotencyKey(organization=org, key=key, fingerprint=request_fingerprint)
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            return None
+        return row
+    with connection.cursor() as cur:
+        cur.execute(
+            _CLAIM.format(table=IdempotencyKey._meta.db_table),
+            [row.pk, org.pk, key, request_fingerprint, row.created_at],
+        )
+        inserted = cur.fetchone() is not None
+    if not inserted:
+        return None
+    row._state.adding = False
+    return row
 
 
 def idempotency_purge(*, now: Any = None, batch: int = PURGE_BATCH) -> int:

@@ -23,7 +23,7 @@ def clean_currency(org: Organization, value: object, field: str = "currency") ->
     code = str(value or "").strip().upper()
     if code not in MINOR_UNITS:
         raise ValidationFailed.field(field, "unknown currency")
-    if code not in org_currencies(org):
+    if code != org.currency and code not in org_currencies(org):  # the clinic's own: no query
         raise ValidationFailed.field(field, "the clinic keeps no balances in this currency")
     return code
 

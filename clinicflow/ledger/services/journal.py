@@ -72,12 +72,14 @@ def round_unit(amount: Decimal, unit: str) -> Decimal:
 class Leg:
     """One posting to be written: ``amount`` into ``account`` (negative: out of it). ``lot``: the lot
     a bonus or points posting takes from or gives back to; ``expires_at``: the expiry of the lot a
-    positive bonus or points posting opens."""
+    positive bonus or points posting opens. ``lot_left``: what the lot had left, read by the caller
+    while holding the account locked (``lots.take_from_lots``); ``post`` reads the lots without it."""
 
     account: Account
     amount: Decimal
     lot: uuid.UUID | None = None
     expires_at: dt.datetime | None = None
+    lot_left: Decimal | None = None
 
 
 def account_for(*, org: Organization, kind: str, unit: str, patient: Patient | None = None) -> Account:
@@ -158,12 +160,15 @@ def post(
     totals: dict[str, Decimal] = defaultdict(Decimal)
     moves: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
     taken: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    known: dict[uuid.UUID, Decimal | None] = {}  # what each lot had left, as the caller read it locked
     for leg in legs:
         _check_leg(org, leg)
         totals[leg.account.unit] += leg.amount
         moves[leg.account.pk] += leg.amount
         if leg.lot is not None and leg.amount < 0:
             taken[leg.lot] += -leg.amount
+            seen = known.get(leg.lot, leg.lot_left)
+            known[leg.lot] = None if seen is None or leg.lot_left is None else min(seen, leg.lot_left)
     unbalanced = sorted(unit for unit, total in totals.items() if total != 0)
     if unbalanced:
         raise LedgerError(f"the postings do not sum to zero in {', '.join(unbalanced)}")
@@ -176,7 +181,8 @@ def post(
             raise Conflict("not enough on the balance", fields={"amount": ["exceeds the balance"]})
         account.balance = current
         account.last_seq = locked[pk].last_seq
-    left = lot_remaining(org=org, lots=taken)
+    left = lot_remaining(org=org, lots=[lot for lot in taken if known[lot] is None])
+    left.update({lot: amount for lot, amount in known.items() if amount is not None})
     for lot, amount in taken.items():
         if left.get(lot, Decimal(0)) < amount:
             raise Conflict("the value was already used", fields={"amount": ["exceeds what is left"]})

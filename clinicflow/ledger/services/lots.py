@@ -122,11 +122,12 @@ def take_from_lots(
     *, org: Organization, account: Account, amount: Decimal, now: dt.datetime | None = None
 ) -> list[Leg]:
     """Legs taking ``amount`` out of the account's usable lots (first to expire first); fewer than
-    asked when the lots hold less (the caller compares)."""
+    asked when the lots hold less (the caller compares). Each leg carries what its lot had left
+    (``lot_left``), so ``post`` need not read it again: the caller holds ``account`` locked."""
     legs, left = [], amount
     for lot, available in open_lots(org=org, account=account, now=now):
         take = min(available, left)
-        legs.append(Leg(account, -take, lot=lot))
+        legs.append(Leg(account, -take, lot=lot, lot_left=available))
         left -= take
         if left == 0:
             break
@@ -154,12 +155,18 @@ def expired_lots(
     return out
 
 
-def expire_due(*, org: Organization, now: dt.datetime | None = None, limit: int = 500) -> list[Transaction]:
-    """Move what expired lots have left to the clinic's ``expired`` account: one transaction per
-    account (bounded by ``limit`` lots a run; idempotent: a lot with nothing left is skipped)."""
-    now = now or timezone.now()
+def expire_due(*, org: Organization, at: dt.datetime | None = None, limit: int = 500) -> list[Transaction]:
+    """Move what the lots expired by ``at`` (timezone-aware; default now) have left to the clinic's
+    ``expired`` account: one transaction per account, dated ``at`` (never later than now). Bounded by
+    ``limit`` lots a run; idempotent: a lot with nothing left is skipped, so a rerun posts nothing, and
+    a lot expiring after ``at`` is left for a later run."""
+    now = timezone.now()
+    if at is None:
+        at = now
+    elif timezone.is_naive(at):
+        raise ValueError("expire_due: `at` must be timezone-aware")
     by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for account_id, lot, _ in expired_lots(org=org, now=now, limit=limit):
+    for account_id, lot, _ in expired_lots(org=org, now=at, limit=limit):
         by_account.setdefault(account_id, []).append(lot)
     done = []
     for account_id, lots in by_account.items():
@@ -181,6 +188,7 @@ def expire_due(*, org: Organization, now: dt.datetime | None = None, limit: int 
                     locked=locked,
                     patient=account.patient,
                     memo="expired",
+                    at=min(at, now),
                 )
             )
     return done

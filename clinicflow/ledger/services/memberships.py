@@ -14,8 +14,9 @@ term the lot is empty. The periodic job ``memberships_earn_due`` runs it for eve
 by those days and no benefit is given while frozen. **Renew**: the same plan again, from the old end
 (or now, when it ended). **Cancel**: refund = the pro-rata part of the price for the active days
 left, minus the benefits used at list price (``MembershipUse``), never below zero nor above what the
-lot has left; the rest of the lot is earned (``revenue``). Stored value: the money part still on the
-balance (at most the price) is paid back; a bonus is never paid out.
+lot has left; the rest of the lot is earned (``revenue``). Stored value
+(``stored_value_cancel_terms``): the money part still on the balance (at most the price) is paid back;
+the plan's bonus is never paid out and what its lot has left is forfeited (to ``expired``).
 
 Every refusal names its field and posts nothing."""
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db import transaction as db_transaction
 from django.db.models import Sum
@@ -41,6 +43,7 @@ from clinicflow.ledger.models import (
     MembershipUse,
     PlanKind,
     PlanPeriod,
+    Posting,
     Transaction,
     TxKind,
 )
@@ -263,6 +266,54 @@ def refund_due(*, org: Organization, membership: Membership, at: dt.datetime) ->
     return min(due, _left(org, membership))
 
 
+Amount = TypeVar("Amount", int, Decimal)
+
+
+def stored_value_cancel_terms(
+    *, price: Amount, money_left: Amount, bonus_left: Amount
+) -> tuple[Amount, Amount]:
+    """A stored-value plan's cancellation, ``(refund, forfeited)``: the money part still on the balance
+    is paid back, at most the plan's price; what the plan's bonus lot has left is forfeited. (The one
+    rule: ``membership_cancel`` applies it, and the simulator with amounts in minor units.)"""
+    return min(price, max(money_left, 0 * price)), max(bonus_left, 0 * price)
+
+
+def _cancel_stored_value(
+    org: Organization, actor: User | None, m: Membership, at: dt.datetime, request: object
+) -> Decimal:
+    """Pay back the money part, forfeit what the plan's bonus lot has left; returns the refund."""
+    money = account_for(org=org, kind=AccountKind.MONEY, unit=m.currency, patient=m.patient)
+    opened = (
+        Posting.objects.for_org(org)
+        .filter(transaction=m.sale, account__kind=AccountKind.BONUS, lot__isnull=True, amount__gt=0)
+        .select_related("account")
+        .first()
+    )
+    locked = lock([money] if opened is None else [money, opened.account])
+    bonus_left = Decimal(0)
+    if opened is not None:
+        bonus_left = lot_remaining(org=org, lots=[opened.pk]).get(opened.pk) or Decimal(0)
+    price: Decimal = m.price
+    refund, forfeit = stored_value_cancel_terms(
+        price=price, money_left=locked[money.pk].balance, bonus_left=bonus_left
+    )
+    if refund > 0:
+        wallet_refund(
+            org=org, actor=actor, patient=m.patient, amount=refund, currency=m.currency, request=request
+        )
+    if opened is not None and forfeit > 0:
+        legs = [
+            Leg(opened.account, -forfeit, lot=opened.pk),
+            Leg(account_for(org=org, kind=AccountKind.EXPIRED, unit=m.currency), forfeit),
+        ]
+        txn = post(
+            org=org, kind=TxKind.EXPIRE, at=at, legs=legs, locked=locked, patient=m.patient, actor=actor,
+            memo="forfeited: stored-value plan cancelled", reference=str(m.pk),
+        )  # fmt: skip
+        audit_money(org, actor, txn, request)
+    return refund
+
+
 def membership_cancel(
     *, org: Organization, actor: User | None, membership: Membership, request: object = None
 ) -> Membership:
@@ -272,13 +323,7 @@ def membership_cancel(
         m = _held(org, membership)
         refund = Decimal(0)
         if m.plan.kind == PlanKind.STORED_VALUE:
-            money = account_for(org=org, kind=AccountKind.MONEY, unit=m.currency, patient=m.patient)
-            refund = min(m.price, lock([money])[money.pk].balance)
-            if refund > 0:
-                wallet_refund(
-                    org=org, actor=actor, patient=m.patient, amount=refund, currency=m.currency,
-                    request=request,
-                )  # fmt: skip
+            refund = _cancel_stored_value(org, actor, m, now, request)
         elif m.lot_id is not None:
             refund = refund_due(org=org, membership=m, at=now)
             held = account_for(org=org, kind=AccountKind.PREPAID, unit=m.currency, patient=m.patient)

@@ -16,13 +16,22 @@ random stream (``[seed, 29]``), so the rest of the simulation draws what it drew
 - ``renew_fee`` / ``renew_package``: the chance that a membership which ran its term is renewed (the
   same plan from its end); the others churn;
 - ``balance_pay``: the chance that a patient with a stored-value balance pays a visit from it
-  (bonus first, the lot expiring first, then the money paid in; the rest by the visit's method).
+  (bonus first, the lot expiring first, then the money paid in; the rest by the visit's method);
+- ``cancel_stored_value``: the chance that a stored-value plan is cancelled during its term (the
+  bonus's year, at a moment uniform over it; drawn from its own stream ``[seed, 29, 1]``): by the
+  ledger's rule (``stored_value_cancel_terms``) the money part still on the balance is paid back (at
+  most the price) and what the plan's bonus lot has left is forfeited; from the cancellation on, that
+  lot pays nothing.
 
 A cancellation's refund needs the uses before it, so a cancelled membership is emitted once every
-visit before the cancellation was settled (the month after it, or at the end of the run)."""
+visit before the cancellation was settled (the month after it, or at the end of the run). A stored-value
+plan's sale is emitted when sold (its bonus lot pays the visits before the cancellation, which the
+sale row carries); its cancellation is a second row (``settles``) emitted the same way, its refund
+taken from the balance at the patient's first visit or top-up after the cancellation, else then."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -31,13 +40,13 @@ import numpy as np
 
 from clinicflow.simulator.engine.batches import Booked
 from clinicflow.simulator.engine.ids import uuid7_array
+from clinicflow.simulator.engine.loyalty_wallets import BONUS_VALID_DAYS, Stored, Wallets
 from clinicflow.simulator.engine.state import DAY_S, World
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
 from clinicflow.simulator.scenario.model import ScenarioError
 from clinicflow.simulator.scenario.reader import TableReader
 
 FEE, STORED_VALUE, PACKAGE = (MEMBERSHIP_KINDS.index(k) for k in ("fee", "stored_value", "package"))
-BONUS_VALID_DAYS = 365  # the stored-value plan's bonus lasts a year (``MembershipPlan.bonus_valid_days``)
 DEFAULTS: dict[str, float] = {
     "term_days": 365,
     "fee_included": 2,
@@ -48,6 +57,7 @@ DEFAULTS: dict[str, float] = {
     "renew_fee": 0.5,
     "renew_package": 0.3,
     "balance_pay": 0.9,
+    "cancel_stored_value": 0.05,
 }
 TRACKED = (FEE, PACKAGE)  # the kinds with included procedures and churn
 
@@ -89,13 +99,6 @@ class Held:
 
 
 @dataclass
-class Wallet:
-    since: int  # the latest top-up: only later visits are paid from the balance
-    money: int = 0
-    lots: list[list[int]] = field(default_factory=list)  # bonus lots [left, expires at], oldest first
-
-
-@dataclass
 class UsageTally:
     sold: np.ndarray = field(default_factory=lambda: np.zeros(len(MEMBERSHIP_KINDS), np.int64))
     renewals: np.ndarray = field(default_factory=lambda: np.zeros(len(MEMBERSHIP_KINDS), np.int64))
@@ -113,6 +116,10 @@ class UsageTally:
     bonus_spent: int = 0
     money_spent: int = 0
     included_value: int = 0  # list prices of the visits paid with an included procedure
+    stored_exposure: float = 0.0  # stored-value plans: the sum of the share of the term each had by now
+    stored_exposure_sq: float = 0.0  # the sum of its squares (for the standard error)
+    stored_refunds: int = 0
+    forfeited: int = 0  # bonus forfeited by cancelled stored-value plans
 
 
 class Usage:
@@ -124,9 +131,9 @@ class Usage:
         child = world.id_rng.bit_generator.seed_seq.spawn(1)[0]  # type: ignore[attr-defined]
         self.id_rng = np.random.Generator(np.random.PCG64(child))
         self.held: dict[int, list[Held]] = {}
-        self.wallets: dict[int, Wallet] = {}
         self.pending: list[Held] = []  # cancelled by now, waiting for the visits before the cancellation
         self.t = UsageTally()
+        self.wallets = Wallets(world, self.p, self.t, self.rng)
         self.holder = np.zeros(1024, dtype=bool)  # by patient: holds a membership or a wallet
 
     def _mark(self, p: int) -> None:
@@ -143,17 +150,14 @@ class Usage:
         cancellation and renewals. Emits what is settled now."""
         out: list[Held] = []
         sv: list[int] = []
+        sv_cancel: list[int] = []
         for i in range(c["id"].shape[0]):
             kind, p, at = int(c["kind"][i]), int(c["patient"][i]), int(c["started"][i])
             self.t.sold[kind] += 1
             self._mark(p)
             if kind == STORED_VALUE:
-                wallet = self.wallets.setdefault(p, Wallet(since=at))
-                wallet.since = max(wallet.since, at)
-                wallet.money += int(c["price"][i])
-                if int(c["bonus"][i]) > 0:
-                    wallet.lots.append([int(c["bonus"][i]), at + BONUS_VALID_DAYS * DAY_S])
                 sv.append(i)
+                sv_cancel.append(self.wallets.top_up(c, i))
                 continue
             h = Held(
                 id=c["id"][i], patient=p, branch=int(c["branch"][i]), kind=kind, svc=int(c["service"][i]),
@@ -161,7 +165,11 @@ class Usage:
                 slots=self._slots(kind),
             )  # fmt: skip
             out += self._follow(h)
-        self._emit(out, {k: v[sv] for k, v in c.items()} if sv else None)
+        stored = None
+        if sv:
+            stored = {k: v[sv] for k, v in c.items()}
+            stored["cancel_at"] = np.array(sv_cancel, dtype=np.int64)
+        self._emit(out, stored)
 
     def _slots(self, kind: int) -> int:
         key = "fee_included" if kind == FEE else "package_sessions"
@@ -199,7 +207,9 @@ class Usage:
                 end=h.end + (h.end - h.start), slots=self._slots(h.kind), renewed_from=h.id,
             )  # fmt: skip
 
-    def _emit(self, held: list[Held], stored: dict[str, np.ndarray] | None) -> None:
+    def _emit(
+        self, held: list[Held], stored: dict[str, np.ndarray] | None, settled: Sequence[Stored] = ()
+    ) -> None:
         cols: dict[str, list[Any]] = {k: [] for k in COLUMNS}
         for h in held:
             refund = self._refund(h) if h.cancel_at >= 0 else 0
@@ -209,20 +219,24 @@ class Usage:
                 h.id, h.patient, h.branch, h.kind, h.price, 0, slots if h.kind == PACKAGE else 0,
                 h.svc, h.start, h.end, h.cancel_at, refund,
                 h.renewed_from if h.renewed_from is not None else np.zeros(16, np.uint8),
-                h.renewed_from is not None, slots,
+                h.renewed_from is not None, slots, 0, False,
             )  # fmt: skip
             for k, v in zip(COLUMNS, row, strict=True):
                 cols[k].append(v)
         if stored is not None:
             n = stored["id"].shape[0]
             extra = {
-                "ends": stored["started"] + BONUS_VALID_DAYS * DAY_S, "cancel_at": np.full(n, -1),
+                "ends": stored["started"] + BONUS_VALID_DAYS * DAY_S,
                 "refund": np.zeros(n, np.int64), "renewed_from": np.zeros((n, 16), np.uint8),
                 "renewal": np.zeros(n, bool), "included": np.zeros(n, np.int64),
+                "forfeit": np.zeros(n, np.int64), "settles": np.zeros(n, bool),
             }  # fmt: skip
             for k in COLUMNS:
                 v = stored[k] if k in stored else extra[k]
                 cols[k] += list(v)
+        for settles in self.wallets.settle(settled):
+            for k in COLUMNS:
+                cols[k].append(settles[k])
         if not cols["id"]:
             return
         self.w.emit("memberships", {k: _array(k, v) for k, v in cols.items()})
@@ -261,7 +275,7 @@ class Usage:
                     self.t.included_value += price
                     included[j], membership[j] = h.kind, h.id
                     continue
-            bonus[j], money[j] = self._spend(p, t, price)
+            bonus[j], money[j] = self.wallets.spend(p, t, price)
         w.emit("tenders", {"included": included, "membership": membership, "bonus": bonus, "money": money,
                            "service": bk.svc[rows].astype(np.int16)})  # fmt: skip
         lost = np.where(included >= 0, bk.price[rows], bonus)
@@ -275,29 +289,6 @@ class Usage:
             if h.svc == svc and h.start < t < h.stop and h.slots > 0:
                 return h
         return None
-
-    def _spend(self, p: int, t: int, price: int) -> tuple[int, int]:
-        wallet = self.wallets.get(p)
-        if wallet is None or t <= wallet.since:
-            return 0, 0
-        usable = [lot for lot in wallet.lots if lot[1] > t and lot[0] > 0]
-        if wallet.money + sum(lot[0] for lot in usable) <= 0:
-            return 0, 0
-        self.t.wallet_visits += 1
-        if self.rng.random() >= self.p["balance_pay"]:
-            return 0, 0
-        want, bonus = price, 0
-        for lot in sorted(usable, key=lambda x: x[1]):
-            take = min(lot[0], want)
-            lot[0] -= take
-            bonus += take
-            want -= take
-        money = min(wallet.money, want)
-        wallet.money -= money
-        self.t.balance_paid += 1
-        self.t.bonus_spent += bonus
-        self.t.money_spent += money
-        return bonus, money
 
     def _revenue(self, bk: Booked, di: np.ndarray, lost: np.ndarray) -> None:
         """Revenue is what was received (``booking.Payment``): an included procedure (the fee is
@@ -329,9 +320,10 @@ class Usage:
 
     def _flush(self, before: int) -> None:
         due = [h for h in self.pending if h.cancel_at < before]
-        if due:
+        stored = self.wallets.due(before)
+        if due or stored:
             self.pending = [h for h in self.pending if h.cancel_at >= before]
-            self._emit(due, None)
+            self._emit(due, None, stored)
 
     def finish(self) -> None:
         """The end of the run: the cancellations still waiting."""
@@ -340,12 +332,12 @@ class Usage:
 
 COLUMNS = (
     "id", "patient", "branch", "kind", "price", "bonus", "sessions", "service", "started", "ends",
-    "cancel_at", "refund", "renewed_from", "renewal", "included",
+    "cancel_at", "refund", "renewed_from", "renewal", "included", "forfeit", "settles",
 )  # fmt: skip
 _DTYPES = {
     "patient": np.int64, "branch": np.int16, "kind": np.int8, "price": np.int64, "bonus": np.int64,
     "sessions": np.int16, "service": np.int16, "started": np.int64, "ends": np.int64, "cancel_at": np.int64,
-    "refund": np.int64, "renewal": np.bool_, "included": np.int64,
+    "refund": np.int64, "renewal": np.bool_, "included": np.int64, "forfeit": np.int64, "settles": np.bool_,
 }  # fmt: skip
 
 

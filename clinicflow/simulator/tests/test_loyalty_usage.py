@@ -1,5 +1,6 @@
-"""Memberships used, cancelled and renewed, balances spent (issue #16): the simulator plants the rates
-(``[loyalty.usage]``), writes them through the ledger, and the loyalty reports recover them.
+"""Memberships used, cancelled and renewed, balances spent, stored-value plans cancelled (issue #16):
+the simulator plants the rates (``[loyalty.usage]``), writes them through the ledger, and the loyalty
+reports (or the ledger's rows) recover them.
 
 Every rate is checked within Z = 3 binomial standard errors of the planted one: |k/n − p| ≤
 3·sqrt(p(1 − p)/n) (a pooled rate over plans with different planted rates: the sum of the
@@ -32,6 +33,7 @@ from clinicflow.ledger.models import (
     MembershipUse,
     PlanKind,
     Posting,
+    Transaction,
     TxKind,
 )
 from clinicflow.ledger.services.verify import ledger_verify
@@ -42,7 +44,14 @@ Z = 3.0
 # the reports' days are UTC days for a chain: the run ends a second before the last one reported
 NOW = dt.datetime(2026, 6, 29, 23, 59, 59, tzinfo=dt.UTC)
 LAST_DAY = "2026-06-29"
-USAGE = {"term_days": 90, "renew_fee": 0.6, "renew_package": 0.3, "cancel_fee": 0.15, "cancel_package": 0.1}
+USAGE = {
+    "term_days": 90,
+    "renew_fee": 0.6,
+    "renew_package": 0.3,
+    "cancel_fee": 0.15,
+    "cancel_package": 0.1,
+    "cancel_stored_value": 0.8,
+}
 SCENARIO = {
     "clinic": {"months": 8},
     "loyalty": {"membership_probability": 0.3, "usage": USAGE},
@@ -173,7 +182,10 @@ def test_a_cancellation_refunds_pro_rata_less_what_was_used(run) -> None:
     uses: dict[object, Decimal] = defaultdict(Decimal)
     for m, value in MembershipUse.objects.for_org(org).values_list("membership_id", "value"):
         uses[m] += value
-    cancelled = list(Membership.objects.for_org(org).filter(status=MembershipStatus.CANCELLED))
+    every = list(
+        Membership.objects.for_org(org).filter(status=MembershipStatus.CANCELLED).select_related("plan")
+    )
+    cancelled = [m for m in every if m.plan.kind in TRACKED]
     assert cancelled
     for m in cancelled:
         assert m.cancelled_at is not None and m.refund is not None
@@ -184,8 +196,8 @@ def test_a_cancellation_refunds_pro_rata_less_what_was_used(run) -> None:
         assert (
             not MembershipUse.objects.for_org(org).filter(membership=m, used_at__gt=m.cancelled_at).exists()
         )
-    # the prepaid lot of a cancelled membership is empty; the refund is paid back
-    refunds = sum((m.refund for m in cancelled), Decimal(0))
+    # the prepaid lot of a cancelled membership is empty; the refund (stored value's too) is paid back
+    refunds = sum((m.refund or Decimal(0) for m in every), Decimal(0))
     paid_back = Payment.objects.for_org(org).filter(kind="refund", note="membership refund")
     assert paid_back.aggregate(s=Sum("amount"))["s"] == refunds > 0
     lots = Posting.objects.for_org(org).filter(
@@ -233,6 +245,63 @@ def test_balances_are_spent_never_negative_and_the_liability_is_their_sum(run) -
     topped = Posting.objects.for_org(org).filter(transaction__kind=TxKind.TOP_UP, account__kind__in=kinds)
     assert (
         held.filter(kind__in=kinds).aggregate(s=Sum("balance"))["s"] < topped.aggregate(s=Sum("amount"))["s"]
+    )
+
+
+@pytest.mark.django_db
+def test_stored_value_plans_are_cancelled_at_the_planted_rate_by_the_ledgers_rule(run) -> None:
+    """Recovered from the ledger's rows: each plan sold had the share f of its term (the bonus's year)
+    elapsed by now, its cancellation's moment is uniform over the term, so k cancelled by now is a sum
+    of binomials with p·f: |k − p·Σf| ≤ Z·sqrt(Σ p·f·(1 − p·f)). Each refund is the money part left
+    on the balance just before the cancellation (at most the price); what the plan's bonus lot had left
+    is forfeited, and the lot pays nothing after the cancellation."""
+    org, truth = run
+    sv = truth["loyalty_use"]["stored_value"]
+    p = sv["planted"]["cancel"]
+    assert p == USAGE["cancel_stored_value"]
+    plans = list(Membership.objects.for_org(org).filter(plan__kind=PlanKind.STORED_VALUE))
+    assert len(plans) == sv["realised"]["sold"] > 100
+    end, second = NOW, dt.timedelta(seconds=1)
+    shares = [
+        min(1.0, max(0.0, (end - m.starts_at - second) / (m.ends_at - m.starts_at - second))) for m in plans
+    ]
+    assert abs(sum(shares) - sv["realised"]["by_now"]["exposure"]) < 1e-3
+    cancelled = [m for m in plans if m.status == MembershipStatus.CANCELLED]
+    k = len(cancelled)
+    assert k == sv["realised"]["cancelled"] == sv["realised"]["by_now"]["k"] > 15
+    expected = p * sum(shares)
+    assert abs(k - expected) <= Z * math.sqrt(sum(p * f * (1 - p * f) for f in shares)), (k, expected)
+    by_now = sv["realised"]["by_now"]
+    assert abs(by_now["rate"] - p) <= Z * by_now["se"] + 1e-9, by_now
+    # the refund: the money part left just before the cancellation, at most the price
+    money = {a.patient_id: a for a in Account.objects.for_org(org).filter(kind=AccountKind.MONEY)}
+    forfeited = Decimal(0)
+    for m in cancelled:
+        assert m.cancelled_at is not None and m.starts_at < m.cancelled_at <= NOW
+        before = Posting.objects.for_org(org).filter(
+            account=money[m.patient_id], created_at__lt=m.cancelled_at
+        )
+        left = _sum(before, "amount")
+        assert m.refund == min(m.price, left), (m.pk, m.refund, left)
+        # the plan's bonus lot: forfeited at the cancellation, empty after it, untouched later
+        lot = Posting.objects.for_org(org).get(
+            transaction=m.sale_id, account__kind=AccountKind.BONUS, lot=None
+        )
+        taken = Posting.objects.for_org(org).filter(lot=lot.pk)
+        assert not taken.filter(created_at__gt=m.cancelled_at).exists()
+        gone = taken.filter(transaction__kind=TxKind.EXPIRE, transaction__reference=str(m.pk))
+        assert lot.amount + _sum(taken, "amount") == 0
+        forfeited -= _sum(gone, "amount")
+    assert forfeited == Decimal(str(sv["realised"]["forfeited"])) > 0
+    refunds = sum((m.refund or Decimal(0) for m in cancelled), Decimal(0))
+    assert refunds == Decimal(str(sv["realised"]["refunds"])) > 0
+    # a plan not cancelled keeps its membership active; its bonus lot is not forfeited
+    active = [m for m in plans if m.status == MembershipStatus.ACTIVE]
+    assert len(active) == len(plans) - k
+    assert (
+        not Transaction.objects.for_org(org)
+        .filter(kind=TxKind.EXPIRE, reference__in=[str(m.pk) for m in active])
+        .exists()
     )
 
 

@@ -134,7 +134,8 @@ def _bonus_legs(b: _Batch, p: int, bonus: int, at: int, cur: str) -> list[tuple[
         return legs
     held, want = b.account(p, AccountKind.BONUS, cur), bonus
     for lot in sorted(b.st.bonus.get(p, []), key=lambda x: x[2]):
-        take = min(lot[1], want) if lot[2] > at else 0
+        # [lot, left, expires at, usable until (the expiry, or its stored-value plan's cancellation)]
+        take = min(lot[1], want) if lot[2] > at and lot[3] > at else 0
         if take > 0:
             legs.append((held, cur, -take, lot[0]))
             lot[1] -= take

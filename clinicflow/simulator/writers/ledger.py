@@ -54,7 +54,10 @@ class _State:
     accounts: dict[tuple[int, str, str], list[Any]] = field(default_factory=dict)
     clinic: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     lots: dict[int, list[list[Any]]] = field(default_factory=dict)
-    bonus: dict[int, list[list[Any]]] = field(default_factory=dict)  # [lot, left, expires at] per patient
+    # [lot, left, expires at, usable until] per patient (until: the expiry, or the plan's cancellation)
+    bonus: dict[int, list[list[Any]]] = field(default_factory=dict)
+    # stored-value plans cancelled later: membership id -> (the sale, its bonus lot)
+    stored: dict[bytes, tuple[Any, list[Any] | None]] = field(default_factory=dict)
     plans: dict[Any, np.ndarray] = field(default_factory=dict)
     codes: dict[int, str] = field(default_factory=dict)
     referred: set[int] = field(default_factory=set)

@@ -10,7 +10,12 @@
   ``booking.Payment`` (no appointment), as money received;
 - a **cancellation** (``membership_cancel``'s postings): the lot's whole price leaves ``prepaid`` —
   the refund (the engine's, by the ledger's rule) back to ``cash`` (and a ``booking.Payment`` of kind
-  refund), the rest earned (``revenue``); the membership is written ``cancelled`` with its refund.
+  refund), the rest earned (``revenue``); the membership is written ``cancelled`` with its refund;
+- a stored-value plan's **cancellation** comes as a second row (``settles``) after its sale, which
+  carried its moment (``cancel_at``: the bonus lot pays no visit from then on, and the membership row
+  waits for the cancellation): the refund (``money`` → ``cash``, a ``refund`` transaction, and a
+  ``booking.Payment`` of kind refund), what the plan's bonus lot has left forfeited (``bonus`` →
+  ``expired``, an ``expire`` transaction referencing the membership), as ``membership_cancel`` posts.
 
 The fees of the memberships still open are earned up to "now" after the load
 (``ledger.finish_ledger``)."""
@@ -25,7 +30,8 @@ import numpy as np
 from clinicflow.booking.models import Payment, PaymentKind, PaymentMethod
 from clinicflow.ledger.models import AccountKind, Membership, MembershipPlan, TxKind
 from clinicflow.simulator.engine.ids import uuid7_array
-from clinicflow.simulator.engine.loyalty_use import BONUS_VALID_DAYS, FEE, PACKAGE, usage_params
+from clinicflow.simulator.engine.loyalty_use import FEE, PACKAGE, STORED_VALUE, usage_params
+from clinicflow.simulator.engine.loyalty_wallets import BONUS_VALID_DAYS
 from clinicflow.simulator.engine.state import DAY_S
 from clinicflow.simulator.scenario import MEMBERSHIP_KINDS
 from clinicflow.simulator.writers.base import Columns, SinkBase
@@ -94,6 +100,54 @@ def _cancel(b: _Batch, c: Columns, i: int, lot: Any, cur: str) -> None:
     b.post(TxKind.MEMBERSHIP_CANCEL, p, at, legs, ref=str(uuid.UUID(bytes=c["id"][i].tobytes())))
 
 
+def _stored_value_sale(b: _Batch, c: Columns, i: int, cur: str) -> Any:
+    """The top-up with the plan's bonus lot (usable until its expiry, or the plan's cancellation);
+    the sale of a plan cancelled later is remembered for its cancellation's row."""
+    p, at, price, bonus = (int(c[k][i]) for k in ("patient", "started", "price", "bonus"))
+    legs = [
+        (b.clinic(AccountKind.CASH, cur), cur, -price, None),
+        (b.account(p, AccountKind.MONEY, cur), cur, price, None),
+    ]
+    expires = at + BONUS_VALID_DAYS * DAY_S
+    if bonus > 0:
+        legs += [
+            (b.clinic(AccountKind.BONUS_ISSUED, cur), cur, -bonus, None),
+            (b.account(p, AccountKind.BONUS, cur), cur, bonus, None),
+        ]
+    txn, ids = b.post(TxKind.TOP_UP, p, at, legs, ref="sim-stored-value", expires={3: expires})
+    cancel_at = int(c["cancel_at"][i])
+    lot = None
+    if bonus > 0:
+        lot = [ids[3], bonus, expires, cancel_at if cancel_at >= 0 else expires]
+        b.st.bonus.setdefault(p, []).append(lot)
+    if cancel_at >= 0:
+        b.st.stored[c["id"][i].tobytes()] = (txn, lot)
+    return txn
+
+
+def _stored_value_cancel(b: _Batch, c: Columns, i: int, cur: str) -> Any:
+    """The cancellation's refund and forfeit (``membership_cancel``'s postings); returns the sale."""
+    p, at, refund, forfeit = (int(c[k][i]) for k in ("patient", "cancel_at", "refund", "forfeit"))
+    sale, lot = b.st.stored.pop(c["id"][i].tobytes())
+    if refund > 0:
+        legs = [
+            (b.account(p, AccountKind.MONEY, cur), cur, -refund, None),
+            (b.clinic(AccountKind.CASH, cur), cur, refund, None),
+        ]
+        b.post(TxKind.REFUND, p, at, legs)
+    left = 0 if lot is None else lot[1]
+    assert left == forfeit, (p, left, forfeit)
+    if lot is not None and forfeit > 0:
+        legs = [
+            (b.account(p, AccountKind.BONUS, cur), cur, -forfeit, lot[0]),
+            (b.clinic(AccountKind.EXPIRED, cur), cur, forfeit, None),
+        ]
+        memo = "forfeited: stored-value plan cancelled"
+        b.post(TxKind.EXPIRE, p, at, legs, ref=str(uuid.UUID(bytes=c["id"][i].tobytes())), memo=memo)
+        lot[1] = 0
+    return sale
+
+
 def write_memberships(out: SinkBase, c: Columns) -> None:
     b, cur = _Batch(out), out.ctx.currency
     _plans(out, b, c)
@@ -101,28 +155,29 @@ def write_memberships(out: SinkBase, c: Columns) -> None:
     sales: list[Any] = []
     for i in range(c["id"].shape[0]):
         p, kind, at = int(c["patient"][i]), MEMBERSHIP_KINDS[int(c["kind"][i])], int(c["started"][i])
-        price, bonus = int(c["price"][i]), int(c["bonus"][i])
+        price = int(c["price"][i])
         cash = b.clinic(AccountKind.CASH, cur)
         if kind == "stored_value":
-            legs = [(cash, cur, -price, None), (b.account(p, AccountKind.MONEY, cur), cur, price, None)]
-            expires = at + BONUS_VALID_DAYS * DAY_S
-            if bonus > 0:
-                legs += [
-                    (b.clinic(AccountKind.BONUS_ISSUED, cur), cur, -bonus, None),
-                    (b.account(p, AccountKind.BONUS, cur), cur, bonus, None),
-                ]
-            txn, ids = b.post(TxKind.TOP_UP, p, at, legs, ref="sim-stored-value", expires={3: expires})
-            if bonus > 0:
-                b.st.bonus.setdefault(p, []).append([ids[3], bonus, expires])
+            settles = bool(c["settles"][i])
+            sales.append(_stored_value_cancel(b, c, i, cur) if settles else _stored_value_sale(b, c, i, cur))
             lots.append(None)
-        else:
-            legs = [(cash, cur, -price, None), (b.account(p, AccountKind.PREPAID, cur), cur, price, None)]
-            txn, ids = b.post(TxKind.MEMBERSHIP_SALE, p, at, legs, ref=f"sim-{kind}")
-            lots.append(ids[1])
-            if int(c["cancel_at"][i]) >= 0:
-                _cancel(b, c, i, ids[1], cur)
+            continue
+        legs = [(cash, cur, -price, None), (b.account(p, AccountKind.PREPAID, cur), cur, price, None)]
+        txn, ids = b.post(TxKind.MEMBERSHIP_SALE, p, at, legs, ref=f"sim-{kind}")
+        lots.append(ids[1])
+        if int(c["cancel_at"][i]) >= 0:
+            _cancel(b, c, i, ids[1], cur)
         sales.append(txn)
     b.flush()
+    _payments(out, c)
+    # the membership of a stored-value plan cancelled later is written with its cancellation
+    waits = (c["kind"] == STORED_VALUE) & (c["cancel_at"] >= 0) & ~c["settles"]
+    if waits.any():
+        keep = np.flatnonzero(~waits)
+        c = {k: v[keep] for k, v in c.items()}
+        lots, sales = [lots[j] for j in keep], [sales[j] for j in keep]
+    if not lots:
+        return
     cancelled = c["cancel_at"] >= 0
     svc = np.where(np.isin(c["kind"], (FEE, PACKAGE)), c["service"], -1)
     out.put(Membership, {
@@ -137,12 +192,11 @@ def write_memberships(out: SinkBase, c: Columns) -> None:
         "lot__null": np.array([x is None for x in lots]), "renewed_from": c["renewed_from"],
         "renewed_from__null": ~c["renewal"], "created_by": None, "created_at": c["started"],
     })  # fmt: skip
-    _payments(out, c)
 
 
 def _payments(out: SinkBase, c: Columns) -> None:
     """The money received for the sales, and paid back by the cancellations."""
-    cur, pay = out.ctx.currency, c["price"] > 0
+    cur, pay = out.ctx.currency, (c["price"] > 0) & ~c["settles"]
     back = (c["cancel_at"] >= 0) & (c["refund"] > 0)
     at = np.concatenate([c["started"][pay], c["cancel_at"][back]])
     rows = np.concatenate([np.flatnonzero(pay), np.flatnonzero(back)])
