@@ -1,6 +1,7 @@
 """``clv_classes`` (A/B/C by historical plus predicted lifetime value) and ``recall_candidates`` (high
 value, low P(alive)), from the stored predictions (``PatientPrediction``, written by
-``clinicflow analytics clv --org``) and net revenue to date."""
+``clinicflow analytics clv --org``) and net revenue to date, ranked and grouped by the database
+(``value_sql``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.patients import value_to_date
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -19,7 +19,8 @@ from clinicflow.analytics.reports.base import (
     ratio,
     register,
 )
-from clinicflow.patients.models import Patient, PatientPrediction
+from clinicflow.analytics.reports.owner.value_sql import ClassSums, class_sums, has_predictions, lapsing_top
+from clinicflow.patients.models import Patient
 
 CLASSES = (("A", Decimal("0.2")), ("B", Decimal("0.3")), ("C", Decimal("0.5")))  # shares of patients
 RECALL_ALIVE = 0.5  # P(alive) below this: lapsing
@@ -29,39 +30,25 @@ NO_PREDICTIONS = _(
 )
 
 
-def _valued(ctx: ReportContext) -> list[tuple[Any, Decimal, Decimal, float]]:
-    """(patient, historical value, predicted value, P(alive)) of patients with a prediction in the
-    report's currency, highest total value first."""
-    history = value_to_date(org=ctx.org, currency=ctx.currency)
-    preds = PatientPrediction.objects.for_org(ctx.org).filter(currency=ctx.currency)
-    if ctx.branch is not None:
-        preds = preds.filter(patient__branch=ctx.branch)
-    rows = [
-        (p, history.get(p, Decimal(0)), Decimal(clv), float(alive))
-        for p, clv, alive in preds.values_list("patient_id", "clv", "p_alive")
-    ]
-    return sorted(rows, key=lambda r: (-(r[1] + r[2]), str(r[0])))
-
-
 def compute_classes(ctx: ReportContext) -> ReportResult:
-    valued = _valued(ctx)
-    if not valued:
+    n, sums = class_sums(
+        org=ctx.org, currency=ctx.currency, branch=ctx.branch, shares=(CLASSES[0][1], CLASSES[1][1])
+    )
+    if not n:
         return ReportResult(rows=[], notes=[str(NO_PREDICTIONS)])
     rows: list[dict[str, Any]] = []
-    at = 0
-    for i, (name, share) in enumerate(CLASSES):
-        n = len(valued) - at if i == len(CLASSES) - 1 else int(len(valued) * share)
-        part = valued[at : at + n]
-        at += n
-        hist = sum((r[1] for r in part), Decimal(0))
-        pred = sum((r[2] for r in part), Decimal(0))
+    for name, _share in CLASSES:
+        part = sums.get(name, ClassSums(0, Decimal(0), Decimal(0)))
+        hist, pred = part.historical, part.predicted
         rows.append(
             {
                 "klass": name,
-                "patients": len(part),
+                "patients": part.patients,
                 "historical": hist,
                 "predicted": pred,
-                "per_patient": ((hist + pred) / len(part)).quantize(Decimal("0.01")) if part else None,
+                "per_patient": ((hist + pred) / part.patients).quantize(Decimal("0.01"))
+                if part.patients
+                else None,
                 "value_share": None,
             }
         )
@@ -80,23 +67,28 @@ def compute_classes(ctx: ReportContext) -> ReportResult:
 
 
 def compute_recall(ctx: ReportContext) -> ReportResult:
-    valued = _valued(ctx)
-    if not valued:
+    org, currency, branch = ctx.org, ctx.currency, ctx.branch
+    lapsing = lapsing_top(
+        org=org, currency=currency, branch=branch, alive_below=RECALL_ALIVE, rows=RECALL_ROWS
+    )
+    if not lapsing and not has_predictions(org=org, currency=currency, branch=branch):
         return ReportResult(rows=[], notes=[str(NO_PREDICTIONS)])
-    top = valued[: max(1, len(valued) // 5)]  # class A
-    lapsing = [r for r in top if r[3] < RECALL_ALIVE][:RECALL_ROWS]
-    names = {
-        p.pk: f"{p.last_name} {p.first_name}"
-        for p in Patient.objects.for_org(ctx.org).filter(pk__in=[r[0] for r in lapsing])
-    }
+    names = (
+        {
+            p.pk: f"{p.last_name} {p.first_name}"
+            for p in Patient.objects.for_org(ctx.org).filter(pk__in=[r.patient_id for r in lapsing])
+        }
+        if lapsing
+        else {}
+    )
     rows = [
         {
-            "name": names.get(p, str(p)),
-            "historical": hist,
-            "predicted": pred,
-            "p_alive": alive,
+            "name": names.get(r.patient_id, str(r.patient_id)),
+            "historical": r.historical,
+            "predicted": r.predicted,
+            "p_alive": r.p_alive,
         }
-        for p, hist, pred, alive in lapsing
+        for r in lapsing
     ]
     notes = [
         str(
