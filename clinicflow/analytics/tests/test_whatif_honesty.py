@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from clinicflow.analytics.pricing.forecast import forecast
 from clinicflow.analytics.pricing.history import realised
@@ -33,6 +34,18 @@ CLINIC = {"months": MONTHS, "end_date": END.isoformat(), "demand_factor": 0.4}
 BASELINE_REVENUE = 0.12
 RECALL_UP = 1.5  # the recall campaigns reach half as many lapsed patients again, and half as many book
 REPEAT_UP = 1.3  # every doctor's repeat rate × 1.3
+
+# A statistical check of the model against five re-runs of the simulator, the slowest module of the
+# suite: it runs once, in the PostgreSQL pass. The database is incidental to what it checks; the
+# planner's SQL on SQLite is checked by test_whatif_grouped.py (equal to the Python reference).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="five simulations and re-runs: run once, in the PostgreSQL pass (the SQL on SQLite: "
+        "test_whatif_grouped.py)",
+    ),
+]
 
 
 def _simulate(slug: str, changes: list[dict[str, Any]]):  # type: ignore[no-untyped-def]

@@ -92,17 +92,20 @@ def wallet_get(
 ) -> Wallet:
     """The patient's balances per kind and unit (cached balance; for bonus and points what can be
     spent now, and what expires per day in ``zone``, by default the patient's branch's). The lots are
-    read in one statement, summed per expiry day in the database (not lot by lot)."""
+    read summed per expiry day in the database (not lot by lot), in the same statement as the
+    accounts when the zone is known without a query (given, or the patient's branch already read)."""
     now = now or timezone.now()
-    accounts = [
-        a
-        for a in Account.objects.for_org(org).filter(patient=patient).order_by("unit", "kind")
-        if a.kind in PATIENT_KINDS
-    ]
-    with_lots = [a for a in accounts if a.kind in LOT_KINDS and a.balance > 0]
-    days: dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]] = {}
-    if with_lots:
-        days = _lot_days(org, with_lots, now, zone or _zone(patient))
+    zone = zone or _zone_read(patient)
+    if zone is not None:
+        accounts, days = _accounts_with_days(org, patient, now, zone)
+    else:
+        accounts = [
+            a
+            for a in Account.objects.for_org(org).filter(patient=patient).order_by("unit", "kind")
+            if a.kind in PATIENT_KINDS
+        ]
+        with_lots = [a for a in accounts if a.kind in LOT_KINDS and a.balance > 0]
+        days = _lot_days(org, with_lots, now, _zone(patient)) if with_lots else {}
     out = []
     for account in accounts:
         item = Balance(
@@ -119,6 +122,13 @@ def wallet_get(
     return Wallet(patient=patient, balances=out)
 
 
+def _zone_read(patient: Patient) -> str | None:
+    """``_zone`` when it costs no query (the patient's branch already read, or none), else None."""
+    if patient.branch_id is None or Patient.branch.is_cached(patient):
+        return _zone(patient)
+    return None
+
+
 def _zone(patient: Patient) -> str:
     """The zone the wallet's days are in: the patient's branch's (the zone its pages render in),
     without a branch the current one."""
@@ -127,7 +137,7 @@ def _zone(patient: Patient) -> str:
 
 
 _LOT_DAYS = """
-SELECT o.account_id, {day}, SUM(l.amount_left)
+SELECT o.account_id, {day} AS expiry_day, SUM(l.amount_left) AS amount_left
   FROM (SELECT COALESCE(p.lot_id, p.id) AS root, SUM(p.amount) AS amount_left
           FROM {table} p
          WHERE p.organization_id = %s AND p.account_id IN ({ids})
@@ -161,6 +171,49 @@ def _lot_days(
     return out
 
 
+# the patient's accounts with what their usable lots have left per expiry day (one row per account
+# and day; an account without lots: one row with NULLs), the lots' accounts as a subquery
+_LOT_ACCOUNTS = """
+SELECT b.id FROM {table} b
+ WHERE b.organization_id = %s AND b.patient_id = %s AND b.kind IN ({kinds}) AND b.balance > 0"""
+_ACCOUNTS_DAYS = """
+SELECT a.*, d.expiry_day AS lot_day, d.amount_left AS lot_left
+  FROM {account} a
+  LEFT JOIN ({days}) d ON d.account_id = a.id
+ WHERE a.organization_id = %s AND a.patient_id = %s AND a.kind IN ({kinds})
+ ORDER BY a.unit, a.kind
+"""
+
+
+def _accounts_with_days(
+    org: Organization, patient: Patient, now: dt.datetime, zone: str
+) -> tuple[list[Account], dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]]]:
+    """The patient's accounts (by unit, kind) and ``_lot_days`` of those with lots, in one statement."""
+    table = Account._meta.db_table
+    lots = sorted(str(k) for k in LOT_KINDS)
+    ids = _LOT_ACCOUNTS.format(table=table, kinds=placeholders(len(lots)))
+    day, day_params = connection.ops.datetime_cast_date_sql("o.expires_at", (), zone)
+    days_sql = _LOT_DAYS.format(day=day, table=Posting._meta.db_table, ids=ids)
+    kinds = sorted(str(k) for k in PATIENT_KINDS)
+    sql = _ACCOUNTS_DAYS.format(account=table, days=days_sql, kinds=placeholders(len(kinds)))
+    org_id, patient_id = db_uuid(org.pk), db_uuid(patient.pk)
+    params = [*day_params, org_id, org_id, patient_id, *lots, org_id, db_datetime(now)]
+    params += [org_id, patient_id, *kinds]
+    accounts: dict[uuid.UUID, Account] = {}
+    out: dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]] = {}
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    for row in Account.objects.raw(sql, params):
+        account = accounts.setdefault(row.pk, row)
+        amount = getattr(row, "lot_left", None)
+        if amount is None:
+            continue
+        # (SQLite sums decimals as floats: back to the unit's places)
+        left = round_unit(Decimal(str(amount)), account.unit)
+        if left > 0:
+            out.setdefault(account.pk, []).append((py_date(getattr(row, "lot_day", None)), left))
+    return list(accounts.values()), out
+
+
 @dataclass(frozen=True)
 class Line:
     id: uuid.UUID
@@ -183,14 +236,40 @@ class Line:
         return str(AccountKind(self.account).label)
 
 
+# the newest ``limit`` postings of each of the patient's accounts (index (organization, account,
+# created_at, id), read backwards), then the newest ``limit`` of those with their transaction
+_LINES_PG = """
+SELECT p.id, p.created_at, p.transaction_id, t.kind, a.kind, p.unit, p.amount, p.balance_after,
+       p.expires_at, t.reverses_id
+  FROM {account} a
+ CROSS JOIN LATERAL (
+        SELECT q.id, q.created_at, q.transaction_id, q.unit, q.amount, q.balance_after, q.expires_at
+          FROM {posting} q
+         WHERE q.organization_id = a.organization_id AND q.account_id = a.id
+         ORDER BY q.created_at DESC, q.id DESC
+         LIMIT %s) p
+  JOIN {transaction} t ON t.id = p.transaction_id AND t.organization_id = a.organization_id
+ WHERE a.organization_id = %s AND a.patient_id = %s
+ ORDER BY p.created_at DESC, p.id DESC
+ LIMIT %s
+"""
+
+
 def ledger_lines(*, org: Organization, patient: Patient, limit: int = LEDGER_LINES) -> list[Line]:
-    """The patient's last ``limit`` postings, newest first, with their transaction."""
-    accounts = list(Account.objects.for_org(org).filter(patient=patient).values_list("pk", "kind"))
-    kinds = dict(accounts)
+    """The patient's last ``limit`` postings, newest first, with their account's kind and their
+    transaction, in one statement (on PostgreSQL a ``LATERAL`` read of each account's newest
+    postings, so it does not grow with the history)."""
+    if connection.vendor == "postgresql":
+        sql = _LINES_PG.format(
+            account=Account._meta.db_table,
+            posting=Posting._meta.db_table,
+            transaction=Transaction._meta.db_table,
+        )
+        return [Line(*row) for row in fetch(sql, [limit, org.pk, patient.pk, limit])]
     rows = (
         Posting.objects.for_org(org)
-        .filter(account__in=list(kinds))
-        .select_related("transaction")
+        .filter(account__patient=patient, account__organization=org)
+        .select_related("transaction", "account")
         .order_by("-created_at", "-id")[:limit]
     )
     return [
@@ -199,7 +278,7 @@ def ledger_lines(*, org: Organization, patient: Patient, limit: int = LEDGER_LIN
             at=p.created_at,
             transaction=p.transaction_id,
             kind=p.transaction.kind,
-            account=kinds[p.account_id],
+            account=p.account.kind,
             unit=p.unit,
             amount=p.amount,
             balance_after=p.balance_after,

@@ -7,8 +7,9 @@ the money does not, so this order never lets a patient lose value to expiry that
 have used; and points are earned only on the part paid from ``money`` (never on bonus), at the
 points programme's rate for the service category.
 
-Every service locks the patient's accounts (``SELECT ... FOR UPDATE``), checks, and posts one
-balanced transaction; a refusal posts nothing."""
+Every service reads and locks the patient's accounts (``SELECT ... FOR UPDATE``; with the clinic's
+accounts, one statement: ``journal.accounts_locked``), checks, and posts one balanced transaction; a
+refusal posts nothing."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from clinicflow.ledger.models import (
     TxKind,
 )
 from clinicflow.ledger.services.inputs import clean_amount, clean_currency
-from clinicflow.ledger.services.journal import Leg, accounts_of, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_locked, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.patients.models import Patient
 
@@ -88,10 +89,9 @@ def wallet_top_up(
         wanted = [(AccountKind.MONEY, unit), (AccountKind.CASH, unit)]
         if bonus > 0 and plan is not None:
             wanted += [(AccountKind.BONUS, unit), (AccountKind.BONUS_ISSUED, unit)]
-        acc = accounts_of(org=org, patient=patient, wanted=wanted)
+        acc, locked = accounts_locked(org=org, patient=patient, wanted=wanted)
         money = acc[(AccountKind.MONEY, unit)]
         legs = [Leg(acc[(AccountKind.CASH, unit)], -paid), Leg(money, paid)]
-        accounts = [money]
         if bonus > 0 and plan is not None:
             held = acc[(AccountKind.BONUS, unit)]
             days = plan.bonus_valid_days
@@ -100,13 +100,12 @@ def wallet_top_up(
                 Leg(acc[(AccountKind.BONUS_ISSUED, unit)], -bonus),
                 Leg(held, bonus, expires_at=expires),
             ]
-            accounts.append(held)
         txn = post(
             org=org,
             kind=TxKind.TOP_UP,
             at=now,
             legs=legs,
-            locked=lock(accounts),
+            locked=locked,
             patient=patient,
             actor=actor,
             reference=plan.code if plan else "",
@@ -148,10 +147,9 @@ def wallet_spend(
         kinds = [(AccountKind.MONEY, unit), (AccountKind.BONUS, unit), (AccountKind.REVENUE, unit)]
         if rate:
             kinds += [(AccountKind.POINTS, POINTS), (AccountKind.POINTS_ISSUED, POINTS)]
-        acc = accounts_of(org=org, patient=patient, wanted=kinds)
+        acc, locked = accounts_locked(org=org, patient=patient, wanted=kinds)
         money, bonus = acc[(AccountKind.MONEY, unit)], acc[(AccountKind.BONUS, unit)]
         points = acc.get((AccountKind.POINTS, POINTS))
-        locked = lock([a for a in (money, bonus, points) if a is not None])
         legs = take_from_lots(org=org, account=locked[bonus.pk], amount=wanted)
         from_money = wanted + sum((leg.amount for leg in legs), Decimal(0))
         if from_money > locked[money.pk].balance:
@@ -196,11 +194,10 @@ def wallet_refund(
     unit = clean_currency(org, currency)
     wanted = clean_amount(amount, unit)
     with db_transaction.atomic():
-        acc = accounts_of(
+        acc, locked = accounts_locked(
             org=org, patient=patient, wanted=[(AccountKind.MONEY, unit), (AccountKind.CASH, unit)]
         )
         money = acc[(AccountKind.MONEY, unit)]
-        locked = lock([money])
         if wanted > locked[money.pk].balance:
             raise Conflict("more than the paid-in balance", fields={"amount": ["exceeds the balance"]})
         legs = [Leg(money, -wanted), Leg(acc[(AccountKind.CASH, unit)], wanted)]

@@ -15,12 +15,14 @@ from django.test.utils import CaptureQueriesContext
 
 from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import AuditEvent, Branch, Organization
-from clinicflow.ledger.models import AccountKind, IdempotencyKey, TxKind
+from clinicflow.ledger.models import AccountKind, IdempotencyKey, Posting, TxKind
+from clinicflow.ledger.selectors.wallet import ledger_lines, wallet_get
 from clinicflow.ledger.services.inputs import clean_currency
 from clinicflow.ledger.services.journal import Leg, accounts_of, lock, post
 from clinicflow.ledger.services.lots import open_lots, take_from_lots
 from clinicflow.ledger.services.wallet import wallet_spend, wallet_top_up
 from clinicflow.ledger.tests.factories import make_patient, make_plan, make_program, patient_balance
+from clinicflow.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
 Api = Callable[[str], Client]
@@ -135,3 +137,111 @@ def test_the_wallet_read_is_audited_in_few_statements(api: Api, org: Organizatio
     if connection.vendor == "postgresql":
         # token, patient, the audit row (chain head, then the row with its link), memberships, accounts
         assert len([q for q in sql if q not in ("BEGIN", "COMMIT")]) <= 7, "\n".join(q[:100] for q in sql)
+
+
+def _account_statements(sql: list[str]) -> list[str]:
+    return [q for q in sql if q.lstrip().startswith(("SELECT", "WITH")) and "ledger_account" in q]
+
+
+def test_a_spend_reads_and_locks_its_accounts_in_one_statement(org: Organization) -> None:
+    """On PostgreSQL the patient's accounts are read ``FOR UPDATE`` with the clinic's beside them
+    (not locked) in one statement (was: a read, then the lock); elsewhere a read, then the lock."""
+    make_program(org)
+    patient = make_patient(org)
+    plan = make_plan(org)
+    wallet_top_up(org=org, actor=None, patient=patient, amount="50000", currency="RUB", plan=plan)
+    wallet_spend(org=org, actor=None, patient=patient, amount="100", currency="RUB", category="laser")
+    with CaptureQueriesContext(connection) as ctx:
+        wallet_spend(org=org, actor=None, patient=patient, amount="7000", currency="RUB", category="laser")
+    reads = _account_statements([q["sql"] for q in ctx.captured_queries])
+    if connection.vendor == "postgresql":
+        [one] = reads
+        locking, clinic = one.split("UNION ALL")
+        assert "FOR UPDATE" in locking and "a.patient_id = " in locking
+        assert "FOR UPDATE" not in clinic and "patient_id IS NULL" in clinic
+    else:
+        assert len(reads) == 2
+    # bonus first (4,900 left of the lot after the first spend), then money; points on the money part
+    assert patient_balance(org, patient, "bonus") == Decimal(0)
+    assert patient_balance(org, patient, "money") == Decimal(50000 - 2100)
+    assert patient_balance(org, patient, "points", "PTS") > 0
+
+
+def test_a_first_top_up_creates_the_accounts_then_locks_them(org: Organization) -> None:
+    """A missing patient account (first use) is created before anything is locked, then locked."""
+    patient = make_patient(org)
+    with CaptureQueriesContext(connection) as ctx:
+        wallet_top_up(org=org, actor=None, patient=patient, amount="1000", currency="RUB")
+    sql = [q["sql"] for q in ctx.captured_queries]
+    inserts = [i for i, q in enumerate(sql) if q.startswith('INSERT INTO "ledger_account"')]
+    locks = [i for i, q in enumerate(sql) if "ledger_account" in q and "FOR UPDATE" in q]
+    assert inserts
+    if connection.vendor == "postgresql":
+        # the one statement found the account missing and locked nothing; the lock follows the insert
+        assert len(locks) == 2 and locks[0] < inserts[0] < locks[1]
+    assert patient_balance(org, patient, "money") == Decimal(1000)
+    wallet_top_up(org=org, actor=None, patient=patient, amount="500", currency="RUB")
+    assert patient_balance(org, patient, "money") == Decimal(1500)
+
+
+def test_the_ledger_lines_are_one_statement_newest_first_across_accounts(org: Organization) -> None:
+    make_program(org)
+    patient = make_patient(org)
+    plan = make_plan(org)
+    for _ in range(3):
+        wallet_top_up(org=org, actor=None, patient=patient, amount="50000", currency="RUB", plan=plan)
+        wallet_spend(org=org, actor=None, patient=patient, amount="7000", currency="RUB", category="laser")
+    with CaptureQueriesContext(connection) as ctx:
+        lines = ledger_lines(org=org, patient=patient, limit=7)
+    assert len(ctx.captured_queries) == 1
+    every = (
+        Posting.objects.for_org(org)
+        .filter(account__patient=patient)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "account__kind", "transaction__kind", "amount")
+    )
+    assert [(ln.id, ln.account, ln.kind, ln.amount) for ln in lines] == list(every[:7])
+    assert {ln.account for ln in ledger_lines(org=org, patient=patient)} == {"money", "bonus", "points"}
+
+
+def test_the_wallet_with_lots_is_read_in_few_statements(api: Api, org: Organization) -> None:
+    """The accounts and what their lots have left per day are one statement (was two)."""
+    make_program(org)
+    patient = make_patient(org)
+    plan = make_plan(org)
+    wallet_top_up(org=org, actor=None, patient=patient, amount="50000", currency="RUB", plan=plan)
+    wallet_spend(org=org, actor=None, patient=patient, amount="1000", currency="RUB", category="laser")
+    client = api("frontdesk")
+    base = f"/api/v1/patients/{patient.pk}"
+    assert client.get(f"{base}/wallet").status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get(f"{base}/wallet")
+    assert r.status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum(1 for q in sql if "ledger_posting" in q) == 1
+    bonus = next(b for b in r.json()["balances"] if b["kind"] == "bonus")
+    assert Decimal(bonus["spendable"]) == Decimal(4000)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"{base}/ledger").status_code == 200
+    lines = [q["sql"] for q in ctx.captured_queries]
+    if connection.vendor == "postgresql":
+        # token, patient, branch grant, the audit row (chain head, the row with its link), the lines
+        assert len(sql) <= 7, "\n".join(q[:100] for q in sql)
+        assert len(lines) <= 6, "\n".join(q[:100] for q in lines)
+
+
+def test_the_wallet_is_the_same_read_either_way(org: Organization, branch: Branch) -> None:
+    """With the patient's branch already read, one statement; without it (its zone would cost a
+    query), the accounts and then their lots: the same wallet."""
+    patient = make_patient(org, branch=branch)
+    plan = make_plan(org)
+    wallet_top_up(org=org, actor=None, patient=patient, amount="50000", currency="RUB", plan=plan)
+    wallet_spend(org=org, actor=None, patient=patient, amount="1000", currency="RUB")
+    bare = Patient.objects.for_org(org).get(pk=patient.pk)
+    assert not Patient.branch.is_cached(bare)
+    with CaptureQueriesContext(connection) as ctx:
+        one = wallet_get(org=org, patient=patient)
+    assert len(ctx.captured_queries) == 1
+    assert wallet_get(org=org, patient=bare) == one
+    bonus = next(b for b in one.balances if b.kind == "bonus")
+    assert bonus.spendable == Decimal(4000) and len(bonus.expiring) == 1
