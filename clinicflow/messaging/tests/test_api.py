@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from clinicflow.core.models import AuditEvent
 from clinicflow.messaging.services import message_enqueue
@@ -106,5 +106,7 @@ def test_list_query_budget(api, org, outbox, django_assert_num_queries):
             message_enqueue(org=org, patient=patient, channel="sms", kind="recall", context={})
     client = api("owner")
     client.get(URL)  # warm the token's last_used_at
-    with django_assert_num_queries(7):  # + the branches, for each message's time zone
+    # + the branches, for each message's time zone; the audit event and its chain link are one
+    # statement on PostgreSQL (clinicflow.core.audit), two elsewhere
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 7):
         assert client.get(URL).status_code == 200
