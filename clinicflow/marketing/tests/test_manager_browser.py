@@ -49,7 +49,11 @@ def test_offer_audience_campaign(org, branch, users, live_server, monkeypatch) -
             expect(page.locator("#audience-count")).to_contain_text("5")
             page.select_option("#id_channel", "sms")
             expect(page.locator("#audience-count")).to_contain_text("3")
-            page.fill("#id_name", "SMS agreed")
+            # typing the name asks for the count again (after 400 ms): wait for that answer before
+            # submitting, so the live server never serves the two at once on the test's one SQLite
+            # connection
+            with page.expect_response(lambda r: "/audiences/count" in r.url):
+                page.fill("#id_name", "SMS agreed")
             page.locator('form.stacked button[type="submit"]').click()
             page.wait_for_selector("#audiences")
             assert "SMS agreed" in page.locator("#audiences").inner_text()
