@@ -18,7 +18,7 @@ from clinicflow.analytics.owner.fact_hooks import build_owner_facts
 from clinicflow.analytics.owner.patients import first_patients
 from clinicflow.analytics.reports.base import build_context, get_report, run_report
 from clinicflow.analytics.reports.owner.cohorts import MONTHS, REVENUE_AT
-from clinicflow.booking.models import Payment, PaymentKind
+from clinicflow.analytics.tests.payment_twists import add_refunds_and_euros
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
 from clinicflow.simulator.runner import simulate_org
@@ -91,30 +91,7 @@ def clinic(org: Organization) -> tuple[Organization, dt.date, dt.date]:
         scenario=load_scenario(overrides={"clinic": {"months": 6, "end_date": "2026-11-30"}}),
         seed=11,
     )
-    pays = list(Payment.objects.for_org(org).exclude(appointment=None).order_by("paid_at")[:40])
-    for p in pays[::3]:  # refunds, some a month later, and payments in another currency
-        Payment.objects.create(
-            organization=org,
-            branch_id=p.branch_id,
-            patient_id=p.patient_id,
-            appointment_id=p.appointment_id,
-            kind=PaymentKind.REFUND,
-            amount=(p.amount / 3).quantize(Decimal("0.01")),
-            currency=p.currency,
-            method=p.method,
-            paid_at=p.paid_at + dt.timedelta(days=33),
-        )
-    for p in pays[1::5]:
-        Payment.objects.create(
-            organization=org,
-            branch_id=p.branch_id,
-            patient_id=p.patient_id,
-            kind=p.kind,
-            amount=Decimal("10.05"),
-            currency="EUR",
-            method=p.method,
-            paid_at=p.paid_at,
-        )
+    add_refunds_and_euros(org, first=40)  # refunds a month later, payments in another currency
     build_owner_facts(org)  # the reports read the daily cohort facts (#17)
     return (
         org,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,8 @@ from clinicflow.acquisition.models import Call
 from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, return_links
 from clinicflow.analytics.pricing.history import build_history
 from clinicflow.analytics.pricing.panel import build_panel
-from clinicflow.booking.models import Appointment, Payment, PaymentKind
+from clinicflow.analytics.tests.payment_twists import add_refunds_and_euros
+from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -120,30 +120,7 @@ def clinic(org: Organization) -> Organization:
         scenario=load_scenario(overrides={"clinic": {"months": 8, "end_date": END.isoformat()}}),
         seed=7,
     )
-    pays = list(Payment.objects.for_org(org).exclude(appointment=None).order_by("paid_at")[:60])
-    for p in pays[::3]:  # refunds, some a month later, and payments in another currency
-        Payment.objects.create(
-            organization=org,
-            branch_id=p.branch_id,
-            patient_id=p.patient_id,
-            appointment_id=p.appointment_id,
-            kind=PaymentKind.REFUND,
-            amount=(p.amount / 3).quantize(Decimal("0.01")),
-            currency=p.currency,
-            method=p.method,
-            paid_at=p.paid_at + dt.timedelta(days=33),
-        )
-    for p in pays[1::5]:
-        Payment.objects.create(
-            organization=org,
-            branch_id=p.branch_id,
-            patient_id=p.patient_id,
-            kind=p.kind,
-            amount=Decimal("10.05"),
-            currency="EUR",
-            method=p.method,
-            paid_at=p.paid_at,
-        )
+    add_refunds_and_euros(org, first=60)  # refunds a month later, payments in another currency
     return org
 
 
