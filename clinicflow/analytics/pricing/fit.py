@@ -83,7 +83,7 @@ class Elasticity:
 def _season(months: list[dt.date], rows_month: np.ndarray) -> np.ndarray:
     """Calendar columns for each row's month index: dummies (Feb..Dec) with two years of history,
     else two harmonics of the year."""
-    moy = np.array([months[i].month for i in rows_month])
+    moy = np.array([m.month for m in months], dtype=np.int64)[rows_month]
     return _calendar(moy, len(months) >= 24)
 
 
@@ -137,37 +137,79 @@ def estimate(panel: Panel, step: Decimal | None = None) -> Elasticity:
     return out
 
 
+@dataclass
+class _Cube:
+    """The panel's dictionaries as arrays over (branch, channel, month) indexes in the panel's order:
+    read once per fit instead of a dictionary look-up per series and month."""
+
+    calls: np.ndarray  # branch, channel, month
+    calls_seen: np.ndarray  # branch, channel: any calls
+    spend: np.ndarray  # branch, channel, month
+    paid: np.ndarray  # channel: any positive spend
+    branch_spend: np.ndarray  # branch, month: the channels' spend summed in the panel's order
+    price: np.ndarray  # branch, month (NaN: no price)
+    first_visits: np.ndarray  # branch, month
+
+
+def _cube(panel: Panel) -> _Cube:
+    bi = {b.pk: i for i, b in enumerate(panel.branches)}
+    ci = {c.pk: i for i, c in enumerate(panel.channels)}
+    mi = {m: i for i, m in enumerate(panel.months)}
+    B, C, M = len(bi), len(ci), len(mi)
+    calls, spend = np.zeros((B, C, M)), np.zeros((B, C, M))
+    seen, paid = np.zeros((B, C), dtype=bool), np.zeros(C, dtype=bool)
+    branch_spend = np.zeros((B, M))
+    price, visits = np.full((B, M), np.nan), np.zeros((B, M))
+    for (b, c, m), n in panel.calls.items():
+        if b in bi and c in ci:
+            seen[bi[b], ci[c]] = True
+            if m in mi:
+                calls[bi[b], ci[c], mi[m]] = n
+    for (b, c, m), v in panel.spend.items():
+        if v > 0 and c in ci:
+            paid[ci[c]] = True
+        if b in bi and m in mi:
+            branch_spend[bi[b], mi[m]] += float(v)  # in the dictionary's order, as summed before
+            if c in ci:
+                spend[bi[b], ci[c], mi[m]] = float(v)
+    for (b, m), p in panel.price.items():
+        if b in bi and m in mi:
+            price[bi[b], mi[m]] = float(p)
+    for (b, m), n in panel.first_visits.items():
+        if b in bi and m in mi:
+            visits[bi[b], mi[m]] = n
+    return _Cube(calls, seen, spend, paid, branch_spend, price, visits)
+
+
 def _calls(panel: Panel, out: Elasticity, *, with_price: bool = True) -> None:
-    called = {(b, c) for b, c, _ in panel.calls}
-    series = [(b.pk, c.pk) for b in panel.branches for c in panel.channels if (b.pk, c.pk) in called]
-    paid = {c for (_, c, _), v in panel.spend.items() if v > 0}
-    paid_ids = [c.pk for c in panel.channels if c.pk in paid]
-    rows: list[tuple[int, int, float, float, float]] = []  # series, month, price, log spend, y
-    for s_i, (b, c) in enumerate(series):
-        for m_i, m in enumerate(panel.months):
-            price = panel.price.get((b, m))
-            if price is None:
-                continue
-            spend = float(panel.spend.get((b, c, m), 0))
-            if c in paid_ids and spend <= 0:
-                continue  # no spend that month: no point on the curve
-            log_spend = math.log(spend) if spend > 0 else 0.0
-            rows.append((s_i, m_i, float(price), log_spend, panel.calls.get((b, c, m), 0)))
-    if not rows:
+    cube = _cube(panel)
+    bi = {b.pk: i for i, b in enumerate(panel.branches)}
+    ci = {c.pk: i for i, c in enumerate(panel.channels)}
+    called = cube.calls_seen
+    series = [(b.pk, c.pk) for b in panel.branches for c in panel.channels if called[bi[b.pk], ci[c.pk]]]
+    paid_ids = [c.pk for c in panel.channels if cube.paid[ci[c.pk]]]
+    # every series × month at once (series-major, as the rows were appended one by one)
+    S, M = len(series), len(panel.months)
+    s_b = np.array([bi[b] for b, _ in series], dtype=np.int64)
+    s_c = np.array([ci[c] for _, c in series], dtype=np.int64)
+    price = cube.price[s_b].reshape(S, M)
+    spend = cube.spend[s_b, s_c].reshape(S, M)
+    calls = cube.calls[s_b, s_c].reshape(S, M)
+    series_channel = np.array([paid_ids.index(c) if c in paid_ids else -1 for _, c in series], dtype=np.int64)
+    # no price that month: no row; a paid channel without spend that month: no point on the curve
+    keep = ~np.isnan(price) & ~((series_channel[:, None] >= 0) & (spend <= 0))
+    si, mi = np.nonzero(keep)
+    if not si.size:
         raise Unidentified("no unique calls in this history")
-    arr = np.array(rows)
-    si, mi = arr[:, 0].astype(int), arr[:, 1].astype(int)
-    fe = np.zeros((len(rows), len(series)))
-    fe[np.arange(len(rows)), si] = 1.0
-    series_channel = np.array([paid_ids.index(c) if c in paid_ids else -1 for _, c in series])
-    spend_cols = np.zeros((len(rows), len(paid_ids)))
+    log_spend = np.log(np.where(spend[si, mi] > 0, spend[si, mi], 1.0))
+    spend_cols = np.zeros((si.size, len(paid_ids)))
     ch = series_channel[si]
     has = ch >= 0
-    spend_cols[np.flatnonzero(has), ch[has]] = arr[has, 3]
-    price_col: list[np.ndarray] = [arr[:, 2]] if with_price else []
-    fit = poisson(
-        np.column_stack([fe, *price_col, _season(panel.months, mi), mi / 12.0, spend_cols]), arr[:, 4]
-    )
+    spend_cols[np.flatnonzero(has), ch[has]] = log_spend[has]
+    price_col: list[np.ndarray] = [price[si, mi]] if with_price else []
+    y = calls[si, mi]
+    x = np.column_stack([*price_col, _season(panel.months, mi), mi / 12.0, spend_cols])
+    fit = poisson(x, y, si, S)
     gi = len(series)
     if with_price:
         out.calls_change, out.calls_ci = _change(fit.coef[gi], fit.se[gi], float(out.step))
@@ -182,13 +224,10 @@ def _calls(panel: Panel, out: Elasticity, *, with_price: bool = True) -> None:
         dummies=len(panel.months) >= 24,
         first_month=panel.months[0],
     )
-    _curves(panel, out, fit, paid_ids, len(fit.coef) - len(paid_ids), rows)
-    totals: dict[int, list[float]] = {}
-    for (_, m_, _, _, y), mu in zip(rows, fit.mu, strict=True):
-        t = totals.setdefault(m_, [0.0, 0.0])
-        t[0] += y
-        t[1] += float(mu)
-    out.fitted = [(panel.months[m_], int(t[0]), t[1]) for m_, t in sorted(totals.items())]
+    _curves(panel, out, fit, paid_ids, len(fit.coef) - len(paid_ids))
+    observed = np.bincount(mi, weights=y, minlength=M)
+    fitted = np.bincount(mi, weights=fit.mu, minlength=M)
+    out.fitted = [(panel.months[m], int(observed[m]), float(fitted[m])) for m in np.unique(mi)]
 
 
 def _price_held(fit: Fit, at: int) -> Fit:
@@ -210,7 +249,6 @@ def _curves(
     fit: Fit,
     paid_ids: list[uuid.UUID],
     first: int,
-    rows: list[tuple[int, int, float, float, float]],
 ) -> None:
     recent = panel.months[-3:]
     names = {c.pk: c.display_name if hasattr(c, "display_name") else c.name for c in panel.channels}
@@ -230,24 +268,13 @@ def _curves(
 
 
 def _first_visits(panel: Panel, out: Elasticity) -> None:
-    rows: list[tuple[int, int, float, float, float]] = []  # branch, month, price, log spend, y
-    spends: dict[tuple[uuid.UUID, dt.date], list[float]] = {}
-    for (bb, _, mm), v in panel.spend.items():  # the branch's spends of the month, in the panel's order
-        spends.setdefault((bb, mm), []).append(float(v))
-    for b_i, branch in enumerate(panel.branches):
-        for m_i, m in enumerate(panel.months):
-            price = panel.price.get((branch.pk, m))
-            if price is None:
-                continue
-            spend = sum(spends.get((branch.pk, m), []), 0.0)
-            log_spend = math.log(spend) if spend > 0 else 0.0
-            rows.append((b_i, m_i, float(price), log_spend, panel.first_visits.get((branch.pk, m), 0)))
-    arr = np.array(rows)
-    bi_, mi = arr[:, 0].astype(int), arr[:, 1].astype(int)
-    fe = np.zeros((len(rows), len(panel.branches)))
-    fe[np.arange(len(rows)), bi_] = 1.0
-    x = np.column_stack([fe, arr[:, 2], _season(panel.months, mi), mi / 12.0, arr[:, 3]])
-    fit = poisson(x, arr[:, 4])
+    cube = _cube(panel)
+    B = len(panel.branches)
+    price, spend, visits = cube.price, cube.branch_spend, cube.first_visits
+    bi_, mi = np.nonzero(~np.isnan(price))
+    log_spend = np.log(np.where(spend[bi_, mi] > 0, spend[bi_, mi], 1.0))
+    x = np.column_stack([price[bi_, mi], _season(panel.months, mi), mi / 12.0, log_spend])
+    fit = poisson(x, visits[bi_, mi], bi_, B)
     gi = len(panel.branches)
     out.first_visits_change, out.first_visits_ci = _change(fit.coef[gi], fit.se[gi], float(out.step))
 

@@ -52,10 +52,11 @@ def _money(x: float) -> str:
 def _design(
     model: PlanModel, levers: list[Lever], future: list[dt.date]
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The calls model's columns for each future month and series; a mask of series with no spend
+    """The calls model's columns past the series' levels (price, calendar, years, log spend per paid
+    channel) for each future month and series, all series at once; a mask of series with no spend
     (no calls); the month's total ad spend."""
     cm = model.calls
-    S, P = len(cm.series), len(cm.coef)
+    S, K = len(cm.series), len(cm.coef) - len(cm.series)
     ncal = len(cm.calendar(future[0]))
     price = {lv.key: float(lv.value) for lv in levers if lv.kind == "price"}
     spend = dict(model.spend)
@@ -66,23 +67,18 @@ def _design(
         total = sum(shares.values())
         for b, v in shares.items():
             spend[(b, lv.key)] = float(lv.value) * (v / total if total else 1 / len(shares))
-    x = np.zeros((len(future), S, P))
-    off = np.zeros((len(future), S), dtype=bool)
+    paid = {c: k for k, c in enumerate(cm.paid_ids)}
+    s_price = np.array([price.get(None, model.price.get(b, 0.0)) for b, _ in cm.series])
+    s_paid = np.array([paid.get(c, -1) for _, c in cm.series], dtype=np.int64)
+    s_spend = np.array([spend.get((b, c), 0.0) if c in paid else 1.0 for b, c in cm.series])
     base = cm.first_month.year * 12 + cm.first_month.month
-    for h, m in enumerate(future):
-        cal = cm.calendar(m)
-        years = (m.year * 12 + m.month - base) / 12.0
-        for s, (b, c) in enumerate(cm.series):
-            x[h, s, s] = 1.0
-            x[h, s, S] = price.get(None, model.price.get(b, 0.0))
-            x[h, s, S + 1 : S + 1 + ncal] = cal
-            x[h, s, S + 1 + ncal] = years
-            if c in cm.paid_ids:
-                v = spend.get((b, c), 0.0)
-                if v <= 0:
-                    off[h, s] = True
-                else:
-                    x[h, s, S + 2 + ncal + cm.paid_ids.index(c)] = math.log(v)
+    x = np.zeros((len(future), S, K))
+    x[:, :, 0] = s_price
+    x[:, :, 1 : 1 + ncal] = np.array([cm.calendar(m) for m in future])[:, None, :]
+    x[:, :, 1 + ncal] = np.array([(m.year * 12 + m.month - base) / 12.0 for m in future])[:, None]
+    on = (s_paid >= 0) & (s_spend > 0)
+    x[:, np.flatnonzero(on), 2 + ncal + s_paid[on]] = np.log(s_spend[on])
+    off = np.broadcast_to((s_paid >= 0) & (s_spend <= 0), (len(future), S))
     return x, off, float(sum(spend.values()))
 
 
@@ -104,10 +100,23 @@ def forecast(model: PlanModel, levers: list[Lever], months: int, *, seed: int = 
     H, n = months, len(model.months)
     x, off, ad_spend = _design(model, levers, future)
     cm = model.calls
-    eta = x @ cm.coef
+    S = len(cm.series)
+    # the series' levels added to the shared columns' product (einsum loops: the BLAS thread pool
+    # stalls on a shared machine)
+    eta = cm.coef[:S][None, :] + np.einsum("hsk,k->hs", x, cm.coef[S:])
     calls = np.where(off, 0.0, np.exp(eta)).sum(axis=1)
-    theta = cm.coef[:, None] + model.chol @ rng.standard_normal((len(cm.coef), DRAWS))
-    mu = np.where(off[..., None], 0.0, np.exp(np.clip(x @ theta, -50, 50))).sum(axis=1)  # (H, N)
+    theta = model.draws_of(rng, seed)
+    # a series' shared columns are its own (price, spend) plus the month's (calendar, years)
+    own, month = x[0].copy(), x[:, 0, :].copy()
+    ncal = len(cm.calendar(future[0]))
+    own[:, 1 : 2 + ncal] = 0.0
+    month[:, 0] = 0.0
+    month[:, 2 + ncal :] = 0.0
+    shared = theta[S:]
+    eta_d = (theta[:S] + np.einsum("sk,kn->sn", own, shared))[None, :, :] + np.einsum(
+        "hk,kn->hn", month, shared
+    )[:, None, :]
+    mu = np.where(off[..., None], 0.0, np.exp(np.clip(eta_d, -50, 50))).sum(axis=1)  # (H, N)
     calls_d = np.maximum(mu + np.sqrt(cm.dispersion * mu) * rng.standard_normal(mu.shape), 0)
     mult, booked_share = _conversion_multiplier(model, levers)
     conv_d = np.maximum(model.conversion + model.conversion_se * rng.standard_normal(DRAWS), 0)
@@ -217,19 +226,19 @@ def _capacity(
     level = float(recent.mean()) if recent.size and recent.mean() > 0 else float(rev.mean() or 1)
     activity = rev / level
     share: dict[uuid.UUID | None, float] = {lv.key: float(lv.value) for lv in levers if lv.kind == "hours"}
-    lost = np.zeros(len(rev))
-    load = np.zeros(len(rev))
-    avail_total = sum(a * share.get(pk, 1.0) for pk, (_, a, _) in cap.doctors.items())
-    for h, a in enumerate(activity):
-        booked_total = over = done = 0.0
-        for pk, (_, avail, booked) in cap.doctors.items():
-            ceiling = max(LOAD_CEILING, booked / avail if avail else 0.0) * avail * share.get(pk, 1.0)
-            want = booked * a
-            booked_total += want
-            over += max(0.0, want - ceiling)
-            done += min(want, ceiling)
-        lost[h] = over / booked_total if booked_total else 0.0
-        load[h] = done / avail_total if avail_total else 0.0
+    docs = list(cap.doctors.items())
+    d_avail = np.array([a for _, (_, a, _) in docs])
+    d_booked = np.array([b for _, (_, _, b) in docs])
+    kept = np.array([share.get(pk, 1.0) for pk, _ in docs])
+    avail_total = float((d_avail * kept).sum())
+    ratio = np.divide(d_booked, d_avail, out=np.zeros_like(d_booked), where=d_avail != 0)
+    ceiling = np.maximum(LOAD_CEILING, ratio) * d_avail * kept  # per doctor
+    want = d_booked[None, :] * activity[:, None]  # (months, doctors)
+    booked_total = want.sum(axis=1)
+    over = np.maximum(0.0, want - ceiling[None, :]).sum(axis=1)
+    done = np.minimum(want, ceiling[None, :]).sum(axis=1)
+    lost = np.divide(over, booked_total, out=np.zeros_like(over), where=booked_total != 0)
+    load = done / avail_total if avail_total else np.zeros(len(rev))
     rooms = {
         t: activity * (1 - lost) * booked / avail
         for t, (avail, booked) in sorted(cap.room_types.items())

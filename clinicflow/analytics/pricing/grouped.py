@@ -15,12 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Min, QuerySet
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Min, QuerySet
 from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.analytics.reports.sqlplan import fetch_all
 from clinicflow.booking.models import Appointment, Payment
+from clinicflow.care.models import RecallContact
 from clinicflow.core.models import Branch, Organization
 
 
@@ -203,3 +204,61 @@ def return_links(
             bins[int(k)] += int(n)
     groups = [(month_of(m), tuple(int(x) for x in c), float(p or 0)) for m, *c, p in linked]
     return groups, bins
+
+
+def recall_contacts(
+    *, org: Organization, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo
+) -> list[tuple[dt.date, int, int, dt.datetime]]:
+    """The recall contacts of [start, end) per month on the clock ``tz``: ``(month, contacts, booked,
+    first contact)`` — one row a month, however many patients were contacted."""
+    rows = (
+        RecallContact.objects.for_org(org)
+        .filter(contacted_at__gte=start, contacted_at__lt=end)
+        .annotate(m=TruncMonth("contacted_at", tzinfo=tz))
+        .values("m")
+        .annotate(n=Count("id"), booked=Count("booked_at"), first=Min("contacted_at"))
+        .order_by()
+        .values_list("m", "n", "booked", "first")
+    )
+    return [(month_of(m), int(n), int(b), first) for m, n, b, first in rows]
+
+
+def recall_revenue(
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    tz: dt.tzinfo,
+    currency: str,
+    window: dt.timedelta,
+) -> list[tuple[dt.date, dt.date, Decimal]]:
+    """The payments (refunds left out) in [start, end) in ``currency`` of the patients who booked
+    from a recall contact of [start, end), paid within ``window`` of that booking: per (month of the
+    contact, month of the payment) on the clock ``tz``; a payment within the windows of two bookings
+    counts for each (one statement, grouped by the database)."""
+    contacts, c_params = sql_of(
+        RecallContact.objects.for_org(org)
+        .filter(contacted_at__gte=start, contacted_at__lt=end, booked_at__isnull=False)
+        .annotate(
+            cm=TruncMonth("contacted_at", tzinfo=tz),
+            until=ExpressionWrapper(F("booked_at") + window, output_field=DateTimeField()),
+        )
+        .values("patient_id", "booked_at", "until", "cm")
+        .order_by()
+    )
+    pays, p_params = sql_of(
+        Payment.objects.for_org(org)
+        .filter(paid_at__gte=start, paid_at__lt=end, currency=currency)
+        .exclude(kind=REFUND)
+        .annotate(pm=TruncMonth("paid_at", tzinfo=tz))
+        .values("patient_id", "paid_at", "amount", "pm")
+        .order_by()
+    )
+    rows = fetch(
+        f"WITH c AS ({contacts}), p AS ({pays}) "  # nosec B608 # noqa: S608 - built from ORM querysets, values bound
+        "SELECT c.cm, p.pm, SUM(p.amount) FROM c JOIN p ON p.patient_id = c.patient_id "
+        "AND p.paid_at >= c.booked_at AND p.paid_at < c.until GROUP BY c.cm, p.pm",
+        (*c_params, *p_params),
+        joined=True,  # a hash join on the patient (a nested loop over the CTEs took 52 s)
+    )
+    return [(month_of(cm), month_of(pm), Decimal(str(total or 0))) for cm, pm, total in rows]

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
+from django.db.models import Count
 
 from clinicflow.acquisition.defaults import tracking_settings
 from clinicflow.acquisition.models import Call, CallStatus
+from clinicflow.analytics.pricing.capacity import Capacity, capacity
 from clinicflow.analytics.pricing.grouped import cohorts
 from clinicflow.analytics.pricing.panel import Panel, build_panel
 from clinicflow.analytics.reports.acquisition.administrators import administrator_rows
-from clinicflow.booking import availability as av
-from clinicflow.booking import selectors
-from clinicflow.booking.models import HOLDING_STATUSES, Appointment
 from clinicflow.core.models import Organization
 
 
@@ -43,14 +40,6 @@ class Admin:
     def conversion(self) -> float:
         """The share of answered unique calls that booked (the simulator's ``conversion``)."""
         return self.booked / self.answered if self.answered else 0.0
-
-
-@dataclass
-class Capacity:
-    """Minutes per month over the last months: per doctor (available, booked) and per room type."""
-
-    doctors: dict[uuid.UUID, tuple[str, float, float]] = field(default_factory=dict)  # name, avail, booked
-    room_types: dict[str, tuple[float, float]] = field(default_factory=dict)  # available, booked
 
 
 @dataclass
@@ -109,7 +98,7 @@ def build_history(
         cohort_size=size,
         older=older,
         admins=_admins(org, recent_from, date_to) if extras else [],
-        capacity=_capacity(org, panel, recent_from, date_to, max(min(recent_months, n), 1))
+        capacity=capacity(org, panel.branches, recent_from, date_to, max(min(recent_months, n), 1))
         if extras
         else Capacity(),
         gross_margin=float(tracking_settings(org=org).gross_margin) if extras else 1.0,
@@ -147,59 +136,6 @@ def _admins(org: Organization, d0: dt.date, d1: dt.date) -> list[Admin]:
             )
         )
     return out
-
-
-def _capacity(org: Organization, panel: Panel, d0: dt.date, d1: dt.date, months: int) -> Capacity:
-    """The capacity report's minutes without its day-and-hour split (the planner needs totals): a
-    doctor's available minutes are their working windows at each branch (weekly hours less breaks and
-    exceptions), a room's while any doctor of its branch works and it is not closed; booked minutes
-    are the live appointments' minutes, summed in the database (the simulator and the booking rules
-    keep them inside the windows)."""
-    out = Capacity()
-    doctors: dict[uuid.UUID, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    types: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    rooms: dict[uuid.UUID, str] = {}
-    names: dict[uuid.UUID, str] = {}
-    for branch in panel.branches:
-        docs = selectors.doctor_list(org=org, branch=branch, active_only=False)
-        names.update((d.pk, d.full_name) for d in docs)
-        schedules = selectors.schedules_load(
-            org=org, branch=branch, doctor_ids=[d.pk for d in docs], date_from=d0, date_to=d1
-        )
-        windows = {d.pk: av.working_windows(schedules[d.pk], d0, d1) for d in docs}
-        for pk, ws in windows.items():
-            doctors[pk][0] += _span(ws)
-        branch_rooms = selectors.room_list(org=org, branch=branch)
-        rooms.update((r.pk, str(r.room_type)) for r in branch_rooms)
-        open_hours = av.merge(w for ws in windows.values() for w in ws)
-        closures = selectors.room_closures(
-            org=org, branch=branch, room_ids=[r.pk for r in branch_rooms], date_from=d0, date_to=d1
-        )
-        for r in branch_rooms:
-            types[str(r.room_type)][0] += _span(av.subtract(open_hours, closures.get(r.pk, [])))
-    start = min((selectors.day_bounds(b, d0, d1)[0] for b in panel.branches), default=None)
-    end = max((selectors.day_bounds(b, d0, d1)[1] for b in panel.branches), default=None)
-    if start is not None and end is not None:
-        live = (
-            Appointment.objects.for_org(org)
-            .filter(status__in=HOLDING_STATUSES, start_at__gte=start, start_at__lt=end)
-            .annotate(length=ExpressionWrapper(F("end_at") - F("start_at"), output_field=DurationField()))
-            .order_by()
-        )
-        for pk, total in live.values("doctor_id").annotate(t=Sum("length")).values_list("doctor_id", "t"):
-            if pk in doctors:
-                doctors[pk][1] += total.total_seconds() / 60 if total else 0.0
-        by_room = live.filter(room__isnull=False).values("room_id").annotate(t=Sum("length"))
-        for pk, total in by_room.values_list("room_id", "t"):
-            if pk in rooms and total:
-                types[rooms[pk]][1] += total.total_seconds() / 60
-    out.doctors = {k: (names.get(k, ""), v[0] / months, v[1] / months) for k, v in doctors.items()}
-    out.room_types = {k: (v[0] / months, v[1] / months) for k, v in types.items() if k}
-    return out
-
-
-def _span(windows: list[av.Interval]) -> float:
-    return sum((b - a).total_seconds() for a, b in windows) / 60
 
 
 def realised(*, org: Organization, date_from: dt.date, date_to: dt.date) -> list[dict[str, object]]:

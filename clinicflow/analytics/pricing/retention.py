@@ -30,10 +30,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Max
 
-from clinicflow.acquisition.attribution import HAPPENED, REFUND
-from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, return_links
-from clinicflow.booking.models import Appointment, Payment
-from clinicflow.care.models import RecallContact, RecallKind, RecallList
+from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.pricing.grouped import (
+    GAP_EDGES,
+    TAIL_DAYS,
+    recall_contacts,
+    recall_revenue,
+    return_links,
+)
+from clinicflow.booking.models import Appointment
+from clinicflow.care.models import RecallKind, RecallList
 from clinicflow.core.models import Organization
 
 RECALL_WINDOW_DAYS = 120
@@ -128,12 +134,6 @@ def return_weights(bins: list[int]) -> np.ndarray:
     return out
 
 
-def _month_index(months: list[dt.date], when: dt.datetime, tz: dt.tzinfo) -> int:
-    local = when.astimezone(tz)
-    first = months[0]
-    return (local.year - first.year) * 12 + local.month - first.month
-
-
 def recall_history(
     *, org: Organization, months: list[dt.date], tz: dt.tzinfo, currency: str, end: dt.datetime
 ) -> RecallHistory:
@@ -141,17 +141,16 @@ def recall_history(
     if not months:
         return out
     start = dt.datetime.combine(months[0], dt.time.min, tzinfo=dt.UTC)
-    rows = list(
-        RecallContact.objects.for_org(org)
-        .filter(contacted_at__gte=start, contacted_at__lt=end)
-        .order_by()
-        .values_list("patient_id", "contacted_at", "booked_at")
-    )
-    if not rows:
+    # grouped by the database: the contacts per month, never one row per patient
+    groups = recall_contacts(org=org, start=start, end=end, tz=tz)
+    if not groups:
         return out
     n = len(months)
-    month_of = [_month_index(months, at, tz) for _, at, _ in rows]
-    per_month = np.bincount(np.clip(month_of, 0, n - 1), minlength=n)
+    first = months[0]
+    index = {m: (m.year - first.year) * 12 + m.month - first.month for m, _, _, _ in groups}
+    per_month = np.zeros(n, dtype=np.int64)
+    for m, k, _, _ in groups:
+        per_month[min(max(index[m], 0), n - 1)] += k
     out.campaigns = [int(i) for i in np.flatnonzero(per_month)]
     gaps = np.diff(out.campaigns)
     out.every = int(np.median(gaps)) if gaps.size else 12
@@ -160,28 +159,18 @@ def recall_history(
     # the campaigns whose window is over by the end of the history
     window = dt.timedelta(days=RECALL_WINDOW_DAYS)
     done = {c for c in recent if months[c] + window + dt.timedelta(days=31) <= end.date()} or set(recent)
-    chosen = [r for r, c in zip(rows, month_of, strict=True) if c in done]
-    booked = [(p, b, c) for (p, _, b), c in zip(rows, month_of, strict=True) if c in done and b is not None]
-    out.response = len(booked) / len(chosen) if chosen else 0.0
+    chosen = sum(k for m, k, _, _ in groups if index[m] in done)
+    booked = sum(b for m, _, b, _ in groups if index[m] in done)
+    out.response = booked / chosen if chosen else 0.0
     lag = np.zeros(RECALL_LAGS)
     if booked:
-        by_patient: dict[object, list[tuple[dt.datetime, int]]] = {}
-        for p, b, c in booked:
-            by_patient.setdefault(p, []).append((b, c))
-        pays = (
-            Payment.objects.for_org(org)
-            .filter(patient_id__in=list(by_patient), paid_at__gte=start, paid_at__lt=end, currency=currency)
-            .exclude(kind=REFUND)
-            .order_by()
-            .values_list("patient_id", "paid_at", "amount")
-        )
-        for p, paid_at, amount in pays:
-            for b, c in by_patient[p]:
-                if b <= paid_at < b + window:
-                    k = _month_index(months, paid_at, tz) - c
-                    if 0 <= k < RECALL_LAGS:
-                        lag[k] += float(amount)
-    out.lag_value = lag / max(len(chosen), 1)
+        revenue = recall_revenue(org=org, start=start, end=end, tz=tz, currency=currency, window=window)
+        for cm, pm, total in revenue:
+            c = (cm.year - first.year) * 12 + cm.month - first.month
+            k = (pm.year - first.year) * 12 + pm.month - first.month - c
+            if c in done and 0 <= k < RECALL_LAGS:
+                lag[k] += float(total)
+    out.lag_value = lag / max(chosen, 1)
     # the reach of the last campaign: its contacts / the patients lapsed when it began
     lapsed_days = (
         RecallList.objects.for_org(org)
@@ -190,7 +179,7 @@ def recall_history(
         .first()
     ) or DEFAULT_LAPSED_DAYS
     last = out.campaigns[-1]
-    t0 = min(at for (_, at, _), c in zip(rows, month_of, strict=True) if c == last)
+    t0 = min(at for m, _, _, at in groups if index[m] == last)
     lapsed = (
         Appointment.objects.for_org(org)
         .filter(status__in=HAPPENED, start_at__lt=t0)
