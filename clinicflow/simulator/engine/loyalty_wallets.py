@@ -32,9 +32,10 @@ BONUS_VALID_DAYS = 365  # the stored-value plan's bonus lasts a year (``Membersh
 STORED_VALUE_KIND = MEMBERSHIP_KINDS.index("stored_value")
 
 
-@dataclass
+@dataclass(eq=False)
 class Stored:
-    """A stored-value plan cancelled by now, until its cancellation is emitted."""
+    """A stored-value plan cancelled by now, until its cancellation is emitted. Compared by identity:
+    its row holds arrays, and two plans sold alike are still two plans."""
 
     row: dict[str, Any]  # the sale's columns
     cancel_at: int
