@@ -71,6 +71,28 @@ def keyed_hash(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def _new_event(
+    org: Organization, actor: AbstractBaseUser | None, request: HttpRequest | None, **values: Any
+) -> AuditEvent:
+    """The row, not written yet, with its tag (``values``: the other columns of ``audit_record``)."""
+    meta = request_meta(request)
+    kid, secret = _current_key()
+    event = AuditEvent(
+        organization=org,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
+        actor_email=getattr(actor, "email", "") or "",
+        role=getattr(actor, "role", "") or "",
+        object_id=str(values.pop("object_id", "") or ""),
+        fields=sorted(set(values.pop("fields", ()))),
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        kid=kid,
+        **values,
+    )
+    event.tag = keyed_hash(secret, event.canonical())
+    return event
+
+
 def audit_record(
     *,
     org: Organization,
@@ -88,24 +110,13 @@ def audit_record(
     The row is chained at once when the organisation's chain is free (``AUDIT_CHAIN_INLINE``; a
     writer that finds it taken does not wait); otherwise it is left pending for the chainer
     (``clinicflow worker``, ``verify_audit``), and ``event.seq`` is None."""
-    meta = request_meta(request)
-    kid, secret = _current_key()
-    event = AuditEvent(
-        organization=org,
-        actor_id=actor.pk if actor is not None and actor.pk else None,
-        actor_email=getattr(actor, "email", "") or "",
-        role=getattr(actor, "role", "") or "",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id or ""),
-        fields=sorted(set(fields)),
-        ip=meta.ip,
-        user_agent=meta.user_agent,
-        outcome=outcome,
-        break_glass=break_glass,
-        kid=kid,
-    )
-    event.tag = keyed_hash(secret, event.canonical())
+    values = {"action": action, "object_type": object_type, "object_id": object_id, "fields": fields}
+    event = _new_event(org, actor, request, outcome=outcome, break_glass=break_glass, **values)
+    if _one_statement():
+        # the row and its marker are one statement, atomic by itself: no BEGIN and COMMIT round trips
+        _insert_pending(event)
+        event._state.adding = False
+        return event
     # no savepoint inside the caller's transaction: an error here must abort the change it audits.
     # The chain head is tried first, so that the row and its link (or its pending marker) are then
     # written by one statement on PostgreSQL (one round trip less per audited request).
@@ -117,6 +128,44 @@ def audit_record(
             _chain(head, own=event, insert_own=True)
         event._state.adding = False
     return event
+
+
+@dataclass
+class StatementAudit:
+    """An audit row the caller's own statement writes (``WITH {cte} SELECT ...``, ``params`` first),
+    committed with the read it audits; ``written``: set by the caller once the statement ran."""
+
+    event: AuditEvent
+    cte: str
+    params: list[Any]
+    written: bool = False
+
+
+def audit_in_statement(
+    *,
+    org: Organization,
+    actor: AbstractBaseUser | None,
+    action: str,
+    object_type: str,
+    fields: Iterable[str] = (),
+    request: HttpRequest | None = None,
+) -> StatementAudit | None:
+    """The audit row of a read as a prefix of the statement that reads (left to the chainer, as
+    ``audit_record`` leaves it); None where ``audit_record`` must write it instead: not PostgreSQL
+    in autocommit, or the writer chains its own rows (``AUDIT_CHAIN_INLINE``)."""
+    if not _one_statement():
+        return None
+    event = _new_event(org, actor, request, action=action, object_type=object_type, fields=fields)
+    pending = AuditPending(organization_id=event.organization_id, event=event)
+    (sql, params), (mark, mark_params) = _insert_sql(event), _insert_sql(pending)
+    return StatementAudit(event, f"cf_audit_ev AS ({sql}), cf_audit_mark AS ({mark})", params + mark_params)
+
+
+def _one_statement() -> bool:
+    """Whether a row is left to the chainer and written by one statement outside any transaction:
+    on PostgreSQL in autocommit (a request outside ``atomic``) when writers do not chain rows."""
+    inline = settings.AUDIT_CHAIN_INLINE
+    return not inline and connection.vendor == "postgresql" and connection.get_autocommit()
 
 
 def _insert_sql(obj: models.Model) -> tuple[str, list[Any]]:

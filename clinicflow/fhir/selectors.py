@@ -15,6 +15,7 @@ from django.db.models.functions import JSONArray
 
 from clinicflow.booking.models import Appointment, Doctor, DoctorBranch, DoctorService
 from clinicflow.catalogue.models import Service
+from clinicflow.core.audit import StatementAudit
 from clinicflow.core.crypto import phone_index
 from clinicflow.core.errors import NotFound
 from clinicflow.core.models import Organization
@@ -137,24 +138,42 @@ def _by_phone_sql(vendor: str) -> str | None:
     )
 
 
-def _by_phone(*, org: Organization, e164: str, offset: int, count: int) -> list[PatientHit] | None:
-    """The live cards holding ``e164``, or None on a database without the JSON functions used."""
+def _by_phone(
+    *, org: Organization, e164: str, offset: int, count: int, audit: StatementAudit | None
+) -> list[PatientHit] | None:
+    """The live cards holding ``e164``, or None on a database without the JSON functions used;
+    ``audit``, when given, is written by the same statement (and marked written)."""
     sql = _by_phone_sql(connection.vendor)
     if sql is None:
         return None
     org_id = Patient._meta.get_field("organization").get_db_prep_value(org.pk, connection)
     params = [org_id, org_id, org_id, org_id, phone_index(org.pk, e164), count + 1, offset]
-    return [_hit(p) for p in Patient.objects.raw(sql, params)]
+    if audit is not None:
+        # nosemgrep: sql-built-from-strings — the audit's Django-compiled INSERTs, values bound
+        sql, params = f"WITH {audit.cte}{sql}", [*audit.params, *params]  # nosec B608
+    # iterated once: the statement (and the audit row it may write) runs once
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    hits = [_hit(p) for p in Patient.objects.raw(sql, params)]
+    if audit is not None:
+        audit.written = True
+    return hits
 
 
 def patient_search(
-    *, org: Organization, query: PatientQuery, own_system: str, offset: int, count: int
+    *,
+    org: Organization,
+    query: PatientQuery,
+    own_system: str,
+    offset: int,
+    count: int,
+    audit: StatementAudit | None = None,
 ) -> list[PatientHit]:
     """Up to ``count + 1`` live patients matching every condition (one more tells a next page),
-    each with its phones and imported identifiers: one statement, whatever the page holds."""
+    each with its phones and imported identifiers: one statement, whatever the page holds. The
+    search by phone alone also writes ``audit`` (``audit.written`` tells; else the caller must)."""
     only_phone = query.phone_e164 is not None and not (query.name or query.ident_value or query.birthdate)
     if only_phone and query.phone_e164 is not None:
-        hits = _by_phone(org=org, e164=query.phone_e164, offset=offset, count=count)
+        hits = _by_phone(org=org, e164=query.phone_e164, offset=offset, count=count, audit=audit)
         if hits is not None:
             return hits
     if query.name:
