@@ -9,7 +9,8 @@ Both imports run in one child process of its own, so its peak memory is the impo
 are streamed, never held whole). Prints ``BENCH import_rows_per_s`` (the patients file),
 ``BENCH import_visit_rows_per_s``, ``BENCH import_peak_mib`` and the anchor: PostgreSQL's raw COPY of
 the same stored rows (patients and their phones; appointments) into tables with the same indexes, and
-each import's time as a multiple of it."""
+each import's time as a multiple of it. ``BENCH_DB`` names the scratch database (default
+``cf_imports_bench``; dropped and created again), ``BENCH_PG`` the server."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-DB = "cf_imports_bench"
+DB = os.environ.get("BENCH_DB", "cf_imports_bench")
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 os.environ["DATABASE_URL"] = f"{PG}/{DB}"
 os.environ["DEBUG"] = "0"

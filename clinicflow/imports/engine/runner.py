@@ -202,20 +202,6 @@ def run_job(job: ImportJob, *, path: Path | None = None, progress: Progress | No
         return _finish(job, JobStatus.FAILED, str(exc))
 
 
-def _validate(job: ImportJob, ctx: Ctx, source: Source, progress: Progress | None) -> list[Issue]:
-    job.phase = "validating"
-    issues: list[Issue] = []
-    for n, item in enumerate(cleaned(mapped_rows(source, job.kind, job.columns), ctx), start=1):
-        if isinstance(item, Issue):
-            issues.append(item)
-        if n % BATCH == 0:
-            job.done_line = item.line
-            _save(job)
-            if progress:
-                progress(job)
-    return issues
-
-
 def _fail(job: ImportJob, issues: list[Issue]) -> ImportJob:
     job.created = job.updated = job.unchanged = job.skipped = job.flagged = 0
     job.failed_rows = len({i.line for i in issues if i.level == "error"})
@@ -225,41 +211,52 @@ def _fail(job: ImportJob, issues: list[Issue]) -> ImportJob:
 
 
 def _run_all(job: ImportJob, ctx: Ctx, source: Source, progress: Progress | None) -> ImportJob:
-    issues = _validate(job, ctx, source, progress)
-    if issues:
-        return _fail(job, issues)
+    """One pass, one transaction: each batch is cleaned once and written; once a row is refused (by
+    its cleaning or by the database), nothing more is written — the rest of the file is only cleaned,
+    to name every bad row — and the transaction is rolled back. The failure names the rows refused by
+    their cleaning if any, else the database's refusal, else the rows refused while writing: what a
+    validation pass over the whole file before the writing named."""
     job.phase, job.done_line = "applying", 0
     _save(job)
     writer = Writer(job, ctx)
     total = BatchResult()
+    refused: list[Issue] = []  # rows refused by their cleaning
+    database: list[Issue] = []  # the database's refusal of a batch
     try:
         with transaction.atomic():
             _no_flush_wait()
             for rows, bad, last in _read(job, ctx, source, 0):
-                result = writer.write(rows)
-                result.issues.extend(bad)
-                total.add(result)
-                _count(job, result)
+                refused.extend(bad)
+                if not (refused or database or total.errors):
+                    try:
+                        with transaction.atomic():
+                            result = writer.write(rows)
+                    except (IntegrityError, DatabaseError) as exc:
+                        database.append(_refusal(rows[0].line if rows else last, exc))
+                    else:
+                        total.add(result)
+                        _count(job, result)
                 job.done_line = last
                 if progress:
                     progress(job)
-            if total.errors:
+            if refused or database or total.errors:
                 raise Rollback
             _store_issues(job, total.issues)
             _audit(job)
             if job.dry_run:
                 raise Rollback
     except Rollback:
-        if total.errors:
-            return _fail(job, total.errors)
+        if refused or database or total.errors:
+            return _fail(job, refused or database or total.errors)
         _store_issues(job, total.issues)
     except (IntegrityError, DatabaseError) as exc:
-        return _fail(
-            job,
-            [Issue(job.done_line, "source_id", f"refused by the database: {str(exc).splitlines()[0][:200]}")],
-        )
+        return _fail(job, [_refusal(job.done_line, exc)])
     job.message = _summary(job, total)
     return _finish(job, JobStatus.DONE, job.message)
+
+
+def _refusal(line: int, exc: Exception) -> Issue:
+    return Issue(line, "source_id", f"refused by the database: {str(exc).splitlines()[0][:200]}")
 
 
 def _run_skip_bad(job: ImportJob, ctx: Ctx, source: Source, progress: Progress | None) -> ImportJob:

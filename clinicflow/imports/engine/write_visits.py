@@ -7,10 +7,20 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
+from django.db import connection
+
 from clinicflow.booking.models import Appointment, AppointmentSource, AppointmentStatus, Payment
 from clinicflow.core.crypto import phone_index
 from clinicflow.core.ids import uuid7
-from clinicflow.imports.engine.bulk import BatchResult, Issue, insert, insert_rows, known, remember
+from clinicflow.imports.engine.bulk import (
+    BatchResult,
+    Issue,
+    insert,
+    insert_rows,
+    known,
+    per_key,
+    remember,
+)
 from clinicflow.imports.engine.catalog import Catalog
 from clinicflow.imports.engine.clean import Clean, Ctx
 from clinicflow.imports.models import ImportJob
@@ -34,6 +44,10 @@ def resolve_patients(ctx: Ctx, rows: Sequence[Clean]) -> tuple[dict[str, uuid.UU
     by_phone: dict[str, uuid.UUID] = {}
     if phones:
         index = {phone_index(org.pk, p): p for p in phones}
+        if connection.vendor == "postgresql":
+            for idx, pid in per_key(_FIRST_LIVE_BY_PHONE, index, [org.pk, org.pk]):
+                by_phone[index[idx]] = pid
+            return by_id, by_phone
         live = Patient.objects.for_org(org).filter(merged_into__isnull=True).values("pk")
         for idx, pid in (
             PatientPhone.objects.for_org(org)
@@ -43,6 +57,16 @@ def resolve_patients(ctx: Ctx, rows: Sequence[Clean]) -> tuple[dict[str, uuid.UU
         ):
             by_phone.setdefault(index[idx], pid)
     return by_id, by_phone
+
+
+# the first (by phone id) live patient of the organisation with the phone of blind index k.v
+# nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+_FIRST_LIVE_BY_PHONE = (
+    f"SELECT ph.patient_id FROM (SELECT * FROM {PatientPhone._meta.db_table}"  # nosec B608 # noqa: S608 - names from model meta
+    " WHERE organization_id = %s AND e164_index = k.v OFFSET 0) ph"
+    f" CROSS JOIN LATERAL (SELECT * FROM {Patient._meta.db_table} WHERE id = ph.patient_id OFFSET 0) p"
+    " WHERE p.organization_id = %s AND p.merged_into_id IS NULL ORDER BY ph.id LIMIT 1"
+)
 
 
 def _patient(

@@ -67,7 +67,7 @@ class ImportJob(TenantModel):
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    phase = models.CharField(max_length=12, blank=True)  # validating / applying
+    phase = models.CharField(max_length=12, blank=True)  # applying (validating: jobs before 2026-12-06)
     filename = models.CharField(_("file"), max_length=200)
     stored_name = models.CharField(max_length=80)  # under MEDIA_ROOT/imports/<org>/
     ext = models.CharField(max_length=5)
