@@ -118,3 +118,57 @@ def seed_two_clinics(others: int, fill: Any) -> tuple[Any, Any]:
             )
     print(f"   loaded 2 x {others + 1} patients in {time.perf_counter() - started:.1f} s", flush=True)
     return card_patient, owner
+
+
+# the HTTP load benchmarks' harness (bench_booking, bench_ledger): a scratch PostgreSQL database
+# created and dropped through the admin connection, gunicorn on a free loopback port, percentiles
+
+
+def admin_sql(sql: str) -> None:
+    """Run ``sql`` (CREATE / DROP DATABASE) on the server's ``postgres`` database, autocommit."""
+    import psycopg
+
+    host = os.environ.get("PGHOST", "127.0.0.1")
+    port = os.environ.get("PGPORT", "5432")
+    user = os.environ.get("PGUSER", "postgres")
+    with psycopg.connect(f"postgresql://{user}@{host}:{port}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_gunicorn(port: int, url: str) -> subprocess.Popen[bytes]:
+    """gunicorn with ``config/gunicorn.py`` and persistent database connections, on ``url``: the
+    development profile with DEBUG off (plain HTTP on loopback; gunicorn's default is production);
+    ``BENCH_WORKERS`` / ``BENCH_THREADS`` override its layout, ``BENCH_SERVER_LOG`` keeps its log."""
+    import sys
+
+    env = {**os.environ, "CLINICFLOW_ENV": "development", "DATABASE_URL": url, "DEBUG": "0"}
+    env.update(DB_CONN_MAX_AGE="60", BIND=f"127.0.0.1:{port}", WEB_LOG_LEVEL="warning", WEB_TIMEOUT="120")
+    if os.environ.get("BENCH_WORKERS"):
+        env["WEB_WORKERS"] = os.environ["BENCH_WORKERS"]
+    if os.environ.get("BENCH_THREADS"):
+        env["WEB_THREADS"] = os.environ["BENCH_THREADS"]
+    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--chdir", str(ROOT)]
+    cmd += ["-c", str(ROOT / "config" / "gunicorn.py")]
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by the nearest lower rank; NaN when empty."""
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"

@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import admin_sql, free_port, loadavg, pct, start_gunicorn  # noqa: E402
+
 PGHOST = os.environ.get("PGHOST", "127.0.0.1")
 PGPORT = os.environ.get("PGPORT", "5432")
 PGUSER = os.environ.get("PGUSER", "postgres")
@@ -51,18 +52,9 @@ URL = f"postgresql://{PGUSER}@{PGHOST}:{PGPORT}/{DB}"
 DOCTORS = 30
 ROOMS = 30
 CLIENTS = 50
-WORKERS = os.environ.get("BENCH_WORKERS", "")  # default: config/gunicorn.py (one process per core)
-THREADS = os.environ.get("BENCH_THREADS", "")  # default: config/gunicorn.py (2)
 THINK_MIN, THINK_MAX = 0.5, 1.5  # seconds before each request of a client
 THINK_SECONDS = float(os.environ.get("BENCH_THINK_SECONDS", "45"))
 SATURATED_SECONDS = float(os.environ.get("BENCH_SATURATED_SECONDS", "30"))
-
-
-def admin_sql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"postgresql://{PGUSER}@{PGHOST}:{PGPORT}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def setup_django() -> None:
@@ -225,46 +217,9 @@ def bench_slots(data: dict[str, object]) -> None:
         print(f"BENCH {name} {statistics.median(times):.1f} ms", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(port: int) -> subprocess.Popen[bytes]:
     """gunicorn with the production settings (``config/gunicorn.py``), persistent database connections."""
-    # the development profile with DEBUG off (plain HTTP on loopback); gunicorn's default is production
-    env = {
-        **os.environ,
-        "CLINICFLOW_ENV": "development",
-        "DATABASE_URL": URL,
-        "DEBUG": "0",
-        "DB_CONN_MAX_AGE": "60",
-    }
-    env["BIND"] = f"127.0.0.1:{port}"
-    env["WEB_LOG_LEVEL"] = "warning"
-    env["WEB_TIMEOUT"] = "120"
-    if WORKERS:
-        env["WEB_WORKERS"] = WORKERS
-    if THREADS:
-        env["WEB_THREADS"] = THREADS
-    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--chdir",
-        str(ROOT),
-        "-c",
-        str(ROOT / "config" / "gunicorn.py"),
-    ]
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+    return start_gunicorn(port, URL)
 
 
 class Load:
@@ -365,13 +320,6 @@ class Load:
         for t in threads:
             t.join()
         return time.perf_counter() - t0
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 def wait_ready(base: str, data: dict[str, object]) -> None:

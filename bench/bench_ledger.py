@@ -52,7 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_booking import admin_sql, free_port, loadavg, pct  # noqa: E402
+from bench._common import admin_sql, free_port, loadavg, pct, start_gunicorn  # noqa: E402
 
 PGHOST = os.environ.get("PGHOST", "127.0.0.1")
 PGPORT = os.environ.get("PGPORT", "5432")
@@ -63,8 +63,6 @@ PATIENTS = int(os.environ.get("BENCH_PATIENTS", "300"))
 HOT = int(os.environ.get("BENCH_HOT", "12"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
-WORKERS = os.environ.get("BENCH_WORKERS", "")  # default: config/gunicorn.py (one process per core)
-THREADS = os.environ.get("BENCH_THREADS", "")  # default: config/gunicorn.py (2)
 THINK = (0.5, 1.5)  # seconds before each request of a client, uniform
 PLAN_PRICE, PLAN_CREDIT = Decimal("5000"), Decimal("5500")
 RETRY_SHARE = float(os.environ.get("BENCH_RETRY_SHARE", "0.05"))
@@ -145,16 +143,7 @@ def held_now(org: Any) -> dict[str, Decimal]:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     """gunicorn with ``config/gunicorn.py`` (development profile, DEBUG off, plain HTTP on loopback)."""
-    env = {**os.environ, "CLINICFLOW_ENV": "development", "DATABASE_URL": URL, "DEBUG": "0"}
-    env.update(DB_CONN_MAX_AGE="60", BIND=f"127.0.0.1:{port}", WEB_LOG_LEVEL="warning", WEB_TIMEOUT="120")
-    if WORKERS:
-        env["WEB_WORKERS"] = WORKERS
-    if THREADS:
-        env["WEB_THREADS"] = THREADS
-    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")  # noqa: SIM115
-    cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--chdir", str(ROOT)]
-    cmd += ["-c", str(ROOT / "config" / "gunicorn.py")]
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+    return start_gunicorn(port, URL)
 
 
 class Load:

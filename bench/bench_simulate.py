@@ -11,7 +11,11 @@ children.
     .venv/bin/python bench/bench_simulate.py --only postgres
 
 Prints ``BENCH simulate_sqlite_rows_per_s``, ``BENCH simulate_postgres_rows_per_s`` and
-``BENCH simulate_peak_mib``, each noting the scale run.
+``BENCH simulate_peak_mib``, each noting the scale run; per backend also the rows per patient and per
+patient-month (rows / (patients × months)) of the run and ``simulate_<backend>_chain_1m_extrapolated_s``:
+the whole chain's rows (``CHAIN_1M_ROWS``, the last full run's count) at this run's rate — a lower
+bound, as the index rebuild grows faster than linearly. The child's progress lines (each month, the
+ledger's finish, the index rebuild) are echoed with their elapsed seconds.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DB = "bench_simulate"
+DB = os.environ.get("BENCH_SIMULATE_DB", "bench_simulate")  # a scratch database, dropped after
+# rows the whole chain-1m (1,000,000 patients, 60 months, every wing) wrote before its ledger finish
+# on 2026-12-05 (74.7 million; the fees earned add about one transaction and two postings per open
+# membership)
+CHAIN_1M_ROWS = 74_700_000
+PHASES = {"month", "done", "ledger", "indexes"}  # the child's progress lines, echoed
 CLI = (
     [sys.executable, str(ROOT / "manage.py")]
     if (ROOT / "manage.py").exists()
@@ -35,25 +44,26 @@ CLI = (
 )
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[int, int]:
-    """Run a child; return (exit status, its peak RSS in KiB)."""
+def run(cmd: list[str], env: dict[str, str]) -> tuple[int, int, float]:
+    """Run a child; return (exit status, its peak RSS in KiB, its CPU seconds: user + system)."""
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.strip().startswith(("month", "done", "indexes")) or "Error" in line or "error" in line:
+        words = line.split()
+        if (words and words[0] in PHASES) or "Error" in line or "error" in line:
             print("   ", line.rstrip(), flush=True)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss
+    return proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def psql(sql: str) -> None:
     subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True, capture_output=True)
 
 
-def one(backend: str, months: int, patients: int, seed: int) -> tuple[float, int, int]:
+def one(backend: str, months: int, patients: int, seed: int) -> tuple[float, int, int, int, float]:
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     tmp = tempfile.mkdtemp(prefix="bench_simulate_")
@@ -65,11 +75,11 @@ def one(backend: str, months: int, patients: int, seed: int) -> tuple[float, int
         env["SQLITE_PATH"] = str(Path(tmp) / "bench.sqlite3")
     truth = Path(tmp) / "truth.json"
     try:
-        code, _ = run([*CLI, "migrate", "-v0"], env)
+        code, _, _ = run([*CLI, "migrate", "-v0"], env)
         if code:
             raise SystemExit(f"{backend}: migrate failed")
         started = time.perf_counter()
-        code, rss = run(
+        code, rss, cpu = run(
             [
                 *CLI,
                 "simulate",
@@ -101,7 +111,7 @@ def one(backend: str, months: int, patients: int, seed: int) -> tuple[float, int
             f"{data['patients']:,} patients",
             flush=True,
         )
-        return rows / seconds, rows, rss
+        return rows / seconds, rows, rss, int(data["patients"]), cpu
     finally:
         if backend == "postgres":
             psql(f"DROP DATABASE IF EXISTS {DB}")
@@ -128,9 +138,25 @@ def main() -> None:
     for backend in ("sqlite", "postgres"):
         if args.only and backend != args.only:
             continue
-        rate, _rows, rss = one(backend, args.months, patients, args.seed)
+        rate, rows, rss, made, cpu = one(backend, args.months, patients, args.seed)
         peak = max(peak, rss)
         print(f"BENCH simulate_{backend}_rows_per_s {rate:.0f} rows/s {note}", flush=True)
+        print(f"BENCH simulate_{backend}_rows_per_patient {rows / made:.1f} rows {note}", flush=True)
+        print(
+            f"BENCH simulate_{backend}_rows_per_patient_month {rows / (made * args.months):.2f} rows {note}",
+            flush=True,
+        )
+        # the Python process's own CPU (start-up included; PostgreSQL's backend runs beside it): a
+        # figure the other work on a shared machine does not inflate
+        print(
+            f"BENCH simulate_{backend}_client_cpu_s_per_million_rows {cpu / rows * 1e6:.1f} s {note}",
+            flush=True,
+        )
+        print(
+            f"BENCH simulate_{backend}_chain_1m_extrapolated_s {CHAIN_1M_ROWS / rate:.0f} s "
+            f"({CHAIN_1M_ROWS:,} rows at this rate) {note}",
+            flush=True,
+        )
     print(f"BENCH simulate_peak_mib {peak / 1024:.0f} MiB {note}", flush=True)
 
 

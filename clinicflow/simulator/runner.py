@@ -25,7 +25,7 @@ from clinicflow.simulator.engine.core import Simulation
 from clinicflow.simulator.models import SimulationRun
 from clinicflow.simulator.scenario import Scenario
 from clinicflow.simulator.truth import build_truth
-from clinicflow.simulator.writers.ledger import finish_ledger
+from clinicflow.simulator.writers.ledger_finish import finish_ledger
 from clinicflow.simulator.writers.sink import DbSink
 from clinicflow.simulator.writers.structure import admin_email, write_structure
 
@@ -315,8 +315,10 @@ def simulate_org(
             sim.run(sink, on_month)
         finally:
             sink.close()
+        if progress:
+            progress("ledger", sink.total_rows, time.perf_counter() - t0)
         # the fees earned by the simulation's "now" (not the structure's end-of-day stamp)
-        finish_ledger(org, dt.datetime.fromtimestamp(sim.world.now, dt.UTC))
+        finish_ledger(org, dt.datetime.fromtimestamp(sim.world.now, dt.UTC), sim.id_rng)
         if rebuild:
             if progress:
                 progress("indexes", sink.total_rows, time.perf_counter() - t0)

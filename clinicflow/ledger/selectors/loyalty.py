@@ -12,9 +12,7 @@ from django.utils import timezone
 from clinicflow.booking.services.notify import public_base_url
 from clinicflow.core.models import Organization
 from clinicflow.ledger.models import POINTS, Account, AccountKind, Referral, ReferralCode
-from clinicflow.ledger.selectors.wallet import EXPIRING_DAYS
-from clinicflow.ledger.selectors.wallet import _lot_days as lot_days
-from clinicflow.ledger.selectors.wallet import _zone as wallet_zone
+from clinicflow.ledger.selectors.wallet import EXPIRING_DAYS, lot_days, wallet_zone
 from clinicflow.ledger.services.journal import round_unit
 from clinicflow.patients.models import Patient
 

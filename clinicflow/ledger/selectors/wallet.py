@@ -105,7 +105,7 @@ def wallet_get(
             if a.kind in PATIENT_KINDS
         ]
         with_lots = [a for a in accounts if a.kind in LOT_KINDS and a.balance > 0]
-        days = _lot_days(org, with_lots, now, _zone(patient)) if with_lots else {}
+        days = lot_days(org, with_lots, now, wallet_zone(patient)) if with_lots else {}
     out = []
     for account in accounts:
         item = Balance(
@@ -123,13 +123,13 @@ def wallet_get(
 
 
 def _zone_read(patient: Patient) -> str | None:
-    """``_zone`` when it costs no query (the patient's branch already read, or none), else None."""
+    """``wallet_zone`` when it costs no query (the patient's branch already read, or none), else None."""
     if patient.branch_id is None or Patient.branch.is_cached(patient):
-        return _zone(patient)
+        return wallet_zone(patient)
     return None
 
 
-def _zone(patient: Patient) -> str:
+def wallet_zone(patient: Patient) -> str:
     """The zone the wallet's days are in: the patient's branch's (the zone its pages render in),
     without a branch the current one."""
     branch = patient.branch if patient.branch_id else None
@@ -149,7 +149,7 @@ SELECT o.account_id, {day} AS expiry_day, SUM(l.amount_left) AS amount_left
 """
 
 
-def _lot_days(
+def lot_days(
     org: Organization, accounts: list[Account], now: dt.datetime, zone: str
 ) -> dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]]:
     """What the accounts' usable lots (not expired at ``now``) have left, per account and expiry day
@@ -188,7 +188,7 @@ SELECT a.*, d.expiry_day AS lot_day, d.amount_left AS lot_left
 def _accounts_with_days(
     org: Organization, patient: Patient, now: dt.datetime, zone: str
 ) -> tuple[list[Account], dict[uuid.UUID, list[tuple[dt.date | None, Decimal]]]]:
-    """The patient's accounts (by unit, kind) and ``_lot_days`` of those with lots, in one statement."""
+    """The patient's accounts (by unit, kind) and ``lot_days`` of those with lots, in one statement."""
     table = Account._meta.db_table
     lots = sorted(str(k) for k in LOT_KINDS)
     ids = _LOT_ACCOUNTS.format(table=table, kinds=placeholders(len(lots)))
@@ -321,9 +321,11 @@ __all__ = [
     "Line",
     "Wallet",
     "ledger_lines",
+    "lot_days",
     "plan_list",
     "wallet_get",
     "wallet_patient",
+    "wallet_zone",
 ]
 
 

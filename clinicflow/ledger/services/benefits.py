@@ -187,14 +187,18 @@ def use_included(
     invoice_ref: str,
     at: dt.datetime,
 ) -> IncludedUse:
-    """Record one included procedure (the membership row locked: two checkouts never both take the
-    last one). The fee is earned straight-line, so nothing is recognised now (0, no transaction)."""
-    held = {str(m.pk): m for m in held_memberships(org=org, patient=patient, at=at)}
-    found = held.get(str(membership))
+    """Record one included procedure (the membership row locked first, then read whether it is held
+    and what it has left: two checkouts never both take the last one, and a cancellation or freeze
+    committed meanwhile is seen). The fee is earned straight-line, so nothing is recognised now (0,
+    no transaction)."""
+    pk = parse_uuid(membership)
+    if pk is not None:
+        Membership.objects.for_org(org).select_for_update().filter(pk=pk).first()
+    held = {m.pk: m for m in held_memberships(org=org, patient=patient, at=at)}
+    found = held.get(pk) if pk is not None else None
     service = Service.objects.for_org(org).filter(pk=line.service_id).first() if line.service_id else None
     if found is None or service is None or found.currency != currency:
         raise ValidationFailed.field("membership", "no membership of the patient includes this procedure")
-    Membership.objects.select_for_update().filter(pk=found.pk).first()
     if included_left(org=org, membership=found, code=service.code, at=at) <= 0:
         raise ValidationFailed.field("membership", "the included procedures of this period are used up")
     use = MembershipUse.objects.create(

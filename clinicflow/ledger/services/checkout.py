@@ -1,9 +1,10 @@
 """Paying an invoice: several tenders at once, each one balanced journal transaction.
 
 ``invoice_pay`` locks the invoice row (``SELECT ... FOR UPDATE``: two checkouts of one invoice run one
-after the other, the second sees what the first paid), then every patient account the call touches in
-one ``lock`` (primary-key order, so it never deadlocks with a wallet call), checks everything, and
-posts. A refusal (4xx naming the field, e.g. ``tenders[1].amount``) posts nothing.
+after the other, the second sees what the first paid), then every patient account the call touches,
+read and locked before any balance is read (``journal.accounts_locked``: one statement on PostgreSQL,
+primary-key order, so it never deadlocks with a wallet call), checks everything, and posts. A
+refusal (4xx naming the field, e.g. ``tenders[1].amount``) posts nothing.
 
 Tenders and their postings (``docs/ledger.md``, *Checkout*):
 
@@ -41,7 +42,6 @@ from clinicflow.core.ids import uuid7
 from clinicflow.core.models import AuditAction, Organization
 from clinicflow.core.money import Money
 from clinicflow.ledger.models import (
-    PATIENT_KINDS,
     POINTS,
     Account,
     AccountKind,
@@ -60,7 +60,7 @@ from clinicflow.ledger.selectors.invoices import invoice_get, invoice_lines, inv
 from clinicflow.ledger.services import benefits
 from clinicflow.ledger.services.inputs import clean_amount, clean_points
 from clinicflow.ledger.services.invoices import line_info, split
-from clinicflow.ledger.services.journal import Leg, accounts_of, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_locked, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.ledger.services.wallet import earn_rate, points_program
 from clinicflow.patients.models import Patient
@@ -152,8 +152,7 @@ def invoice_pay(
                 fields={"amount": ["exceeds what is due"]},
             )
         _no_line_twice(org, locked, plans)
-        accounts = _accounts(org, patient, locked.currency, plans, program)
-        held = lock(a for a in accounts.values() if a.kind in PATIENT_KINDS)
+        accounts, held = _accounts(org, patient, locked.currency, plans, program)
         now, batch = timezone.now(), uuid7()
         written = [
             _tender(org, actor, locked, patient, plan, accounts, held, batch=batch, now=now, index=i)
@@ -211,9 +210,11 @@ def _no_line_twice(org: Organization, invoice: Invoice, plans: list[_Plan]) -> N
 
 def _accounts(
     org: Organization, patient: Patient, cur: str, plans: list[_Plan], program: PointsProgram | None
-) -> dict[str, Account]:
-    """Every account the call posts to (created on first use), read in one query: the patient's by
-    kind (``money``, ``bonus``, ``points``), the clinic's by kind and unit (``revenue:RUB``)."""
+) -> tuple[dict[str, Account], dict[uuid.UUID, Account]]:
+    """Every account the call posts to (created on first use): the patient's by kind (``money``,
+    ``bonus``, ``points``), the clinic's by kind and unit (``revenue:RUB``); and the patient's locked,
+    by pk. Locked first (``accounts_locked``: read and locked in one statement on PostgreSQL), so
+    no balance is read before its lock."""
     kinds = {p.method for p in plans}
     wanted: dict[str, tuple[str, str]] = {"revenue:" + cur: (AccountKind.REVENUE, cur)}
     if kinds & set(OUTSIDE_METHODS):
@@ -228,8 +229,8 @@ def _accounts(
         wanted["points"] = (AccountKind.POINTS, POINTS)
     if program is not None and program.is_active:
         wanted["points_issued:PTS"] = (AccountKind.POINTS_ISSUED, POINTS)
-    found = accounts_of(org=org, patient=patient, wanted=wanted.values())
-    return {name: found[key] for name, key in wanted.items()}
+    found, held = accounts_locked(org=org, patient=patient, wanted=wanted.values())
+    return {name: found[key] for name, key in wanted.items()}, held
 
 
 def refresh(held: dict[uuid.UUID, Account]) -> None:

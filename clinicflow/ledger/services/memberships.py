@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from django.db import transaction as db_transaction
 from django.db.models import Sum
@@ -47,7 +47,7 @@ from clinicflow.ledger.models import (
     Transaction,
     TxKind,
 )
-from clinicflow.ledger.services.journal import Leg, account_for, lock, lot_remaining, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_locked, lot_remaining, post, round_unit
 from clinicflow.ledger.services.wallet import audit_money, wallet_refund, wallet_top_up
 from clinicflow.patients.models import Patient
 
@@ -107,13 +107,14 @@ def membership_sell(
             )  # fmt: skip
             lot = None
         else:
-            held = account_for(org=org, kind=AccountKind.PREPAID, unit=plan.currency, patient=patient)
-            legs = [
-                Leg(account_for(org=org, kind=AccountKind.CASH, unit=plan.currency), -plan.price),
-                Leg(held, plan.price),
-            ]
+            cur = plan.currency
+            acc, locked = accounts_locked(
+                org=org, patient=patient, wanted=[(AccountKind.PREPAID, cur), (AccountKind.CASH, cur)]
+            )
+            held = acc[(AccountKind.PREPAID, cur)]
+            legs = [Leg(acc[(AccountKind.CASH, cur)], -plan.price), Leg(held, plan.price)]
             txn = post(
-                org=org, kind=TxKind.MEMBERSHIP_SALE, at=now, legs=legs, locked=lock([held]),
+                org=org, kind=TxKind.MEMBERSHIP_SALE, at=now, legs=legs, locked=locked,
                 patient=patient, actor=actor, reference=plan.code,
             )  # fmt: skip
             lot = next(p for p in txn.lines if p.account_id == held.pk)  # type: ignore[attr-defined]
@@ -135,7 +136,26 @@ def _left(org: Organization, membership: Membership) -> Decimal:
     return lot_remaining(org=org, lots=[membership.lot_id]).get(membership.lot_id, Decimal(0))
 
 
-def _active_seconds(m: Membership, until: dt.datetime) -> float:
+class Term(Protocol):
+    """What the earning arithmetic reads of a membership (a row read in bulk will do)."""
+
+    @property
+    def starts_at(self) -> dt.datetime: ...
+    @property
+    def ends_at(self) -> dt.datetime: ...
+    @property
+    def frozen_days(self) -> int: ...
+    @property
+    def frozen_from(self) -> dt.datetime | None: ...
+    @property
+    def frozen_until(self) -> dt.datetime | None: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+
+
+def _active_seconds(m: Term, until: dt.datetime) -> float:
     """Seconds the membership was active from its start to ``until`` (frozen time excluded)."""
     until = min(until, m.ends_at)
     if until <= m.starts_at:
@@ -147,12 +167,19 @@ def _active_seconds(m: Membership, until: dt.datetime) -> float:
     return max((until - m.starts_at - frozen).total_seconds(), 0.0)
 
 
-def earned_share(m: Membership, at: dt.datetime) -> Decimal:
+def earned_share(m: Term, at: dt.datetime) -> Decimal:
     """The share of the price earned by ``at`` (0..1): active time elapsed / active term."""
     term = (m.ends_at - m.starts_at - dt.timedelta(days=m.frozen_days)).total_seconds()
     if term <= 0:
         return Decimal(1)
     return min(Decimal(1), Decimal(str(_active_seconds(m, at))) / Decimal(str(term)))
+
+
+def amount_to_earn(m: Term, left: Decimal, at: dt.datetime) -> Decimal:
+    """What earning at ``at`` posts from a lot with ``left`` in it: the fee earned by then less what
+    was earned before (zero or less: nothing to post)."""
+    due = round_unit(m.price * earned_share(m, at), m.currency)
+    return min(left, due - (m.price - left))
 
 
 def membership_earn(
@@ -164,17 +191,16 @@ def membership_earn(
         return None
     with db_transaction.atomic():
         unit = membership.currency
-        held = account_for(org=org, kind=AccountKind.PREPAID, unit=unit, patient=membership.patient)
-        locked = lock([held])
-        left = _left(org, membership)
-        due = round_unit(membership.price * earned_share(membership, at), membership.currency)
-        amount = min(left, due - (membership.price - left))
+        acc, locked = accounts_locked(
+            org=org,
+            patient=membership.patient,
+            wanted=[(AccountKind.PREPAID, unit), (AccountKind.REVENUE, unit)],
+        )
+        held = acc[(AccountKind.PREPAID, unit)]
+        amount = amount_to_earn(membership, _left(org, membership), at)
         if amount <= 0:
             return None
-        legs = [
-            Leg(held, -amount, lot=membership.lot_id),
-            Leg(account_for(org=org, kind=AccountKind.REVENUE, unit=membership.currency), amount),
-        ]
+        legs = [Leg(held, -amount, lot=membership.lot_id), Leg(acc[(AccountKind.REVENUE, unit)], amount)]
         return post(
             org=org, kind=TxKind.MEMBERSHIP_EARN, at=at, legs=legs, locked=locked,
             patient=membership.patient, reference=str(membership.pk),
@@ -282,14 +308,18 @@ def _cancel_stored_value(
     org: Organization, actor: User | None, m: Membership, at: dt.datetime, request: object
 ) -> Decimal:
     """Pay back the money part, forfeit what the plan's bonus lot has left; returns the refund."""
-    money = account_for(org=org, kind=AccountKind.MONEY, unit=m.currency, patient=m.patient)
+    # the sale's opening bonus posting (immutable), then the accounts locked before any balance is read
     opened = (
         Posting.objects.for_org(org)
         .filter(transaction=m.sale, account__kind=AccountKind.BONUS, lot__isnull=True, amount__gt=0)
-        .select_related("account")
         .first()
     )
-    locked = lock([money] if opened is None else [money, opened.account])
+    cur = m.currency
+    wanted = [(AccountKind.MONEY, cur)]
+    if opened is not None:
+        wanted += [(AccountKind.BONUS, cur), (AccountKind.EXPIRED, cur)]
+    acc, locked = accounts_locked(org=org, patient=m.patient, wanted=wanted)
+    money = acc[(AccountKind.MONEY, cur)]
     bonus_left = Decimal(0)
     if opened is not None:
         bonus_left = lot_remaining(org=org, lots=[opened.pk]).get(opened.pk) or Decimal(0)
@@ -303,8 +333,8 @@ def _cancel_stored_value(
         )
     if opened is not None and forfeit > 0:
         legs = [
-            Leg(opened.account, -forfeit, lot=opened.pk),
-            Leg(account_for(org=org, kind=AccountKind.EXPIRED, unit=m.currency), forfeit),
+            Leg(locked[opened.account_id], -forfeit, lot=opened.pk),
+            Leg(acc[(AccountKind.EXPIRED, cur)], forfeit),
         ]
         txn = post(
             org=org, kind=TxKind.EXPIRE, at=at, legs=legs, locked=locked, patient=m.patient, actor=actor,
@@ -325,17 +355,22 @@ def membership_cancel(
         if m.plan.kind == PlanKind.STORED_VALUE:
             refund = _cancel_stored_value(org, actor, m, now, request)
         elif m.lot_id is not None:
+            cur = m.currency
+            acc, locked = accounts_locked(
+                org=org,
+                patient=m.patient,
+                wanted=[(AccountKind.PREPAID, cur), (AccountKind.CASH, cur), (AccountKind.REVENUE, cur)],
+            )
+            held = acc[(AccountKind.PREPAID, cur)]
+            # the lot read after its account's lock: an earning run cannot post between the two
             refund = refund_due(org=org, membership=m, at=now)
-            held = account_for(org=org, kind=AccountKind.PREPAID, unit=m.currency, patient=m.patient)
-            locked = lock([held])
             left = _left(org, m)
             if left > 0:
                 legs = [Leg(held, -left, lot=m.lot_id)]
                 if refund > 0:
-                    legs.append(Leg(account_for(org=org, kind=AccountKind.CASH, unit=m.currency), refund))
+                    legs.append(Leg(acc[(AccountKind.CASH, cur)], refund))
                 if left - refund > 0:
-                    revenue = account_for(org=org, kind=AccountKind.REVENUE, unit=m.currency)
-                    legs.append(Leg(revenue, left - refund))
+                    legs.append(Leg(acc[(AccountKind.REVENUE, cur)], left - refund))
                 txn = post(
                     org=org, kind=TxKind.MEMBERSHIP_CANCEL, at=now, legs=legs, locked=locked,
                     patient=m.patient, actor=actor, reference=str(m.pk),

@@ -23,7 +23,8 @@ from clinicflow.core.errors import Conflict, ValidationFailed
 from clinicflow.core.models import Organization
 from clinicflow.ledger.models import POINTS, AccountKind, Posting, Transaction, TxKind
 from clinicflow.ledger.services.inputs import clean_amount, clean_currency, clean_points
-from clinicflow.ledger.services.journal import Leg, account_for, accounts_of, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, accounts_locked, post, round_unit
+from clinicflow.ledger.services.locking import patients_locked
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.ledger.services.wallet import audit_money, earn_rate, points_program
 from clinicflow.patients.models import Patient
@@ -52,13 +53,14 @@ def points_earn(
     now = timezone.now()
     expires = now + dt.timedelta(days=days) if days else None
     with db_transaction.atomic():
-        held = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
+        wanted = [(AccountKind.POINTS, POINTS), (AccountKind.POINTS_ISSUED, POINTS)]
+        acc, locked = accounts_locked(org=org, patient=patient, wanted=wanted)
         legs = [
-            Leg(account_for(org=org, kind=AccountKind.POINTS_ISSUED, unit=POINTS), -earned),
-            Leg(held, earned, expires_at=expires),
+            Leg(acc[(AccountKind.POINTS_ISSUED, POINTS)], -earned),
+            Leg(acc[(AccountKind.POINTS, POINTS)], earned, expires_at=expires),
         ]
         txn = post(
-            org=org, kind=TxKind.EARN, at=now, legs=legs, locked=lock([held]), patient=patient, actor=actor,
+            org=org, kind=TxKind.EARN, at=now, legs=legs, locked=locked, patient=patient, actor=actor,
             reference=reference,
         )  # fmt: skip
         audit_money(org, actor, txn, request)
@@ -85,7 +87,7 @@ def points_redeem(
     if value <= 0:
         raise ValidationFailed.field("points", "worth nothing at the programme's rate")
     with db_transaction.atomic():
-        acc = accounts_of(
+        acc, locked = accounts_locked(
             org=org,
             patient=patient,
             wanted=[
@@ -96,7 +98,6 @@ def points_redeem(
             ],
         )
         held, bonus = acc[(AccountKind.POINTS, POINTS)], acc[(AccountKind.BONUS, unit)]
-        locked = lock([held, bonus])
         legs = take_from_lots(org=org, account=locked[held.pk], amount=count)
         if -sum((leg.amount for leg in legs), Decimal(0)) < count:
             raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})
@@ -151,9 +152,9 @@ def points_give(
         raise ValidationFailed.field("to_patient", "the points are already this patient's")
     now = timezone.now()
     with db_transaction.atomic():
-        giver = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=patient)
-        taker = account_for(org=org, kind=AccountKind.POINTS, unit=POINTS, patient=to_patient)
-        locked = lock([giver, taker])
+        each = patients_locked(org=org, patients=[patient, to_patient], kind=AccountKind.POINTS, unit=POINTS)
+        giver, taker = each[patient.pk], each[to_patient.pk]
+        locked = {giver.pk: giver, taker.pk: taker}
         legs = take_from_lots(org=org, account=locked[giver.pk], amount=count)
         if -sum((leg.amount for leg in legs), Decimal(0)) < count:
             raise Conflict("not enough points", fields={"points": ["exceeds the points held"]})

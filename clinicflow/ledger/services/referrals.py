@@ -33,7 +33,14 @@ from clinicflow.ledger.models import (
     RewardKind,
     TxKind,
 )
-from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit, transaction_reverse
+from clinicflow.ledger.services.journal import (
+    Leg,
+    account_for,
+    post,
+    round_unit,
+    transaction_reverse,
+)
+from clinicflow.ledger.services.locking import patients_locked
 from clinicflow.ledger.services.wallet import points_program
 from clinicflow.patients.models import Patient, PatientPhone
 
@@ -121,18 +128,19 @@ def referral_reward(
             unit, kind, source = currency, AccountKind.BONUS, AccountKind.BONUS_ISSUED
             days = None
         expires = now + dt.timedelta(days=days) if days else None
-        pairs = [(referrer, program.referrer_reward), (referred, program.friend_reward)]
-        legs, held = [], []
-        for patient, raw in pairs:
-            amount = round_unit(raw, unit)
-            if amount > 0:
-                account = account_for(org=org, kind=kind, unit=unit, patient=patient)
-                held.append(account)
-                issued = account_for(org=org, kind=source, unit=unit)
-                legs += [Leg(issued, -amount), Leg(account, amount, expires_at=expires)]
+        pairs = [(referrer, round_unit(program.referrer_reward, unit))]
+        pairs += [(referred, round_unit(program.friend_reward, unit))]
+        pairs = [(patient, amount) for patient, amount in pairs if amount > 0]
+        # the rewarded accounts locked first (one statement on PostgreSQL when they exist)
+        each = patients_locked(org=org, patients=[p for p, _ in pairs], kind=kind, unit=unit) if pairs else {}
+        legs = []
+        for patient, amount in pairs:
+            issued = account_for(org=org, kind=source, unit=unit)
+            legs += [Leg(issued, -amount), Leg(each[patient.pk], amount, expires_at=expires)]
         if legs:
+            held = {a.pk: a for a in each.values()}
             ref.reward = post(
-                org=org, kind=TxKind.REFERRAL_REWARD, at=now, legs=legs, locked=lock(held), patient=referred,
+                org=org, kind=TxKind.REFERRAL_REWARD, at=now, legs=legs, locked=held, patient=referred,
                 actor=actor, reference=reference or str(ref.pk),
             )  # fmt: skip
         ref.status, ref.rewarded_at, ref.reference = ReferralStatus.REWARDED, now, reference[:100]

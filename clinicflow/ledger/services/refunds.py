@@ -56,7 +56,7 @@ from clinicflow.ledger.services import benefits
 from clinicflow.ledger.services.checkout import earnable, refresh
 from clinicflow.ledger.services.inputs import clean_amount
 from clinicflow.ledger.services.invoices import split
-from clinicflow.ledger.services.journal import Leg, account_for, lock, post, round_unit
+from clinicflow.ledger.services.journal import Leg, account_for, accounts_locked, post, round_unit
 from clinicflow.ledger.services.lots import take_from_lots
 from clinicflow.patients.models import Patient
 
@@ -120,11 +120,11 @@ def invoice_refund(
             if tender.method == TenderMethod.INCLUDED and part != left[tender.pk]:
                 raise ValidationFailed.field("amount", "an included procedure is refunded whole")
         cur = locked.currency
-        accounts = [
-            account_for(org=org, kind=k, unit=u, patient=patient)
-            for k, u in ((AccountKind.MONEY, cur), (AccountKind.BONUS, cur), (AccountKind.POINTS, POINTS))
-        ]
-        held = lock(accounts)
+        acc, held = accounts_locked(
+            org=org,
+            patient=patient,
+            wanted=[(AccountKind.MONEY, cur), (AccountKind.BONUS, cur), (AccountKind.POINTS, POINTS)],
+        )
         now, batch = timezone.now(), uuid7()
         written = []
         for tender, part in chosen:
@@ -133,7 +133,7 @@ def invoice_refund(
                 _refund_one(org, actor, locked, patient, tender, part, before, held, batch, reason, now)
             )
             refresh(held)
-        _take_back_points(org, actor, locked, patient, accounts[2], held, value)
+        _take_back_points(org, actor, locked, patient, acc[(AccountKind.POINTS, POINTS)], held, value)
         locked.refunded += value
         locked.status = (
             InvoiceStatus.REFUNDED if locked.refunded == locked.paid else InvoiceStatus.PART_REFUNDED

@@ -8,6 +8,7 @@ they never change the engine's random streams."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,17 @@ def _consent_current(org: Organization, category: str, language: str) -> Consent
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _full_name(first: str, last: str) -> str:
+    return Patient(first_name=first, last_name=last).full_name
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _signer(name: str) -> Patient:
+    """A patient of this name, as a consent's text is rendered for them (names repeat: made once)."""
+    return Patient(first_name=name)
+
+
 def remember_names(out: SinkBase, number: np.ndarray, first: list[str], last: list[str]) -> None:
     """Keep each new patient's full name by patient number (for the consents they sign)."""
     s = setup(out)
@@ -119,7 +131,7 @@ def remember_names(out: SinkBase, number: np.ndarray, first: list[str], last: li
         grown = np.empty(max(top, 2 * s.names.size), dtype=object)
         grown[: s.names.size] = s.names
         s.names = grown
-    s.names[number] = [Patient(first_name=f, last_name=n).full_name for f, n in zip(first, last, strict=True)]
+    s.names[number] = [_full_name(f, n) for f, n in zip(first, last, strict=True)]
 
 
 def _local_days(out: SinkBase, at: np.ndarray, branch: np.ndarray) -> np.ndarray:
@@ -239,7 +251,7 @@ def _consents(out: SinkBase, c: Columns, conv: np.ndarray) -> None:
     numbers = np.asarray(c["patient"], dtype=np.int64)[ci]
     names = [str(s.names[k]) if k < s.names.size and s.names[k] else "" for k in numbers.tolist()]
     versions = [s.consent[int(k)] for k in np.asarray(c["category"])[ci].tolist()]
-    texts = [rendered_text(v, Patient(first_name=nm)) for v, nm in zip(versions, names, strict=True)]
+    texts = [rendered_text(v, _signer(nm)) for v, nm in zip(versions, names, strict=True)]
     at = np.asarray(c["at"], dtype=np.int64)[ci] + 1200
     out.put(
         SignedConsent,
@@ -285,6 +297,7 @@ def write_treatments(out: SinkBase, c: Columns) -> None:
         rows["amount"].append(int(s.rng.integers(low // 10, high // 10 + 1)) * 10)
         rows["unit"].append(unit)
     ri = np.array(rows["record"], dtype=np.int64)
+    done = {int(k): [str(_uuid(ctx.service[k]))] for k in np.unique(svc)}  # one list per service
     # the lines first: PostgreSQL refuses lines added to a record already signed off
     out.put(
         TreatmentProduct,
@@ -308,7 +321,7 @@ def write_treatments(out: SinkBase, c: Columns) -> None:
             "patient": out.pid(c["patient"]),
             "doctor": ctx.doctor[c["doctor"]],
             "service": service_ids,
-            "services_done": [[str(_uuid(v))] for v in service_ids],
+            "services_done": [done[int(k)] for k in svc],
             "map_notes": [{} for _ in range(n)],
             "sop_checked": [[] for _ in range(n)],
             "notes": np.where(added, tx.words(tx.FOLLOW_ON_NOTE, s.language), "").tolist(),

@@ -10,20 +10,19 @@ batch (``_Batch``) the other ledger writers share: memberships sold, renewed and
   with 500 points for each side (one ``referral_reward`` transaction).
 
 The writer keeps, per patient account, the balance and the posting number, so each posting carries
-its ``balance_after`` and ``seq`` as the services write them; ``finish_ledger`` (after the load) sets
-the accounts' cached balances from the postings and earns the membership fees due by the simulated
-"now" (``memberships_earn_due``). ``clinicflow ledger verify`` is clean on the result."""
+its ``balance_after`` and ``seq`` as the services write them; ``ledger_finish.finish_ledger`` (after
+the load) sets the accounts' cached balances from the postings and earns the membership fees due by
+the simulated "now" (the postings ``memberships_earn_due`` would write, in bulk). ``clinicflow ledger
+verify`` is clean on the result."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from clinicflow.core.models import Organization
 from clinicflow.ledger.models import (
     POINTS,
     Account,
@@ -38,7 +37,7 @@ from clinicflow.ledger.models import (
     Transaction,
     TxKind,
 )
-from clinicflow.simulator.engine.ids import uuid7_array
+from clinicflow.simulator.engine.ids import IdStream, uuid7_array
 from clinicflow.simulator.writers.base import Columns, SinkBase
 
 REWARD = 500  # points for each side of a referral
@@ -88,8 +87,12 @@ class _Batch:
             )
         }
         self.new_accounts: list[tuple[np.ndarray, int, str, str]] = []
+        # the ids of a writer that draws nothing else from the id stream meanwhile (``IdStream``)
+        self.stream: IdStream | None = None
 
     def ids(self, at: int, n: int) -> np.ndarray:
+        if self.stream is not None:
+            return self.stream.take(at * 1000, n)
         return uuid7_array(self.out.sim.id_rng, np.full(n, at * 1000, dtype=np.int64))
 
     def clinic(self, kind: str, unit: str) -> np.ndarray:
@@ -201,6 +204,7 @@ def _programmes(out: SinkBase) -> None:
 def write_points(out: SinkBase, c: Columns) -> None:
     """Earned first, then redeemed (the engine counted a batch's earnings before its redemptions)."""
     b = _Batch(out)
+    b.stream = IdStream(out.sim.id_rng, expected=4 * len(c["at"]))
     order = np.lexsort((c["at"], c["points"] < 0))
     for i in order:
         p, pts, at = int(c["patient"][i]), int(c["points"][i]), int(c["at"][i])
@@ -230,6 +234,7 @@ def write_points(out: SinkBase, c: Columns) -> None:
             if taken:
                 legs.append((b.clinic(AccountKind.POINTS_REDEEMED, POINTS), POINTS, taken, None))
                 b.post(TxKind.REDEEM, p, at, legs)
+    b.stream.close()
     b.flush()
 
 
@@ -284,22 +289,3 @@ def write_referrals(out: SinkBase, c: Columns) -> None:
             "status": ReferralStatus.REWARDED.value, "reason": "", "reward": np.stack(rows["reward"]),
             "reference": "", "created_at": when, "rewarded_at": when,
         })  # fmt: skip
-
-
-def finish_ledger(org: Organization, now: dt.datetime) -> int:
-    """After the load: the patient accounts' cached balances and posting numbers from their postings,
-    then the membership fees earned by ``now``. Returns the number of fees earned."""
-    from django.db import connection
-
-    from clinicflow.core.rawsql import db_uuid
-    from clinicflow.ledger.services.memberships import memberships_earn_due
-
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE ledger_account SET balance = s.total, last_seq = s.n FROM ("
-            " SELECT account_id, SUM(amount) AS total, COALESCE(MAX(seq), 0) AS n FROM ledger_posting"
-            " WHERE organization_id = %s GROUP BY account_id) s"
-            " WHERE ledger_account.id = s.account_id AND ledger_account.patient_id IS NOT NULL",
-            [db_uuid(org.pk)],
-        )
-    return memberships_earn_due(org=org, at=now, limit=10**9)

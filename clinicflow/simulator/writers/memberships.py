@@ -18,7 +18,7 @@
   ``expired``, an ``expire`` transaction referencing the membership), as ``membership_cancel`` posts.
 
 The fees of the memberships still open are earned up to "now" after the load
-(``ledger.finish_ledger``)."""
+(``ledger_finish.finish_ledger``)."""
 
 from __future__ import annotations
 

@@ -123,7 +123,19 @@ def text_cells(values: list[Any], prefix: bytes = b"") -> Cells:
 
 
 def json_cells(values: list[Any], jsonb: bool) -> Cells:
-    texts = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    """JSON texts; an empty list or object, or one object given for many rows, encoded once."""
+    texts: list[str | None] = []
+    seen: dict[int, str] = {}
+    for v in values:
+        if v is None:
+            texts.append(None)
+        elif not v and type(v) in (list, dict):
+            texts.append("[]" if type(v) is list else "{}")
+        else:
+            text = seen.get(id(v))
+            if text is None:
+                text = seen[id(v)] = json.dumps(v, ensure_ascii=False)
+            texts.append(text)
     return text_cells(texts, b"\x01" if jsonb else b"")
 
 
