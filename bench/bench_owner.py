@@ -11,11 +11,15 @@ Prints ``BENCH facts_rebuild_s``, ``BENCH facts_incremental_s``, ``BENCH owner_h
 after a warm-up; 3 for the other reports), the scale against ``chain-1m`` (1,000,000 patients, 60
 months), and the anchors: the home's period's funnel counts taken straight from the raw tables by one
 SQL statement (``owner_home / raw SQL``), the cohort matrix's first patients and visit months by one
-SQL statement over the same year (``cohorts / raw SQL``), and the raw funnel over the reports' 90 days
-(``reports_max / raw SQL``). ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept
-one; ``BENCH_DB=NAME`` uses (and keeps) another database, e.g. a copy of the full chain-1m, and
+SQL statement over the same year (``cohorts / raw SQL``), the raw funnel over the reports' 90 days
+(``reports_max / raw SQL``), every appointment counted per branch and local day (``rebuild / raw
+SQL``) and the day's appointments counted so (``incremental / raw SQL``). ``BENCH_KEEP=1`` keeps the
+database, ``BENCH_REUSE=1`` reuses a kept one; ``BENCH_DB=NAME`` uses (and keeps) another database,
+e.g. a copy of the full chain-1m; ``BENCH_FACTS_ONLY=1`` stops after the facts' two figures, and
 ``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
-owner_channel_cohort_facts_s``) before timing the reports."""
+owner_channel_cohort_facts_s``) before timing the reports. ``reports_max_ms`` covers the channel,
+administrators and load reports too; the predicted patients ranked per request from the raw tables (what
+``clv_classes`` ran before its facts, ``value_sql``) are timed beside."""
 
 from __future__ import annotations
 
@@ -59,7 +63,24 @@ JOIN booking_appointment a ON a.organization_id = %(org)s AND a.patient_id = f.p
  AND a.status IN ('arrived', 'done')
 GROUP BY 1, 2
 """
+# the rebuild's anchor (as ``bench_facts``): every appointment counted per branch and local day
+RAW_DAYS = """
+SELECT a.branch_id, (a.start_at AT TIME ZONE b.timezone)::date, COUNT(*)
+FROM booking_appointment a JOIN core_branch b ON b.id = a.branch_id
+WHERE a.organization_id = %s GROUP BY 1, 2
+"""
 CHAIN_PATIENTS, CHAIN_MONTHS = 1_000_000, 60
+
+
+def raw_timing(sql: str, params: list[Any]) -> float:
+    """Seconds one raw statement takes (fetched)."""
+    from django.db import connection
+
+    t = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        cur.fetchall()
+    return time.perf_counter() - t
 
 
 def db(sql: str) -> None:
@@ -160,7 +181,12 @@ def main() -> int:
     t = time.perf_counter()
     stats = rebuild(org)
     print(f"rebuild: {stats.summary()}")
-    print(f"BENCH facts_rebuild_s {time.perf_counter() - t:.1f} s")
+    rebuild_s = time.perf_counter() - t
+    print(f"BENCH facts_rebuild_s {rebuild_s:.1f} s")
+    anchor = min(raw_timing(RAW_DAYS, [org.pk]) for _ in range(3))
+    print(
+        f"anchor: raw SQL appointments per branch-day {anchor:.2f} s; rebuild / raw SQL {rebuild_s / anchor:.0f}"
+    )
     n = one_days_events(org, end - dt.timedelta(days=1))
     t = time.perf_counter()
     changes = days = 0
@@ -168,7 +194,17 @@ def main() -> int:
         changes += applied.changes
         days += applied.days
     print(f"one day: {n} appointments saved twice, {changes} changes, {days} days and pairs built")
-    print(f"BENCH facts_incremental_s {time.perf_counter() - t:.2f} s")
+    incremental_s = time.perf_counter() - t
+    print(f"BENCH facts_incremental_s {incremental_s:.2f} s")
+    day0 = dt.datetime.combine(end - dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    day_sql = RAW_DAYS.replace("GROUP BY", "AND a.start_at >= %s AND a.start_at < %s GROUP BY")
+    day_anchor = min(raw_timing(day_sql, [org.pk, day0, day0 + dt.timedelta(days=1)]) for _ in range(3))
+    print(
+        f"anchor: raw SQL of the day's appointments per branch {day_anchor * 1000:.1f} ms; "
+        f"incremental / raw SQL {incremental_s / day_anchor:.0f}"
+    )
+    if os.environ.get("BENCH_FACTS_ONLY") == "1":  # the facts' two figures only, no report timings
+        return 0
     return report_timings(org, end)
 
 
@@ -223,11 +259,25 @@ def report_timings(org: Any, end: dt.date) -> int:
             "recall_candidates",
             "doctors_balanced",
             "scorecards",
+            "channels",
+            "administrators",
+            "capacity_load",
         )
         if name in clinicflow.analytics.reports.base.REGISTRY
     }
     others["patient_profile"] = profile
     print("reports_ms " + " ".join(f"{k}={v:.0f}" for k, v in others.items()))
+    from decimal import Decimal
+
+    from clinicflow.analytics.reports.owner import value_sql
+
+    shares = (Decimal("0.2"), Decimal("0.3"))
+    ranked = timed(
+        lambda: value_sql.class_sums(org=org, currency=org.currency, branch=None, shares=shares), runs=3
+    )
+    print(
+        f"anchor: the predicted patients ranked from the raw tables per request (clv_classes before its facts) {ranked:.0f} ms"
+    )
     print(f"BENCH reports_max_ms {max(others.values()):.0f} ms")
     q0 = dt.datetime.combine(end - dt.timedelta(days=89), dt.time.min, tzinfo=dt.UTC)
 

@@ -10,7 +10,8 @@ raw SQL reading the same: the patient's accounts and their last 100 postings wit
 transactions. Prints BENCH wallet_ms_<database>_p50/_p95, the anchor's p95, the ratio, and BENCH
 wallet_ms: the p95 on PostgreSQL (target < 30 ms). ``BENCH_DB`` picks ``postgres``, ``sqlite`` or
 ``both`` (the default); ``BENCH_ROUNDS`` and ``BENCH_PATIENTS`` shrink it for a quick look.
-``BENCH_REUSE=1`` (PostgreSQL) times the database an earlier run seeded, without seeding it again:
+Audit rows are left to the chainer as in production (``BENCH_INLINE_CHAIN=1``: chained inline, the
+development default). ``BENCH_REUSE=1`` (PostgreSQL) times the database an earlier run seeded, without seeding it again:
 two versions of the code can be timed on the same rows.
 """
 
@@ -126,10 +127,15 @@ def run(database: str) -> None:
         started = time.perf_counter()
         count = _card(patient)
         print(f"   the card patient's {count} postings in {time.perf_counter() - started:.1f} s", flush=True)
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
 
     from clinicflow.accounts.services import api_token_issue
+
+    # audit rows left to the chainer, as in production (bench_fhir_search does the same);
+    # BENCH_INLINE_CHAIN=1 times the development default, each request chaining its own row
+    settings.AUDIT_CHAIN_INLINE = os.environ.get("BENCH_INLINE_CHAIN") == "1"
     from clinicflow.core.rawsql import db_uuid
 
     with connection.cursor() as cursor:

@@ -7,13 +7,31 @@ from __future__ import annotations
 
 from django.db import models
 
-from clinicflow.core.models import Branch, TenantModel
+from clinicflow.core.models import Branch, Organization, TenantModel
+
+
+def derived_fk(
+    to: type[models.Model], *, null: bool = False, on_delete: object = models.CASCADE
+) -> models.ForeignKey:  # type: ignore[type-arg]
+    """A fact's organisation or branch: no constraint in the database (Django's ``on_delete`` still
+    applies). The facts are derived rows, deleted and written again in bulk; a deferred foreign-key
+    check per row and key at COMMIT cost more than writing the rows (2.3 s for 107,000 revenue facts
+    with two keys against 0.8 s for the inserts, ``docs/benchmarks.md``)."""
+    return models.ForeignKey(
+        to,
+        null=null,
+        on_delete=on_delete,  # type: ignore[arg-type]
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
 
 class DayFact(TenantModel):
     """Counts of one branch's local day. ``branch`` null: calls and leads tied to no branch."""
 
-    branch = models.ForeignKey(Branch, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch, null=True)
     day = models.DateField()
     appointments = models.IntegerField(default=0)  # every appointment starting that day, any status
     no_shows = models.IntegerField(default=0)
@@ -51,7 +69,8 @@ class RevenueFact(TenantModel):
     visit that happened (the consultation and what was done after it that day; seed 004's "about a
     third"). No service: a payment for no appointment (a membership, a prepayment)."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     currency = models.CharField(max_length=3)
     doctor_id = models.UUIDField(null=True)
@@ -69,7 +88,8 @@ class ChannelFact(TenantModel):
     attribution model (last non-direct touch, ``owner.channel_facts``), with the patient's sex and age
     band on that day (the patient profile): booked first visits and first patients (arrived)."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     channel_id = models.UUIDField(null=True)  # None: direct / unknown
     campaign_id = models.UUIDField(null=True)
@@ -88,7 +108,8 @@ class ChannelValueFact(TenantModel):
     cut-off plus their stored predicted future value; ``until``: the predictions' day (None on the
     rows of revenue)."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     channel_id = models.UUIDField(null=True)
     campaign_id = models.UUIDField(null=True)
@@ -105,7 +126,8 @@ class FirstRevenueFact(TenantModel):
     the local day it was paid on that branch's clock (``paid_day``): their revenue to a period's end
     (ROMI to date) is the sum over ``paid_day`` up to it."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     paid_day = models.DateField()
     currency = models.CharField(max_length=3)
@@ -123,7 +145,8 @@ class CohortFact(TenantModel):
     in month k (k ≥ 1); with a currency, their net revenue paid in month k in cents (earlier at 0).
     Months on the branch's clock."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     cohort = models.IntegerField()
     k = models.IntegerField()
@@ -141,7 +164,8 @@ class FirstDoctorFact(TenantModel):
     how many and their visits that happened (to date); with a currency, their net revenue to date in
     cents (the balanced doctor)."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     doctor_id = models.UUIDField()
     currency = models.CharField(max_length=3, blank=True)
@@ -193,6 +217,9 @@ class ScorecardWeight(TenantModel):
 
 
 # the owner's alerts: thresholds, findings of the daily check, e-mail opt-ins (issue #17)
+# the front desk's counts per branch, local day and administrator, and the channels' traffic per
+# branch, local day, channel and campaign (issue #17, ``owner.admin_facts``, ``owner.traffic_facts``)
+from clinicflow.analytics.owner.admin_models import AdminDayFact  # noqa: E402, F401
 from clinicflow.analytics.owner.alert_models import (  # noqa: E402, F401
     AlertRule,
     AlertState,
@@ -200,5 +227,15 @@ from clinicflow.analytics.owner.alert_models import (  # noqa: E402, F401
     OwnerAlert,
 )
 
+# the capacity report's load per branch, day, hour and doctor or room (issue #17, ``owner.capload_facts``)
+from clinicflow.analytics.owner.capload_models import CapacityFact  # noqa: E402, F401
+
 # each patient's first visits where the daily facts count them (issue #17, ``owner.facts_sql``)
 from clinicflow.analytics.owner.first_models import FirstVisitFact  # noqa: E402, F401
+
+# the day's revenue split into first-visit, repeat and other (issue #17, ``owner.split_facts``)
+from clinicflow.analytics.owner.split_facts import RevenueSplitFact  # noqa: E402, F401
+from clinicflow.analytics.owner.traffic_facts import TrafficDayFact  # noqa: E402, F401
+
+# the patients' lifetime value ranked and classed (issue #17, ``owner.value_facts``)
+from clinicflow.analytics.owner.value_models import PatientValueFact, ValueClassFact  # noqa: E402, F401

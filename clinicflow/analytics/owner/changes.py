@@ -25,11 +25,14 @@ from django.db.models import Max, Min
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner import facts_firsts
+from clinicflow.analytics.owner.admin_facts import build_admin_facts
 from clinicflow.analytics.owner.facts import Clock, build, build_first_visits, patient_days
 from clinicflow.analytics.owner.facts_span import data_span, runs
 from clinicflow.analytics.owner.signals import MERGED
+from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
+from clinicflow.analytics.owner.value_facts import refresh_value_facts
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.models import Organization
+from clinicflow.core.models import Branch, Organization
 
 BATCH = 5000
 Moment = tuple[dt.datetime, uuid.UUID | None]  # start, branch
@@ -132,8 +135,9 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         days, firsts = affected_days(org, changes)
         days |= _span_growth(org)
         firsts -= days
+        cells: set[tuple[uuid.UUID, dt.date]] | None = None
         if facts_firsts.supported():
-            written = _apply_sql(org, changes, days)
+            written, cells = _apply_sql(org, changes, days)
         else:
             for d0, d1 in runs(days):
                 build(org, d0, d1)
@@ -141,17 +145,23 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
             written = len(days) + len(firsts)
         from clinicflow.analytics.owner.fact_hooks import build_owner_facts  # here: an import cycle
 
-        build_owner_facts(org, days | firsts)  # the channel and cohort facts of the same days (#17)
+        build_owner_facts(org, days | firsts, cells)  # the channel and cohort facts of the same days (#17)
+        refresh_value_facts(org, {c.patient_id for c in changes})  # their revenue to date (#17)
+        build_admin_facts(org, days | firsts, {c.patient_id for c in changes})  # the front desk's (#17)
+        build_traffic_facts(org, days)  # the channels' sessions, leads and calls (#17)
         FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
     return Applied(changes=len(changes), days=written)
 
 
-def _apply_sql(org: Organization, changes: list[FactsChange], days: set[dt.date]) -> int:
+def _apply_sql(
+    org: Organization, changes: list[FactsChange], days: set[dt.date]
+) -> tuple[int, set[tuple[uuid.UUID, dt.date]]]:
     """On PostgreSQL: the changed patients' ``FirstVisitFact`` rows rewritten from the raw tables first
     (a patient whose only appointment of a day was deleted leaves no row behind there), then the
     ``days`` built again in full, then the first-visit counts of the other (branch, day) pairs those
     patients were on before and are on now counted again from the rows (every other patient's rows are
-    current); returns the number of days and pairs written."""
+    current); returns the number of days and pairs written, and the (branch, day) cells whose channel
+    and cohort facts to build again: those pairs and every branch's cell of the ``days``."""
     patients = sorted({c.patient_id for c in changes if c.patient_id is not None}, key=str)
     pairs: set[tuple[uuid.UUID, dt.date]] = set()
     if patients:
@@ -161,4 +171,6 @@ def _apply_sql(org: Organization, changes: list[FactsChange], days: set[dt.date]
             pairs |= facts_firsts.first_visit_pairs(org, patients)
     for d0, d1 in runs(days):
         build(org, d0, d1)
-    return len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])
+    written = len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])
+    branches = list(Branch.objects.for_org(org).values_list("pk", flat=True))
+    return written, pairs | {(b, d) for d in days for b in branches}

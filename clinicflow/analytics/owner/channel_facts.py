@@ -24,17 +24,24 @@ from django.db.models.functions import Cast, Round
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import ChannelFact, ChannelValueFact, FirstRevenueFact
 from clinicflow.analytics.owner.factsql import (
+    Cells,
+    Scope,
     age_band,
     bounds,
+    cell_patients,
+    cells_delete,
     day_chunks,
-    day_filter,
     execute,
     local_date,
     near,
     new_id,
     qs_sql,
+    scope_days,
+    scope_filter,
+    tune,
     zones_sql,
 )
+from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.grouped import _cents
 from clinicflow.analytics.reports.acquisition.first_patients import _credited_sql
 from clinicflow.analytics.reports.profile import BANDS, UNKNOWN_AGE
@@ -46,11 +53,11 @@ MODEL = "last_non_direct"  # the channel report's default attribution model
 TABLES = (ChannelFact, ChannelValueFact, FirstRevenueFact)
 
 
-def _base_sql(org: Organization, days: list[dt.date] | None, patients: Any) -> tuple[str, tuple[Any, ...]]:
+def _base_sql(org: Organization, days: Scope, patients: Any) -> tuple[str, tuple[Any, ...]]:
     """CTEs ending in ``fb``: per first visit and branch counting it, the patient ``p``, channel ``ch``,
     campaign ``camp``, branch ``b`` (zone ``tz``, organisation ``org``), local ``day``, flags
     ``booked`` and ``arrived`` (0/1)."""
-    start, end = bounds(days)
+    start, end = bounds(scope_days(days))
     credited, params = _credited_sql(
         org=org, start=start, end=end, branch=None, model=MODEL, patients=patients
     )
@@ -81,10 +88,10 @@ def _base_sql(org: Organization, days: list[dt.date] | None, patients: Any) -> t
 STAGED = "owner_channel_fb"  # a temporary table: the credited statement runs once per build
 
 
-def _stage(org: Organization, days: list[dt.date] | None, patients: Any) -> None:
+def _stage(org: Organization, days: Scope, patients: Any) -> None:
     """``fb`` of the days into the temporary table ``STAGED``."""
     base, params = _base_sql(org, days, patients)
-    where, where_params = day_filter("fb.day", days)
+    where, where_params = scope_filter("fb.b", "fb.day", days)
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
     execute(f"DROP TABLE IF EXISTS {STAGED}", ())
     execute(
@@ -98,15 +105,18 @@ def _stage(org: Organization, days: list[dt.date] | None, patients: Any) -> None
         execute(f"ANALYZE {STAGED}", ())
 
 
-def _base(org: Organization, days: list[dt.date] | None, patients: Any) -> tuple[str, tuple[Any, ...]]:
+def _base(org: Organization, days: Scope, patients: Any) -> tuple[str, tuple[Any, ...]]:
     """The staged ``fb`` (``_stage`` ran for the same days)."""
     return f"fb AS (SELECT p, ch, camp, b, tz, org, day, booked, arrived FROM {STAGED})", ()  # nosec B608 # noqa: S608 - a constant
 
 
-def _counts(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+def _counts(org: Organization, days: Scope, patients: Any) -> int:
     base, params = _base(org, days, patients)
-    people, people_params = qs_sql(Patient.objects.for_org(org).order_by().values("id", "sex", "birth_date"))
-    where, where_params = day_filter("fb.day", days)
+    people_qs = Patient.objects.for_org(org).order_by()
+    if patients is not None:  # only the scope's patients (not every card of the organisation)
+        people_qs = people_qs.filter(id__in=patients)
+    people, people_params = qs_sql(people_qs.values("id", "sex", "birth_date"))
+    where, where_params = scope_filter("fb.b", "fb.day", days)
     band = age_band("pt.birth_date", "fb.day", BANDS, UNKNOWN_AGE)
     table = ChannelFact._meta.db_table
     sql = (
@@ -129,7 +139,7 @@ def _cutoff(org: Organization) -> dt.datetime | None:
     return dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
 
 
-def _money(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+def _money(org: Organization, days: Scope, patients: Any) -> int:
     base, params = _base(org, days, patients)
     pays = Payment.objects.for_org(org).order_by()
     if patients is not None:
@@ -156,7 +166,7 @@ def _money(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
             u=F("until"),
         )
     )
-    where, where_params = day_filter("fb.day", days)
+    where, where_params = scope_filter("fb.b", "fb.day", days)
     paid = local_date("pay.paid_at", "fb.tz")
     revenue = FirstRevenueFact._meta.db_table
     n = execute(
@@ -193,13 +203,26 @@ def _money(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
     return n
 
 
-def build_channel_facts(org: Organization, days: Collection[dt.date] | None = None) -> int:
-    """Write the channel facts of every day (``days`` None: the full rebuild) or of these local days
-    again; returns the rows written."""
-    if days is not None and not days:
+def build_channel_facts(
+    org: Organization, days: Collection[dt.date] | None = None, cells: Cells | None = None
+) -> int:
+    """Write the channel facts of every day (``days`` None: the full rebuild), of these local days or
+    (PostgreSQL, ``cells``) of these branches' days again; returns the rows written."""
+    if (days is not None and not days) or (cells is not None and not cells.pairs):
         return 0
     written = 0
     with transaction.atomic():
+        tune()
+        if cells is not None:  # the cells' first patients only (their first visits are current)
+            cells_delete(TABLES, org, cells)
+            firsts = cell_patients(org, cells, FirstVisitFact._meta.db_table)
+            if not firsts:
+                return 0
+            _stage(org, cells, firsts)
+            written += _counts(org, cells, firsts) + _money(org, cells, firsts)
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            execute(f"DROP TABLE {STAGED}", ())
+            return written
         for chunk in day_chunks(list(days) if days is not None else None):
             for model in TABLES:
                 qs = model.objects.for_org(org)

@@ -21,16 +21,22 @@ from django.db.models import Count, Min, Q, Sum
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
 from clinicflow.analytics.owner.factsql import (
+    Cells,
+    Scope,
+    cell_patients,
+    cells_delete,
     day_chunks,
-    day_filter,
     execute,
     local_date,
     month_number,
     near,
     new_id,
     qs_sql,
+    scope_filter,
+    tune,
     zones_sql,
 )
+from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, _cents
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
@@ -38,7 +44,7 @@ from clinicflow.core.models import Branch, Organization
 TABLES = (CohortFact, FirstDoctorFact)
 
 
-def _firsts(org: Organization, days: list[dt.date] | None, patients: Any) -> tuple[str, tuple[Any, ...]]:
+def _firsts(org: Organization, days: Scope, patients: Any) -> tuple[str, tuple[Any, ...]]:
     """CTEs ending in ``fa``: per first patient and branch counting them, patient ``p``, first visit
     ``at``, branch ``b`` (zone ``tz``, organisation ``org``), local ``day`` and its month ``cm``;
     ``aph``: the visits that happened (patient, start, branch, doctor)."""
@@ -51,7 +57,7 @@ def _firsts(org: Organization, days: list[dt.date] | None, patients: Any) -> tup
     aph_sql, aph_params = qs_sql(happened.values("patient_id", "start_at", "branch_id", "doctor_id"))
     zb_sql, zb_params = zones_sql(org)
     day = local_date("f.at", "zb.tz")
-    where, where_params = day_filter("y.day", days)
+    where, where_params = scope_filter("y.b", "y.day", days)
     sql = (
         f"f AS ({firsts_sql}), aph AS ({aph_sql}), zb AS ({zb_sql}), "  # nosec B608 # noqa: S608 - ORM SQL, values bound
         f"y AS (SELECT DISTINCT f.patient_id AS p, f.at, aph.branch_id AS b, zb.tz, zb.org, {day} AS day "
@@ -76,7 +82,7 @@ def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, 
     return qs_sql(pays.values("patient_id", "currency", "paid_at", c=_cents()))
 
 
-def _cohorts(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+def _cohorts(org: Organization, days: Scope, patients: Any) -> int:
     firsts, params = _firsts(org, days, patients)
     pay_sql, pay_params = _pays(org, patients, per_patient=False)
     visit_month = month_number(local_date("aph.start_at", "fa.tz"))
@@ -101,7 +107,7 @@ def _cohorts(org: Organization, days: list[dt.date] | None, patients: Any) -> in
     return execute(sql, params + pay_params)
 
 
-def _doctors(org: Organization, days: list[dt.date] | None, patients: Any) -> int:
+def _doctors(org: Organization, days: Scope, patients: Any) -> int:
     firsts, params = _firsts(org, days, patients)
     pay_sql, pay_params = _pays(org, patients, per_patient=True)
     happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
@@ -129,13 +135,22 @@ def _doctors(org: Organization, days: list[dt.date] | None, patients: Any) -> in
     return execute(sql, params + pay_params + nv_params)
 
 
-def build_cohort_facts(org: Organization, days: Collection[dt.date] | None = None) -> int:
-    """Write the cohort and first-doctor facts of every day (``days`` None) or of these local days
-    again; returns the rows written."""
-    if days is not None and not days:
+def build_cohort_facts(
+    org: Organization, days: Collection[dt.date] | None = None, cells: Cells | None = None
+) -> int:
+    """Write the cohort and first-doctor facts of every day (``days`` None), of these local days or
+    (PostgreSQL, ``cells``) of these branches' days again; returns the rows written."""
+    if (days is not None and not days) or (cells is not None and not cells.pairs):
         return 0
     written = 0
     with transaction.atomic():
+        tune()
+        if cells is not None:  # the cells' first patients only (their first visits are current)
+            cells_delete(TABLES, org, cells)
+            firsts = cell_patients(org, cells, FirstVisitFact._meta.db_table)
+            if not firsts:
+                return 0
+            return _cohorts(org, cells, firsts) + _doctors(org, cells, firsts)
         for chunk in day_chunks(list(days) if days is not None else None):
             for model in TABLES:
                 qs = model.objects.for_org(org)

@@ -5,27 +5,66 @@ one call from the full rebuild (``facts.rebuild``) and one from the incremental 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Collection
 
+from clinicflow.analytics.owner.admin_facts import build_admin_facts
+from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.channel_facts import build_channel_facts
 from clinicflow.analytics.owner.cohort_facts import build_cohort_facts
+from clinicflow.analytics.owner.factsql import Cells
+from clinicflow.analytics.owner.split_facts import build_revenue_split
+from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
+from clinicflow.analytics.owner.value_facts import build_value_facts
 from clinicflow.core.models import Organization
 
 
-def build_owner_facts(org: Organization, days: Collection[dt.date] | None = None) -> int:
-    """The channel and cohort facts of every day (``days`` None) or of these local days; rows written."""
-    return build_channel_facts(org, days) + build_cohort_facts(org, days)
+def build_owner_facts(
+    org: Organization,
+    days: Collection[dt.date] | None = None,
+    cells: Collection[tuple[uuid.UUID, dt.date]] | None = None,
+) -> int:
+    """The channel, cohort and revenue-split facts of every day (``days`` None) or of these local days
+    (their revenue facts built before); rows written. ``cells`` (PostgreSQL, the incremental update:
+    the (branch, local day) cells where the changed patients' first visits were and are, with their
+    ``FirstVisitFact`` rows current): the channel and cohort facts of those cells only."""
+    if cells is None:
+        return (
+            build_channel_facts(org, days)
+            + build_cohort_facts(org, days)
+            + build_revenue_split(org, days)
+            + build_capacity_facts(org, days)  # the capacity report's load (#17, ``capload_facts``)
+        )
+    scope = Cells(pairs=tuple(sorted(set(cells), key=str)))
+    return (
+        build_channel_facts(org, cells=scope)
+        + build_cohort_facts(org, cells=scope)
+        + build_revenue_split(org, days)
+        + build_capacity_facts(org, days)
+    )
 
 
 def rebuild_owner_facts(org: Organization, date_from: dt.date | None, last: dt.date) -> int:
-    """After a full rebuild: every day's, or (``date_from``) the days from it to ``last``."""
+    """After a full rebuild: every day's, or (``date_from``) the days from it to ``last``; and the
+    lifetime-value facts (``value_facts``: not per day, always all of them)."""
     if date_from is None:
-        return build_owner_facts(org)
+        return (
+            build_owner_facts(org)
+            + build_value_facts(org)
+            + build_admin_facts(org)
+            + build_traffic_facts(org)
+        )
     days = [date_from + dt.timedelta(days=i) for i in range((last - date_from).days + 1)]
-    return build_owner_facts(org, days)
+    return (
+        build_owner_facts(org, days)
+        + build_value_facts(org)
+        + build_admin_facts(org, days)
+        + build_traffic_facts(org, days)
+    )
 
 
 def predictions_stored(org: Organization) -> int:
     """After the stored predictions change (a lifetime-value run): the channel facts again, whose
-    lifetime value and revenue before the predictions' cut-off depend on them."""
-    return build_channel_facts(org)
+    lifetime value and revenue before the predictions' cut-off depend on them, and the patients'
+    value facts (``value_facts``: their ranks and classes)."""
+    return build_channel_facts(org) + build_value_facts(org)

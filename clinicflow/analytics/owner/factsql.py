@@ -6,7 +6,9 @@ as ``TruncDate(tzinfo=)`` does)."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -15,6 +17,11 @@ from django.db.models import Q, QuerySet
 from clinicflow.core.models import Branch, Organization
 
 CHUNK = 500  # days per ``IN`` list
+WORK_MEM = "256MB"  # the grouping and hashing of a fact statement in memory (one statement at a time)
+# a fact statement's settings on PostgreSQL, for the rest of the transaction: JIT compilation off (it
+# cost 1-2 s per statement, more than the statements themselves, and grows with their estimated
+# cost, not with the rows), the statement's sorts and hashes in memory
+TUNED = f"SELECT set_config('jit', 'off', true), set_config('work_mem', '{WORK_MEM}', true)"
 EVER = (dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2200, 1, 1, tzinfo=dt.UTC))
 
 
@@ -111,12 +118,76 @@ def day_chunks(days: Sequence[dt.date] | None) -> list[list[dt.date] | None]:
     return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
 
 
+@dataclass(frozen=True)
+class Cells:
+    """Some (branch, local day) cells of the facts (PostgreSQL): the incremental update's scope where a
+    change touches a patient's first visit — only that branch's day of first patients is built again,
+    not every branch's (a chain's day of events reaches the first-visit days of most of its history)."""
+
+    pairs: tuple[tuple[uuid.UUID, dt.date], ...]
+
+    def days(self) -> list[dt.date]:
+        return sorted({d for _b, d in self.pairs})
+
+    def arrays(self) -> tuple[list[uuid.UUID], list[dt.date]]:
+        return [b for b, _d in self.pairs], [d for _b, d in self.pairs]
+
+
+Scope = list[dt.date] | Cells | None  # every day (None), some days, some cells
+
+
+def scope_days(scope: Scope) -> list[dt.date] | None:
+    return scope.days() if isinstance(scope, Cells) else scope
+
+
+def scope_filter(branch: str, day: str, scope: Scope) -> tuple[str, tuple[Any, ...]]:
+    """``AND ...`` of the scope's rows: their day in the days, or (branch, day) in the cells."""
+    if isinstance(scope, Cells):
+        cells = f" AND ({branch}, {day}) IN (SELECT * FROM unnest(%s::uuid[], %s::date[]))"  # noqa: S608 - column names of the caller's statement, values bound  # nosec B608
+        return cells, scope.arrays()
+    return day_filter(day, scope)
+
+
+def cells_delete(models: Iterable[Any], org: Organization, cells: Cells) -> None:
+    """Delete the facts of these cells from each model's table (by its (organisation, day, branch)
+    index)."""
+    with connection.cursor() as cur:
+        for model in models:
+            table = model._meta.db_table
+            cur.execute(
+                # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+                f"DELETE FROM {table} t USING unnest(%s::uuid[], %s::date[]) AS c(b, d) "  # noqa: S608 - names from model meta  # nosec B608
+                "WHERE t.organization_id = %s AND t.branch_id = c.b AND t.day = c.d",
+                [*cells.arrays(), org.pk],
+            )
+
+
+def cell_patients(org: Organization, cells: Cells, table: str) -> list[uuid.UUID]:
+    """The patients whose first visits (``FirstVisitFact``, current, in ``table``) are in the cells."""
+    with connection.cursor() as cur:
+        cur.execute(
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            f"SELECT DISTINCT v.patient_id FROM {table} v JOIN unnest(%s::uuid[], %s::date[]) AS c(b, d) "  # noqa: S608 - names from model meta  # nosec B608
+            "ON v.branch_id = c.b AND v.day = c.d WHERE v.organization_id = %s",
+            [*cells.arrays(), org.pk],
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
 def day_filter(column: str, days: list[dt.date] | None) -> tuple[str, tuple[Any, ...]]:
     """``AND column IN (...)`` for the days (nothing for every day)."""
     if days is None:
         return "", ()
     marks = ", ".join(["%s"] * len(days))
     return f" AND {column} IN ({marks})", tuple(connection.ops.adapt_datefield_value(d) for d in days)
+
+
+def tune() -> None:
+    """On PostgreSQL, for the rest of the transaction: the fact statements' settings (``TUNED``)."""
+    if _pg():
+        with connection.cursor() as cur:
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(TUNED)
 
 
 def execute(sql: str, params: Sequence[Any]) -> int:

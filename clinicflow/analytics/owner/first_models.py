@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from django.db import models
 
-from clinicflow.core.models import TenantModel
+from clinicflow.core.models import Organization, TenantModel
 
 
 class FirstVisitFact(TenantModel):
+    # derived rows written in bulk: no foreign-key check per row at COMMIT (``models.derived_fk``)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     patient_id = models.UUIDField()
     branch_id = models.UUIDField()
     day = models.DateField()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from clinicflow.acquisition.defaults import tracking_settings
@@ -22,7 +23,7 @@ from clinicflow.analytics.reports.base import ratio, report_currency
 from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.core.models import Branch, Organization
 from clinicflow.ledger.models import Account, AccountKind
-from clinicflow.ledger.selectors.wallet import liability
+from clinicflow.ledger.models.accounts import AMOUNT_PLACES
 
 
 @dataclass
@@ -65,14 +66,18 @@ def _nps(facts: dict[str, int]) -> float | None:
 
 
 def _liability(org: Organization, currency: str) -> Decimal | None:
-    """What the clinic owes its members in ``currency`` now (the ledger's ``liability``); None while the
+    """What the clinic owes its members in ``currency`` now (the ledger's ``liability``: the sum of
+    their money and bonus postings) read from the accounts' cached balances, which the ledger keeps
+    equal to that sum in the postings' own transaction — one row per member account instead of every
+    posting of the unit (the clinic's cash and revenue postings: one per payment). None while the
     ledger has no patient balance in it."""
     members = Account.objects.for_org(org).filter(
         unit=currency, kind__in=[AccountKind.MONEY, AccountKind.BONUS], patient__isnull=False
     )
-    if not members.exists():
+    row = members.aggregate(n=Count("id"), s=Sum("balance"))
+    if not row["n"]:
         return None
-    return liability(org=org, unit=currency)
+    return Decimal(row["s"] or 0).quantize(Decimal(1).scaleb(-AMOUNT_PLACES))  # SQLite sums floats
 
 
 HOME_ALERTS = 5

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from django.core.management.base import CommandError
 
-from clinicflow.analytics.owner.facts import BuildStats, data_span, rebuild
+from clinicflow.analytics.owner.facts import CHUNK_DAYS, BuildStats, data_span, rebuild
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import organization_find
 
@@ -21,7 +21,7 @@ class Writer(Protocol):
     def flush(self) -> Any: ...
 
 
-DEFAULT_CHUNK_DAYS = 92
+DEFAULT_CHUNK_DAYS = CHUNK_DAYS
 DESCRIPTION = (
     "Rebuild the daily facts that the owner's home, funnel, scorecards and reports read, from the raw "
     "tables (appointments, payments, calls, leads, patients, survey answers). Without --from every "

@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.models import AdSpend, Call, CallbackTask, WebSession
 from clinicflow.analytics.models import DayFact, ScorecardWeight
+from clinicflow.analytics.owner.admin_reads import admin_period_rows
 from clinicflow.analytics.owner.facts import COUNTS
 from clinicflow.analytics.reports.base import period_bounds, ratio
 from clinicflow.analytics.reports.feedback.gap import GROUPS as GAP_GROUPS
@@ -250,7 +251,8 @@ def period_values(
         due=Count("id"),
         on_time=Count("id", filter=on_time),
     )
-    admins = _admin_rows(org, moments, branch)
+    admins = admin_period_rows(org, periods, branch)  # the front desk's facts (#17), else raw calls
+    admins = _admin_rows(org, moments, branch) if admins is None else admins
     gaps = _gap_rows(org, moments, branch)
     out = []
     for i in range(len(periods)):

@@ -10,19 +10,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from clinicflow.analytics.models import DayFact, RevenueFact
 from clinicflow.analytics.owner.facts import COUNTS
+from clinicflow.analytics.owner.split_facts import RevenueSplitFact
 from clinicflow.core.models import Branch, Organization
 
 
 def _scoped(qs: QuerySet[Any, Any], d0: dt.date, d1: dt.date, branch: Branch | None) -> QuerySet[Any, Any]:
     qs = qs.filter(day__gte=d0, day__lte=d1)
     return qs.filter(branch=branch) if branch is not None else qs
-
-
-_VISIT = ExpressionWrapper(Q(service_id__isnull=False), output_field=BooleanField())
 
 
 def facts_built(*, org: Organization) -> bool:
@@ -63,8 +61,8 @@ def revenue_split(
 ) -> dict[str, RevenueSplit]:
     """Per currency (never summed across currencies): first-visit and repeat net revenue."""
     out: dict[str, RevenueSplit] = defaultdict(RevenueSplit)
-    qs = _scoped(RevenueFact.objects.for_org(org), d0, d1, branch)
-    for r in qs.order_by().values("currency", "first", visit=_VISIT).annotate(s=Sum("amount")):
+    qs = _scoped(RevenueSplitFact.objects.for_org(org), d0, d1, branch)  # ``RevenueFact`` summed a day
+    for r in qs.order_by().values("currency", "first", "visit").annotate(s=Sum("amount")):
         split = out[r["currency"]]
         amount = Decimal(r["s"] or 0).quantize(Decimal("0.01"))
         if r["first"]:
@@ -94,7 +92,9 @@ def revenue_by(
 ) -> list[RevenueLine]:
     """Net revenue per ``by`` (branch, doctor or service) and currency."""
     key = DIMENSIONS[by]
-    qs = _scoped(RevenueFact.objects.for_org(org), d0, d1, branch).order_by()
+    # by branch: the day's split (a few rows a branch-day), else one row per doctor and service
+    facts: Any = RevenueSplitFact if by == "branch" else RevenueFact
+    qs = _scoped(facts.objects.for_org(org), d0, d1, branch).order_by()
     rows = qs.values(key, "currency").annotate(
         s=Sum("amount"), f=Sum("amount", filter=Q(first=True)), n=Sum("payments"), c=Count("id")
     )

@@ -3,7 +3,7 @@ change (connected in ``AnalyticsConfig.ready``; no other app's file is edited, a
 
 - an appointment created, moved (start, branch) or whose status changed, or deleted: its former and
   new moments, and what it was before (so its patient's former first visit is known);
-- a payment, a survey answer, a call or a lead saved or deleted: its moment;
+- a payment, a survey answer, a call or a lead saved or deleted, a web session started: its moment;
 - a patient card created, its source changed or merged: its creation moment (new patients, referral).
 
 Bulk writes (``bulk_create``, ``update``: the simulator and imports) send no signals; ``clinicflow
@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.db.models.signals import post_delete, post_init, post_save
 
-from clinicflow.acquisition.models import Call, Lead
+from clinicflow.acquisition.models import Call, Lead, WebSession
 from clinicflow.analytics.models import FactsChange
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.patients.models import Patient
@@ -120,6 +120,13 @@ def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = Fa
     setattr(instance, ORIGINAL, now)
 
 
+def _session_created(sender: Any, instance: Any, created: bool, raw: bool = False, **kw: Any) -> None:
+    """A web session's moment when it starts (the channels' traffic facts, #17); its later saves are
+    the visit's hits (``last_seen_at``), which move nothing the facts count."""
+    if created and not raw:
+        _moment("started_at")(sender, instance)
+
+
 _RECEIVERS: list[Any] = []  # strong references: the signals hold weak ones
 
 
@@ -129,6 +136,7 @@ def connect() -> None:
     post_delete.connect(_appointment_deleted, sender=Appointment, dispatch_uid="facts_appt_delete")
     post_init.connect(_remember_patient, sender=Patient, dispatch_uid="facts_patient_init")
     post_save.connect(_patient_saved, sender=Patient, dispatch_uid="facts_patient_save")
+    post_save.connect(_session_created, sender=WebSession, dispatch_uid="facts_websession_save")
     moments: list[tuple[Any, str]] = [(Payment, "paid_at"), (Call, "started_at"), (Lead, "created_at")]
     if apps.is_installed("clinicflow.feedback"):
         moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at"))

@@ -27,6 +27,7 @@ from clinicflow.analytics.reports.base import (
     ratio,
     register,
 )
+from clinicflow.analytics.reports.capacity_read import compute_load_report  # on the facts (#17)
 from clinicflow.booking import availability as av
 from clinicflow.booking import selectors
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, AppointmentStatus, Weekday
@@ -166,49 +167,6 @@ def _hours(minutes: float) -> float:
 
 
 # --- registered reports --------------------------------------------------------------------------
-
-
-def compute_load_report(ctx: ReportContext) -> ReportResult:
-    level = ctx.params.get("by", "doctor")
-    rows: list[dict[str, Any]] = []
-    total_a = total_b = 0.0
-    for branch in _branches(ctx):
-        data = compute_load(org=ctx.org, branch=branch, date_from=ctx.date_from, date_to=ctx.date_to)
-        if level == "branch":
-            items = [{**data.total(), "name": branch.display_name}]
-        elif level == "day":
-            items = [
-                {**r, "name": f"{branch.display_name} {r['key'].isoformat()}"}
-                for r in data._sum("doctor", lambda obj, d, h: d)
-            ]
-        elif level == "hour":
-            items = [
-                {**r, "name": f"{branch.display_name} {r['key'][0].isoformat()} {r['key'][1]:02d}:00"}
-                for r in data._sum("doctor", lambda obj, d, h: (d, h))
-            ]
-        else:
-            items = [
-                {**r, "name": f"{r['name']} ({branch.display_name})"}
-                for r in (data.by_doctor() if level == "doctor" else data.by_room())
-            ]
-        for r in items:
-            total_a += r["available"]
-            total_b += r["booked"]
-            rows.append(
-                {
-                    "name": r["name"],
-                    "available_h": _hours(r["available"]),
-                    "booked_h": _hours(r["booked"]),
-                    "load": r["load"],
-                }
-            )
-    totals = {
-        "name": str(_("Total")),
-        "available_h": _hours(total_a),
-        "booked_h": _hours(total_b),
-        "load": ratio(total_b, total_a),
-    }
-    return ReportResult(rows=rows, totals=totals if rows else None)
 
 
 def compute_heatmap_report(ctx: ReportContext) -> ReportResult:

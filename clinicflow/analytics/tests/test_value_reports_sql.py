@@ -1,7 +1,10 @@
-"""``clv_classes`` and ``recall_candidates`` ranked and grouped by the database (``owner.value_sql``) give
-exactly what the former Python implementation (kept below as the reference: every patient's net revenue
-and prediction read, sorted in Python) gave: on a simulated clinic with stored predictions, for the
-chain and each branch, with ties on total value, patients with refunds only, and none at all."""
+"""``clv_classes`` and ``recall_candidates`` read from the lifetime-value facts (``owner.value_facts``, built
+when predictions are stored) and the raw statement ranking the patients straight from the payments and
+predictions (``reports.owner.value_sql``) give exactly what the former Python implementation (kept below
+as the reference: every patient's net revenue and prediction read, sorted in Python) gave: on a
+simulated clinic with stored predictions, for the chain and each branch, with ties on total value,
+patients with refunds only, and none at all. The predictions are changed in bulk here (no hook), so
+the facts are built again after each change, as storing predictions does."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from clinicflow.analytics.owner import value_facts
 from clinicflow.analytics.owner.patients import value_to_date
 from clinicflow.analytics.reports.base import (
     ReportContext,
@@ -24,6 +28,7 @@ from clinicflow.analytics.reports.base import (
     json_value,
     ratio,
 )
+from clinicflow.analytics.reports.owner import value_sql
 from clinicflow.analytics.reports.owner.value import (
     CLASSES,
     NO_PREDICTIONS,
@@ -133,11 +138,26 @@ def _shown(name: str, ctx: ReportContext, result: ReportResult) -> list[dict[str
     return [{k: json_value(v) for k, v in r.items()} for r in result.rows]
 
 
-def _same(org: Organization) -> int:
-    """Both reports equal the reference for the chain and every branch; the rows compared."""
+def _same(org: Organization, *, build: bool = True) -> int:
+    """Both reports (the facts built again first, unless ``build`` is off) equal the reference for the
+    chain and every branch, and so does the raw statement; the rows compared."""
+    if build:
+        value_facts.build_value_facts(org)
     compared = 0
     for branch in [None, *Branch.objects.filter(organization=org)]:
         ctx = _ctx(org, branch)
+        shares = (CLASSES[0][1], CLASSES[1][1])
+        raw = value_sql.class_sums(org=org, currency=ctx.currency, branch=branch, shares=shares)
+        facts = value_facts.class_sums(org=org, currency=ctx.currency, branch=branch)
+        assert (raw[0], {k: tuple(v.__dict__.values()) for k, v in raw[1].items()}) == (
+            facts[0],
+            {k: tuple(v.__dict__.values()) for k, v in facts[1].items()},
+        )
+        raw_top = value_sql.lapsing_top(
+            org=org, currency=ctx.currency, branch=branch, alive_below=RECALL_ALIVE, rows=RECALL_ROWS
+        )
+        top = value_facts.lapsing_top(org=org, currency=ctx.currency, branch=branch, rows=RECALL_ROWS)
+        assert [tuple(v.__dict__.values()) for v in raw_top] == [tuple(v.__dict__.values()) for v in top]
         classes, ref = compute_classes(ctx), reference_classes(ctx)
         assert classes.rows == ref.rows  # the figures, before rounding to the currency
         assert _shown("clv_classes", ctx, classes) == _shown("clv_classes", ctx, ref)
@@ -158,15 +178,16 @@ def test_classes_and_recall_equal_the_former_implementation(clinic: Organization
     preds = PatientPrediction.objects.for_org(org)
     n = preds.count()
     assert n > 100 and preds.filter(p_alive__lt=RECALL_ALIVE).exists()
-    assert _same(org) > 6
+    value_facts.build_value_facts(org)  # the fixture changed P(alive) in bulk
+    assert _same(org, build=False) > 6
     assert any(r["patients"] for r in compute_classes(_ctx(org, None)).rows)
     ctx = _ctx(org, None)
     with CaptureQueriesContext(connection) as q:
         compute_classes(ctx)
-    assert len(q) == 1  # the former read every payment, then every prediction
+    assert len(q) == 1  # the class rows (the former read every payment, then every prediction)
     with CaptureQueriesContext(connection) as q:
         rows = compute_recall(ctx).rows
-    assert rows and len(q) == 2  # the ranked list, then the recalled patients' names (former: 3)
+    assert rows and len(q) == 2  # the recall rows, then the recalled patients' names (former: 3)
 
 
 @pytest.mark.django_db
@@ -200,5 +221,6 @@ def test_ties_refunds_and_boundaries_equal_the_former_implementation(clinic: Org
         PatientPrediction.objects.filter(pk__in=keep[k:]).delete()
         _same(org)
     PatientPrediction.objects.for_org(org).delete()
+    value_facts.build_value_facts(org)
     assert compute_classes(_ctx(org, None)).notes == [str(NO_PREDICTIONS)]
     assert compute_recall(_ctx(org, None)).notes == [str(NO_PREDICTIONS)]

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.booking import services
 from clinicflow.booking.models import Appointment, BookingCode
 from clinicflow.booking.tests.conftest import Clinic
@@ -196,6 +197,7 @@ def test_patient_cancels_by_link_until_the_cutoff(clinic: Clinic) -> None:
 def test_capacity_reports_compute(clinic: Clinic, api) -> None:  # type: ignore[no-untyped-def]
     a = _book(clinic)
     day = a.start_at.astimezone(clinic.branch.tz).date()
+    build_capacity_facts(clinic.org, [day])  # the load report reads its facts (#17)
     r = api("owner").get(
         "/api/v1/reports/capacity_load",
         {"from": str(day), "to": str(day), "branch": str(clinic.branch.pk), "by": "doctor"},

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from clinicflow.acquisition.ingestion.rules import unique_window
+from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.reports.base import ReportContext
 from clinicflow.analytics.reports.capacity import compute_attendance, compute_load, compute_load_report
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
@@ -36,6 +37,7 @@ Z = 3.29  # 99.9% two-sided
 def simulated(org: Organization) -> tuple[Organization, dict]:
     scn = load_scenario(overrides=SCENARIO)
     result = simulate_org(org=org, scenario=scn, seed=2026)
+    build_capacity_facts(org)  # the load report reads its facts (#17)
     return org, result.truth
 
 

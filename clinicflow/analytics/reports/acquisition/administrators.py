@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Avg, Count, F, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.acquisition.models import Call
+from clinicflow.analytics.owner.admin_models import has_admin_facts, scoped_facts
+from clinicflow.analytics.owner.admin_reads import average_score
 from clinicflow.analytics.reports.acquisition.first_patients import first_visit_times
 from clinicflow.analytics.reports.base import (
     ChartSpec,
@@ -23,7 +26,50 @@ from clinicflow.analytics.reports.base import (
 from clinicflow.core.models import Branch, Organization
 
 
+def admin_calls(org: Organization) -> QuerySet[Call, Call]:
+    """The report's calls: unique, handled by an administrator (also the facts', ``owner.admin_facts``)."""
+    return Call.objects.for_org(org).filter(is_unique=True, administrator__isnull=False)
+
+
 def administrator_rows(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None = None
+) -> list[dict[str, Any]]:
+    """Per administrator: the report's rows read from the front desk's daily facts (``owner.
+    admin_facts``: a branch's local days, the chain's UTC days); from the raw calls
+    (``raw_administrator_rows``) while the organisation has no such facts (never built)."""
+    rows = (
+        scoped_facts(org, date_from, date_to, branch)
+        .values("administrator_id", "administrator__full_name", "administrator__email")
+        .annotate(
+            unique_calls=Sum("unique_calls"),
+            booked=Sum("booked"),
+            arrived=Sum("arrived"),
+            scored=Sum("scored"),
+            tenths=Sum("score_tenths"),
+        )
+        .order_by("administrator__full_name", "administrator_id")
+    )
+    out = [_row(r, average_score(r["tenths"], r["scored"])) for r in rows]
+    if out or has_admin_facts(org):
+        return out
+    return raw_administrator_rows(org=org, date_from=date_from, date_to=date_to, branch=branch)
+
+
+def _row(r: Mapping[str, Any], avg: Any) -> dict[str, Any]:
+    unique, booked, arrived = int(r["unique_calls"]), int(r["booked"]), int(r["arrived"])
+    return {
+        "administrator": r["administrator__full_name"] or r["administrator__email"],
+        "administrator_id": str(r["administrator_id"]),
+        "unique_calls": unique,
+        "booked": booked,
+        "arrived": arrived,
+        "booked_conversion": ratio(booked, unique),
+        "arrived_conversion": ratio(arrived, unique),
+        "avg_score": round(float(avg), 1) if avg is not None else None,
+    }
+
+
+def raw_administrator_rows(
     *, org: Organization, date_from: dt.date, date_to: dt.date, branch: Branch | None = None
 ) -> list[dict[str, Any]]:
     """Per administrator: unique calls handled in the period; of those, how many callers booked a
@@ -31,9 +77,7 @@ def administrator_rows(
     many arrived (their first arrived or done appointment starts after the call); average score."""
     start, end = period_bounds(date_from, date_to, branch)
     firsts = first_visit_times(org=org).filter(patient_id=OuterRef("patient_id"))
-    qs = Call.objects.for_org(org).filter(
-        started_at__gte=start, started_at__lt=end, is_unique=True, administrator__isnull=False
-    )
+    qs = admin_calls(org).filter(started_at__gte=start, started_at__lt=end)
     if branch is not None:
         qs = qs.filter(branch=branch)
     annotated = qs.annotate(
@@ -52,19 +96,7 @@ def administrator_rows(
         )
         .order_by("administrator__full_name", "administrator_id")
     )
-    return [
-        {
-            "administrator": r["administrator__full_name"] or r["administrator__email"],
-            "administrator_id": str(r["administrator_id"]),
-            "unique_calls": r["unique_calls"],
-            "booked": r["booked"],
-            "arrived": r["arrived"],
-            "booked_conversion": ratio(r["booked"], r["unique_calls"]),
-            "arrived_conversion": ratio(r["arrived"], r["unique_calls"]),
-            "avg_score": round(float(r["avg_score"]), 1) if r["avg_score"] is not None else None,
-        }
-        for r in rows
-    ]
+    return [_row(r, r["avg_score"]) for r in rows]
 
 
 def _compute_admins(ctx: ReportContext) -> ReportResult:

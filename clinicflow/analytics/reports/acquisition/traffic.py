@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 
 from clinicflow.acquisition.models import AdSpend, Call, CallStatus, ChannelKind, Lead, WebSession
+from clinicflow.analytics.owner.traffic_facts import traffic_counts
 from clinicflow.analytics.reports.base import period_bounds
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.money import Money, MoneyTotals
@@ -50,6 +51,27 @@ def traffic(
         row.impressions += r["i"] or 0
         row.clicks += r["c"] or 0
 
+    counted = traffic_counts(org=org, date_from=date_from, date_to=date_to, branch=branch, key=key)
+    if counted is not None:  # the daily facts (``owner.traffic_facts``, #17)
+        for k, n in counted.items():
+            for name, value in n.items():  # sessions, leads, calls, unique_calls, missed
+                setattr(out[k], name, value)
+        return dict(out)
+    _raw_counts(out, org=org, start=start, end=end, branch=branch, key=key)
+    return dict(out)
+
+
+def _raw_counts(
+    out: dict[Key, Traffic],
+    *,
+    org: Organization,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch: Branch | None,
+    key: str,
+) -> None:
+    """The period's sessions, leads and calls from the raw tables (before the facts are built)."""
+
     def scoped(qs: QuerySet[Any, Any], at_field: str) -> QuerySet[Any, Any]:
         qs = qs.filter(**{f"{at_field}__gte": start, f"{at_field}__lt": end})
         return qs.filter(branch=branch) if branch is not None else qs
@@ -68,4 +90,3 @@ def traffic(
         row.calls += r["n"]
         row.unique_calls += r["u"]
         row.missed += r["m"]
-    return dict(out)

@@ -1,7 +1,9 @@
 """``clv_classes`` (A/B/C by historical plus predicted lifetime value) and ``recall_candidates`` (high
-value, low P(alive)), from the stored predictions (``PatientPrediction``, written by
-``clinicflow analytics clv --org``) and net revenue to date, ranked and grouped by the database
-(``value_sql``)."""
+value, low P(alive)), from the lifetime-value facts (``owner.value_facts``: the stored predictions,
+written by ``clinicflow analytics clv --org``, and net revenue to date, ranked and classed when the
+predictions are stored or the facts rebuilt, revenue kept current as payments change); each report is
+one indexed read of at most a few rows (``value_sql`` is the same ranking straight from the raw tables,
+the equality test's reference)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from clinicflow.analytics.owner.value_facts import RECALL_ALIVE as RECALL_ALIVE  # the tests' cut
+from clinicflow.analytics.owner.value_facts import SHARES, ClassSums, class_sums, lapsing_top
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -19,11 +23,10 @@ from clinicflow.analytics.reports.base import (
     ratio,
     register,
 )
-from clinicflow.analytics.reports.owner.value_sql import ClassSums, class_sums, has_predictions, lapsing_top
+from clinicflow.analytics.reports.owner.value_sql import has_predictions
 from clinicflow.patients.models import Patient
 
-CLASSES = (("A", Decimal("0.2")), ("B", Decimal("0.3")), ("C", Decimal("0.5")))  # shares of patients
-RECALL_ALIVE = 0.5  # P(alive) below this: lapsing
+CLASSES = (("A", SHARES[0]), ("B", SHARES[1]), ("C", Decimal("0.5")))  # shares of patients
 RECALL_ROWS = 200
 NO_PREDICTIONS = _(
     "No data yet: run 'clinicflow analytics clv --org SLUG' to store lifetime-value predictions."
@@ -31,9 +34,7 @@ NO_PREDICTIONS = _(
 
 
 def compute_classes(ctx: ReportContext) -> ReportResult:
-    n, sums = class_sums(
-        org=ctx.org, currency=ctx.currency, branch=ctx.branch, shares=(CLASSES[0][1], CLASSES[1][1])
-    )
+    n, sums = class_sums(org=ctx.org, currency=ctx.currency, branch=ctx.branch)
     if not n:
         return ReportResult(rows=[], notes=[str(NO_PREDICTIONS)])
     rows: list[dict[str, Any]] = []
@@ -68,9 +69,7 @@ def compute_classes(ctx: ReportContext) -> ReportResult:
 
 def compute_recall(ctx: ReportContext) -> ReportResult:
     org, currency, branch = ctx.org, ctx.currency, ctx.branch
-    lapsing = lapsing_top(
-        org=org, currency=currency, branch=branch, alive_below=RECALL_ALIVE, rows=RECALL_ROWS
-    )
+    lapsing = lapsing_top(org=org, currency=currency, branch=branch, rows=RECALL_ROWS)
     if not lapsing and not has_predictions(org=org, currency=currency, branch=branch):
         return ReportResult(rows=[], notes=[str(NO_PREDICTIONS)])
     names = (

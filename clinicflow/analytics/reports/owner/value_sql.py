@@ -1,4 +1,6 @@
-"""The patients of ``clv_classes`` and ``recall_candidates`` ranked by the database (issue #17): each
+"""The patients of ``clv_classes`` and ``recall_candidates`` ranked by the database straight from the raw
+tables (issue #17): the reports read ``owner.value_facts`` (built by the same ranking when predictions
+are stored); this per-request statement is the tests' reference and the benchmark's anchor. Each
 patient with a stored prediction (``PatientPrediction``) in the report's currency, their net revenue to
 date in that currency (payments less refunds, the organisation's ``value_to_date``) and predicted value,
 in cents, numbered by total value (highest first; the patient id breaks ties, as ``str(uuid)`` does).
