@@ -46,7 +46,20 @@ def timed(fn: Callable[[], Any], runs: int = 6) -> float:
     return statistics.median(timings[1:])
 
 
+def _database_exists() -> bool:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is not None
+
+
 def main() -> int:
+    if not _database_exists():
+        print(
+            f"chanadm: no database {DB_NAME!r} — this benchmark runs on a kept simulated chain (see the "
+            "module's docstring: `BENCH_KEEP=1` with `bench_owner` keeps one)"
+        )
+        return 0
     import django
 
     django.setup()
