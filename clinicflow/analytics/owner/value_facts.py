@@ -166,7 +166,8 @@ def refresh_value_facts(org: Organization, patients: set[uuid.UUID | None]) -> i
 # --- the reads ------------------------------------------------------------------------------------
 
 
-def _money(cents: int | None) -> Decimal:
+def money_of_cents(cents: int | None) -> Decimal:
+    """Cents summed by the database as the currency's amount (two minor digits)."""
     return Decimal(int(cents or 0)).scaleb(-2)
 
 
@@ -193,7 +194,7 @@ def class_sums(
         currency=currency, branch_id=branch.pk if branch is not None else None
     )
     sums = {
-        k: ClassSums(int(n), _money(h), _money(p))
+        k: ClassSums(int(n), money_of_cents(h), money_of_cents(p))
         for k, n, h, p in qs.values_list("klass", "patients", "hist_cents", "pred_cents")
     }
     return sum(s.patients for s in sums.values()), sums
@@ -207,7 +208,7 @@ def lapsing_top(*, org: Organization, currency: str, branch: Branch | None, rows
     else:
         qs = qs.filter(Q(branch_id=branch.pk), branch_recall__isnull=False).order_by("branch_recall")
     return [
-        Valued(p, _money(h), _money(c), float(a))
+        Valued(p, money_of_cents(h), money_of_cents(c), float(a))
         for p, h, c, a in qs.values_list("patient_id", "hist_cents", "pred_cents", "p_alive")[:rows]
     ]
 

@@ -10,7 +10,6 @@ Python but the (at most ``RECALL_ROWS``) recalled ones. PostgreSQL and SQLite (w
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.db.models import QuerySet
 
 from clinicflow.acquisition.attribution import REFUND
 from clinicflow.analytics.owner.factsql import qs_sql
+from clinicflow.analytics.owner.value_facts import ClassSums, Valued, money_of_cents
 from clinicflow.booking.models import Payment
 from clinicflow.core.models import Branch, Organization
 from clinicflow.patients.models import PatientPrediction
@@ -55,17 +55,6 @@ def _ranked(*, org: Organization, currency: str, branch: Branch | None) -> tuple
     return sql, [REFUND, *pay_params, *pred_params]
 
 
-def _money(cents: int | None) -> Decimal:
-    return Decimal(int(cents or 0)).scaleb(-2)
-
-
-@dataclass(frozen=True)
-class ClassSums:
-    patients: int
-    historical: Decimal
-    predicted: Decimal
-
-
 def class_sums(
     *, org: Organization, currency: str, branch: Branch | None, shares: tuple[Decimal, Decimal]
 ) -> tuple[int, dict[str, ClassSums]]:
@@ -83,16 +72,11 @@ def class_sums(
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(sql, params)
         rows = cur.fetchall()
-    sums = {k: ClassSums(int(count), _money(hist), _money(pred)) for k, count, hist, pred, _n in rows}
+    sums = {
+        k: ClassSums(int(count), money_of_cents(hist), money_of_cents(pred))
+        for k, count, hist, pred, _n in rows
+    }
     return (int(rows[0][4]) if rows else 0), sums
-
-
-@dataclass(frozen=True)
-class Valued:
-    patient_id: uuid.UUID
-    historical: Decimal
-    predicted: Decimal
-    p_alive: float
 
 
 def has_predictions(*, org: Organization, currency: str, branch: Branch | None) -> bool:
@@ -115,6 +99,11 @@ def lapsing_top(
         cur.execute(sql, [*params, alive_below])
         found = cur.fetchall()
     return [
-        Valued(p if isinstance(p, uuid.UUID) else uuid.UUID(str(p)), _money(hist), _money(pred), float(alive))
+        Valued(
+            p if isinstance(p, uuid.UUID) else uuid.UUID(str(p)),
+            money_of_cents(hist),
+            money_of_cents(pred),
+            float(alive),
+        )
         for p, hist, pred, alive in found
     ]
