@@ -1,5 +1,6 @@
 """The ``clinicflow`` entry point: Clinicflow's commands grouped by task, Django's on request."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -122,3 +123,29 @@ def test_summary_takes_the_first_sentence_on_one_line() -> None:
     assert cli.summary("Chain rows; then verify.") == "Chain rows."
     long = "word " * 40
     assert len(cli.summary(long)) <= cli.SUMMARY_WIDTH and cli.summary(long).endswith("…")
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parser and every nested sub-command's parser."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _parsers(sub)
+    return found
+
+
+@pytest.mark.parametrize("name", own_commands())
+def test_every_commands_help_formats(name: str) -> None:
+    """``--help`` of each command and of each of its sub-commands prints (a bare ``%`` in a help
+    string made ``clinicflow analytics --help`` crash)."""
+    command = load_command_class(get_commands()[name], name)
+    for parser in _parsers(command.create_parser("clinicflow", name)):
+        text = parser.format_help()
+        assert text.startswith("usage: clinicflow"), (name, text[:80])
+        for action in parser._actions:
+            if action.help and action.help != argparse.SUPPRESS and action.dest != "help":
+                assert action.dest.replace("_", "-") in text or str(action.metavar or "") in text, (
+                    name,
+                    action.dest,
+                )

@@ -61,7 +61,7 @@ class Command(BaseCommand):
 
         whatif = subparsers.add_parser(
             "whatif",
-            help="the what-if planner: months ahead under moved levers, with 95% intervals",
+            help="the what-if planner: months ahead under moved levers, with 95%% intervals",
             description="Fit the factor model of revenue on the organisation's history and predict "
             "the next months with the levers moved (names as in the simulator's [[changes]]).",
         )
