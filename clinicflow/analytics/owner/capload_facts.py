@@ -1,16 +1,21 @@
-"""Build the capacity load facts (``CapacityFact``, issue #17): per branch, local day, local hour and
-doctor or room, the available and booked seconds of the capacity report (``capacity.compute_load``: the
-doctors' working windows, a room open while any doctor works at its branch and it is not closed, the
-live appointments inside them). One definition: on SQLite (and as the reference) the facts are that
-function's cells; on PostgreSQL one statement builds them from the working windows staged by
-``facts_load`` (the same windows as the day facts' available seconds), PostgreSQL's multiranges
-being ``availability.merge``/``subtract``. Hours are cut on the branch's wall clock (an hour that a
-change of offset shortens or lengthens is counted as the report counts it only outside working hours:
-working windows across the night of a change are not cut the same way; none in practice).
+"""Build the capacity load facts (``CapacityFact``, issue #17) of the capacity report's definition
+(``capacity.compute_load``: the doctors' working windows, a room open while any doctor works at its
+branch and it is not closed, the live appointments inside them): per branch and local day, a row of
+the available and booked seconds of each doctor and of each room (``hour`` = ``DAY``), and a row per
+local hour of the branch's doctors together (no doctor, no room: the "by hour" view). Every figure
+the report shows is a sum of these rows, equal to the former hour rows per doctor and room (a tenth
+of the rows; the hours were 90% of a rebuild's capacity time and of its rows).
+
+One definition: on SQLite (and as the reference) the facts are that function's cells summed; on
+PostgreSQL one statement builds them from the working windows staged by ``facts_load`` (the same
+windows as the day facts' available seconds), PostgreSQL's multiranges being ``availability.merge``/
+``subtract``. The windows are cut at the local midnights already, so the day rows are durations; the
+hour rows cut the doctors' windows and booked parts at the branch's wall-clock hours: on a day of 24
+hours by arithmetic from its midnight, on a day whose offset changes as ``_hours`` cuts.
 
 Called by the full rebuild and the incremental update (``fact_hooks.build_owner_facts``) with the days
-they build again; the report reads the sums (``reports.capacity_read``). Besides the hours, one row per
-branch, day and doctor or room holds the day's sums (``hour`` = ``DAY``)."""
+they build again (edits of working hours reach them as changed days: ``cap_changes``); the report
+reads the sums (``reports.capacity_read``)."""
 
 from __future__ import annotations
 
@@ -23,13 +28,14 @@ from django.db import connection, transaction
 from clinicflow.analytics.owner.capload_models import DAY, CapacityFact
 from clinicflow.analytics.owner.facts_load import BRANCH, EXCEPTIONS, WINDOWS, _local, stage_windows
 from clinicflow.analytics.owner.facts_span import data_span, runs
-from clinicflow.analytics.owner.factsql import new_id, tune
+from clinicflow.analytics.owner.factsql import tune
 from clinicflow.analytics.reports.capacity import compute_load
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, Room
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
 
 TABLE = CapacityFact._meta.db_table
+CHUNK_DAYS = 183  # days per statement: a chain's half-year (chain-1m: ~1.3 million appointments)
 APPT = Appointment._meta.db_table
 ROOM = Room._meta.db_table
 HOLDING_IN = "(" + ", ".join(f"'{s}'" for s in sorted(str(s) for s in HOLDING_STATUSES)) + ")"
@@ -49,19 +55,38 @@ def _hours(p: str, tz: str) -> str:
     )
 
 
+# a time-ordered id (``core.ids.uuid7``'s layout: milliseconds, version 7, variant, random bits): the
+# statement's rows go to the right edge of the primary key's index, where random ids cost twice the time
+UUID7 = (
+    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' "
+    "|| substr(md5(random()::text), 1, 3) || substr('89ab', 1 + floor(random() * 4)::int, 1) "
+    "|| substr(md5(random()::text), 1, 15))::uuid"
+)
+
+
 def facts_sql() -> str:
-    """``INSERT`` the facts of the local days [%(d0)s, %(d1)s] from ``owner_windows``."""
+    """``INSERT`` the facts of the local days [%(d0)s, %(d1)s] (UTC bounds around them: %(lo)s, %(hi)s)
+    from ``owner_windows``: the day rows of each doctor and room (durations: the windows are cut at the
+    local midnights already) and the hour rows of each branch (the doctors' windows and their booked
+    parts cut at the local hours: on a day of 24 hours by arithmetic from its midnight, on a day whose
+    offset changes as ``_hours`` cuts)."""
     day0, day1 = _local("e.date::timestamp", "br.tz"), _local("(e.date + 1)::timestamp", "br.tz")
     t0, t1 = _local("e.date + e.start_time", "br.tz"), _local("e.date + e.end_time", "br.tz")
     closed = (
         f"CASE WHEN e.start_time IS NULL OR e.end_time IS NULL THEN tstzrange({day0}, {day1}) "
         f"ELSE tstzrange({t0}, {t1}) END"
     )
+    sec = "extract(epoch FROM upper({0}) - lower({0}))::float8"
     return f"""
     INSERT INTO {TABLE} (id, organization_id, branch_id, day, hour, doctor_id, room_id, available_seconds,
       booked_seconds)
     WITH br AS (
       SELECT id AS branch_id, timezone AS tz FROM {BRANCH} WHERE organization_id = %(org)s AND is_active
+    ), clock AS (
+      SELECT br.branch_id, br.tz, d.day, {_local("d.day::timestamp", "br.tz")} AS m0,
+        {_local("(d.day + 1)::timestamp", "br.tz")} AS m1
+      FROM br CROSS JOIN (SELECT g::date AS day
+        FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') g) d
     ), bounds AS (
       SELECT branch_id, MIN(lo) AS lo, MAX(hi) AS hi FROM {WINDOWS} GROUP BY branch_id
     ), opened AS (
@@ -72,87 +97,124 @@ def facts_sql() -> str:
       WHERE e.organization_id = %(org)s AND e.kind = 'closed' AND e.date BETWEEN %(d0)s AND %(d1)s
         AND (e.start_time IS NULL OR e.end_time IS NULL OR e.end_time >= e.start_time)
       GROUP BY e.room_id, e.date
-    ), units AS (
-      SELECT branch_id, day, doctor_id, NULL::uuid AS room_id, tstzrange(ws, we) AS r FROM {WINDOWS}
-      UNION ALL
-      SELECT r.branch_id, o.day, NULL::uuid, r.id, unnest(o.m - COALESCE(c.m, '{{}}'::tstzmultirange))
+    ), wins AS (
+      SELECT branch_id, day, doctor_id, tstzrange(ws, we) AS r FROM {WINDOWS}
+    ), rooms AS (
+      SELECT r.branch_id, o.day, r.id AS room_id, unnest(o.m - COALESCE(c.m, '{{}}'::tstzmultirange)) AS r
       FROM {ROOM} r JOIN opened o ON o.branch_id = r.branch_id
       LEFT JOIN closures c ON c.room_id = r.id AND c.day = o.day
       WHERE r.organization_id = %(org)s AND r.is_active
     ), appts AS (
-      SELECT a.branch_id, a.doctor_id, a.room_id, tstzrange(a.start_at, a.end_at) AS ar, g.d::date AS day
+      SELECT a.branch_id, a.doctor_id, a.room_id, tstzrange(a.start_at, a.end_at) AS ar,
+        (a.start_at AT TIME ZONE br.tz)::date AS day, (a.end_at AT TIME ZONE br.tz)::date AS last
       FROM {APPT} a JOIN bounds b ON b.branch_id = a.branch_id JOIN br ON br.branch_id = a.branch_id
-      CROSS JOIN LATERAL generate_series((a.start_at AT TIME ZONE br.tz)::date,
-        (a.end_at AT TIME ZONE br.tz)::date, interval '1 day') AS g(d)
       WHERE a.organization_id = %(org)s AND a.status IN {HOLDING_IN} AND a.start_at >= b.lo
-        AND a.start_at < b.hi AND a.end_at > a.start_at
-    ), parts AS (
-      SELECT u.branch_id, u.doctor_id, u.room_id, u.r AS p, true AS avail FROM units u
+        AND a.start_at < b.hi AND a.end_at > a.start_at AND a.start_at >= %(lo)s AND a.start_at < %(hi)s
+    ), appt_days AS MATERIALIZED (
+      SELECT branch_id, doctor_id, room_id, ar, day FROM appts
       UNION ALL
-      SELECT u.branch_id, u.doctor_id, NULL, u.r * a.ar, false FROM appts a JOIN units u
-        ON u.branch_id = a.branch_id AND u.day = a.day AND u.doctor_id = a.doctor_id AND u.r && a.ar
-      UNION ALL
-      SELECT u.branch_id, NULL, u.room_id, u.r * a.ar, false FROM appts a JOIN units u
+      SELECT a.branch_id, a.doctor_id, a.room_id, a.ar, g.d::date FROM appts a
+      CROSS JOIN LATERAL generate_series(a.day + 1, a.last, interval '1 day') AS g(d) WHERE a.last > a.day
+    ), booked AS MATERIALIZED (
+      SELECT w.branch_id, w.day, w.doctor_id, w.r * a.ar AS p FROM appt_days a JOIN wins w
+        ON w.branch_id = a.branch_id AND w.day = a.day AND w.doctor_id = a.doctor_id AND w.r && a.ar
+    ), room_booked AS (
+      SELECT u.branch_id, u.day, u.room_id, u.r * a.ar AS p FROM appt_days a JOIN rooms u
         ON u.branch_id = a.branch_id AND u.day = a.day AND u.room_id = a.room_id AND u.r && a.ar
+    ), doctors AS (
+      SELECT branch_id, day, doctor_id, {sec.format("r")} AS a, 0::float8 AS b FROM wins
+      UNION ALL
+      SELECT branch_id, day, doctor_id, 0, {sec.format("p")} FROM booked
+    ), room_parts AS (
+      SELECT branch_id, day, room_id, {sec.format("r")} AS a, 0::float8 AS b FROM rooms WHERE NOT isempty(r)
+      UNION ALL
+      SELECT branch_id, day, room_id, 0, {sec.format("p")} FROM room_booked
+    ), parts AS (
+      SELECT p.branch_id, p.day, p.p, p.avail, p.n, c.tz, c.m0, c.m1 - c.m0 = interval '24 hours' AS plain
+      FROM (
+        SELECT branch_id, day, r AS p, true AS avail, COUNT(*) AS n FROM wins GROUP BY branch_id, day, r
+        UNION ALL
+        SELECT branch_id, day, p, false, COUNT(*) FROM booked GROUP BY branch_id, day, p
+      ) p JOIN clock c ON c.branch_id = p.branch_id AND c.day = p.day
+    ), cut AS (
+      SELECT p.branch_id, p.day, k.h AS hour, p.avail,
+        p.n * (LEAST(x.hi, (k.h + 1) * 3600::float8) - GREATEST(x.lo, k.h * 3600::float8)) AS sec
+      FROM parts p
+      CROSS JOIN LATERAL (SELECT extract(epoch FROM lower(p.p) - p.m0)::float8 AS lo,
+        extract(epoch FROM upper(p.p) - p.m0)::float8 AS hi) x
+      CROSS JOIN LATERAL generate_series(floor(x.lo / 3600)::int, ceil(x.hi / 3600)::int - 1) AS k(h)
+      WHERE p.plain
+      UNION ALL
+      SELECT p.branch_id, g.h::date, extract(hour FROM g.h)::int, p.avail, p.n * s.sec
+      FROM parts p {_hours("p.p", "p.tz")}
+      WHERE NOT p.plain AND g.h::date BETWEEN %(d0)s AND %(d1)s
     )
-    SELECT {new_id()}, %(org)s, p.branch_id, g.h::date, COALESCE(extract(hour FROM g.h)::int, {DAY}),
-      p.doctor_id, p.room_id, COALESCE(SUM(s.sec) FILTER (WHERE p.avail), 0),
-      COALESCE(SUM(s.sec) FILTER (WHERE NOT p.avail), 0)
-    FROM parts p JOIN br ON br.branch_id = p.branch_id {_hours("p.p", "br.tz")}
-    WHERE NOT isempty(p.p) AND s.sec > 0 AND g.h::date BETWEEN %(d0)s AND %(d1)s
-    GROUP BY GROUPING SETS ((p.branch_id, g.h::date, extract(hour FROM g.h)::int, p.doctor_id, p.room_id),
-      (p.branch_id, g.h::date, p.doctor_id, p.room_id))
+    SELECT {UUID7}, %(org)s, branch_id, day, {DAY}, doctor_id, NULL::uuid, SUM(a), SUM(b)
+    FROM doctors GROUP BY branch_id, day, doctor_id
+    UNION ALL
+    SELECT {UUID7}, %(org)s, branch_id, day, {DAY}, NULL, room_id, SUM(a), SUM(b)
+    FROM room_parts GROUP BY branch_id, day, room_id
+    UNION ALL
+    SELECT {UUID7}, %(org)s, branch_id, day, hour, NULL, NULL,
+      COALESCE(SUM(sec) FILTER (WHERE avail), 0), COALESCE(SUM(sec) FILTER (WHERE NOT avail), 0)
+    FROM cut WHERE sec > 0 GROUP BY branch_id, day, hour
     """  # nosec B608 # noqa: S608 - names from model meta, values bound
 
 
 def _run(sql: str, params: dict[str, Any]) -> int:
     tune()
     with connection.cursor() as cur:
+        # hash joins: the estimates of the set-returning functions' rows are far off (1000 a call);
+        # the setting as it was for the transaction's later statements
+        cur.execute("SELECT current_setting('enable_mergejoin'), set_config('enable_mergejoin', 'off', true)")
+        was = cur.fetchone()[0]
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(sql, params)
-        return int(cur.rowcount or 0)
+        written = int(cur.rowcount or 0)
+        cur.execute("SELECT set_config('enable_mergejoin', %s, true)", [was])
+        return written
 
 
 def _python(org: Organization, d0: dt.date, d1: dt.date) -> int:
-    """The reference: ``compute_load``'s cells of each branch, in minutes, as seconds."""
+    """The reference: ``compute_load``'s cells of each branch, in minutes, as seconds: summed per day
+    for each doctor and room, per hour over the doctors for the branch."""
     rows: list[CapacityFact] = []
     for branch in branch_list(org=org):
         data = compute_load(org=org, branch=branch, date_from=d0, date_to=d1)
-        keys = {k for k in (*data.available, *data.booked) if d0 <= k[2] <= d1}
-        for key in keys:
-            kind, obj, day, hour = key
-            rows.append(
-                CapacityFact(
-                    organization=org,
-                    branch_id=branch.pk,
-                    day=day,
-                    hour=hour,
-                    doctor_id=obj if kind == "doctor" else None,
-                    room_id=obj if kind == "room" else None,
-                    available_seconds=data.available.get(key, 0.0) * 60,
-                    booked_seconds=data.booked.get(key, 0.0) * 60,
-                )
+        sums: dict[tuple[Any, ...], list[float]] = {}
+        for i, cells in enumerate((data.available, data.booked)):
+            for (kind, obj, day, hour), minutes in cells.items():
+                if not d0 <= day <= d1:
+                    continue
+                keys = [(day, DAY, obj, None) if kind == "doctor" else (day, DAY, None, obj)]
+                if kind == "doctor":
+                    keys.append((day, hour, None, None))
+                for key in keys:
+                    sums.setdefault(key, [0.0, 0.0])[i] += minutes * 60
+        rows += [
+            CapacityFact(
+                organization=org,
+                branch_id=branch.pk,
+                day=day,
+                hour=hour,
+                doctor_id=doctor,
+                room_id=room,
+                available_seconds=a,
+                booked_seconds=b,
             )
-    per_day: dict[tuple[Any, ...], list[float]] = {}
-    for r in rows:
-        sums = per_day.setdefault((r.branch_id, r.day, r.doctor_id, r.room_id), [0.0, 0.0])
-        sums[0] += r.available_seconds
-        sums[1] += r.booked_seconds
-    rows += [
-        CapacityFact(
-            organization=org,
-            branch_id=b,
-            day=day,
-            hour=DAY,
-            doctor_id=doc,
-            room_id=room,
-            available_seconds=a,
-            booked_seconds=bk,
-        )
-        for (b, day, doc, room), (a, bk) in per_day.items()
-    ]
+            for (day, hour, doctor, room), (a, b) in sums.items()
+        ]
     CapacityFact.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def _pieces(d0: dt.date, d1: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """[d0, d1] as runs of at most ``CHUNK_DAYS`` (each statement's joins and sums in memory)."""
+    out = []
+    while d0 <= d1:
+        out.append((d0, min(d1, d0 + dt.timedelta(days=CHUNK_DAYS - 1))))
+        d0 = out[-1][1] + dt.timedelta(days=1)
+    return out
 
 
 def build_capacity_facts(
@@ -168,6 +230,7 @@ def build_capacity_facts(
         chunks = [span]
     else:
         chunks = runs(days)
+    chunks = [piece for d0, d1 in chunks for piece in _pieces(d0, d1)]
     use_sql = connection.vendor == "postgresql" if sql is None else sql
     written = 0
     with transaction.atomic():
@@ -178,7 +241,10 @@ def build_capacity_facts(
                 CapacityFact.objects.for_org(org).filter(day__gte=d0, day__lte=d1).delete()
             if use_sql:
                 stage_windows(org, d0, d1)
-                written += _run(facts_sql(), {"org": org.pk, "d0": d0, "d1": d1})
+                # UTC bounds wide enough for every zone (an index range of a few days' appointments)
+                lo = dt.datetime.combine(d0, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
+                hi = dt.datetime.combine(d1, dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
+                written += _run(facts_sql(), {"org": org.pk, "d0": d0, "d1": d1, "lo": lo, "hi": hi})
             else:
                 written += _python(org, d0, d1)
     return written

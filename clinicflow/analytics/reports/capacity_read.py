@@ -1,8 +1,9 @@
 """The capacity load report (``capacity_load``) on the load facts (``CapacityFact``, issue #17): one
-grouped statement over the facts of the period (per branch, and per doctor, room, day or hour as
-asked) and one for the doctors' or rooms' names, instead of every working window and appointment of
-every branch in Python (``capacity.compute_load``, the facts' definition and the reference of the
-tests). The facts are current after ``clinicflow analytics rebuild`` and the incremental update."""
+grouped statement over the day rows of the period (per branch, and per doctor, room or day as asked;
+by hour: the branches' hour rows as they are) and one for the doctors' or rooms' names, instead of
+every working window and appointment of every branch in Python (``capacity.compute_load``, the facts'
+definition and the reference of the tests). The facts are current after ``clinicflow analytics
+rebuild`` and the incremental update (edits of working hours too: ``owner.cap_changes``)."""
 
 from __future__ import annotations
 
@@ -39,16 +40,26 @@ def load_sums(
     qs = CapacityFact.objects.for_org(ctx.org).filter(
         branch_id__in=[b.pk for b in branches], day__gte=ctx.date_from, day__lte=ctx.date_to
     )
-    qs = qs.filter(room_id__isnull=False) if level == "room" else qs.filter(doctor_id__isnull=False)
-    qs = qs.filter(hour__gte=0) if level == "hour" else qs.filter(hour=DAY)  # the day's rows: a tenth
+    if level == "hour":  # the branch's hour rows: its doctors' sums
+        qs = qs.filter(hour__gte=0, doctor_id__isnull=True, room_id__isnull=True)
+    elif level == "room":
+        qs = qs.filter(hour=DAY, room_id__isnull=False)
+    else:
+        qs = qs.filter(hour=DAY, doctor_id__isnull=False)
     out: dict[Any, list[tuple[Any, float, float]]] = defaultdict(list)
-    for row in (
-        qs.order_by()
-        .values("branch_id", *fields)
-        .annotate(a=Sum("available_seconds"), b=Sum("booked_seconds"))
-    ):
-        key = tuple(row[f] for f in fields) if len(fields) > 1 else (row[fields[0]] if fields else "all")
-        out[row["branch_id"]].append((key, (row["a"] or 0.0) / 60, (row["b"] or 0.0) / 60))
+    if level == "hour":  # one row per branch, day and hour already: read as they are, not grouped
+        for branch_id, day, hour, a, b in qs.order_by().values_list(
+            "branch_id", "day", "hour", "available_seconds", "booked_seconds"
+        ):
+            out[branch_id].append(((day, hour), a / 60, b / 60))
+    else:
+        for row in (
+            qs.order_by()
+            .values("branch_id", *fields)
+            .annotate(a=Sum("available_seconds"), b=Sum("booked_seconds"))
+        ):
+            key = tuple(row[f] for f in fields) if len(fields) > 1 else (row[fields[0]] if fields else "all")
+            out[row["branch_id"]].append((key, (row["a"] or 0.0) / 60, (row["b"] or 0.0) / 60))
     for rows in out.values():
         rows.sort(key=lambda r: str(r[0]))
     return out
@@ -67,18 +78,19 @@ def _items(
         a, b = (sums[0][1], sums[0][2]) if sums else (0.0, 0.0)
         return [{"name": branch.display_name, "available": a, "booked": b, "load": ratio(b, a)}]
     items: list[dict[str, Any]] = []
+    label = branch.display_name  # once: a translation lookup (the hour rows of a quarter: 20,000)
     for key, a, b in sums:
         if level == "day":
-            name = f"{branch.display_name} {key.isoformat()}"
+            name = f"{label} {key.isoformat()}"
         elif level == "hour":
-            name = f"{branch.display_name} {key[0].isoformat()} {key[1]:02d}:00"
+            name = f"{label} {key[0].isoformat()} {key[1]:02d}:00"
         else:
             name = names.get(key, "")
         items.append({"name": name, "available": a, "booked": b, "load": ratio(b, a)})
     if level in ("doctor", "room"):
         items.sort(key=lambda r: str(r["name"]))
         for r in items:
-            r["name"] = f"{r['name']} ({branch.display_name})"
+            r["name"] = f"{r['name']} ({label})"
     return items
 
 

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.models import FactsChange
+from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.capload_models import DAY, CapacityFact
-from clinicflow.analytics.owner.changes import affected_days
+from clinicflow.analytics.owner.changes import affected_days, apply_changes
+from clinicflow.analytics.owner.facts import rebuild
 from clinicflow.analytics.reports.base import ReportContext, ReportResult, ratio
 from clinicflow.analytics.reports.capacity import compute_load, compute_load_report
 from clinicflow.booking.models import (
@@ -29,7 +31,9 @@ from clinicflow.booking.models import (
     AppointmentStatus,
     DoctorBranch,
     Room,
+    ScheduleBreak,
     ScheduleException,
+    WorkingHours,
 )
 from clinicflow.booking.services import appointment_cancel
 from clinicflow.core.models import Branch, Organization
@@ -162,10 +166,14 @@ def clinic(org: Organization) -> tuple[Organization, Branch]:
 @pytest.mark.django_db
 def test_the_load_report_on_facts_equals_the_former_computation(clinic) -> None:
     org, ny = clinic
-    assert CapacityFact.objects.for_org(org).filter(branch_id=ny.pk, day=NIGHT, hour=1).exists()
-    hours = CapacityFact.objects.for_org(org).filter(hour__gte=0).values_list("available_seconds", flat=True)
-    days = CapacityFact.objects.for_org(org).filter(hour=DAY).values_list("available_seconds", flat=True)
-    assert sum(days) == pytest.approx(sum(hours)) and len(days) < len(hours)  # the day rows: their hours
+    facts = CapacityFact.objects.for_org(org)
+    assert facts.filter(branch_id=ny.pk, day=NIGHT, hour=1).exists()
+    # the grain: day rows per doctor and per room, hour rows per branch (its doctors' sums)
+    hours = facts.filter(hour__gte=0)
+    assert not hours.filter(doctor_id__isnull=False).exists() and not hours.filter(room_id__isnull=False)
+    assert not facts.filter(hour=DAY, doctor_id__isnull=True, room_id__isnull=True).exists()
+    days = facts.filter(hour=DAY, doctor_id__isnull=False).values_list("available_seconds", flat=True)
+    assert sum(days) == pytest.approx(sum(hours.values_list("available_seconds", flat=True)))
     assert _all_equal(org, ny) > 100
     with CaptureQueriesContext(connection) as q:
         compute_load_report(_ctx(org, None, "doctor", END - dt.timedelta(days=27), END))
@@ -200,3 +208,59 @@ def test_the_load_report_on_facts_equals_the_former_computation(clinic) -> None:
     incremental = _facts(org)
     build_capacity_facts(org)
     assert _facts(org) == incremental
+
+
+def _load_days(org: Organization) -> list[tuple[Any, ...]]:
+    return sorted(
+        DayFact.objects.for_org(org)
+        .filter(available_seconds__gt=0)
+        .values_list("branch_id", "day", "available_seconds", "booked_seconds"),
+        key=str,
+    )
+
+
+@pytest.mark.django_db
+def test_edits_of_working_hours_exceptions_and_closures_reach_the_load_facts(clinic) -> None:
+    org, ny = clinic
+    rebuild(org)  # the day facts too: the owner home's load tile counts the same windows
+    FactsChange.objects.for_org(org).delete()
+    hours = WorkingHours.objects.for_org(org).filter(branch=ny).order_by("doctor_id", "weekday").first()
+    assert hours is not None
+    hours.end_time = dt.time(hours.end_time.hour - 1, hours.end_time.minute)  # a shorter weekly shift
+    hours.save()
+    pause = ScheduleBreak.objects.create(  # a weekly lunch break, another weekday
+        organization=org, branch=ny, doctor_id=hours.doctor_id, weekday=(hours.weekday + 1) % 7,
+        start_time=dt.time(12, 0), end_time=dt.time(13, 0),
+    )  # fmt: skip
+    closed_day = ScheduleException.objects.for_org(org).get(date=END - dt.timedelta(days=11))
+    closed_day.date = END - dt.timedelta(days=9)  # a day off moved
+    closed_day.save()
+    room_closed = ScheduleException.objects.for_org(org).get(
+        room__isnull=False, date=END - dt.timedelta(days=5)
+    )
+    room_closed.delete()  # a room's closure withdrawn
+    link = DoctorBranch.objects.for_org(org).filter(branch=ny).order_by("doctor_id")[2]
+    ScheduleException.objects.create(  # a doctor's closed hours and a room's new closure
+        organization=org, branch=ny, doctor_id=link.doctor_id, date=END - dt.timedelta(days=3),
+        kind="closed", start_time=dt.time(9, 0), end_time=dt.time(13, 0),
+    )  # fmt: skip
+    room = Room.objects.for_org(org).get(pk=room_closed.room_id)
+    ScheduleException.objects.create(
+        organization=org, branch=ny, room=room, date=END - dt.timedelta(days=2), kind="closed"
+    )
+    unchanged = ScheduleException.objects.for_org(org).get(date=END - dt.timedelta(days=12))
+    unchanged.save()  # saved as it was: nothing to follow
+    first, last = DayFact.objects.for_org(org).aggregate(a=Min("day"), b=Max("day")).values()
+    span = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    on_hours = {d for d in span if d.weekday() == hours.weekday}
+    on_break = {d for d in span if d.weekday() == pause.weekday}
+    dated = {END - dt.timedelta(days=n) for n in (11, 9, 5, 3, 2)}
+    recorded = [(c.branch_id, c.at.astimezone(ny.tz).date()) for c in FactsChange.objects.for_org(org)]
+    assert set(recorded) == {(ny.pk, d) for d in on_hours | on_break | dated}
+    assert len(recorded) == len(on_hours) + len(on_break) + len(dated)  # none for the unchanged save
+    while apply_changes(org).changes:
+        pass
+    assert _all_equal(org, ny) > 100  # the report on the updated facts: the former computation's
+    incremental, load = _facts(org), _load_days(org)
+    rebuild(org)
+    assert _facts(org) == incremental and _load_days(org) == load
