@@ -1,8 +1,8 @@
-"""The owner's channel figures read from the per-channel daily facts (``owner.channel_facts``) over the
-local days ``d0``..``d1`` of a branch (or every branch): the first patients, what was spent on
-advertising, the first patients' revenue to the period's end and their predicted lifetime value — the
-channel report's totals (its default attribution model) on the branch's local days. Money in one
-currency, never summed across currencies."""
+"""The owner's channel figures read from the per-channel daily facts (``owner.channel_facts``:
+``ChanFirstFact``) over the local days ``d0``..``d1`` of a branch (or every branch):
+the first patients, what was spent on advertising, the first patients' revenue to the period's end and
+their predicted lifetime value — the channel report's totals (its default attribution model) on the
+branch's local days. Money in one currency, never summed across currencies."""
 
 from __future__ import annotations
 
@@ -15,14 +15,27 @@ from typing import Any
 from django.db.models import Max, Q, Sum
 
 from clinicflow.acquisition.models import AdSpend, ChannelKind
-from clinicflow.analytics.models import ChannelFact, ChannelValueFact, FirstRevenueFact
+from clinicflow.analytics.owner.chan_models import (
+    BEFORE_CUTOFF,
+    BOTH,
+    BRANCH_ONLY,
+    COUNTS,
+    DEFAULT_MODEL,
+    PAID,
+    PREDICTED,
+    ChanFirstFact,
+)
 from clinicflow.core.models import Branch, Organization
 
 CENT = Decimal("0.01")
 
 
-def _scoped(qs: Any, d0: dt.date, d1: dt.date, branch: Branch | None) -> Any:
-    qs = qs.filter(day__gte=d0, day__lte=d1)
+def _firsts(org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None) -> Any:
+    """The channel report's first patients (default model) as each branch counts them on its local days
+    (``chan_models``), every channel."""
+    qs = ChanFirstFact.objects.for_org(org).filter(
+        day__gte=d0, day__lte=d1, model=DEFAULT_MODEL, part__in=(BOTH, BRANCH_ONLY)
+    )
     return qs.filter(branch=branch) if branch is not None else qs
 
 
@@ -67,13 +80,10 @@ def spend(*, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None,
 def channel_totals(
     *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str
 ) -> ChannelTotals:
-    arrived = _scoped(ChannelFact.objects.for_org(org), d0, d1, branch).aggregate(n=Sum("first_arrived"))["n"]
-    revenue = (
-        _scoped(FirstRevenueFact.objects.for_org(org), d0, d1, branch)
-        .filter(paid_day__lte=d1, currency=currency)
-        .aggregate(c=Sum("cents"))["c"]
-    )
-    values = _scoped(ChannelValueFact.objects.for_org(org), d0, d1, branch).aggregate(
+    firsts = _firsts(org, d0, d1, branch)
+    arrived = firsts.filter(kind=COUNTS).aggregate(n=Sum("arrived"))["n"]
+    revenue = firsts.filter(kind=PAID, paid_day__lte=d1, currency=currency).aggregate(c=Sum("cents"))["c"]
+    values = firsts.filter(kind__in=(BEFORE_CUTOFF, PREDICTED)).aggregate(
         c=Sum("cents", filter=Q(currency=currency)), u=Max("until")
     )
     until = values["u"]
@@ -91,6 +101,6 @@ def profile_cells(
     *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None
 ) -> list[tuple[uuid.UUID | None, str, str, int]]:
     """The first patients (arrived) per (channel, sex, age band) of the local days (default model)."""
-    qs = _scoped(ChannelFact.objects.for_org(org), d0, d1, branch).filter(first_arrived__gt=0)
-    rows = qs.order_by().values("channel_id", "sex", "band").annotate(n=Sum("first_arrived"))
+    qs = _firsts(org, d0, d1, branch).filter(kind=COUNTS, arrived__gt=0)
+    rows = qs.order_by().values("channel_id", "sex", "band").annotate(n=Sum("arrived"))
     return [(r["channel_id"], r["sex"], r["band"], int(r["n"] or 0)) for r in rows]

@@ -26,7 +26,7 @@ from clinicflow.acquisition.attribution import DIRECT
 from clinicflow.acquisition.models import Channel
 from clinicflow.analytics.owner.channel_reads import profile_cells
 from clinicflow.analytics.reports.acquisition.channels import MODEL_PARAM
-from clinicflow.analytics.reports.acquisition.first_patients import _credited_sql, _day, _sql, _uuid
+from clinicflow.analytics.reports.acquisition.first_patients import _day, _sql, _uuid, credited_sql
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -81,7 +81,7 @@ def _credited_cells(
 ) -> list[tuple[uuid.UUID | None, int, str, dt.date | None, dt.date, int]]:
     """``credited_first_patients`` counted by the database per (channel, den, sex, birth date, UTC day
     of the first visit): fewer rows, and a date instead of a timestamp to read for each."""
-    credited, params = _credited_sql(org=org, start=start, end=end, branch=branch, model=model)
+    credited, params = credited_sql(org=org, start=start, end=end, branch=branch, model=model)
     people, people_params = _sql(Patient.objects.for_org(org).order_by().values("id", "sex", "birth_date"))
     day = "CAST(c.at AT TIME ZONE 'UTC' AS DATE)" if connection.vendor == "postgresql" else "DATE(c.at)"
     sql = (

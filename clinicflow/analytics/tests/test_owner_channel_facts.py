@@ -15,13 +15,8 @@ from typing import Any
 import pytest
 
 from clinicflow.acquisition.models import AdSpend, Channel, ChannelKind
-from clinicflow.analytics.models import (
-    ChannelFact,
-    ChannelValueFact,
-    CohortFact,
-    FirstDoctorFact,
-    FirstRevenueFact,
-)
+from clinicflow.analytics.models import CohortFact, FirstDoctorFact
+from clinicflow.analytics.owner.chan_models import ChanFirstFact
 from clinicflow.analytics.owner.channel_reads import channel_totals
 from clinicflow.analytics.owner.cohort_facts import cohort_cells_facts, doctor_firsts_facts
 from clinicflow.analytics.owner.fact_hooks import build_owner_facts
@@ -38,18 +33,17 @@ from clinicflow.patients.models import PatientPrediction
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
 
-MODELS = (ChannelFact, ChannelValueFact, FirstRevenueFact, CohortFact, FirstDoctorFact)
+MODELS = (ChanFirstFact, CohortFact, FirstDoctorFact)
 KEYS = {
-    ChannelFact: ("branch_id", "day", "channel_id", "campaign_id", "sex", "band"),
-    ChannelValueFact: ("branch_id", "day", "channel_id", "campaign_id", "currency"),
-    FirstRevenueFact: ("branch_id", "day", "paid_day", "currency"),
+    ChanFirstFact: (
+        *("branch_id", "day", "utc_day", "part", "model", "channel_id", "campaign_id", "den", "kind"),
+        *("currency", "paid_day", "paid_utc", "sex", "band"),
+    ),
     CohortFact: ("branch_id", "day", "cohort", "k", "currency"),
     FirstDoctorFact: ("branch_id", "day", "doctor_id", "currency"),
 }
 VALUES = {
-    ChannelFact: ("first_booked", "first_arrived"),
-    ChannelValueFact: ("cents", "until"),
-    FirstRevenueFact: ("cents",),
+    ChanFirstFact: ("booked", "arrived", "cents", "until"),
     CohortFact: ("patients", "active", "cents"),
     FirstDoctorFact: ("patients", "visits", "cents"),
 }
@@ -156,7 +150,7 @@ def test_channel_facts_equal_the_raw_attribution_per_branch_and_currency(clinic)
         }
         sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for branch in branches:
-            raw = channel_report(org=org, date_from=a, date_to=b, branch=branch)
+            raw = channel_report(org=org, date_from=a, date_to=b, branch=branch, facts=False)
             totals = raw.totals() or {}
             mine = channel_totals(org=org, d0=a, d1=b, branch=branch, currency=branch.currency)
             assert mine.arrived == totals["arrived_first"] and mine.arrived > 0

@@ -24,8 +24,13 @@ from django.utils.translation import gettext_lazy as _
 from clinicflow.acquisition.attribution import DIRECT, MODELS, Tally
 from clinicflow.acquisition.defaults import tracking_settings
 from clinicflow.acquisition.models import Campaign, Channel
-from clinicflow.analytics.reports.acquisition.first_patients import Lifetime, first_patient_values
-from clinicflow.analytics.reports.acquisition.lifetime import lifetime_figures
+from clinicflow.analytics.owner.chan_reads import first_patient_rows
+from clinicflow.analytics.reports.acquisition.first_patients import first_patient_values
+from clinicflow.analytics.reports.acquisition.lifetime import (
+    Lifetime,
+    fold_first_patients,
+    lifetime_figures,
+)
 from clinicflow.analytics.reports.acquisition.traffic import Traffic, traffic
 from clinicflow.analytics.reports.base import (
     ChartSpec,
@@ -266,15 +271,28 @@ def channel_report(
     branch: Branch | None = None,
     model: str = "last_non_direct",
     group: str = "channel",
+    facts: bool = True,
 ) -> ChannelReport:
-    """One line per channel (``group="channel"``) or campaign (``group="campaign"``)."""
+    """One line per channel (``group="channel"``) or campaign (``group="campaign"``). The first patients
+    are read from their daily facts (``owner.chan_reads``) once built, else (or ``facts=False``) from
+    the raw attribution statement — the same figures."""
     if model not in MODELS:
         raise ValueError(f"unknown attribution model {model!r}")
     start, end = period_bounds(date_from, date_to, branch)
     seen = traffic(org=org, date_from=date_from, date_to=date_to, branch=branch, group=group)
-    firsts, values, until = first_patient_values(
-        org=org, start=start, end=end, branch=branch, model=model, group=group, lifetime=True
+    rows = (
+        first_patient_rows(
+            org=org, date_from=date_from, date_to=date_to, branch=branch, model=model, group=group
+        )
+        if facts
+        else None
     )
+    if rows is not None:
+        firsts, values, until = fold_first_patients(rows)
+    else:
+        firsts, values, until = first_patient_values(
+            org=org, start=start, end=end, branch=branch, model=model, group=group, lifetime=True
+        )
     names = _names(org=org, group=group)
     unknown = str(_("Direct / unknown")) if group == "channel" else str(_("No campaign"))
     if group == "channel":

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from django.db import connection
@@ -40,10 +37,10 @@ from django.utils.dateparse import parse_datetime
 from clinicflow.acquisition.attribution import DIRECT, HAPPENED, REFUND, Tally
 from clinicflow.acquisition.models import Call, Channel, Lead, WebSession
 from clinicflow.analytics.clv.stored import cutoff_expression
+from clinicflow.analytics.reports.acquisition.lifetime import Lifetime, as_uuid, fold_first_patients
 from clinicflow.analytics.reports.sqlplan import fetch_all
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
-from clinicflow.core.money import Money, MoneyTotals
 from clinicflow.patients.models import Patient, PatientPrediction
 
 # Touch sources, in the order ``attribution.credit`` sees touches at the same moment: 0 call, 1 lead,
@@ -217,7 +214,7 @@ def first_patients_sql(
     counts those that have one (b) and gives the predictions' day (until). Whole-credit models keep the
     winning touch of each first visit (den 1); linear keeps every touch, each worth 1/(the visit's
     touches)."""
-    credited, credited_params = _credited_sql(org=org, start=start, end=end, branch=branch, model=model)
+    credited, credited_params = credited_sql(org=org, start=start, end=end, branch=branch, model=model)
     rev, rev_params = _revenue_sql(org=org, start=start, end=end, lifetime=lifetime)
     pred, pred_params = _predictions_sql(org=org) if lifetime else ("", ())
     key = GROUP_COLUMN[group]
@@ -239,32 +236,45 @@ def first_patients_sql(
     return sql, credited_params + rev_params + pred_params
 
 
-def _credited_sql(
+def credited_sql(
     *,
     org: Organization,
     start: dt.datetime,
     end: dt.datetime,
     branch: Branch | None,
-    model: str,
+    model: str | tuple[str, ...],
     patients: QuerySet[Any, Any] | None = None,
 ) -> tuple[str, tuple[Any, ...]]:
-    """CTEs ending in ``credited``: each first visit of the period (patient ``p``, start ``at``, flags
-    ``booked``, ``arrived``) with its credited channel ``ch`` / campaign ``camp``, worth 1/``den``."""
+    """CTEs ending in ``credited``: each first visit of the period (number ``n``, patient ``p``, start
+    ``at``, flags ``booked``, ``arrived``) with its credited channel ``ch`` / campaign ``camp``, worth
+    1/``den``, by the attribution ``model`` — or (a tuple, the daily facts) by each of these models,
+    named in ``model``, from one pass over the touches."""
+    models = (model,) if isinstance(model, str) else model
+    if not models or any(m not in WINNER_ORDER for m in models):
+        raise ValueError(f"unknown attribution model in {models!r}")
     visits, visits_params = _visits_sql(org=org, start=start, end=end, branch=branch, patients=patients)
     touches, touches_params = _touches_sql(org=org, patients=patients)
-    linear = model == "linear"
+    ranks = "".join(
+        f"ROW_NUMBER() OVER (PARTITION BY fv.n ORDER BY {WINNER_ORDER[m]}) AS rn{i}, "
+        for i, m in enumerate(models)
+        if m != "linear"
+    )
+    credited = " UNION ALL ".join(
+        # the model's name is one of WINNER_ORDER's keys (checked above), never user input
+        f"SELECT n, p, at, booked, arrived, ch, camp, '{m}' AS model, "  # nosec B608 # noqa: S608 - constants only
+        + (
+            "CASE WHEN k > 0 THEN k ELSE 1 END AS den FROM ranked"
+            if m == "linear"
+            else f"1 AS den FROM ranked WHERE rn{i} = 1"
+        )
+        for i, m in enumerate(models)
+    )
     sql = (
         f"{visits}, {touches}, "  # nosec B608 # noqa: S608 - built from ORM querysets and constants, values bound
-        "ranked AS (SELECT fv.p, fv.at, fv.booked, fv.arrived, t.ch, t.camp, "
-        f"ROW_NUMBER() OVER (PARTITION BY fv.n ORDER BY {WINNER_ORDER[model]}) AS rn, "
+        f"ranked AS (SELECT fv.n, fv.p, fv.at, fv.booked, fv.arrived, t.ch, t.camp, {ranks}"
         "COUNT(t.tid) OVER (PARTITION BY fv.n) AS k "
         "FROM fv LEFT JOIN touches t ON t.p = fv.p AND t.at <= fv.at), "
-        "credited AS (SELECT p, at, booked, arrived, ch, camp, "
-        + (
-            "CASE WHEN k > 0 THEN k ELSE 1 END AS den FROM ranked)"
-            if linear
-            else "1 AS den FROM ranked WHERE rn = 1)"
-        )
+        f"credited AS ({credited})"
     )
     return sql, visits_params + touches_params
 
@@ -275,7 +285,7 @@ def credited_first_patients(
     """The period's first patients as the channel report credits them, with their sex and birth date:
     (channel id or None, den, sex, birth date, first visit) — a patient credited to k channels (linear)
     gives k rows worth 1/den each."""
-    credited, params = _credited_sql(org=org, start=start, end=end, branch=branch, model=model)
+    credited, params = credited_sql(org=org, start=start, end=end, branch=branch, model=model)
     people, people_params = _sql(Patient.objects.for_org(org).order_by().values("id", "sex", "birth_date"))
     sql = (
         f"WITH {credited}, pt AS ({people}) "  # nosec B608 # noqa: S608 - built from ORM querysets, values bound
@@ -295,20 +305,7 @@ def _day(value: Any) -> dt.date | None:
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(str(value))
-
-
-@dataclass
-class Lifetime:
-    """A channel's / campaign's credited first patients' value from the stored predictions: net revenue
-    before the predictions' cut-off plus their predicted future value, per currency; ``predicted``
-    counts (credited) the first patients that have a stored prediction."""
-
-    revenue_until: MoneyTotals = field(default_factory=MoneyTotals)
-    future: MoneyTotals = field(default_factory=MoneyTotals)
-    predicted: Fraction = Fraction(0)
+    return as_uuid(value)
 
 
 def first_patient_values(
@@ -322,30 +319,12 @@ def first_patient_values(
     lifetime: bool = False,
 ) -> tuple[dict[uuid.UUID | None, Tally], dict[uuid.UUID | None, Lifetime], dt.date | None]:
     """``first_patient_tallies`` and, with ``lifetime``, each key's ``Lifetime`` and the stored
-    predictions' day (None when none of the first patients has a prediction) — in the same statement."""
+    predictions' day (None when none of the first patients has a prediction) — in the same statement
+    (its rows read by ``lifetime.fold_first_patients``)."""
     sql, params = first_patients_sql(
         org=org, start=start, end=end, branch=branch, model=model, group=group, lifetime=lifetime
     )
-    until: dt.date | None = None
-    out: dict[uuid.UUID | None, Tally] = defaultdict(Tally)
-    values: dict[uuid.UUID | None, Lifetime] = defaultdict(Lifetime)
-    for key, den, booked, arrived, currency, a, b, c, kind, day in fetch_all(sql, params):
-        k = _uuid(key)
-        if int(kind) == 0:
-            out[k].booked += Fraction(int(booked), den)
-            out[k].arrived += Fraction(int(arrived), den)
-        elif int(kind) == 1:
-            if b is not None:  # paid before the period's end (else only before the cut-off)
-                out[k].revenue_period.add(_cents(a, den, currency))
-                out[k].revenue_to_date.add(_cents(b, den, currency))
-            if c is not None:
-                values[k].revenue_until.add(_cents(c, den, currency))
-        else:
-            values[k].future.add(_cents(a, den, currency))
-            values[k].predicted += Fraction(int(b), den)
-            day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
-            until = day if until is None else max(until, day)
-    return dict(out), dict(values), until
+    return fold_first_patients(fetch_all(sql, params))
 
 
 def first_patient_tallies(
@@ -355,11 +334,6 @@ def first_patient_tallies(
     per channel / campaign id (None: direct / unknown) the booked first visits, first patients and
     their revenue (per currency) of [start, end)."""
     return first_patient_values(org=org, start=start, end=end, branch=branch, model=model, group=group)[0]
-
-
-def _cents(value: Any, den: int, currency: str) -> Money:
-    """A sum of cents credited 1/den, as exact money (rounded only in the report's totals)."""
-    return Money(Decimal(value or 0) / (100 * den), currency)
 
 
 def _aware(value: Any) -> dt.datetime:
