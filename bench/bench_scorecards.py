@@ -1,18 +1,19 @@
-"""Department scorecards benchmark (issue #17): the ``mid`` scenario (14 months, 1.4x demand, seed 7)
-simulated into a scratch PostgreSQL database (``BENCH_DB``, default ``cf_scorecards_bench``; made and
-migrated by ``_common.setup_django``), then the scorecards over the last 90 days for the chain and
-for its first branch — each is three periods (this one, the previous and the one before it, for the
-trend) of every department's parts. ``BENCH_DEMAND`` multiplies the clinic's demand (the scenario's
-1.4 by default) for a busier clinic; ``BENCH_MONTHS`` (default 14) its months.
+"""Department scorecards and balanced doctor benchmark (issue #17): on a kept PostgreSQL database
+(``BENCH_DB``, default ``cf_score_50k``: a copy of the 50,000-patient chain, org ``BENCH_ORG``, default
+``chain``, its day facts built), the two reports over the ``BENCH_DAYS`` (default 90) days to
+``BENCH_END`` (default 2026-11-30) for the chain and its first branch: first from the raw rows (the
+score facts deleted: the reports then read what they read before the facts, ``owner.score_raw`` and the
+feedback and clinical selectors), then from the score facts after building them (``score_facts``,
+timed: what they add to a full rebuild). The scorecards are three periods (this one, the previous and
+the one before it, for the trend).
 
-    .venv/bin/python bench/run.py scorecards
+    BENCH_DB=cf_score_50k .venv/bin/python bench/bench_scorecards.py
 
-Prints ``BENCH scorecards_ms`` (the chain's scorecards, median of 5 runs after a warm-up),
-``BENCH scorecards_branch_ms`` and the anchor: the same three periods' unique calls, the one table
-the front desk's parts read, counted straight from the raw table by one SQL statement
-(``scorecards / raw SQL``). It also prints how long the per-report reads the scorecards used before
-(``scorecards_reference``, the equality test's reference) take on the same data, and checks that
-both give the same values. ``BENCH_KEEP=1`` keeps the database, ``BENCH_REUSE=1`` reuses a kept one."""
+Prints ``BENCH scorecards_ms`` and ``BENCH doctors_balanced_ms`` (the chain's, from the facts; median
+of 5 runs after a warm-up), the same from the raw rows beside, ``BENCH score_facts_rebuild_s``, the
+load average beside each, and the anchor: the survey answers, follow-ups and callbacks of the three
+periods counted straight from the raw tables by one SQL statement (``report / raw SQL``). It checks
+that both ways give the same values and exits 1 otherwise."""
 
 from __future__ import annotations
 
@@ -27,18 +28,20 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from _common import setup_django  # noqa: E402
-
-DB_NAME = os.environ.get("BENCH_DB", "cf_scorecards_bench")
+DB_NAME = os.environ.get("BENCH_DB", "cf_score_50k")
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-END = dt.date(2026, 6, 30)
-DAYS = 90
-RAW_CALLS = """
-SELECT COUNT(*), COUNT(DISTINCT administrator_id) FROM acquisition_call
-WHERE organization_id = %(org)s AND is_unique AND administrator_id IS NOT NULL
-  AND started_at >= %(start)s AND started_at < %(end)s
+os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
+os.environ["DEBUG"] = "0"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+END = dt.date.fromisoformat(os.environ.get("BENCH_END", "2026-11-30"))
+DAYS = int(os.environ.get("BENCH_DAYS", "90"))
+RAW = """
+SELECT (SELECT COUNT(*) FROM feedback_surveyanswer WHERE organization_id = %(org)s
+          AND answered_at >= %(start)s AND answered_at < %(end)s),
+       (SELECT COUNT(*) FROM care_followuptask WHERE organization_id = %(org)s
+          AND due_at >= %(start)s AND due_at < %(end)s),
+       (SELECT COUNT(*) FROM acquisition_callbacktask WHERE organization_id = %(org)s
+          AND due_at >= %(start)s AND due_at < %(end)s)
 """
 
 
@@ -51,98 +54,70 @@ def timed(fn: Callable[[], Any], runs: int = 6) -> float:
     return statistics.median(timings[1:])
 
 
-def build_org() -> Any:
-    from clinicflow.core.services import organization_create
-    from clinicflow.simulator.runner import simulate_org
-    from clinicflow.simulator.scenario import load_scenario
-
-    months = int(os.environ.get("BENCH_MONTHS", "14"))
-    org = organization_create(name="Bench Mid", slug="mid", country="RU", currency="RUB")
-    t = time.perf_counter()
-    clinic = {"months": months, "end_date": END.isoformat()}
-    if os.environ.get("BENCH_DEMAND"):
-        clinic["demand_factor"] = float(os.environ["BENCH_DEMAND"])
-    scenario = load_scenario("mid", overrides={"clinic": clinic})
-    simulate_org(org=org, scenario=scenario, seed=7)
-    print(f"simulated mid {clinic}: {time.perf_counter() - t:.0f} s", flush=True)
-    return org
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def main() -> int:
-    reuse = os.environ.get("BENCH_REUSE") == "1"
-    if reuse:
-        os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
+    import django
 
-        django.setup()
-    else:
-        setup_django("postgres", DB_NAME)
-    os.environ["DEBUG"] = "0"
+    django.setup()
     from django.db import connection
 
-    from clinicflow.acquisition.models import Call
-    from clinicflow.analytics.models import DayFact
-    from clinicflow.analytics.owner.scorecards import part_values, scorecards
-    from clinicflow.analytics.tests.scorecards_reference import reference_part_values
-    from clinicflow.booking.models import Appointment
+    from clinicflow.analytics.owner.score_facts import build_score_facts
+    from clinicflow.analytics.owner.score_models import AnswerDayFact, ComplicationDayFact, ScoreDayFact
+    from clinicflow.analytics.reports.base import ReportContext
+    from clinicflow.analytics.reports.owner import doctors
+    from clinicflow.analytics.reports.owner import scorecards as scorecards_report
     from clinicflow.core.models import Organization
     from clinicflow.core.selectors import branch_list
 
-    found = Organization.objects.filter(slug="mid").first() if reuse else None
-    org = found if found is not None else build_org()
-    if not DayFact.objects.for_org(org).exists():
-        from clinicflow.analytics.owner.facts import rebuild
-
-        t = time.perf_counter()
-        rebuild(org)
-        print(f"daily facts rebuilt in {time.perf_counter() - t:.0f} s", flush=True)
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    print(
-        f"scale: appointments={Appointment.objects.for_org(org).count()} "
-        f"calls={Call.objects.for_org(org).count()}; the scorecards over {DAYS} days to {END}"
-    )
+    org = Organization.objects.filter(slug=os.environ.get("BENCH_ORG", "chain")).first()
+    if org is None:
+        print(f"no organisation {os.environ.get('BENCH_ORG', 'chain')} in {DB_NAME}: copy cf_base_50k first")
+        return 0
     d0 = END - dt.timedelta(days=DAYS - 1)
     branch = branch_list(org=org)[0]
-    chain = timed(lambda: scorecards(org=org, date_from=d0, date_to=END, branch=None))
-    print(f"BENCH scorecards_ms {chain:.0f} ms")
-    one = timed(lambda: scorecards(org=org, date_from=d0, date_to=END, branch=branch))
-    print(f"BENCH scorecards_branch_ms {one:.0f} ms")
     start = dt.datetime.combine(d0 - dt.timedelta(days=2 * DAYS), dt.time.min, tzinfo=dt.UTC)
     end = dt.datetime.combine(END + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
 
     def raw() -> None:
         with connection.cursor() as cur:
-            cur.execute(RAW_CALLS, {"org": org.pk, "start": start, "end": end})
+            cur.execute(RAW, {"org": org.pk, "start": start, "end": end})
             cur.fetchall()
 
-    anchor = timed(raw)
-    print(
-        f"anchor: raw SQL unique calls of the three periods {anchor:.0f} ms; scorecards / raw SQL {chain / anchor:.2f}"
-    )
-    periods = [(d0 - dt.timedelta(days=DAYS * k), END - dt.timedelta(days=DAYS * k)) for k in range(3)]
+    def report(compute: Callable[[ReportContext], Any], b: Any) -> Callable[[], Any]:
+        return lambda: compute(ReportContext(org=org, user=None, date_from=d0, date_to=END, branch=b))
 
-    def reference() -> None:
-        for a, b in periods:
-            reference_part_values(org=org, date_from=a, date_to=b, branch=None)
-
-    before = timed(reference, runs=3)
-    print(f"scorecards_reference (the per-report reads) {before:.0f} ms; speed-up {before / chain:.1f}x")
-    for b in (None, branch):
-        for a, z in periods:
-            new = part_values(org=org, date_from=a, date_to=z, branch=b)
-            old = reference_part_values(org=org, date_from=a, date_to=z, branch=b)
-            if new != old:
-                print(f"MISMATCH {a}..{z} branch={b}: {new} != {old}")
-                return 1
-    print("values equal to the reference: yes")
-    connection.close()
-    if os.environ.get("BENCH_KEEP") != "1":
-        import psycopg
-
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    reports = {"scorecards": scorecards_report.compute, "doctors_balanced": doctors.compute}
+    results: dict[str, dict[str, Any]] = {"raw": {}, "facts": {}}
+    for way in ("raw", "facts"):
+        if way == "raw":
+            for model in (ScoreDayFact, AnswerDayFact, ComplicationDayFact):
+                model.objects.for_org(org).delete()
+        else:
+            with connection.cursor() as cur:
+                cur.execute("ANALYZE")
+            t = time.perf_counter()
+            rows = build_score_facts(org)
+            print(f"BENCH score_facts_rebuild_s {time.perf_counter() - t:.1f} s ({rows} rows; {load()})")
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        anchor = timed(raw)
+        for name, compute in reports.items():
+            for b in (None, branch):
+                ms = timed(report(compute, b))
+                results[way][f"{name} {b}"] = report(compute, b)().rows
+                tag = f"{name}_ms" if b is None else f"{name}_branch_ms"
+                prefix = "BENCH " if way == "facts" else f"{way}: "
+                print(
+                    f"{prefix}{tag} {ms:.0f} ms; raw SQL anchor {anchor:.0f} ms, ratio {ms / anchor:.2f} ({load()})"
+                )
+    for key, rows in results["raw"].items():
+        if results["facts"][key] != rows:
+            print(f"MISMATCH {key}")
+            return 1
+    print("values equal from the raw rows and from the facts: yes")
     return 0
 
 

@@ -83,62 +83,6 @@ class RevenueFact(TenantModel):
         indexes = [models.Index(fields=["organization", "day", "branch"], name="revfact_org_day_idx")]
 
 
-class ChannelFact(TenantModel):
-    """The first visits of one branch's local day per channel and campaign credited by the default
-    attribution model (last non-direct touch, ``owner.channel_facts``), with the patient's sex and age
-    band on that day (the patient profile): booked first visits and first patients (arrived)."""
-
-    organization = derived_fk(Organization, on_delete=models.PROTECT)
-    branch = derived_fk(Branch)
-    day = models.DateField()
-    channel_id = models.UUIDField(null=True)  # None: direct / unknown
-    campaign_id = models.UUIDField(null=True)
-    sex = models.CharField(max_length=10, blank=True)
-    band = models.CharField(max_length=10)
-    first_booked = models.IntegerField(default=0)
-    first_arrived = models.IntegerField(default=0)
-
-    class Meta:
-        indexes = [models.Index(fields=["organization", "day", "branch"], name="chanfact_org_day_idx")]
-
-
-class ChannelValueFact(TenantModel):
-    """The predicted lifetime value (seed 004) of the first patients of one branch's local day per
-    channel, campaign and currency, in cents: their net revenue before the stored predictions'
-    cut-off plus their stored predicted future value; ``until``: the predictions' day (None on the
-    rows of revenue)."""
-
-    organization = derived_fk(Organization, on_delete=models.PROTECT)
-    branch = derived_fk(Branch)
-    day = models.DateField()
-    channel_id = models.UUIDField(null=True)
-    campaign_id = models.UUIDField(null=True)
-    currency = models.CharField(max_length=3)
-    cents = models.BigIntegerField(default=0)
-    until = models.DateField(null=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["organization", "day", "branch"], name="chanvalue_org_day_idx")]
-
-
-class FirstRevenueFact(TenantModel):
-    """Net revenue (cents) of the first patients of one branch's local day (``day``) per currency and
-    the local day it was paid on that branch's clock (``paid_day``): their revenue to a period's end
-    (ROMI to date) is the sum over ``paid_day`` up to it."""
-
-    organization = derived_fk(Organization, on_delete=models.PROTECT)
-    branch = derived_fk(Branch)
-    day = models.DateField()
-    paid_day = models.DateField()
-    currency = models.CharField(max_length=3)
-    cents = models.BigIntegerField(default=0)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "day", "paid_day"], name="firstrev_org_day_idx"),
-        ]
-
-
 class CohortFact(TenantModel):
     """The first patients of one branch's local day (``day``; ``cohort``: its month, year × 12 + month
     − 1) ``k`` months after: with no currency, their count (k = 0) and those with a visit that happened
@@ -230,8 +174,14 @@ from clinicflow.analytics.owner.alert_models import (  # noqa: E402, F401
 # the capacity report's load per branch, day, hour and doctor or room (issue #17, ``owner.capload_facts``)
 from clinicflow.analytics.owner.capload_models import CapacityFact  # noqa: E402, F401
 
+# the channel and campaign reports' first patients per attribution model (issue #17, ``owner.chan_facts``)
+from clinicflow.analytics.owner.chan_models import ChanFirstFact  # noqa: E402, F401
+
 # each patient's first visits where the daily facts count them (issue #17, ``owner.facts_sql``)
 from clinicflow.analytics.owner.first_models import FirstVisitFact  # noqa: E402, F401
+
+# the scorecards' and balanced doctor's facts (issue #17, ``owner.score_facts``)
+from clinicflow.analytics.owner.score_models import AnswerDayFact, ComplicationDayFact, ScoreDayFact  # noqa: E402, F401
 
 # the day's revenue split into first-visit, repeat and other (issue #17, ``owner.split_facts``)
 from clinicflow.analytics.owner.split_facts import RevenueSplitFact  # noqa: E402, F401

@@ -7,8 +7,9 @@ on follow-ups on time, retention and referrals, doctors on the balanced view.
 Each part's value is one existing definition (the day facts, the administrators', follow-ups' and
 feedback reports), read for the three periods a scorecard shows (this, the previous, the one before:
 the trend) at once, one statement per source grouped by period in SQL (``period_values``; equal to the
-per-report reads, ``tests/test_owner_scorecards_fast.py``); its score compares it with the previous
-period of the same length: ``100 × v / (v + v_prev)`` when higher is better (50: unchanged),
+per-report reads, ``tests/test_owner_scorecards_fast.py``): the day facts, the front desk's and the
+score facts (issue #17, ``score_reads``; ``score_raw`` where never built); its score compares it with
+the previous period of the same length: ``100 × v / (v + v_prev)`` when higher is better (50: unchanged),
 ``100 × v_prev / (v + v_prev)`` when lower is better. A department's score is the weighted mean of
 its parts' scores (the owner's weights, ``ScorecardWeight``, else the defaults below); its trend is
 the score less the previous period's."""
@@ -21,33 +22,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Avg,
-    Case,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.acquisition.models import AdSpend, Call, CallbackTask, WebSession
+from clinicflow.acquisition.models import AdSpend
 from clinicflow.analytics.models import DayFact, ScorecardWeight
 from clinicflow.analytics.owner.admin_reads import admin_period_rows
 from clinicflow.analytics.owner.facts import COUNTS
+from clinicflow.analytics.owner.score_raw import Period, admin_rows, grouped, raw_periods
+from clinicflow.analytics.owner.score_reads import gap_periods, score_periods
 from clinicflow.analytics.reports.base import period_bounds, ratio
-from clinicflow.analytics.reports.feedback.gap import GROUPS as GAP_GROUPS
-from clinicflow.analytics.reports.feedback.stats import mean_interval, nps_interval
-from clinicflow.booking.models import Appointment
-from clinicflow.care.models import FollowUpTask, TaskStatus
+from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.core.models import Branch, Organization
-from clinicflow.feedback.models import SurveyAnswer
 
 # department -> (part, label, higher is better, default weight)
 DEPARTMENTS: dict[str, tuple[Any, tuple[tuple[str, Any, bool, int], ...]]] = {
@@ -127,96 +114,6 @@ def _num(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
-Period = tuple[dt.date, dt.date]
-
-
-def _buckets(field_name: str, bounds: list[tuple[Any, Any]]) -> tuple[Q, Case]:
-    """A filter on ``field_name`` in any of the half-open ``bounds`` and the index of the one it is in."""
-    within = Q()
-    whens = []
-    for i, (a, b) in enumerate(bounds):
-        q = Q(**{f"{field_name}__gte": a, f"{field_name}__lt": b})
-        within |= q
-        whens.append(When(q, then=Value(i)))
-    return within, Case(*whens, default=Value(-1), output_field=IntegerField())
-
-
-def _grouped(
-    qs: QuerySet[Any, Any], field_name: str, bounds: list[tuple[Any, Any]], **aggs: Any
-) -> list[dict[str, Any]]:
-    """``aggs`` of ``qs`` per bucket (one statement): a dict per bucket, empty where nothing is in it."""
-    within, bucket = _buckets(field_name, bounds)
-    rows = qs.filter(within).annotate(k=bucket).values("k").annotate(**aggs).order_by("k")
-    out: list[dict[str, Any]] = [{} for _ in bounds]
-    for r in rows:
-        if r["k"] >= 0:
-            out[r["k"]] = r
-    return out
-
-
-def _admin_rows(
-    org: Organization, bounds: list[tuple[dt.datetime, dt.datetime]], branch: Branch | None
-) -> list[list[dict[str, Any]]]:
-    """The administrators report's unique calls, booked first visits and average score per
-    administrator (``administrator_rows``: the same filters, the same order), for every period in one
-    statement. Booked: the caller's first appointment of any status (``first_visit_times``'
-    ``booked_at``, the earliest start) starts at or after the call: read as one index probe per call
-    rather than a grouped subquery of first booked and first arrived visits."""
-    qs = Call.objects.for_org(org).filter(is_unique=True, administrator__isnull=False)
-    if branch is not None:
-        qs = qs.filter(branch=branch)
-    first = Appointment.objects.for_org(org).filter(patient_id=OuterRef("patient_id")).order_by("start_at")
-    within, bucket = _buckets("started_at", bounds)
-    rows = (
-        qs.filter(within)
-        .annotate(k=bucket, fb_at=Subquery(first.values("start_at")[:1]))
-        .values("k", "administrator_id", "administrator__full_name")
-        .annotate(
-            unique_calls=Count("id"),
-            booked=Count("id", filter=Q(patient__isnull=False, fb_at__gte=F("started_at"))),
-            avg_score=Avg("score"),
-        )
-        .order_by("k", "administrator__full_name", "administrator_id")
-    )
-    out: list[list[dict[str, Any]]] = [[] for _ in bounds]
-    for r in rows:
-        if r["k"] >= 0:
-            avg = r["avg_score"]
-            out[r["k"]].append({**r, "avg_score": round(float(avg), 1) if avg is not None else None})
-    return out
-
-
-def _gap_rows(
-    org: Organization, bounds: list[tuple[dt.datetime, dt.datetime]], branch: Branch | None
-) -> list[list[dict[str, Any]]]:
-    """The feedback report's expectation gap per consultant (``gap_rows``: the same filters, sums, mean
-    and order), for every period in one statement: ``gap`` (the rounded mean) and ``gap_answers``."""
-    key, label = GAP_GROUPS["consultant"]
-    qs = SurveyAnswer.objects.for_org(org).filter(**{f"{key}__isnull": False})
-    if branch is not None:
-        qs = qs.filter(branch=branch)
-    has_gap = Q(expectation__isnull=False, result__isnull=False)
-    gap = F("expectation") - F("result")
-    within, bucket = _buckets("answered_at", bounds)
-    rows = (
-        qs.filter(within)
-        .annotate(k=bucket)
-        .values("k", key, label)
-        .annotate(
-            n=Count("id", filter=has_gap),
-            gap_sum=Sum(gap, filter=has_gap),
-            gap_sq=Sum(gap * gap, filter=has_gap),
-        )
-        .order_by("k", label, key)
-    )
-    out: list[list[dict[str, Any]]] = [[] for _ in bounds]
-    for r in rows:
-        if r["k"] >= 0:
-            mean = mean_interval(float(r["gap_sum"] or 0), float(r["gap_sq"] or 0), r["n"])[0]
-            out[r["k"]].append({"gap": mean, "gap_answers": r["n"]})
-    return out
-
-
 def period_values(
     *, org: Organization, periods: list[Period], branch: Branch | None
 ) -> list[dict[str, dict[str, float | None]]]:
@@ -224,36 +121,22 @@ def period_values(
     parts name (the day facts, the administrators', follow-ups' and feedback reports), each read for
     all the periods at once, grouped by period in SQL."""
     days = [(a, b + dt.timedelta(days=1)) for a, b in periods]
-    moments = [period_bounds(a, b, branch) for a, b in periods]
     facts_qs = DayFact.objects.for_org(org)
     currency = branch.currency if branch is not None else org.currency
     spend_qs = AdSpend.objects.for_org(org).filter(currency=currency)
-    visits_qs = WebSession.objects.for_org(org)
-    missed_qs = CallbackTask.objects.for_org(org)
-    now = timezone.now()
-    tasks_qs = FollowUpTask.objects.for_org(org).exclude(status=TaskStatus.CANCELLED)
     if branch is not None:
-        facts_qs, spend_qs, visits_qs = (
-            facts_qs.filter(branch=branch),
-            spend_qs.filter(branch=branch),
-            visits_qs.filter(branch=branch),
-        )
-        missed_qs, tasks_qs = missed_qs.filter(branch=branch), tasks_qs.filter(branch=branch)
-    facts = _grouped(facts_qs, "day", days, **{k: Sum(k) for k in COUNTS})
-    spends = _grouped(spend_qs, "date", days, spend=Sum("spend"))
-    visits = _grouped(visits_qs, "started_at", moments, n=Count("id"))
-    missed = _grouped(missed_qs, "due_at", moments, n=Count("id"), done=Count("done_at"))
-    on_time = Q(status=TaskStatus.DONE, done_at__lte=F("due_at"))
-    tasks = _grouped(
-        tasks_qs,
-        "due_at",
-        [(a, min(b, now)) for a, b in moments],
-        due=Count("id"),
-        on_time=Count("id", filter=on_time),
-    )
+        facts_qs, spend_qs = facts_qs.filter(branch=branch), spend_qs.filter(branch=branch)
+    facts = grouped(facts_qs, "day", days, **{k: Sum(k) for k in COUNTS})
+    spends = grouped(spend_qs, "date", days, spend=Sum("spend"))
+    # the score facts (#17, ``score_reads``), else the raw rows
+    scored, gaps = score_periods(org, periods, branch), gap_periods(org, periods, branch)
+    if scored is None or gaps is None:
+        visits, tasks, gaps = raw_periods(org, periods, branch)
+    else:
+        visits, tasks = scored
     admins = admin_period_rows(org, periods, branch)  # the front desk's facts (#17), else raw calls
-    admins = _admin_rows(org, moments, branch) if admins is None else admins
-    gaps = _gap_rows(org, moments, branch)
+    if admins is None:
+        admins = admin_rows(org, [period_bounds(a, b, branch) for a, b in periods], branch)
     out = []
     for i in range(len(periods)):
         f = {k: int(facts[i].get(k) or 0) for k in COUNTS}
@@ -261,9 +144,9 @@ def period_values(
             _values(
                 f,
                 Decimal(spends[i].get("spend") or 0),
-                visits[i].get("n", 0),
-                (missed[i].get("done", 0), missed[i].get("n", 0)),
-                (tasks[i].get("on_time", 0), tasks[i].get("due", 0)),
+                visits[i],
+                tasks[i][0],
+                tasks[i][1],
                 admins[i],
                 gaps[i],
             )

@@ -18,6 +18,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 
 from clinicflow.acquisition.models import Call, Lead, WebSession
 from clinicflow.analytics.models import FactsChange
+from clinicflow.analytics.owner import cap_changes, score_signals
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.patients.models import Patient
 
@@ -146,3 +147,5 @@ def connect() -> None:
         label = model._meta.label_lower
         post_save.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_save")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_delete")
+    cap_changes.connect()  # working hours, breaks, exceptions and closures: the load facts' days (#17)
+    score_signals.connect()  # follow-ups, callbacks, treatment records, complications: the score facts

@@ -93,8 +93,10 @@ def test_the_scorecards_read_in_a_fixed_number_of_queries(
     clinic: Organization, django_assert_max_num_queries: Any
 ) -> None:
     org = clinic
-    # the weights and one statement per source for the three periods: day facts, ad spend, website
-    # visits, missed-call callbacks, follow-ups, administrators' calls, expectation gaps
+    # the weights and one statement per source for the three periods: day facts, ad spend, the score
+    # facts (website visits, callbacks, follow-ups), the answer facts' expectation gaps and the
+    # consultants' order by name, the administrators' facts (7; an 8th reads the follow-ups due today
+    # before now when the latest period reaches today)
     for days in (7, 90):
         with django_assert_max_num_queries(8):
             cards = scorecards(org=org, date_from=END - dt.timedelta(days=days - 1), date_to=END, branch=None)

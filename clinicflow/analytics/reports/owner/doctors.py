@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.analytics.owner.cohort_facts import doctor_firsts_facts
+from clinicflow.analytics.owner.score_reads import complication_rates_of, consultant_gaps, doctor_answers
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,
@@ -25,7 +26,7 @@ from clinicflow.analytics.reports.feedback.gap import gap_rows
 from clinicflow.analytics.reports.feedback.satisfaction import satisfaction_rows
 from clinicflow.analytics.reports.feedback.stats import nps_interval
 from clinicflow.booking.models import Doctor
-from clinicflow.clinical.selectors.treatments import complication_rates
+from clinicflow.clinical.selectors.treatments import RateRow, complication_rates
 
 HIGH = Decimal("1.5")  # value per first patient at least 1.5x the clinic's ...
 HIGH_RATE = Decimal("1.5")  # ... with a complication rate at least 1.5x the clinic's: flagged
@@ -38,23 +39,36 @@ def clinic_nps_of(rows: list[dict[str, Any]]) -> float | None:
     return nps_interval(sum(r["promoters"] for r in rows), sum(r["detractors"] for r in rows), n)[0]
 
 
-def compute(ctx: ReportContext) -> ReportResult:
-    per = doctor_firsts_facts(  # the daily facts: the first visit's local day
-        org=ctx.org, d0=ctx.date_from, d1=ctx.date_to, branch=ctx.branch, currency=ctx.currency
-    )
-    names = dict(Doctor.objects.for_org(ctx.org).values_list("pk", "full_name"))
-    rates = {
-        r.key: r
-        for r in complication_rates(org=ctx.org, start=ctx.date_from, end=ctx.date_to + dt.timedelta(days=1))
-    }
+def _balance(ctx: ReportContext) -> tuple[dict[Any, RateRow], dict[str, Any], dict[str, Any], float | None]:
+    """The complication rates per doctor, the answers and NPS per doctor, the expectation gap per
+    consultant and the clinic's NPS: from the score facts (#17, ``owner.score_reads``: the same
+    figures), else from the raw rows (``complication_rates``, ``satisfaction_rows``, ``gap_rows``)."""
+    end = ctx.date_to + dt.timedelta(days=1)
+    rates = complication_rates_of(ctx.org, ctx.date_from, end)
+    answers = doctor_answers(ctx.org, ctx.date_from, ctx.date_to, ctx.branch)
+    gaps = consultant_gaps(ctx.org, ctx.date_from, ctx.date_to, ctx.branch)
+    if rates is not None and answers is not None and gaps is not None:
+        return rates, answers[0], gaps, answers[1]
     args: dict[str, Any] = {
         "org": ctx.org,
         "date_from": ctx.date_from,
         "date_to": ctx.date_to,
         "branch": ctx.branch,
     }
-    nps = {r["group_id"]: r for r in satisfaction_rows(**args, group="doctor")}
-    gaps = {r["group_id"]: r for r in gap_rows(**args, group="consultant")}
+    return (
+        {r.key: r for r in complication_rates(org=ctx.org, start=ctx.date_from, end=end)},
+        {r["group_id"]: r for r in satisfaction_rows(**args, group="doctor")},
+        {r["group_id"]: r for r in gap_rows(**args, group="consultant")},
+        clinic_nps_of(satisfaction_rows(**args, group="branch")),
+    )
+
+
+def compute(ctx: ReportContext) -> ReportResult:
+    per = doctor_firsts_facts(  # the daily facts: the first visit's local day
+        org=ctx.org, d0=ctx.date_from, d1=ctx.date_to, branch=ctx.branch, currency=ctx.currency
+    )
+    names = dict(Doctor.objects.for_org(ctx.org).values_list("pk", "full_name"))
+    rates, nps, gaps, clinic_nps = _balance(ctx)
     rows: list[dict[str, Any]] = []
     for doctor, firsts in per.items():
         n = firsts.patients
@@ -79,7 +93,6 @@ def compute(ctx: ReportContext) -> ReportResult:
         mean_value = sum((r["value_per_patient"] * r["first_patients"] for r in rows), Decimal(0)) / all_n
         known = [Decimal(str(r["complication_rate"])) for r in rows if r["complication_rate"] is not None]
         mean_rate = sum(known, Decimal(0)) / len(known) if known else None
-        clinic_nps = clinic_nps_of(satisfaction_rows(**args, group="branch"))
         for r in rows:
             high_value = r["value_per_patient"] >= mean_value * HIGH
             high_rate = (
