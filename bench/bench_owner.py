@@ -16,7 +16,10 @@ SQL statement over the same year (``cohorts / raw SQL``), the raw funnel over th
 SQL``) and the day's appointments counted so (``incremental / raw SQL``). ``BENCH_KEEP=1`` keeps the
 database, ``BENCH_REUSE=1`` reuses a kept one; ``BENCH_DB=NAME`` uses (and keeps) another database,
 e.g. a copy of the full chain-1m; ``BENCH_FACTS_ONLY=1`` stops after the facts' two figures, and
-``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
+``BENCH_INCREMENTAL_ONLY=1`` skips the rebuild (a kept database whose facts are built),
+``BENCH_TOUCH_ALL=1`` applies them as if each save changed its patient's history (a real day's
+arrivals do; the replayed saves put each status back, which changes none), ``BENCH_DAY=YYYY-MM-DD`` replays that day's events (default the last full day, 2026-11-29: a light
+one; 2026-11-28 is typical), ``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
 owner_channel_cohort_facts_s``) before timing the reports; ``BENCH_READS_ONLY=1`` builds nothing and times the reports on the facts
 a kept database holds (after ``clinicflow analytics rebuild``). ``reports_max_ms`` covers the channel,
 administrators and load reports too; the predicted patients ranked per request from the raw tables (what
@@ -152,6 +155,7 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     from clinicflow.analytics.owner.changes import apply_changes
     from clinicflow.analytics.owner.facts import rebuild
+    from clinicflow.analytics.owner.rebuild_phases import timed_phases
     from clinicflow.booking.models import Appointment, Payment
     from clinicflow.core.models import Organization
     from clinicflow.patients.models import Patient
@@ -181,25 +185,39 @@ def main() -> int:
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
         return report_timings(org, end)
-    t = time.perf_counter()
-    stats = rebuild(org)
-    print(f"rebuild: {stats.summary()}")
-    rebuild_s = time.perf_counter() - t
-    print(f"BENCH facts_rebuild_s {rebuild_s:.1f} s")
-    anchor = min(raw_timing(RAW_DAYS, [org.pk]) for _ in range(3))
-    print(
-        f"anchor: raw SQL appointments per branch-day {anchor:.2f} s; rebuild / raw SQL {rebuild_s / anchor:.0f}"
-    )
-    n = one_days_events(org, end - dt.timedelta(days=1))
+    if os.environ.get("BENCH_INCREMENTAL_ONLY") != "1":  # else: a kept database whose facts are built
+        t = time.perf_counter()
+        stats = rebuild(org, phases=lambda line: print(f"  {line}", flush=True))
+        print(f"rebuild: {stats.summary()}")
+        rebuild_s = time.perf_counter() - t
+        print(f"BENCH facts_rebuild_s {rebuild_s:.1f} s")
+        anchor = min(raw_timing(RAW_DAYS, [org.pk]) for _ in range(3))
+        print(
+            f"anchor: raw SQL appointments per branch-day {anchor:.2f} s; rebuild / raw SQL {rebuild_s / anchor:.0f}"
+        )
+    # BENCH_DAY: the day whose events are replayed (a typical one, e.g. 2026-11-28; default the last
+    # full day, lighter than most at the simulation's end)
+    event_day = dt.date.fromisoformat(os.environ.get("BENCH_DAY") or (end - dt.timedelta(days=1)).isoformat())
+    n = one_days_events(org, event_day)
+    if os.environ.get("BENCH_TOUCH_ALL") == "1":  # as if every saved visit changed its patient's history
+        from clinicflow.analytics.owner import changes as changes_module
+
+        changes_module._touched = lambda changes, original, now: {
+            c.patient_id for c in changes if c.patient_id is not None
+        }
     t = time.perf_counter()
     changes = days = 0
-    while (applied := apply_changes(org)).changes:  # every batch of the day's changes
-        changes += applied.changes
-        days += applied.days
-    print(f"one day: {n} appointments saved twice, {changes} changes, {days} days and pairs built")
+    slow = float(os.environ.get("BENCH_SLOW_S", "0.3"))  # statements at least this slow are shown
+    with timed_phases(lambda line: print(f"  {line}", flush=True), slow):  # where the time goes
+        while (applied := apply_changes(org)).changes:  # every batch of the day's changes
+            changes += applied.changes
+            days += applied.days
+    print(
+        f"one day ({event_day}): {n} appointments saved twice, {changes} changes, {days} days and pairs built"
+    )
     incremental_s = time.perf_counter() - t
     print(f"BENCH facts_incremental_s {incremental_s:.2f} s")
-    day0 = dt.datetime.combine(end - dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    day0 = dt.datetime.combine(event_day, dt.time.min, tzinfo=dt.UTC)
     day_sql = RAW_DAYS.replace("GROUP BY", "AND a.start_at >= %s AND a.start_at < %s GROUP BY")
     day_anchor = min(raw_timing(day_sql, [org.pk, day0, day0 + dt.timedelta(days=1)]) for _ in range(3))
     print(

@@ -26,6 +26,7 @@ from django.db.models import BigIntegerField, F
 from django.db.models.functions import Cast, Round
 
 from clinicflow.analytics.owner.admin_models import AdminDayFact
+from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     day_chunks,
     day_filter,
@@ -34,6 +35,7 @@ from clinicflow.analytics.owner.factsql import (
     near,
     new_id,
     qs_sql,
+    tune,
 )
 from clinicflow.analytics.reports.acquisition.administrators import admin_calls
 from clinicflow.analytics.reports.acquisition.first_patients import first_visit_times
@@ -45,8 +47,10 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
     if days is not None:
         calls = calls.filter(near("started_at", days))
     times = first_visit_times(org=org)
-    if days is not None:  # only the callers' first visits
-        times = times.filter(patient_id__in=calls.filter(patient__isnull=False).values("patient_id"))
+    if days is not None:  # only the callers' first visits, read by the index on their appointments
+        callers = list(calls.filter(patient__isnull=False).values_list("patient_id", flat=True).distinct())
+        # (a list, not a subquery: the statement hashes its joins and would read every appointment)
+        times = times.filter(patient_id__in=callers) if callers else times.filter(patient_id__isnull=True)
     calls_sql, calls_params = qs_sql(
         calls.values(
             "branch_id",
@@ -58,6 +62,8 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
         )
     )
     firsts_sql, firsts_params = qs_sql(times)
+    if days is None and staged_for_all(org):  # the full rebuild read every patient's first visits
+        firsts_sql, firsts_params = f"SELECT patient_id, booked_at, arrived_at FROM {FIRSTS}", ()  # nosec B608 # noqa: S608 - a constant name
     zones_sql, zones_params = qs_sql(
         Branch.objects.filter(organization=org).order_by().values("id", "timezone")
     )
@@ -107,6 +113,7 @@ def build_admin_facts(
             return 0
     written = 0
     with transaction.atomic():
+        tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(sorted(days) if days is not None else None):
             old = AdminDayFact.objects.for_org(org)
             (old.filter(day__in=chunk) if chunk is not None else old).delete()

@@ -26,8 +26,9 @@ from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner import facts_firsts
 from clinicflow.analytics.owner.admin_facts import build_admin_facts
-from clinicflow.analytics.owner.facts import Clock, build, build_first_visits, patient_days
-from clinicflow.analytics.owner.facts_span import data_span, runs
+from clinicflow.analytics.owner.facts import Clock, build_first_visits, patient_days
+from clinicflow.analytics.owner.facts_span import data_span
+from clinicflow.analytics.owner.rebuild_days import build_days
 from clinicflow.analytics.owner.signals import MERGED
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
 from clinicflow.analytics.owner.value_facts import refresh_value_facts
@@ -58,12 +59,52 @@ def _firsts(rows: Iterable[tuple[dt.datetime, str, uuid.UUID | None]]) -> tuple[
 def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt.date], set[dt.date]]:
     """(days to build again in full, days where only the changed patients' first visits are counted:
     their first-visit counts and funnel are built again, ``facts.build_first_visits``)."""
+    found = _affected(org, changes)
+    return found.days, found.firsts
+
+
+@dataclass(frozen=True)
+class Affected:
+    days: set[dt.date]
+    firsts: set[dt.date]
+    # patients whose first booked or first happened visit (moment, branch) is not what it was, or
+    # whose card took a duplicate's rows (a merge): the front desk's facts of their calls' days follow
+    refirsted: set[uuid.UUID]
+    # patients whose history the facts of their first visit read changed: an appointment created,
+    # deleted, moved or now (not) happened, or a change not of an appointment (a payment, the card);
+    # a status changed within its kind (arrived -> done) or back to what it was changes none of them
+    touched: set[uuid.UUID]
+
+
+def _touched(
+    changes: list[FactsChange],
+    original: dict[uuid.UUID, FactsChange],
+    now: dict[uuid.UUID, tuple[dt.datetime, str, uuid.UUID]],
+) -> set[uuid.UUID]:
+    out = {c.patient_id for c in changes if c.patient_id is not None and c.appointment_id is None}
+    for pk, c in original.items():
+        row = now.get(pk)
+        if c.patient_id is None or c.patient_id in out:
+            continue
+        if (
+            c.was_start is None
+            or row is None
+            or (c.was_start, c.was_status in HAPPENED, c.was_branch_id)
+            != (row[0], row[1] in HAPPENED, row[2])
+        ):
+            out.add(c.patient_id)
+    return out
+
+
+def _affected(org: Organization, changes: list[FactsChange]) -> Affected:
+    """``affected_days`` and the patients whose facts of other days follow them."""
     clock = Clock(org)
     days = {clock.day(c.branch_id, c.at) for c in changes}
     firsts: set[dt.date] = set()
+    refirsted: set[uuid.UUID] = set()
     patients = {c.patient_id for c in changes if c.patient_id is not None}
     if not patients:
-        return days, firsts
+        return Affected(days, firsts, refirsted, set())
     # the first record of each changed appointment holds what it was before this batch
     original: dict[uuid.UUID, FactsChange] = {}
     for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
@@ -78,6 +119,9 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt
             .values_list("pk", "patient_id", "start_at", "status", "branch_id")
         ):
             current[p].append((pk, at, status, branch))
+    theirs: dict[uuid.UUID | None, list[FactsChange]] = defaultdict(list)  # the originals per patient
+    for c in original.values():
+        theirs[c.patient_id].append(c)
     moved: set[uuid.UUID] = set()
     for p in patients:
         rows = current.get(p, [])
@@ -86,9 +130,7 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt
             (at, status, branch) for pk, at, status, branch in rows if pk not in original
         ]
         before_rows += [
-            (c.was_start, c.was_status, c.was_branch_id)
-            for c in original.values()
-            if c.patient_id == p and c.was_start is not None
+            (c.was_start, c.was_status, c.was_branch_id) for c in theirs.get(p, []) if c.was_start is not None
         ]
         before = _firsts(before_rows)
         for moment in (*now, *before):
@@ -96,7 +138,10 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt
                 firsts.add(clock.day(moment[1], moment[0]))
         if now[1] != before[1]:
             moved.add(p)
+        if now != before:
+            refirsted.add(p)
     merged = {c.patient_id for c in changes if c.was_status == MERGED and c.patient_id is not None}
+    refirsted |= merged
     if merged:
         days |= patient_days(org, merged)
     if moved:
@@ -106,7 +151,8 @@ def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt
             .filter(patient_id__in=list(moved))
             .values_list("branch_id", "paid_at")
         }
-    return days, firsts - days
+    by_pk = {pk: (at, status, branch) for rows in current.values() for pk, at, status, branch in rows}
+    return Affected(days, firsts - days, refirsted, _touched(changes, original, by_pk))
 
 
 def _span_growth(org: Organization) -> set[dt.date]:
@@ -132,45 +178,48 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         )
         if not changes:
             return Applied(changes=0, days=0)
-        days, firsts = affected_days(org, changes)
-        days |= _span_growth(org)
+        found = _affected(org, changes)
+        days, firsts = found.days | _span_growth(org), found.firsts
         firsts -= days
         cells: set[tuple[uuid.UUID, dt.date]] | None = None
         if facts_firsts.supported():
-            written, cells = _apply_sql(org, changes, days)
+            written, cells = _apply_sql(org, found.touched, days)
         else:
-            for d0, d1 in runs(days):
-                build(org, d0, d1)
+            build_days(org, days)
             build_first_visits(org, firsts)
             written = len(days) + len(firsts)
         from clinicflow.analytics.owner.fact_hooks import build_owner_facts  # here: an import cycle
 
-        build_owner_facts(org, days | firsts, cells)  # the channel and cohort facts of the same days (#17)
+        # the channel and cohort facts of the same days (#17); with ``cells`` (PostgreSQL) those two
+        # read the cells, and the others (revenue split, capacity) need only the ``days``: nothing a
+        # ``firsts`` day counts for them changed (its revenue facts and appointments are as they were)
+        build_owner_facts(org, days if cells is not None else days | firsts, cells)
         refresh_value_facts(org, {c.patient_id for c in changes})  # their revenue to date (#17)
-        build_admin_facts(org, days | firsts, {c.patient_id for c in changes})  # the front desk's (#17)
+        # the front desk's (#17): the days, and the days of the calls of the patients whose first
+        # visits moved (their calls' flags; every other call of a day not built kept its flags)
+        build_admin_facts(org, days, found.refirsted)
         build_traffic_facts(org, days)  # the channels' sessions, leads and calls (#17)
         FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
     return Applied(changes=len(changes), days=written)
 
 
 def _apply_sql(
-    org: Organization, changes: list[FactsChange], days: set[dt.date]
+    org: Organization, touched: set[uuid.UUID], days: set[dt.date]
 ) -> tuple[int, set[tuple[uuid.UUID, dt.date]]]:
-    """On PostgreSQL: the changed patients' ``FirstVisitFact`` rows rewritten from the raw tables first
+    """On PostgreSQL: the touched patients' ``FirstVisitFact`` rows rewritten from the raw tables first
     (a patient whose only appointment of a day was deleted leaves no row behind there), then the
     ``days`` built again in full, then the first-visit counts of the other (branch, day) pairs those
     patients were on before and are on now counted again from the rows (every other patient's rows are
     current); returns the number of days and pairs written, and the (branch, day) cells whose channel
     and cohort facts to build again: those pairs and every branch's cell of the ``days``."""
-    patients = sorted({c.patient_id for c in changes if c.patient_id is not None}, key=str)
+    patients = sorted(touched, key=str)
     pairs: set[tuple[uuid.UUID, dt.date]] = set()
     if patients:
         pairs = facts_firsts.first_visit_pairs(org, patients)
         scope = "SELECT unnest(%(patients)s::uuid[])"
         with facts_firsts.staged(org, Clock(org).zones, scope, {"patients": patients}):
             pairs |= facts_firsts.first_visit_pairs(org, patients)
-    for d0, d1 in runs(days):
-        build(org, d0, d1)
+    build_days(org, days)
     written = len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])
     branches = list(Branch.objects.for_org(org).values_list("pk", flat=True))
     return written, pairs | {(b, d) for d in days for b in branches}

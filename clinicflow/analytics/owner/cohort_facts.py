@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 
 from clinicflow.acquisition.attribution import HAPPENED
@@ -37,36 +37,65 @@ from clinicflow.analytics.owner.factsql import (
     zones_sql,
 )
 from clinicflow.analytics.owner.first_models import FirstVisitFact
-from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, _cents
+from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, signed_cents
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 
 TABLES = (CohortFact, FirstDoctorFact)
 
 
-def _firsts(org: Organization, days: Scope, patients: Any) -> tuple[str, tuple[Any, ...]]:
-    """CTEs ending in ``fa``: per first patient and branch counting them, patient ``p``, first visit
-    ``at``, branch ``b`` (zone ``tz``, organisation ``org``), local ``day`` and its month ``cm``;
-    ``aph``: the visits that happened (patient, start, branch, doctor)."""
+STAGE = "owner_cohort_firsts"
+PART = 15_000  # patients per statement of the incremental update
+
+
+def _happened(org: Organization, patients: Any) -> Any:
     happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
-    if patients is not None:
-        happened = happened.filter(patient_id__in=patients)
+    return happened.filter(patient_id__in=patients) if patients is not None else happened
+
+
+def _stage(org: Organization, days: Scope, patients: Any) -> None:
+    """(Re)create the temporary table ``owner_cohort_firsts`` that the cohort and first-doctor facts
+    both read (the patients' visits grouped once, not once per fact): per first patient and branch
+    counting them, patient ``p``, first visit ``at``, branch ``b`` (zone ``tz``, organisation ``org``),
+    local ``day`` and its month ``cm``, the doctor of the first visit ``doctor`` (the least id of the
+    branch's visits at that moment) and the patient's visits that happened ``n``."""
+    happened = _happened(org, patients)
     firsts_sql, params = qs_sql(
-        happened.values("patient_id").annotate(at=Min("start_at")).values("patient_id", "at")
+        happened.values("patient_id")
+        .annotate(at=Min("start_at"), n=Count("id"))
+        .values("patient_id", "at", "n")
     )
     aph_sql, aph_params = qs_sql(happened.values("patient_id", "start_at", "branch_id", "doctor_id"))
     zb_sql, zb_params = zones_sql(org)
-    day = local_date("f.at", "zb.tz")
+    day = local_date("y1.at", "y1.tz")
     where, where_params = scope_filter("y.b", "y.day", days)
     sql = (
-        f"f AS ({firsts_sql}), aph AS ({aph_sql}), zb AS ({zb_sql}), "  # nosec B608 # noqa: S608 - ORM SQL, values bound
-        f"y AS (SELECT DISTINCT f.patient_id AS p, f.at, aph.branch_id AS b, zb.tz, zb.org, {day} AS day "
-        "FROM f JOIN aph ON aph.patient_id = f.patient_id AND aph.start_at = f.at "
+        f"CREATE TEMPORARY TABLE {STAGE} AS "  # nosec B608 # noqa: S608 - ORM SQL, values bound
+        f"WITH f AS ({firsts_sql}), aph AS ({aph_sql}), zb AS ({zb_sql}), "
+        "y0 AS (SELECT DISTINCT f.patient_id AS p, f.at, f.n, aph.branch_id AS b, aph.doctor_id AS doctor, "
+        "zb.tz, zb.org FROM f JOIN aph ON aph.patient_id = f.patient_id AND aph.start_at = f.at "
         "JOIN zb ON zb.id = aph.branch_id), "
-        f"fa AS (SELECT y.p, y.at, y.b, y.tz, y.org, y.day, {month_number('y.day')} AS cm "
-        f"FROM y WHERE 1 = 1{where})"
+        "y1 AS (SELECT y0.*, ROW_NUMBER() OVER (PARTITION BY y0.p, y0.b ORDER BY y0.doctor) AS rn FROM y0), "
+        f"y AS (SELECT y1.p, y1.at, y1.n, y1.b, y1.doctor, y1.tz, y1.org, {day} AS day FROM y1 "
+        "WHERE y1.rn = 1) "
+        f"SELECT y.p, y.at, y.n, y.b, y.doctor, y.tz, y.org, y.day, {month_number('y.day')} AS cm "
+        f"FROM y WHERE 1 = 1{where}"
     )
-    return sql, params + aph_params + zb_params + where_params
+    with connection.cursor() as cur:
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    execute(sql, params + aph_params + zb_params + where_params)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"ANALYZE {STAGE}")
+
+
+def _drop_stage() -> None:
+    with connection.cursor() as cur:
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
 def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, tuple[Any, ...]]:
@@ -76,15 +105,15 @@ def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, 
     if per_patient:
         return qs_sql(
             pays.values("patient_id", "currency")
-            .annotate(c=Sum(_cents()))
+            .annotate(c=Sum(signed_cents()))
             .values("patient_id", "currency", "c")
         )
-    return qs_sql(pays.values("patient_id", "currency", "paid_at", c=_cents()))
+    return qs_sql(pays.values("patient_id", "currency", "paid_at", c=signed_cents()))
 
 
-def _cohorts(org: Organization, days: Scope, patients: Any) -> int:
-    firsts, params = _firsts(org, days, patients)
+def _cohorts(org: Organization, patients: Any) -> int:
     pay_sql, pay_params = _pays(org, patients, per_patient=False)
+    aph_sql, aph_params = qs_sql(_happened(org, patients).values("patient_id", "start_at"))
     visit_month = month_number(local_date("aph.start_at", "fa.tz"))
     pay_month = month_number(local_date("pay.paid_at", "fa.tz"))
     table = CohortFact._meta.db_table
@@ -92,7 +121,7 @@ def _cohorts(org: Organization, days: Scope, patients: Any) -> int:
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, cohort, k, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, active, cents) "
-        f"WITH {firsts}, pay AS ({pay_sql}), "
+        f"WITH fa AS (SELECT * FROM {STAGE}), aph AS ({aph_sql}), pay AS ({pay_sql}), "
         f"v AS (SELECT DISTINCT fa.p, fa.org, fa.b, fa.day, fa.cm, {visit_month} - fa.cm AS k "
         "FROM fa JOIN aph ON aph.patient_id = fa.p), "
         f"r AS (SELECT fa.org, fa.b, fa.day, fa.cm, {pay_month} - fa.cm AS k, pay.currency, pay.c "
@@ -104,35 +133,33 @@ def _cohorts(org: Organization, days: Scope, patients: Any) -> int:
         "FROM r GROUP BY org, b, day, cm, CASE WHEN k < 0 THEN 0 ELSE k END, currency"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    return execute(sql, params + pay_params)
+    return execute(sql, aph_params + pay_params)
 
 
-def _doctors(org: Organization, days: Scope, patients: Any) -> int:
-    firsts, params = _firsts(org, days, patients)
+def _doctors(org: Organization, patients: Any) -> int:
     pay_sql, pay_params = _pays(org, patients, per_patient=True)
-    happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
-    if patients is not None:
-        happened = happened.filter(patient_id__in=patients)
-    nv_sql, nv_params = qs_sql(
-        happened.values("patient_id").annotate(n=Count("id")).values("patient_id", "n")
-    )
     table = FirstDoctorFact._meta.db_table
     i = new_id()
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, doctor_id, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, visits, cents) "
-        f"WITH {firsts}, pay AS ({pay_sql}), nv AS ({nv_sql}), "
-        "d0 AS (SELECT fa.p, fa.org, fa.b, fa.day, aph.doctor_id AS doctor, "
-        "ROW_NUMBER() OVER (PARTITION BY fa.p, fa.b ORDER BY aph.doctor_id) AS rn "
-        "FROM fa JOIN aph ON aph.patient_id = fa.p AND aph.start_at = fa.at AND aph.branch_id = fa.b), "
-        "d AS (SELECT p, org, b, day, doctor FROM d0 WHERE rn = 1 AND doctor IS NOT NULL) "
-        f"SELECT {i}, d.org, d.b, d.day, d.doctor, '', COUNT(*), SUM(nv.n), 0 FROM d "
-        "JOIN nv ON nv.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor "
+        f"WITH d AS (SELECT * FROM {STAGE}), pay AS ({pay_sql}) "
+        f"SELECT {i}, d.org, d.b, d.day, d.doctor, '', COUNT(*), SUM(d.n), 0 FROM d "
+        "GROUP BY d.org, d.b, d.day, d.doctor "
         f"UNION ALL SELECT {i}, d.org, d.b, d.day, d.doctor, pay.currency, 0, 0, SUM(pay.c) FROM d "
         "JOIN pay ON pay.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor, pay.currency"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    return execute(sql, params + pay_params + nv_params)
+    return execute(sql, pay_params)
+
+
+def _build(org: Organization, days: Scope, patients: Any) -> int:
+    """The first patients staged once, then both facts from them."""
+    _stage(org, days, patients)
+    try:
+        return _cohorts(org, patients) + _doctors(org, patients)
+    finally:
+        _drop_stage()
 
 
 def build_cohort_facts(
@@ -150,7 +177,9 @@ def build_cohort_facts(
             firsts = cell_patients(org, cells, FirstVisitFact._meta.db_table)
             if not firsts:
                 return 0
-            return _cohorts(org, cells, firsts) + _doctors(org, cells, firsts)
+            # in parts: each statement binds its patients twice, within PostgreSQL's 65,535
+            # parameters; a cell's rows then come in parts, which the reads sum like any rows
+            return sum(_build(org, cells, firsts[i : i + PART]) for i in range(0, len(firsts), PART))
         for chunk in day_chunks(list(days) if days is not None else None):
             for model in TABLES:
                 qs = model.objects.for_org(org)
@@ -162,7 +191,7 @@ def build_cohort_facts(
                     .filter(Q(status__in=HAPPENED), near("start_at", chunk))
                     .values("patient_id")
                 )
-            written += _cohorts(org, chunk, patients) + _doctors(org, chunk, patients)
+            written += _build(org, chunk, patients)
     return written
 
 

@@ -13,6 +13,7 @@ from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.channel_facts import build_channel_facts
 from clinicflow.analytics.owner.cohort_facts import build_cohort_facts
 from clinicflow.analytics.owner.factsql import Cells
+from clinicflow.analytics.owner.score_facts import build_score_facts
 from clinicflow.analytics.owner.split_facts import build_revenue_split
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
 from clinicflow.analytics.owner.value_facts import build_value_facts
@@ -34,6 +35,7 @@ def build_owner_facts(
             + build_cohort_facts(org, days)
             + build_revenue_split(org, days)
             + build_capacity_facts(org, days)  # the capacity report's load (#17, ``capload_facts``)
+            + build_score_facts(org, days)  # the scorecards' and balanced doctor's (#17, ``score_facts``)
         )
     scope = Cells(pairs=tuple(sorted(set(cells), key=str)))
     return (
@@ -41,6 +43,7 @@ def build_owner_facts(
         + build_cohort_facts(org, cells=scope)
         + build_revenue_split(org, days)
         + build_capacity_facts(org, days)
+        + build_score_facts(org, days)
     )
 
 

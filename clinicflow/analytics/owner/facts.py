@@ -36,6 +36,7 @@ from clinicflow.analytics.owner.facts_more import (
 )
 from clinicflow.analytics.owner.facts_span import data_span as data_span  # re-exported
 from clinicflow.analytics.owner.facts_span import runs
+from clinicflow.analytics.owner.rebuild_phases import timed_phases
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
 from clinicflow.core.models import Organization
 from clinicflow.core.selectors import branch_list
@@ -71,7 +72,7 @@ class Clock:
         return at.astimezone(tz or dt.UTC).date()
 
 
-def _window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def utc_window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """UTC bounds wide enough for every zone's local days ``date_from``..``date_to`` (±14 h)."""
     start = dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
     end = dt.datetime.combine(date_to, dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
@@ -142,7 +143,7 @@ def compute(
 ) -> tuple[dict[DayKey, dict[str, int]], dict[RevKey, list[Any]]]:
     """The facts of the local days ``d0``..``d1`` from the raw tables (nothing written)."""
     clock = Clock(org)
-    start, end = _window(d0, d1)
+    start, end = utc_window(d0, d1)
     days: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
 
     def bump(branch: uuid.UUID | None, day: dt.date, name: str, n: int = 1) -> None:
@@ -220,7 +221,7 @@ def build(
     PostgreSQL by grouped statements (``facts_sql``; ``staged``: the rebuild staged every patient's
     first visits), elsewhere or with ``reference`` by ``compute`` (the reference of the same rows)."""
     if facts_firsts.supported() and not reference:
-        start, end = _window(d0, d1)
+        start, end = utc_window(d0, d1)
         zones = Clock(org).zones
         with transaction.atomic():
             if not staged:
@@ -270,7 +271,7 @@ def build_first_visits(org: Organization, days: Iterable[dt.date]) -> int:
     def bump(branch: uuid.UUID | None, day: dt.date, name: str, n: int = 1) -> None:
         counts[(branch, day)][name] += n
 
-    windows = [_window(a, b) for a, b in runs(wanted)]
+    windows = [utc_window(a, b) for a, b in runs(wanted)]
     if facts_firsts.supported():
         with facts_firsts.staged(org, clock.zones, *facts_firsts.window_scope(windows)):
             for (a, b), (start, end) in zip(runs(wanted), windows, strict=True):
@@ -299,19 +300,22 @@ def rebuild(
     chunk_days: int = CHUNK_DAYS,
     progress: Callable[[str], None] | None = None,
     reference: bool = False,
+    phases: Callable[[str], None] | None = None,
 ) -> BuildStats:
     """Every day's facts from the raw tables (from ``date_from``, or the first day with data), a chunk of
-    days at a time, each chunk committed; ``progress`` gets a line per chunk. On PostgreSQL every
-    patient's first visit is read once (``facts_firsts.stage_firsts``) and each chunk is a few grouped
-    statements; ``reference``: the Python build everywhere (the reference of the same rows)."""
+        days at a time, each chunk committed; ``progress`` gets a line per chunk. On PostgreSQL every
+        patient's first visit is read once (``facts_firsts.stage_firsts``) and each chunk is a few grouped
+        statements; ``reference``: the Python build everywhere (the reference of the same rows); ``phases``
+    gets each long phase's time and a summary (``rebuild_phases``)."""
     sql = facts_firsts.supported() and not reference
-    if sql:
-        facts_firsts.stage_firsts(org, Clock(org).zones)
-    try:
-        return _rebuild(org, date_from, chunk_days, progress, sql)
-    finally:
+    with timed_phases(phases):
         if sql:
-            facts_firsts.drop_staging()
+            facts_firsts.stage_firsts(org, Clock(org).zones)
+        try:
+            return _rebuild(org, date_from, chunk_days, progress, sql)
+        finally:
+            if sql:
+                facts_firsts.drop_staging()
 
 
 def _rebuild(

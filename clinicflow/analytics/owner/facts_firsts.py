@@ -146,9 +146,20 @@ def stage_firsts(
         cur.execute(
             _first_visits_sql(zones_cte, where.replace("a.patient_id", "x.patient_id")), {**args, **zparams}
         )
+    setattr(connection, STAGED_ALL, org.pk if ids is None else None)
+
+
+STAGED_ALL = "_owner_firsts_of"  # the connection's attribute: the organisation staged in full
+
+
+def staged_for_all(org: Organization) -> bool:
+    """Whether ``owner_firsts`` holds, on this connection, every patient of the organisation (the
+    full rebuild's staging): its ``booked_at``/``arrived_at`` are then ``first_visit_times``'."""
+    return supported() and getattr(connection, STAGED_ALL, None) == org.pk
 
 
 def drop_staging() -> None:
+    setattr(connection, STAGED_ALL, None)
     with connection.cursor() as cur:
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(f"DROP TABLE IF EXISTS {FIRSTS}")

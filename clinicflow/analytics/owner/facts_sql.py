@@ -46,6 +46,7 @@ from clinicflow.feedback.models import DETRACTOR_MAX, PROMOTER_MIN
 CALL = Call._meta.db_table
 LEAD = Lead._meta.db_table
 REVENUE = RevenueFact._meta.db_table
+HASHED_DAYS = 28  # spans at least this long: hash joins (whole tables read once)
 
 
 def _part(counts: dict[str, str], source: str, day: str, branch: str = "x.branch_id") -> str:
@@ -179,14 +180,19 @@ def insert_days(
     end: dt.datetime,
 ) -> tuple[int, int]:
     """Delete the facts of the local days ``d0``..``d1`` and insert them from the raw tables (in the
-    caller's transaction; ``owner_firsts`` staged); returns (day facts, revenue facts) written."""
+    caller's transaction; ``owner_firsts`` staged); returns (day facts, revenue facts) written. A span
+    of ``HASHED_DAYS`` or more (the full rebuild's chunks) is joined by hashing each table in one pass;
+    a shorter one (the incremental update) by the indexes (a payment's appointment by its key), so its
+    cost follows the day's rows, not the tables'."""
+    hashed = (d1 - d0).days + 1 >= HASHED_DAYS
     stage_windows(org, d0, d1)
     zsql, zparams = _zones(zones)
     args = {**zparams, "org": org.pk, "start": start, "end": end, "d0": d0, "d1": d1}
     cols = ", ".join(COUNTS)
     with connection.cursor() as cur:
         cur.execute(TUNED)  # in the caller's transaction
-        cur.execute("SET LOCAL enable_nestloop = off")  # every join an equality: hashed in one pass
+        if hashed:
+            cur.execute("SET LOCAL enable_nestloop = off")  # every join an equality: hashed in one pass
         delete = f"DELETE FROM {DAYS} WHERE organization_id = %(org)s AND day BETWEEN %(d0)s AND %(d1)s"  # noqa: S608 - names from model meta  # nosec B608
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(delete, args)
@@ -208,7 +214,8 @@ def insert_days(
             args,
         )
         revenue = cur.rowcount
-        cur.execute("SET LOCAL enable_nestloop = on")  # the caller's next statements planned freely
+        if hashed:
+            cur.execute("SET LOCAL enable_nestloop = on")  # the caller's next statements planned freely
         return days, revenue
 
 

@@ -39,7 +39,7 @@ def _month(field: str, tz: dt.tzinfo) -> Any:
     return ExtractYear(field, tzinfo=tz) * 12 + ExtractMonth(field, tzinfo=tz) - 1
 
 
-def _cents() -> Any:
+def signed_cents() -> Any:
     """A payment's signed amount (refunds negative) in minor units: exact on both databases."""
     return Cast(
         Round(Case(When(kind=REFUND, then=-F("amount")), default=F("amount")) * 100),
@@ -104,7 +104,7 @@ def cohort_cells(
     happened = Appointment.objects.for_org(org).filter(HAPPENED_Q).order_by()
     visits_sql, visits_params = _sql(happened.values("patient_id", m=_month("start_at", tz)).distinct())
     pays = Payment.objects.for_org(org).filter(currency=currency).order_by()
-    pays_sql, pays_params = _sql(pays.values("patient_id", m=_month("paid_at", tz), c=_cents()))
+    pays_sql, pays_params = _sql(pays.values("patient_id", m=_month("paid_at", tz), c=signed_cents()))
     sql = (
         f"WITH {firsts}, v AS ({visits_sql}), pay AS ({pays_sql}), "  # nosec B608 # noqa: S608 - ORM SQL, values bound
         "c AS (SELECT f.p, f.m FROM f) "
@@ -148,7 +148,7 @@ def doctor_firsts(
         happened.values("patient_id").annotate(n=Count("id")).values("patient_id", "n")
     )
     pays = Payment.objects.for_org(org).filter(currency=currency).order_by()
-    per_patient = pays.values("patient_id").annotate(c=Sum(_cents())).values("patient_id", "c")
+    per_patient = pays.values("patient_id").annotate(c=Sum(signed_cents())).values("patient_id", "c")
     pays_sql, pays_params = _sql(per_patient)
     sql = (
         f"WITH {firsts}, d0 AS ({doc_sql}), nv AS ({visits_sql}), pay AS ({pays_sql}), "  # nosec B608 # noqa: S608 - ORM SQL, values bound

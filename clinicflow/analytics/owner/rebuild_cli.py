@@ -28,8 +28,9 @@ DESCRIPTION = (
     "fact of the organisation is deleted and built again from its first day with data; with --from "
     "only the days from that date on are built again. The worker keeps the facts current as rows "
     "change, so a rebuild is needed after an import, a bulk change or a change of definition. Prints "
-    "a line per chunk of days (its number of the total, the days, the facts written, the time taken) "
-    "and a summary at the end."
+    "a line per chunk of days (its number of the total, the days, the facts written, the time taken), "
+    "a line as each long phase ends (the day and revenue facts, the first visits, the channel, cohort, "
+    "capacity, front-desk and traffic facts ...) with the seconds it took, and a summary at the end."
 )
 
 
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "smaller chunks hold less memory and report more often",
     )
     parser.add_argument(
-        "--quiet", action="store_true", help="print only the summary, no progress line per chunk"
+        "--quiet", action="store_true", help="print only the summary, no progress line per chunk or phase"
     )
 
 
@@ -118,7 +119,11 @@ def run(options: dict[str, Any], out: Writer) -> BuildStats:
                 pct = 100 * done // max(chunks, 1)
                 write(f"  {done}/{chunks} ({pct}%) {line} [{time.perf_counter() - t0:.1f} s]")
 
-        stats = rebuild(org, start, chunk_days=chunk_days, progress=progress)
+        def phase(line: str) -> None:
+            if not quiet:
+                write(f"  {line}")
+
+        stats = rebuild(org, start, chunk_days=chunk_days, progress=progress, phases=phase)
         total = BuildStats(
             days=total.days + stats.days,
             day_rows=total.day_rows + stats.day_rows,

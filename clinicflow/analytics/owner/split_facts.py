@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 
 from clinicflow.analytics.models import RevenueFact
-from clinicflow.analytics.owner.factsql import day_chunks, execute, new_id, qs_sql
+from clinicflow.analytics.owner.factsql import day_chunks, execute, new_id, qs_sql, tune
 from clinicflow.core.models import Branch, Organization, TenantModel
 
 
@@ -44,6 +44,7 @@ def build_revenue_split(org: Organization, days: Collection[dt.date] | None = No
     table = RevenueSplitFact._meta.db_table
     written = 0
     with transaction.atomic():
+        tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(list(days) if days is not None else None):
             old = RevenueSplitFact.objects.for_org(org)
             (old.filter(day__in=chunk) if chunk is not None else old).delete()

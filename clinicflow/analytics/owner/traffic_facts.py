@@ -28,6 +28,7 @@ from clinicflow.analytics.owner.factsql import (
     near,
     new_id,
     qs_sql,
+    tune,
 )
 from clinicflow.core.models import Branch, Organization, TenantModel
 
@@ -112,6 +113,7 @@ def build_traffic_facts(org: Organization, days: Collection[dt.date] | None = No
         return 0
     written = 0
     with transaction.atomic():
+        tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(sorted(days) if days is not None else None):
             old = TrafficDayFact.objects.for_org(org)
             (old.filter(day__in=chunk) if chunk is not None else old).delete()

@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Count, F, Q, Sum
 from django.db.models.functions import Cast, Round
 
-from clinicflow.analytics.owner.factsql import execute, new_id, qs_sql
-from clinicflow.analytics.owner.grouped import _cents
+from clinicflow.analytics.owner.factsql import execute, new_id, qs_sql, tune
+from clinicflow.analytics.owner.grouped import signed_cents
 from clinicflow.analytics.owner.value_models import PatientValueFact, ValueClassFact
 from clinicflow.booking.models import Payment
 from clinicflow.core.models import Branch, Organization
@@ -53,7 +53,12 @@ def _lapsing(rn: str, n: str) -> str:
 
 
 def _insert_patients(org: Organization) -> int:
-    pays = Payment.objects.for_org(org).order_by().values("patient_id", "currency").annotate(c=Sum(_cents()))
+    pays = (
+        Payment.objects.for_org(org)
+        .order_by()
+        .values("patient_id", "currency")
+        .annotate(c=Sum(signed_cents()))
+    )
     pay_sql, pay_params = qs_sql(pays.values("patient_id", "currency", "c"))
     preds = PatientPrediction.objects.for_org(org).order_by()
     pred_sql, pred_params = qs_sql(
@@ -122,6 +127,7 @@ def _insert_classes(org: Organization) -> int:
 def build_value_facts(org: Organization) -> int:
     """Rank and class every patient with a stored prediction again; returns the rows written."""
     with transaction.atomic():
+        tune()  # the ranking in memory, no JIT compilation (``factsql.TUNED``)
         PatientValueFact.objects.for_org(org).delete()
         ValueClassFact.objects.for_org(org).delete()
         return _insert_patients(org) + _insert_classes(org)
@@ -142,7 +148,7 @@ def refresh_value_facts(org: Organization, patients: set[uuid.UUID | None]) -> i
         .filter(patient_id__in=[r.patient_id for r in rows])
         .order_by()
         .values("patient_id", "currency")
-        .annotate(c=Sum(_cents()))
+        .annotate(c=Sum(signed_cents()))
     }
     delta: dict[tuple[uuid.UUID | None, str, str], int] = defaultdict(int)
     changed = []
