@@ -1,7 +1,8 @@
-"""The planner's history grouped by the database (issue #18's speed): the first patients per cohort
-month, the net revenue per cohort month and month of payment, and the first visits per branch and
-month are counted by SQL statements built from ORM querysets (their month on the branch's clock is
-the ORM's ``TruncMonth``), so a chain's million patients are never read row by row into Python.
+"""The planner's history grouped by the database (issue #18's speed): the return visits' links and
+gaps, the recall contacts and their revenue per month are counted by SQL statements built from ORM
+querysets (their month on the clock ``tz`` is the ORM's ``TruncMonth``), so a chain's million patients
+are never read row by row into Python; the first patients and revenue per month are
+``whatif_months``'s.
 
 The statements return months as the database gives them (PostgreSQL: a timestamp; SQLite: its text);
 ``month_of`` reads either."""
@@ -9,7 +10,6 @@ The statements return months as the database gives them (PostgreSQL: a timestamp
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.analytics.reports.sqlplan import fetch_all
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.care.models import RecallContact
-from clinicflow.core.models import Branch, Organization
+from clinicflow.core.models import Organization
 
 
 def sql_of(qs: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
@@ -48,81 +48,6 @@ def month_of(value: Any) -> dt.date:
         return dt.date(value.year, value.month, 1)
     text = str(value)
     return dt.date(int(text[:4]), int(text[5:7]), 1)
-
-
-def _firsts(
-    org: Organization, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo, branches: list[Branch] | None
-) -> QuerySet[Any, Any]:
-    """Per patient (and branch, with ``branches``) the first visit that happened, when it lies in
-    [start, end), with its month ``cm`` on the clock ``tz``."""
-    qs = Appointment.objects.for_org(org).filter(status__in=HAPPENED)
-    keys = ["patient_id"]
-    if branches is not None:
-        qs = qs.filter(branch__in=[b.pk for b in branches])
-        keys = ["branch_id", "patient_id"]
-    out: QuerySet[Any, Any] = (
-        qs.values(*keys)
-        .annotate(first=Min("start_at"))
-        .filter(first__gte=start, first__lt=end)
-        .annotate(cm=TruncMonth("first", tzinfo=tz))
-        .order_by()
-    )
-    return out
-
-
-def first_visits_by_branch(
-    *, org: Organization, branches: list[Branch], start: dt.datetime, end: dt.datetime
-) -> dict[tuple[uuid.UUID, dt.date], int]:
-    """Per (branch, month on the branch's clock) the patients whose first visit that happened at that
-    branch was in that month (one statement; a part per time zone of the branches)."""
-    out: dict[tuple[uuid.UUID, dt.date], int] = {}
-    zones: dict[str, list[Branch]] = {}
-    for b in branches:
-        zones.setdefault(str(b.tz), []).append(b)
-    parts: list[str] = []
-    params: list[Any] = []
-    for group in zones.values():
-        firsts, p = sql_of(_firsts(org, start, end, group[0].tz, group))
-        parts.append(f"SELECT f.branch_id, f.cm, COUNT(*) FROM ({firsts}) f GROUP BY f.branch_id, f.cm")  # nosec B608 # noqa: S608 - built from ORM querysets
-        params.extend(p)
-    if not parts:
-        return out
-    for branch_id, cm, n in fetch(" UNION ALL ".join(parts), params):
-        key = (branch_id if isinstance(branch_id, uuid.UUID) else uuid.UUID(str(branch_id)), month_of(cm))
-        out[key] = out.get(key, 0) + int(n)
-    return out
-
-
-def cohorts(
-    *, org: Organization, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo, currency: str
-) -> tuple[dict[dt.date, int], list[tuple[dt.date | None, dt.date, Decimal]]]:
-    """The first patients per month of their first visit that happened in [start, end) (anywhere in
-    the organisation), and the net revenue (payments less refunds, in ``currency``, paid in [start,
-    end)) per (cohort month — None for patients without a first visit then —, month of payment)."""
-    firsts, f_params = sql_of(_firsts(org, start, end, tz, None))
-    pays, p_params = sql_of(
-        Payment.objects.for_org(org)
-        .filter(paid_at__gte=start, paid_at__lt=end, currency=currency)
-        .annotate(m=TruncMonth("paid_at", tzinfo=tz))
-        .values("patient_id", "m", "kind", "amount")
-        .order_by()
-    )
-    # one statement, the first visits grouped once: the cohorts' sizes (0) and revenue (1)
-    rows = fetch(
-        f"WITH f AS ({firsts}), p AS ({pays}) "  # nosec B608 # noqa: S608 - built from ORM querysets, values bound
-        "SELECT 0, f.cm, f.cm, COUNT(*) FROM f GROUP BY f.cm UNION ALL "
-        "SELECT 1, f.cm, p.m, SUM(CASE WHEN p.kind = %s THEN -p.amount ELSE p.amount END) "
-        "FROM p LEFT JOIN f ON f.patient_id = p.patient_id GROUP BY f.cm, p.m",
-        (*f_params, *p_params, REFUND),
-        joined=True,
-    )
-    size = {month_of(cm): int(n) for part, cm, _, n in rows if part == 0}
-    revenue = [
-        (None if cm is None else month_of(cm), month_of(m), Decimal(str(net or 0)))
-        for part, cm, m, net in rows
-        if part == 1
-    ]
-    return size, revenue
 
 
 # the bins of a visit's gap after the patient's previous visit, in days: 0 below the first edge (the
@@ -158,18 +83,28 @@ def return_links(
     after ``since`` — fall in each bin of ``GAP_EDGES`` (1..5), up to that visit: ``(month, counts,
     price)``; and the gaps before the visits of [recent, end) per bin 0..5 with, last, those from
     the last edge to ``TAIL_DAYS``. The visits of ``lookback`` before (``since`` or ``recent``) give the
-    first ones their previous visit (a gap before ``since`` is no link: the links need none)."""
-    visits, params = sql_of(
+    first ones their previous visit (a gap before ``since`` is no link: the links need none, so they
+    read the visits from ``since`` on; the gaps read the lookback too, two statements)."""
+    return _links(org, since, end, tz, currency), _gaps(
+        org, min(since, recent) - lookback, recent, end, currency
+    )
+
+
+def _visits(org: Organization, start: dt.datetime, end: dt.datetime, currency: str) -> QuerySet[Any, Any]:
+    return (
         Appointment.objects.for_org(org)
-        .filter(
-            status__in=HAPPENED,
-            start_at__gte=min(since, recent) - lookback,
-            start_at__lt=end,
-            currency=currency,
-        )
+        .filter(status__in=HAPPENED, start_at__gte=start, start_at__lt=end, currency=currency)
+        .order_by()
+    )
+
+
+def _links(
+    org: Organization, since: dt.datetime, end: dt.datetime, tz: dt.tzinfo, currency: str
+) -> list[tuple[dt.date, tuple[int, ...], float]]:
+    visits, params = sql_of(
+        _visits(org, since, end, currency)
         .annotate(m=TruncMonth("start_at", tzinfo=tz))
         .values("patient_id", "start_at", "price", "m")
-        .order_by()
     )
     gap = _seconds("v.start_at", "v.prev")
     counts = ", ".join(
@@ -178,32 +113,38 @@ def return_links(
         for i in range(1, len(GAP_EDGES) + 1)
     )
     cols = ", ".join(f"c.c{i}" for i in range(1, len(GAP_EDGES) + 1))
-    ctes = (
+    since_p = connection.ops.adapt_datetimefield_value(since)
+    found = fetch(
         f"WITH v0 AS ({visits}), "  # nosec B608 # noqa: S608 - built from ORM querysets and constants
         "v AS (SELECT v0.patient_id, v0.start_at, v0.price, v0.m, LAG(v0.start_at) OVER "
         "(PARTITION BY v0.patient_id ORDER BY v0.start_at) AS prev FROM v0), "
-        f"b AS (SELECT v.patient_id, v.start_at, v.price, v.m, {gap} AS gap, "
-        f"CASE WHEN v.prev >= %s THEN {_gap_bin(gap)} ELSE 0 END AS link FROM v)"
+        f"b AS (SELECT v.patient_id, v.start_at, v.price, v.m, "
+        f"CASE WHEN v.prev >= %s THEN {_gap_bin(gap)} ELSE 0 END AS link FROM v), "
+        f"c AS (SELECT b.price, b.m, {counts} FROM b) "
+        f"SELECT c.m, {cols}, SUM(c.price) FROM c GROUP BY c.m, {cols}",
+        (*params, since_p),
     )
-    since_p = connection.ops.adapt_datetimefield_value(since)
-    tail = f"WHEN b.gap >= {GAP_EDGES[-1] * 86400} AND b.gap < {TAIL_DAYS * 86400} THEN {len(GAP_EDGES) + 1}"
-    nulls = ", ".join("NULL" for _ in range(len(GAP_EDGES) - 1))
-    # one statement: the visits' groups (0) and the recent gaps' bins (1)
+    return [(month_of(m), tuple(int(x) for x in c), float(p or 0)) for m, *c, p in found]
+
+
+def _gaps(
+    org: Organization, start: dt.datetime, recent: dt.datetime, end: dt.datetime, currency: str
+) -> list[int]:
+    visits, params = sql_of(_visits(org, start, end, currency).values("patient_id", "start_at"))
+    gap = _seconds("v0.start_at", "LAG(v0.start_at) OVER (PARTITION BY v0.patient_id ORDER BY v0.start_at)")
+    tail = f"WHEN g.gap >= {GAP_EDGES[-1] * 86400} AND g.gap < {TAIL_DAYS * 86400} THEN {len(GAP_EDGES) + 1}"
     found = fetch(
-        f"{ctes}, c AS (SELECT b.start_at, b.price, b.m, {counts} FROM b) "  # nosec B608 # noqa: S608 - constants
-        f"SELECT 0, c.m, {cols}, SUM(c.price) FROM c WHERE c.start_at >= %s GROUP BY c.m, {cols} UNION ALL "
-        f"SELECT 1, NULL, h.k, {nulls}, COUNT(*) FROM (SELECT CASE WHEN b.gap IS NULL THEN -1 {tail} "
-        f"ELSE {_gap_bin('b.gap')} END AS k FROM b WHERE b.start_at >= %s) h GROUP BY h.k",
-        (*params, since_p, since_p, connection.ops.adapt_datetimefield_value(recent)),
+        f"WITH v0 AS ({visits}), "  # nosec B608 # noqa: S608 - built from ORM querysets and constants
+        f"g AS (SELECT v0.start_at, {gap} AS gap FROM v0) "
+        f"SELECT h.k, COUNT(*) FROM (SELECT CASE WHEN g.gap IS NULL THEN -1 {tail} "
+        f"ELSE {_gap_bin('g.gap')} END AS k FROM g WHERE g.start_at >= %s) h GROUP BY h.k",
+        (*params, connection.ops.adapt_datetimefield_value(recent)),
     )
-    linked = [r[1:] for r in found if r[0] == 0]
-    hist = [(r[2], r[-1]) for r in found if r[0] == 1]
     bins = [0] * (len(GAP_EDGES) + 2)
-    for k, n in hist:
+    for k, n in found:
         if k is not None and int(k) >= 0:
             bins[int(k)] += int(n)
-    groups = [(month_of(m), tuple(int(x) for x in c), float(p or 0)) for m, *c, p in linked]
-    return groups, bins
+    return bins
 
 
 def recall_contacts(

@@ -2,16 +2,19 @@
 patients' first visit, the front desk per administrator, and the last months' load per doctor and
 room type.
 
-Net revenue is payments less refunds in the panel's currency, by the month of payment on the
-branch's clock. A patient's cohort is the month of their first visit that happened (the panel's
-definition); payments of patients without one in the history (older patients, prepayments) form
-the ``older`` stream."""
+Net revenue is payments less refunds in the panel's currency, by the month of payment on the clock
+of the payment's branch (the revenue report's). A patient's cohort is the month of their first visit
+that happened (the panel's definition: the first ever, on the clock of that visit's branch), and a
+cohort's revenue is the cohort report's (paid k months after, a payment before the first visit's
+month at k = 0); the rest of a month's revenue — patients without a first visit in the history —
+forms the ``older`` stream. Both from ``whatif_months`` (the owner's facts when built)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.db.models import Count
@@ -19,7 +22,6 @@ from django.db.models import Count
 from clinicflow.acquisition.defaults import tracking_settings
 from clinicflow.acquisition.models import Call, CallStatus
 from clinicflow.analytics.pricing.capacity import Capacity, capacity
-from clinicflow.analytics.pricing.grouped import cohorts
 from clinicflow.analytics.pricing.panel import Panel, build_panel
 from clinicflow.analytics.reports.acquisition.administrators import administrator_rows
 from clinicflow.core.models import Organization
@@ -63,34 +65,32 @@ def _month(d: dt.date | dt.datetime) -> dt.date:
 
 
 def build_history(
-    *, org: Organization, date_from: dt.date, date_to: dt.date, recent_months: int = 3, extras: bool = True
+    *,
+    org: Organization,
+    date_from: dt.date,
+    date_to: dt.date,
+    recent_months: int = 3,
+    extras: bool = True,
+    facts: bool | None = None,
 ) -> History:
-    """``extras``: also the administrators and the capacity of the last ``recent_months``."""
-    panel = build_panel(org=org, date_from=date_from, date_to=date_to)
+    """``extras``: also the administrators and the capacity of the last ``recent_months``; ``facts``:
+    the first patients and revenue from the owner's facts (None: when they are built)."""
+    panel = build_panel(org=org, date_from=date_from, date_to=date_to, facts=facts)
     n = len(panel.months)
     index = {m: i for i, m in enumerate(panel.months)}
-    tz = panel.branches[0].tz if panel.branches else dt.UTC
-    start = dt.datetime.combine(panel.months[0] if n else date_from, dt.time.min, tzinfo=dt.UTC)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     size = np.zeros(n)
     rev = np.zeros((n, n))
     older = np.zeros(n)
-    if n:
-        # grouped by the database: first patients per cohort month, net revenue per (cohort, month)
-        sizes, revenue = cohorts(org=org, start=start, end=end, tz=tz, currency=panel.currency)
-        for m, k in sizes.items():
-            i = index.get(m)
-            if i is not None:
-                size[i] += k
-        for cm, m, net in revenue:
-            j = index.get(m)
-            if j is None:
-                continue
-            c = index.get(cm) if cm is not None else None
-            if c is None or c > j:
-                older[j] += float(net)
-            else:
-                rev[c, j] += float(net)
+    grouped = panel.monthly
+    if n and grouped is not None:
+        for (_, m), k in grouped.first_visits.items():
+            size[index[m]] += k
+        cents = [0] * n  # the cohorts' revenue per month of payment, in exact cents
+        for (c, j), value in grouped.cohort_cents.items():
+            rev[c, j] = value / 100
+            cents[j] += value
+        for j in range(n):  # the rest of the month's revenue: patients with no first visit in the history
+            older[j] = float(grouped.revenue[j] - Decimal(cents[j]) / 100)
     recent_from = panel.months[-recent_months] if n >= recent_months else date_from
     return History(
         panel=panel,

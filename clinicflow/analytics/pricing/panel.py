@@ -2,9 +2,10 @@
 spend; per branch and month the first visits and the first-visit price.
 
 Months are calendar months on the branch's clock. A unique call is the acquisition app's
-``Call.is_unique`` (the definition in DESIGN.md); a first visit is a patient's first appointment
-that happened (the acquisition reports' ``HAPPENED`` statuses); the price is the first-visit
-service's price in force on the 15th of the month (branch price, else the chain's)."""
+``Call.is_unique`` (the definition in DESIGN.md); a first visit is a first patient's (DESIGN.md: their
+first ever visit that happened, anywhere in the organisation) counted by the branch of that visit, as
+the owner's reports count them (``whatif_months``: read from the daily facts when built); the price is
+the first-visit service's price in force on the 15th of the month (branch price, else the chain's)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.models import AdSpend, Call, Channel
-from clinicflow.analytics.pricing.grouped import first_visits_by_branch
+from clinicflow.analytics.pricing.whatif_months import Months, monthly
 from clinicflow.catalogue.models import Service, ServicePrice
 from clinicflow.core.models import Branch, Organization
 
@@ -38,6 +39,7 @@ class Panel:
     spend: dict[tuple[uuid.UUID, uuid.UUID, dt.date], Decimal] = field(default_factory=dict)
     first_visits: dict[Key, int] = field(default_factory=dict)
     price: dict[Key, Decimal] = field(default_factory=dict)
+    monthly: Months | None = None  # the first patients and revenue per month (``whatif_months``)
 
     def paid(self, channel: Channel) -> bool:
         return any(v > 0 for (b, c, m), v in self.spend.items() if c == channel.pk)
@@ -55,8 +57,11 @@ def month_range(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-def build_panel(*, org: Organization, date_from: dt.date, date_to: dt.date) -> Panel:
-    """The monthly history of [date_from, date_to] (whole months; the running month is left out)."""
+def build_panel(
+    *, org: Organization, date_from: dt.date, date_to: dt.date, facts: bool | None = None
+) -> Panel:
+    """The monthly history of [date_from, date_to] (whole months; the running month is left out);
+    ``facts``: the first patients and revenue from the owner's facts (None: when they are built)."""
     branches = list(Branch.objects.for_org(org).order_by("name"))
     channels = list(Channel.objects.for_org(org).order_by("code"))
     currencies = {b.currency for b in branches} or {org.currency}
@@ -86,7 +91,8 @@ def build_panel(*, org: Organization, date_from: dt.date, date_to: dt.date) -> P
         )
         for row in calls:
             panel.calls[(row["branch_id"], row["channel_id"], _month(row["m"]))] = row["n"]
-    panel.first_visits.update(first_visits_by_branch(org=org, branches=branches, start=start, end=end))
+    panel.monthly = monthly(org=org, months=months, date_to=date_to, currency=panel.currency, facts=facts)
+    panel.first_visits.update(panel.monthly.first_visits)
     spend = (
         AdSpend.objects.for_org(org)
         .filter(date__gte=months[0], date__lte=date_to, branch__isnull=False)

@@ -17,7 +17,8 @@
   returns after five weeks, and each patient's first return after the change alone, under-stated the
   lever by half (a patient who returns comes back again: the simulator's loyal regulars return within
   weeks, again and again). The visits and their gaps are grouped by the database
-  (``grouped.return_links``).
+  (``grouped.return_links``); the lapsed patients are counted from the owner's facts when built
+  (``whatif_months.lapsed_patients``: only the last ``lapsed_days`` of visits are read).
 
 Revenue here is the appointments' price (visits that happened), in the panel's currency."""
 
@@ -28,9 +29,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Max
 
-from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.pricing.grouped import (
     GAP_EDGES,
     TAIL_DAYS,
@@ -38,7 +37,7 @@ from clinicflow.analytics.pricing.grouped import (
     recall_revenue,
     return_links,
 )
-from clinicflow.booking.models import Appointment
+from clinicflow.analytics.pricing.whatif_months import lapsed_patients
 from clinicflow.care.models import RecallKind, RecallList
 from clinicflow.core.models import Organization
 
@@ -135,8 +134,15 @@ def return_weights(bins: list[int]) -> np.ndarray:
 
 
 def recall_history(
-    *, org: Organization, months: list[dt.date], tz: dt.tzinfo, currency: str, end: dt.datetime
+    *,
+    org: Organization,
+    months: list[dt.date],
+    tz: dt.tzinfo,
+    currency: str,
+    end: dt.datetime,
+    facts: bool = False,
 ) -> RecallHistory:
+    """``facts``: the lapsed patients counted with the owner's daily facts (``whatif_months``)."""
     out = RecallHistory()
     if not months:
         return out
@@ -180,15 +186,7 @@ def recall_history(
     ) or DEFAULT_LAPSED_DAYS
     last = out.campaigns[-1]
     t0 = min(at for m, _, _, at in groups if index[m] == last)
-    lapsed = (
-        Appointment.objects.for_org(org)
-        .filter(status__in=HAPPENED, start_at__lt=t0)
-        .values("patient_id")
-        .annotate(last=Max("start_at"))
-        .filter(last__lte=t0 - dt.timedelta(days=int(lapsed_days)))
-        .order_by()
-        .count()
-    )
+    lapsed = lapsed_patients(org=org, at=t0, days=int(lapsed_days), facts=facts)
     out.reach = min(float(per_month[last]) / lapsed, 1.0) if lapsed else 0.0
     return out
 

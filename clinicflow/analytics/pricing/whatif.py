@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from django.db import transaction
 from django.db.models import Max, Min
 
 from clinicflow.acquisition.models import Call
+from clinicflow.analytics.owner.factsql import tune
 from clinicflow.analytics.pricing.fit import CallsModel, Elasticity, estimate
 from clinicflow.analytics.pricing.history import History, build_history
 from clinicflow.analytics.pricing.panel import month_range
@@ -142,8 +144,19 @@ def _value_curve(h: History, prices: np.ndarray) -> tuple[np.ndarray, float]:
     return value, extra
 
 
-def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTORY_MONTHS) -> PlanModel:
-    """Fit the planner on the whole months before ``as_of`` (at most ``history_months`` of them)."""
+def build_plan(
+    *, org: Organization, as_of: dt.date, history_months: int = HISTORY_MONTHS, facts: bool | None = None
+) -> PlanModel:
+    """Fit the planner on the whole months before ``as_of`` (at most ``history_months`` of them);
+    ``facts``: the first patients and revenue from the owner's daily facts (None: when built). Read in
+    one transaction, its statements tuned as the facts' are (``factsql.tune``: no JIT compilation,
+    whose cost grows with a chain's estimated rows, not with the work; sorts and hashes in memory)."""
+    with transaction.atomic():
+        tune()
+        return _fit(org=org, as_of=as_of, history_months=history_months, facts=facts)
+
+
+def _fit(*, org: Organization, as_of: dt.date, history_months: int, facts: bool | None) -> PlanModel:
     started = time.perf_counter()
     last = as_of.replace(day=1) - dt.timedelta(days=1)
     first = month_range(dt.date(last.year - 10, 1, 1), last)[-history_months]
@@ -156,7 +169,7 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
         first = began.date().replace(day=1)
     if first > last:
         raise NotEnoughHistory("no whole month of history before this date")
-    h = build_history(org=org, date_from=first, date_to=last)
+    h = build_history(org=org, date_from=first, date_to=last, facts=facts)
     panel = h.panel
     e = estimate(panel)
     if e.calls_model is None:
@@ -217,7 +230,10 @@ def build_plan(*, org: Organization, as_of: dt.date, history_months: int = HISTO
     )
     tz = panel.branches[0].tz if panel.branches else dt.UTC
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    model.recall = recall_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
+    read_facts = panel.monthly is not None and panel.monthly.facts
+    model.recall = recall_history(
+        org=org, months=panel.months, tz=tz, currency=panel.currency, end=end, facts=read_facts
+    )
     model.repeat = repeat_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
     cov = (e.calls_model.cov + e.calls_model.cov.T) / 2
     model.chol = np.linalg.cholesky(cov + np.eye(len(cov)) * 1e-12)
