@@ -37,7 +37,7 @@ from clinicflow.core.models import Organization
 from clinicflow.patients.models import PatientPrediction
 
 # ``ChanFirstFact`` holds the figures of the former ``ChannelFact``, ``ChannelValueFact`` and
-# ``FirstRevenueFact`` per channel and campaign (read by ``channel_reads``; those tables dropped in 0016)
+# ``FirstRevenueFact`` per channel and campaign (read by ``channel_reads``; those tables dropped in 0015)
 TABLES = (ChanFirstFact,)
 PART = 10_000  # patients per statement of the incremental update
 

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0015_whatif_aggregates"),
+        ("analytics", "0014_rebuild_capacity_grain"),
     ]
 
     operations = [
