@@ -17,13 +17,12 @@ from django.utils import timezone
 from clinicflow.analytics.owner.score_facts import followups_due
 from clinicflow.analytics.owner.score_models import AnswerDayFact, ComplicationDayFact, ScoreDayFact
 from clinicflow.analytics.reports.base import period_bounds
+from clinicflow.analytics.reports.feedback.gap import against_the_rest
 from clinicflow.analytics.reports.feedback.stats import (
     ALPHA,
     Moments,
-    holm,
     mean_interval,
     nps_interval,
-    welch_greater,
 )
 from clinicflow.booking.models import Doctor
 from clinicflow.clinical.selectors.treatments import RateRow
@@ -167,15 +166,7 @@ def consultant_gaps(
     moments = {
         str(r["consultant_id"]): Moments(int(r["n"]), float(r["s"] or 0), float(r["sq"] or 0)) for r in rows
     }
-    all_n = sum(m.n for m in moments.values())
-    all_sum = sum(m.total for m in moments.values())
-    all_sq = sum(m.squares for m in moments.values())
-    pvalues: dict[str, float] = {}
-    for k, m in moments.items():
-        p = welch_greater(m, Moments(all_n - m.n, all_sum - m.total, all_sq - m.squares))
-        if p is not None:
-            pvalues[k] = p
-    adjusted = holm(pvalues)
+    _pvalues, adjusted = against_the_rest(moments)
     return {
         k: {
             "gap": mean_interval(m.total, m.squares, m.n)[0],

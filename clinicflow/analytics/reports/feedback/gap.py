@@ -43,6 +43,20 @@ GROUPS = {
 }
 
 
+def against_the_rest(moments: dict[str, Moments]) -> tuple[dict[str, float], dict[str, float]]:
+    """Each group's gaps against the rest of the clinic's: the one-sided Welch p-value (where it can
+    be computed) and its Holm-corrected value over the groups."""
+    all_n = sum(m.n for m in moments.values())
+    all_sum = sum(m.total for m in moments.values())
+    all_sq = sum(m.squares for m in moments.values())
+    pvalues: dict[str, float] = {}
+    for k, m in moments.items():
+        p = welch_greater(m, Moments(all_n - m.n, all_sum - m.total, all_sq - m.squares))
+        if p is not None:
+            pvalues[k] = p
+    return pvalues, holm(pvalues)
+
+
 def gap_rows(
     *,
     org: Organization,
@@ -77,16 +91,7 @@ def gap_rows(
         .order_by(label, key)
     )
     moments = {str(r[key]): Moments(r["n"], float(r["gap_sum"] or 0), float(r["gap_sq"] or 0)) for r in rows}
-    all_n = sum(m.n for m in moments.values())
-    all_sum = sum(m.total for m in moments.values())
-    all_sq = sum(m.squares for m in moments.values())
-    pvalues: dict[str, float] = {}
-    for k, m in moments.items():
-        rest = Moments(all_n - m.n, all_sum - m.total, all_sq - m.squares)
-        p = welch_greater(m, rest)
-        if p is not None:
-            pvalues[k] = p
-    adjusted = holm(pvalues)
+    pvalues, adjusted = against_the_rest(moments)
     out = []
     for r in rows:
         k, n = str(r[key]), r["n"]
