@@ -241,6 +241,15 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, weights: ArrayLike | None
             raise
         return _fit_homogeneous(drift, (xc, txc, Tc, w), time_scale, n_patients)
     scaled = np.exp(opt.theta)
+    if float(scaled[2] + scaled[3]) >= HOMOGENEOUS_AB:
+        # Converged out at the homogeneous boundary instead of drifting on to it (the CPU's
+        # rounding decides which: seen at a + b ~ 4e7): the limit is refitted the same way,
+        # and the general optimum kept when the limit is rejected.
+        at = ParameterDrift("a, b ran off to infinity", ("a", "b"), opt.theta)
+        try:
+            return _fit_homogeneous(at, (xc, txc, Tc, w), time_scale, n_patients)
+        except ParameterDrift:
+            pass
     params = BGNBDParams(float(scaled[0]), float(scaled[1] * time_scale), float(scaled[2]), float(scaled[3]))
     # Standard errors: delta method from log parameters; alpha scales with time.
     se = np.exp(opt.theta) * opt.std_err_log
