@@ -21,7 +21,7 @@ names it (default ``cf_pr_bench``).
 ``BENCH_PATIENTS`` patients (default 200,000; the scenario's own 1,000,000 with ``BENCH_PATIENTS=0``)
 in ``cf_pr_chain`` (or ``BENCH_CHAIN_DB``); prints ``BENCH whatif_fit_s`` (the fit on the last whole months before the end,
 median of 3 runs after a first, cold one), ``BENCH whatif_recompute_ms`` and the anchor, raw SQL
-reading the same rows. The issue's targets: under 5 s and 200 ms. ``BENCH_REUSE=1`` reuses a kept
+reading the same rows. The issue's targets: under 5 s and 200 ms. ``BENCH_REUSE=1`` reuses (and keeps) a kept
 database; ``BENCH_DATABASE_URL`` runs on an existing database instead (e.g. a copy of the lead's
 ``chain-1m`` simulation; org ``BENCH_ORG``, default ``chain``, ending ``BENCH_END``, default
 2026-11-30), which is never dropped. The fit reads the owner's daily facts when the organisation's are
@@ -141,7 +141,7 @@ def chain() -> int:
     print(f"BENCH whatif_fit_s {fit_s:.2f} s (chain: {scale}; cold {fits[0]:.2f} s; target < 5 s)")
     print(f"BENCH whatif_fit_sql_ratio {fit_s / sql_s:.1f} x (raw SQL on the same rows: {sql_s:.2f} s)")
     print(f"BENCH whatif_recompute_ms {statistics.median(times):.1f} ms (chain; target < 200 ms)")
-    if os.environ.get("BENCH_KEEP") != "1" and not given:
+    if os.environ.get("BENCH_KEEP") != "1" and not reuse:  # a reused database is never dropped
         connection.close()
         db(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     return 0

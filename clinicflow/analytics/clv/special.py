@@ -249,10 +249,19 @@ def maximise(
     except np.linalg.LinAlgError as exc:
         raise FitFailed(f"the {model} fit did not converge (the information matrix is singular)") from exc
     if not np.all(np.isfinite(eigenvalues)) or eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1e-300):
-        raise FitFailed(
+        flat = (
             f"the {model} fit did not converge: the likelihood is flat in some direction, "
             "so the parameters are not identified by these data"
         )
+        if np.all(np.isfinite(hessian)):
+            # flat along parameters that went far out (e.g. BG/NBD's a, b -> infinity: the CPU's
+            # rounding decides whether the optimiser stops there or drifts on): a boundary the
+            # caller may know and refit as its limit
+            vector = np.linalg.eigh(hessian)[1][:, 0]
+            far = [names[i] for i in range(k) if abs(vector[i]) > 0.1 and abs(theta[i]) > 10.0]
+            if far:
+                raise ParameterDrift(flat, far, theta)
+        raise FitFailed(flat)
     cov = np.linalg.inv(hessian)
     return Optimum(theta, np.sqrt(np.diag(cov)), iterations)
 

@@ -469,6 +469,9 @@ def test_each_home_reads_in_a_fixed_number_of_queries(
         # and its traffic part reads the traffic day facts, then (none built in this clinic) checks that
         # none exist before reading the raw sessions, leads and calls (owner/traffic_facts.py)
         planned += 2 if persona in ("marketer", "owner") else 0
+        # and its first patients check that the channel facts exist (none here) before the raw
+        # attribution statement (owner/chan_reads.py)
+        planned += 1 if persona in ("marketer", "owner") else 0
         with django_assert_max_num_queries(budget + planned):
             assert client.get("/home/").status_code == 200
 
