@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from clinicflow.acquisition.models import AdSpend, Channel, ChannelKind
 from clinicflow.analytics.models import ChanFirstFact, FactsChange
 from clinicflow.analytics.owner.chan_models import FACT_MODELS
 from clinicflow.analytics.owner.chan_reads import first_patient_rows
@@ -23,6 +22,7 @@ from clinicflow.analytics.owner.changes import apply_changes
 from clinicflow.analytics.owner.fact_hooks import build_owner_facts, predictions_stored
 from clinicflow.analytics.reports.acquisition import channel_report
 from clinicflow.analytics.reports.acquisition.channels import ChannelReport
+from clinicflow.analytics.tests.test_owner_channel_facts import spend_and_predictions
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
 from clinicflow.booking.services.payments import payment_record
 from clinicflow.core.models import Branch, Organization
@@ -90,40 +90,7 @@ def chain(org: Organization) -> tuple[Organization, dt.date, dt.date]:
         twin = next(b for pk, b in other.items() if pk != a.branch_id)
         a.pk, a.branch, a.status = None, twin, AppointmentStatus.CANCELLED
         Appointment.objects.bulk_create([a])
-    paid = Channel.objects.for_org(org).exclude(kind=ChannelKind.FREE).first()
-    assert paid is not None
-    d0 = dt.date.fromisoformat(result.truth["start_date"])
-    for i in range(0, 90, 7):
-        AdSpend.objects.create(
-            organization=org,
-            date=d0 + dt.timedelta(days=i),
-            channel=paid,
-            branch=east,
-            spend=Decimal("12.34"),
-            currency="EUR",
-        )
-    until = dt.date.fromisoformat(result.truth["end_date"]) - dt.timedelta(days=20)
-    predicted = PatientPrediction.objects.for_org(org).values("patient_id")
-    patients = list(
-        Payment.objects.for_org(org)
-        .exclude(patient_id__in=predicted)
-        .order_by("patient_id")
-        .values_list("patient_id", flat=True)
-        .distinct()[:80]
-    )
-    PatientPrediction.objects.bulk_create(
-        PatientPrediction(
-            organization=org,
-            patient_id=p,
-            p_alive=0.5,
-            expected_visits=1.0,
-            expected_value=Decimal("100.00"),
-            clv=Decimal("123.45") + i,
-            currency="RUB" if i % 3 else "EUR",
-            until=until,
-        )
-        for i, p in enumerate(patients)
-    )
+    d0 = spend_and_predictions(org, result.truth, east)
     build_owner_facts(org)
     FactsChange.objects.for_org(org).delete()  # written in bulk above: the facts are built after
     return org, d0, dt.date.fromisoformat(result.truth["end_date"])

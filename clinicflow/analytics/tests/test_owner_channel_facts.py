@@ -66,6 +66,46 @@ def owner_facts_snapshot(org: Organization) -> list[tuple[Any, ...]]:
     return sorted(out, key=str)
 
 
+def spend_and_predictions(org: Organization, truth: dict[str, Any], east: Branch) -> dt.date:
+    """EUR ad spend on the eastern branch every week and stored predictions (RUB and EUR) for 80
+    patients with payments; returns the simulation's first day."""
+    paid = Channel.objects.for_org(org).exclude(kind=ChannelKind.FREE).first()
+    assert paid is not None
+    d0 = dt.date.fromisoformat(truth["start_date"])
+    for i in range(0, 90, 7):
+        AdSpend.objects.create(
+            organization=org,
+            date=d0 + dt.timedelta(days=i),
+            channel=paid,
+            branch=east,
+            spend=Decimal("12.34"),
+            currency="EUR",
+        )
+    until = dt.date.fromisoformat(truth["end_date"]) - dt.timedelta(days=20)
+    predicted = PatientPrediction.objects.for_org(org).values("patient_id")
+    patients = list(
+        Payment.objects.for_org(org)
+        .exclude(patient_id__in=predicted)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()[:80]
+    )
+    PatientPrediction.objects.bulk_create(
+        PatientPrediction(
+            organization=org,
+            patient_id=p,
+            p_alive=0.5,
+            expected_visits=1.0,
+            expected_value=Decimal("100.00"),
+            clv=Decimal("123.45") + i,
+            currency="RUB" if i % 3 else "EUR",
+            until=until,
+        )
+        for i, p in enumerate(patients)
+    )
+    return d0
+
+
 @pytest.fixture
 def clinic(org: Organization) -> tuple[Organization, dt.date, dt.date]:
     result = simulate_org(
@@ -88,40 +128,7 @@ def clinic(org: Organization) -> tuple[Organization, dt.date, dt.date]:
             method=p.method,
             paid_at=p.paid_at.replace(hour=20, minute=30),
         )
-    paid = Channel.objects.for_org(org).exclude(kind=ChannelKind.FREE).first()
-    assert paid is not None
-    d0 = dt.date.fromisoformat(result.truth["start_date"])
-    for i in range(0, 90, 7):
-        AdSpend.objects.create(
-            organization=org,
-            date=d0 + dt.timedelta(days=i),
-            channel=paid,
-            branch=east,
-            spend=Decimal("12.34"),
-            currency="EUR",
-        )
-    until = dt.date.fromisoformat(result.truth["end_date"]) - dt.timedelta(days=20)
-    predicted = PatientPrediction.objects.for_org(org).values("patient_id")
-    patients = list(
-        Payment.objects.for_org(org)
-        .exclude(patient_id__in=predicted)
-        .order_by("patient_id")
-        .values_list("patient_id", flat=True)
-        .distinct()[:80]
-    )
-    PatientPrediction.objects.bulk_create(
-        PatientPrediction(
-            organization=org,
-            patient_id=p,
-            p_alive=0.5,
-            expected_visits=1.0,
-            expected_value=Decimal("100.00"),
-            clv=Decimal("123.45") + i,
-            currency="RUB" if i % 3 else "EUR",
-            until=until,
-        )
-        for i, p in enumerate(patients)
-    )
+    d0 = spend_and_predictions(org, result.truth, east)
     build_owner_facts(org)
     return org, d0, dt.date.fromisoformat(result.truth["end_date"])
 
