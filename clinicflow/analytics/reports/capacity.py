@@ -27,7 +27,10 @@ from clinicflow.analytics.reports.base import (
     ratio,
     register,
 )
-from clinicflow.analytics.reports.capacity_read import compute_load_report  # on the facts (#17)
+from clinicflow.analytics.reports.capacity_read import (
+    compute_load_report,
+    weekday_hours,
+)  # on the facts (#17)
 from clinicflow.booking import availability as av
 from clinicflow.booking import selectors
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, AppointmentStatus, Weekday
@@ -170,13 +173,13 @@ def _hours(minutes: float) -> float:
 
 
 def compute_heatmap_report(ctx: ReportContext) -> ReportResult:
+    """Load per weekday and hour of all doctors of the branch (or chain), from the load facts."""
     avail: dict[tuple[int, int], float] = defaultdict(float)
     booked: dict[tuple[int, int], float] = defaultdict(float)
-    for branch in _branches(ctx):
-        data = compute_load(org=ctx.org, branch=branch, date_from=ctx.date_from, date_to=ctx.date_to)
-        for r in data._sum("doctor", lambda obj, d, h: (d.weekday(), h)):
-            avail[r["key"]] += r["available"]
-            booked[r["key"]] += r["booked"]
+    for cells in weekday_hours(ctx, _branches(ctx)).values():
+        for key, (a, b) in cells.items():
+            avail[key] += a
+            booked[key] += b
     hours = sorted({h for (_w, h) in avail})
     rows = []
     for wd, label in Weekday.choices:
@@ -250,14 +253,14 @@ def _attendance_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def compute_empty(ctx: ReportContext) -> ReportResult:
-    """The weekday-hours with the most available-but-unbooked doctor time."""
+    """The weekday-hours with the most available-but-unbooked doctor time (each branch's, summed), from
+    the load facts."""
     empty: dict[tuple[int, int], float] = defaultdict(float)
     avail: dict[tuple[int, int], float] = defaultdict(float)
-    for branch in _branches(ctx):
-        data = compute_load(org=ctx.org, branch=branch, date_from=ctx.date_from, date_to=ctx.date_to)
-        for r in data._sum("doctor", lambda obj, d, h: (d.weekday(), h)):
-            empty[r["key"]] += max(0.0, r["available"] - r["booked"])
-            avail[r["key"]] += r["available"]
+    for cells in weekday_hours(ctx, _branches(ctx)).values():
+        for key, (a, b) in cells.items():
+            empty[key] += max(0.0, a - b)
+            avail[key] += a
     labels = dict(Weekday.choices)
     ranked = sorted(empty.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     rows = [

@@ -2,15 +2,22 @@
 grouped statement over the day rows of the period (per branch, and per doctor, room or day as asked;
 by hour: the branches' hour rows as they are) and one for the doctors' or rooms' names, instead of
 every working window and appointment of every branch in Python (``capacity.compute_load``, the facts'
-definition and the reference of the tests). The facts are current after ``clinicflow analytics
+definition and the reference of the tests). The heat map and the hours most often left empty
+(``capacity_heatmap``, ``capacity_empty_slots``) read the branches' hour rows grouped by weekday and
+hour (``weekday_hours``). The facts cover the days up to the last one with raw data (``data_span``:
+the last booking); the period's days after it (the weeks ahead beyond every booking, or a clinic whose
+facts were never built) are computed from the working windows (``beyond``), so a period in the future
+shows its available hours too. The facts are current after ``clinicflow analytics
 rebuild`` and the incremental update (edits of working hours too: ``owner.cap_changes``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Max, Sum
+from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.translation import gettext_lazy as _
 
 from clinicflow.analytics.owner.capload_models import DAY, CapacityFact
@@ -30,6 +37,37 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def _hours(minutes: float) -> float:
     return round(minutes / 60, 2)
+
+
+KEYS: dict[str, Any] = {  # the level's key of a (kind, object, local day, hour) cell of ``compute_load``
+    "doctor": lambda obj, d, h: obj,
+    "room": lambda obj, d, h: obj,
+    "branch": lambda obj, d, h: "all",
+    "day": lambda obj, d, h: d,
+    "hour": lambda obj, d, h: (d, h),
+    "weekday": lambda obj, d, h: (d.weekday(), h),
+}
+
+
+def beyond(
+    ctx: ReportContext, branches: list[Branch], level: str
+) -> dict[Any, dict[Any, tuple[float, float]]]:
+    """Per branch id and the level's key: the available and booked minutes of the period's days after
+    the last day the load facts hold (none when they cover the period: one indexed statement), from the
+    working windows (``capacity.compute_load``, the facts' definition)."""
+    last = CapacityFact.objects.for_org(ctx.org).filter(hour=DAY).aggregate(d=Max("day"))["d"]
+    start = ctx.date_from if last is None else max(ctx.date_from, last + dt.timedelta(days=1))
+    out: dict[Any, dict[Any, tuple[float, float]]] = defaultdict(dict)
+    if start > ctx.date_to or not branches:
+        return out
+    from clinicflow.analytics.reports.capacity import compute_load  # here: it imports this module
+
+    kind, key_of = ("room" if level == "room" else "doctor"), KEYS[level]
+    for branch in branches:
+        data = compute_load(org=ctx.org, branch=branch, date_from=start, date_to=ctx.date_to)
+        for r in data._sum(kind, key_of):
+            out[branch.pk][r["key"]] = (r["available"], r["booked"])
+    return out
 
 
 def load_sums(
@@ -60,6 +98,12 @@ def load_sums(
         ):
             key = tuple(row[f] for f in fields) if len(fields) > 1 else (row[fields[0]] if fields else "all")
             out[row["branch_id"]].append((key, (row["a"] or 0.0) / 60, (row["b"] or 0.0) / 60))
+    for branch_id, cells in beyond(ctx, branches, level).items():  # days after the facts' last
+        merged = {key: (a, b) for key, a, b in out[branch_id]}
+        for key, (a, b) in cells.items():
+            a0, b0 = merged.get(key, (0.0, 0.0))
+            merged[key] = (a0 + a, b0 + b)
+        out[branch_id] = [(key, a, b) for key, (a, b) in merged.items()]
     for rows in out.values():
         rows.sort(key=lambda r: str(r[0]))
     return out
@@ -121,3 +165,32 @@ def compute_load_report(ctx: ReportContext) -> ReportResult:
         "load": ratio(total_b, total_a),
     }
     return ReportResult(rows=rows, totals=totals if rows else None)
+
+
+def weekday_hours(
+    ctx: ReportContext, branches: list[Branch]
+) -> dict[Any, dict[tuple[int, int], tuple[float, float]]]:
+    """Per branch id and (weekday 0 = Monday, local hour): the available and booked minutes of its
+    doctors over the period's local days (the branches' hour rows, one grouped statement)."""
+    qs = CapacityFact.objects.for_org(ctx.org).filter(
+        branch_id__in=[b.pk for b in branches],
+        day__gte=ctx.date_from,
+        day__lte=ctx.date_to,
+        hour__gte=0,
+        doctor_id__isnull=True,
+        room_id__isnull=True,
+    )
+    rows = (
+        qs.order_by()
+        .annotate(wd=ExtractIsoWeekDay("day"))
+        .values("branch_id", "wd", "hour")
+        .annotate(a=Sum("available_seconds"), b=Sum("booked_seconds"))
+    )
+    out: dict[Any, dict[tuple[int, int], tuple[float, float]]] = defaultdict(dict)
+    for r in rows:
+        out[r["branch_id"]][(int(r["wd"]) - 1, int(r["hour"]))] = ((r["a"] or 0.0) / 60, (r["b"] or 0.0) / 60)
+    for branch_id, cells in beyond(ctx, branches, "weekday").items():  # days after the facts' last
+        for key, (a, b) in cells.items():
+            a0, b0 = out[branch_id].get(key, (0.0, 0.0))
+            out[branch_id][key] = (a0 + a, b0 + b)
+    return out
