@@ -19,7 +19,9 @@ e.g. a copy of the full chain-1m; ``BENCH_FACTS_ONLY=1`` stops after the facts' 
 ``BENCH_INCREMENTAL_ONLY=1`` skips the rebuild (a kept database whose facts are built),
 ``BENCH_TOUCH_ALL=1`` applies them as if each save changed its patient's history (a real day's
 arrivals do; the replayed saves put each status back, which changes none), ``BENCH_DAY=YYYY-MM-DD`` replays that day's events (default the last full day, 2026-11-29: a light
-one; 2026-11-28 is typical), ``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
+one; 2026-11-28 is typical), ``BENCH_HOURS_EDIT=1`` then times one doctor's weekly shift shortened by an
+hour and put back (``BENCH facts_incremental_hours_edit_s``: that weekday over the whole span, no first
+visit moved), ``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
 owner_channel_cohort_facts_s``) before timing the reports; ``BENCH_READS_ONLY=1`` builds nothing and times the reports on the facts
 a kept database holds (after ``clinicflow analytics rebuild``). ``reports_max_ms`` covers the channel,
 administrators and load reports too; the predicted patients ranked per request from the raw tables (what
@@ -141,6 +143,31 @@ def one_days_events(org: Any, day: dt.date) -> int:
     return len(appts)
 
 
+def hours_edit(org: Any, slow: float) -> None:
+    """One doctor's weekly shift shortened by an hour and put back (two saves: the weekday's days over
+    the whole span recorded twice), applied and timed."""
+    from clinicflow.analytics.owner.changes import apply_changes
+    from clinicflow.analytics.owner.rebuild_phases import timed_phases
+    from clinicflow.booking.models import WorkingHours
+
+    hours = WorkingHours.objects.for_org(org).order_by("branch_id", "doctor_id", "weekday").first()
+    if hours is None:
+        return
+    end = hours.end_time
+    hours.end_time = dt.time(end.hour - 1, end.minute)
+    hours.save()
+    hours.end_time = end
+    hours.save()
+    t = time.perf_counter()
+    changes = days = 0
+    with timed_phases(lambda line: print(f"  {line}", flush=True), slow):
+        while (applied := apply_changes(org)).changes:
+            changes += applied.changes
+            days += applied.days
+    print(f"a weekly shift edited and put back: {changes} changes, {days} days built")
+    print(f"BENCH facts_incremental_hours_edit_s {time.perf_counter() - t:.2f} s")
+
+
 def main() -> int:
     reuse = os.environ.get("BENCH_REUSE") == "1" or "BENCH_DB" in os.environ  # a kept one: never dropped
     if not reuse:
@@ -224,6 +251,8 @@ def main() -> int:
         f"anchor: raw SQL of the day's appointments per branch {day_anchor * 1000:.1f} ms; "
         f"incremental / raw SQL {incremental_s / day_anchor:.0f}"
     )
+    if os.environ.get("BENCH_HOURS_EDIT") == "1":
+        hours_edit(org, slow)
     if os.environ.get("BENCH_FACTS_ONLY") == "1":  # the facts' two figures only, no report timings
         return 0
     return report_timings(org, end)

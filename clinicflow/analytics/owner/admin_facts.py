@@ -26,6 +26,7 @@ from django.db.models import BigIntegerField, F
 from django.db.models.functions import Cast, Round
 
 from clinicflow.analytics.owner.admin_models import AdminDayFact
+from clinicflow.analytics.owner.fact_clear import clear, row_id
 from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     day_chunks,
@@ -33,7 +34,6 @@ from clinicflow.analytics.owner.factsql import (
     execute,
     local_date,
     near,
-    new_id,
     qs_sql,
     tune,
 )
@@ -80,8 +80,9 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
         "CASE WHEN c.patient_id IS NOT NULL AND f.arrived_at >= c.started_at THEN 1 ELSE 0 END AS ar, "
         "CASE WHEN c.score IS NULL THEN 0 ELSE 1 END AS sc, c.tenths "
         "FROM c LEFT JOIN zb ON zb.id = c.branch_id LEFT JOIN f ON f.patient_id = c.patient_id) "
-        f"SELECT {new_id()}, %s, x.b, x.day, x.utc_day, x.a, COUNT(*), SUM(x.bk), SUM(x.ar), SUM(x.sc), "
-        f"COALESCE(SUM(x.tenths), 0) FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day, x.a"
+        f"SELECT {row_id()}, %s, x.b, x.day, x.utc_day, x.a, COUNT(*), SUM(x.bk), SUM(x.ar), SUM(x.sc), "
+        f"COALESCE(SUM(x.tenths), 0) FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day, x.a "
+        "ORDER BY x.day, x.b"  # the (organisation, day, branch) index written in its order
     )
     org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
     params = calls_params + firsts_params + zones_params + (org_id,) + where_params
@@ -115,7 +116,9 @@ def build_admin_facts(
     with transaction.atomic():
         tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(sorted(days) if days is not None else None):
-            old = AdminDayFact.objects.for_org(org)
-            (old.filter(day__in=chunk) if chunk is not None else old).delete()
+            if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
+                clear(org, AdminDayFact)
+            else:
+                AdminDayFact.objects.for_org(org).filter(day__in=chunk).delete()
             written += _insert(org, chunk)
     return written

@@ -2,9 +2,9 @@
 and the day facts' available and booked seconds count the doctors' working windows and the rooms'
 closures as they are now, so an edit of a weekly shift or break, or of a dated exception (a doctor's
 day off or extra hours, a room's closure), changes the days it applies to. Each is recorded as
-ordinary ``FactsChange`` rows of those days (no patient; ``at``: the branch's local noon of the day), in
-the same transaction as the edit, and the incremental update (``changes.apply_changes``) builds the
-days again like any other changed day.
+``FactsChange`` rows of those days (no patient; ``at``: the branch's local noon of the day;
+``was_status``: ``LOAD``, a change of the load only), in the same transaction as the edit, and the
+incremental update (``changes.apply_changes``) builds those days' load again.
 
 The days: a dated exception's date (before and after the edit); a weekly shift's or break's weekday
 (before and after) on every day of the span the facts cover (``DayFact``'s first to last day: the
@@ -27,6 +27,7 @@ from clinicflow.booking.models import ScheduleBreak, ScheduleException, WorkingH
 from clinicflow.core.models import Branch
 
 ORIGINAL = "_facts_original"
+LOAD = "load"  # ``signals.LOAD`` (signals imports this module): the rows' mark of a change of the load
 NOON = dt.time(12)
 Place = tuple[uuid.UUID, Any]  # (branch, date or weekday)
 
@@ -44,7 +45,10 @@ def _record(org_id: uuid.UUID, days: set[tuple[uuid.UUID, dt.date]]) -> None:
     zones = dict(Branch.objects.filter(organization_id=org_id, pk__in=branches).values_list("pk", "timezone"))
     rows = [
         FactsChange(
-            organization_id=org_id, branch_id=b, at=av.local_dt(day, NOON, zoneinfo.ZoneInfo(zones[b]))
+            organization_id=org_id,
+            branch_id=b,
+            at=av.local_dt(day, NOON, zoneinfo.ZoneInfo(zones[b])),
+            was_status=LOAD,  # a change of the load only (``changes.apply_changes`` builds just that)
         )
         for b, day in sorted(days, key=str)
         if b in zones

@@ -21,12 +21,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import connection, transaction
 
 from clinicflow.analytics.owner.capload_models import DAY, CapacityFact
-from clinicflow.analytics.owner.facts_load import BRANCH, EXCEPTIONS, WINDOWS, _local, stage_windows
+from clinicflow.analytics.owner.fact_ids import SEQ_ID
+from clinicflow.analytics.owner.facts_load import (
+    BRANCH,
+    EXCEPTIONS,
+    STAGED,
+    WINDOWS,
+    _local,
+    covered,
+    stage_windows,
+    windows_staged,
+)
 from clinicflow.analytics.owner.facts_span import data_span, runs
 from clinicflow.analytics.owner.factsql import tune
 from clinicflow.analytics.reports.capacity import compute_load
@@ -55,21 +66,14 @@ def _hours(p: str, tz: str) -> str:
     )
 
 
-# a time-ordered id (``core.ids.uuid7``'s layout: milliseconds, version 7, variant, random bits): the
-# statement's rows go to the right edge of the primary key's index, where random ids cost twice the time
-UUID7 = (
-    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' "
-    "|| substr(md5(random()::text), 1, 3) || substr('89ab', 1 + floor(random() * 4)::int, 1) "
-    "|| substr(md5(random()::text), 1, 15))::uuid"
-)
-
-
-def facts_sql() -> str:
+def facts_sql(windows: str = WINDOWS) -> str:
     """``INSERT`` the facts of the local days [%(d0)s, %(d1)s] (UTC bounds around them: %(lo)s, %(hi)s)
-    from ``owner_windows``: the day rows of each doctor and room (durations: the windows are cut at the
-    local midnights already) and the hour rows of each branch (the doctors' windows and their booked
-    parts cut at the local hours: on a day of 24 hours by arithmetic from its midnight, on a day whose
-    offset changes as ``_hours`` cuts)."""
+    from the working windows of ``owner_windows`` (or of ``windows``: every day's, staged once by
+    ``facts_load.windows_staged``; the appointments counted start inside the days' local bounds, the
+    ``lo`` and ``hi`` of ``owner_windows``): the day rows of each doctor and room (durations: the
+    windows are cut at the local midnights already) and the hour rows of each branch (the doctors'
+    windows and their booked parts cut at the local hours: on a day of 24 hours by arithmetic from its
+    midnight, on a day whose offset changes as ``_hours`` cuts)."""
     day0, day1 = _local("e.date::timestamp", "br.tz"), _local("(e.date + 1)::timestamp", "br.tz")
     t0, t1 = _local("e.date + e.start_time", "br.tz"), _local("e.date + e.end_time", "br.tz")
     closed = (
@@ -87,10 +91,13 @@ def facts_sql() -> str:
         {_local("(d.day + 1)::timestamp", "br.tz")} AS m1
       FROM br CROSS JOIN (SELECT g::date AS day
         FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') g) d
+    ), w0 AS (
+      SELECT branch_id, doctor_id, day, ws, we FROM {windows} WHERE day BETWEEN %(d0)s AND %(d1)s
     ), bounds AS (
-      SELECT branch_id, MIN(lo) AS lo, MAX(hi) AS hi FROM {WINDOWS} GROUP BY branch_id
+      SELECT branch_id, MIN(m0) AS lo, MAX(m1) AS hi FROM clock
+      WHERE branch_id IN (SELECT branch_id FROM w0) GROUP BY branch_id
     ), opened AS (
-      SELECT branch_id, day, range_agg(tstzrange(ws, we)) AS m FROM {WINDOWS} GROUP BY branch_id, day
+      SELECT branch_id, day, range_agg(tstzrange(ws, we)) AS m FROM w0 GROUP BY branch_id, day
     ), closures AS (
       SELECT e.room_id, e.date AS day, range_agg({closed}) AS m FROM {EXCEPTIONS} e
       JOIN {ROOM} r ON r.id = e.room_id JOIN br ON br.branch_id = r.branch_id
@@ -98,7 +105,7 @@ def facts_sql() -> str:
         AND (e.start_time IS NULL OR e.end_time IS NULL OR e.end_time >= e.start_time)
       GROUP BY e.room_id, e.date
     ), wins AS (
-      SELECT branch_id, day, doctor_id, tstzrange(ws, we) AS r FROM {WINDOWS}
+      SELECT branch_id, day, doctor_id, tstzrange(ws, we) AS r FROM w0
     ), rooms AS (
       SELECT r.branch_id, o.day, r.id AS room_id, unnest(o.m - COALESCE(c.m, '{{}}'::tstzmultirange)) AS r
       FROM {ROOM} r JOIN opened o ON o.branch_id = r.branch_id
@@ -149,15 +156,17 @@ def facts_sql() -> str:
       FROM parts p {_hours("p.p", "p.tz")}
       WHERE NOT p.plain AND g.h::date BETWEEN %(d0)s AND %(d1)s
     )
-    SELECT {UUID7}, %(org)s, branch_id, day, {DAY}, doctor_id, NULL::uuid, SUM(a), SUM(b)
-    FROM doctors GROUP BY branch_id, day, doctor_id
-    UNION ALL
-    SELECT {UUID7}, %(org)s, branch_id, day, {DAY}, NULL, room_id, SUM(a), SUM(b)
-    FROM room_parts GROUP BY branch_id, day, room_id
-    UNION ALL
-    SELECT {UUID7}, %(org)s, branch_id, day, hour, NULL, NULL,
-      COALESCE(SUM(sec) FILTER (WHERE avail), 0), COALESCE(SUM(sec) FILTER (WHERE NOT avail), 0)
-    FROM cut WHERE sec > 0 GROUP BY branch_id, day, hour
+    SELECT {SEQ_ID}, %(org)s, t.* FROM (
+      SELECT branch_id, day, {DAY} AS hour, doctor_id, NULL::uuid AS room_id, SUM(a), SUM(b)
+      FROM doctors GROUP BY branch_id, day, doctor_id
+      UNION ALL
+      SELECT branch_id, day, {DAY}, NULL, room_id, SUM(a), SUM(b)
+      FROM room_parts GROUP BY branch_id, day, room_id
+      UNION ALL
+      SELECT branch_id, day, hour, NULL, NULL,
+        COALESCE(SUM(sec) FILTER (WHERE avail), 0), COALESCE(SUM(sec) FILTER (WHERE NOT avail), 0)
+      FROM cut WHERE sec > 0 GROUP BY branch_id, day, hour
+    ) t
     """  # nosec B608 # noqa: S608 - names from model meta, values bound
 
 
@@ -222,6 +231,7 @@ def build_capacity_facts(
 ) -> int:
     """The facts of every day of the data (``days`` None) or of these local days; rows written.
     ``sql`` (tests): force the set-based (True) or the Python (False) path."""
+    span = None
     if days is None:
         span = data_span(org)
         if span is None:
@@ -233,18 +243,22 @@ def build_capacity_facts(
     chunks = [piece for d0, d1 in chunks for piece in _pieces(d0, d1)]
     use_sql = connection.vendor == "postgresql" if sql is None else sql
     written = 0
-    with transaction.atomic():
+    # every day: the windows computed once (or by the caller, the full rebuild), each chunk's copied
+    staged = windows_staged(org, span) if use_sql and span is not None else nullcontext()
+    with transaction.atomic(), staged:
         if days is None:
             CapacityFact.objects.for_org(org).delete()
         for d0, d1 in chunks:
             if days is not None:
                 CapacityFact.objects.for_org(org).filter(day__gte=d0, day__lte=d1).delete()
             if use_sql:
-                stage_windows(org, d0, d1)
+                windows = STAGED if covered(org, d0, d1) else WINDOWS  # the staged ones read as they are
+                if windows == WINDOWS:
+                    stage_windows(org, d0, d1)
                 # UTC bounds wide enough for every zone (an index range of a few days' appointments)
                 lo = dt.datetime.combine(d0, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(days=1)
                 hi = dt.datetime.combine(d1, dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=2)
-                written += _run(facts_sql(), {"org": org.pk, "d0": d0, "d1": d1, "lo": lo, "hi": hi})
+                written += _run(facts_sql(windows), {"org": org.pk, "d0": d0, "d1": d1, "lo": lo, "hi": hi})
             else:
                 written += _python(org, d0, d1)
     return written

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from django.db import models
 
-from clinicflow.core.models import TenantModel
+from clinicflow.analytics.models import derived_fk
+from clinicflow.core.models import Organization, TenantModel
 
 DAY = -1  # the ``hour`` of a doctor's or room's row of a day (read when no hour is asked)
 
 
 class CapacityFact(TenantModel):
+    # no database constraint (``derived_fk``): a deferred check per row at COMMIT cost more than the rows
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
     branch_id = models.UUIDField()
     day = models.DateField()  # the branch's local day
     hour = models.SmallIntegerField()  # the branch's local hour (0-23, its doctors'); ``DAY``: a day's

@@ -32,34 +32,37 @@ from clinicflow.analytics.owner.chan_models import (
     PREDICTED,
     ChanFirstFact,
 )
-from clinicflow.analytics.owner.facts_firsts import UUID7
+from clinicflow.analytics.owner.fact_clear import row_id
+from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
+    EVER,
     Scope,
     age_band,
     bounds,
     execute,
     local_date,
-    new_id,
     qs_sql,
     scope_days,
     scope_filter,
     zones_sql,
 )
+from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.grouped import signed_cents
-from clinicflow.analytics.reports.acquisition.first_patients import credited_sql
+from clinicflow.analytics.reports.acquisition.first_patients import credited_sql, first_visit_times
 from clinicflow.analytics.reports.profile import BANDS, UNKNOWN_AGE
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Organization
 from clinicflow.patients.models import Patient, PatientPrediction
 
 STAGED = "owner_chan_fb"  # a temporary table: the credited statement runs once per build
+CELLS = "owner_chan_cells"  # the staged rows' cells: one row per ``g``
 COLUMNS = "p, model, ch, camp, den, b, part, booked, arrived, tz, org, day, utc_day"
-KEY = "org, b, day, utc_day, part, model, ch, camp, den"
-S_KEY = ", ".join(f"s.{k}" for k in KEY.split(", "))
+CELL = "org, b, day, utc_day, part, model, ch, camp, den"  # a fact's key but its kind's own columns
+C_CELL = ", ".join(f"c.{k}" for k in CELL.split(", "))
 TABLE = ChanFirstFact._meta.db_table
 # rows written in the order of the (organisation, day, branch) index, with time-ordered ids
 # (PostgreSQL): each index is written a page after another, not a row on a random page each
-ORDER = " ORDER BY 4, 3"
+ORDER = " ORDER BY c.day, c.b"
 INSERT = (
     f"INSERT INTO {TABLE} (id, organization_id, branch_id, day, utc_day, part, model, channel_id, "
     "campaign_id, den, kind, currency, paid_day, paid_utc, booked, arrived, cents, until, sex, band) "
@@ -67,14 +70,60 @@ INSERT = (
 
 
 def _id() -> str:
-    return UUID7 if connection.vendor == "postgresql" else new_id()
+    return row_id()
 
 
-def stage(org: Organization, days: Scope, patients: Any) -> None:
-    """The credited first visits of the scope's days into the temporary table ``STAGED``: per first
-    visit, model, credited touch and branch counting it, the patient ``p``, ``model``, channel ``ch``,
-    campaign ``camp``, ``den``, branch ``b`` (zone ``tz``, organisation ``org``), ``part``, flags
-    ``booked`` and ``arrived`` (0/1), the local ``day`` and the UTC day ``utc_day``."""
+def _flag(q: Q) -> Case:
+    return Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _drop(*tables: str) -> None:
+    for table in tables:
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        execute(f"DROP TABLE IF EXISTS {table}", ())
+
+
+def _credited_of_staged(org: Organization) -> tuple[str, tuple[Any, ...]] | None:
+    """The full rebuild's credited statement on the first visits it staged (``facts_firsts``:
+    ``owner_firsts`` holds every patient's ``first_visit_times``), not grouped from the appointments
+    again; None when not staged so (or the statement's first CTE is not the first visit times)."""
+    if not staged_for_all(org):
+        return None
+    credited, params = credited_sql(org=org, start=EVER[0], end=EVER[1], branch=None, model=FACT_MODELS)
+    times, times_params = qs_sql(first_visit_times(org=org))
+    prefix = f"firsts AS ({times})"
+    if not credited.startswith(prefix) or params[: len(times_params)] != times_params:
+        return None
+    firsts = f"firsts AS (SELECT patient_id, booked_at, arrived_at FROM {FIRSTS})"  # nosec B608 # noqa: S608 - a constant name
+    return firsts + credited[len(prefix) :], params[len(times_params) :]
+
+
+def _branches_sql(org: Organization, days: Scope, patients: Any) -> tuple[str, tuple[Any, ...]]:
+    """CTEs ``credited`` (the first visits and their credit) and ``x``: per first visit ``n`` and branch
+    ``b`` with an appointment at that moment, the flags ``booked``, ``arrived`` and ``part``."""
+    staged = _credited_of_staged(org) if days is None and patients is None else None
+    if staged is not None:
+        # the full rebuild: each first visit's branches are its patient's ``FirstVisitFact`` rows
+        # (rewritten by the staging): ``booked`` where an appointment is at the booked first visit's
+        # moment, ``arrived`` where one that happened is at the first visit that happened's
+        credited, params = staged
+        fvf, fvf_params = qs_sql(
+            FirstVisitFact.objects.for_org(org)
+            .filter(Q(booked=True) | Q(arrived=True))
+            .order_by()
+            .values("patient_id", "branch_id", h=_flag(Q(arrived=True)), bk=_flag(Q(booked=True)))
+        )
+        x = (
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            f"v AS ({fvf}), "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+            "x0 AS (SELECT fv.n, v.branch_id AS b, fv.booked, fv.arrived * v.h AS arrived FROM fv "
+            "JOIN v ON v.patient_id = fv.p "
+            "AND ((fv.booked = 1 AND v.bk = 1) OR (fv.booked = 0 AND v.h = 1))), "
+            "x AS (SELECT x0.*, CASE WHEN ROW_NUMBER() OVER "
+            f"(PARTITION BY x0.n ORDER BY x0.arrived DESC, x0.b) = 1 THEN {BOTH} ELSE {BRANCH_ONLY} END "
+            "AS part FROM x0)"
+        )
+        return f"{credited}, {x}", params + fvf_params
     start, end = bounds(scope_days(days))
     credited, params = credited_sql(
         org=org, start=start, end=end, branch=None, model=FACT_MODELS, patients=patients
@@ -87,39 +136,54 @@ def stage(org: Organization, days: Scope, patients: Any) -> None:
             "patient_id",
             "start_at",
             "branch_id",
-            h=Case(When(status__in=HAPPENED, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            h=_flag(Q(status__in=HAPPENED)),
         )
     )
+    # per first visit and branch with an appointment at that moment: the visit booked there, arrived
+    # there when a visit that happened is; the chain counts it on the first such branch (part 0)
+    x = (
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        f"ap AS ({ap_sql}), "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        "x AS (SELECT fv.n, ap.branch_id AS b, fv.booked, fv.arrived * MAX(ap.h) AS arrived, "
+        f"CASE WHEN ROW_NUMBER() OVER (PARTITION BY fv.n ORDER BY MAX(ap.h) DESC, ap.branch_id) = 1 "
+        f"THEN {BOTH} ELSE {BRANCH_ONLY} END AS part "
+        "FROM fv JOIN ap ON ap.patient_id = fv.p AND ap.start_at = fv.at "
+        "GROUP BY fv.n, ap.branch_id, fv.booked, fv.arrived)"
+    )
+    return f"{credited}, {x}", params + ap_params
+
+
+def stage(org: Organization, days: Scope, patients: Any) -> None:
+    """The credited first visits of the scope's days into the temporary table ``STAGED``: per first
+    visit, model, credited touch and branch counting it, the patient ``p``, ``model``, channel ``ch``,
+    campaign ``camp``, ``den``, branch ``b`` (zone ``tz``, organisation ``org``), ``part``, flags
+    ``booked`` and ``arrived`` (0/1), the local ``day``, the UTC day ``utc_day`` and the number ``g``
+    of its cell (``CELL``: the facts are grouped by it, their key read back from ``CELLS``)."""
+    branches, params = _branches_sql(org, days, patients)
     zb_sql, zb_params = zones_sql(org)
     where, where_params = scope_filter("y.b", "y.day", days)
     day, utc_day = local_date("c.at", "zb.tz"), local_date("c.at", "'UTC'")
     sql = (
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        f"CREATE TEMPORARY TABLE {STAGED} AS WITH {credited}, ap AS ({ap_sql}), zb AS ({zb_sql}), "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        # per first visit and branch with an appointment at that moment: the visit booked there, arrived
-        # there when a visit that happened is; the chain counts it on the first such branch (part 0)
-        "x AS (SELECT fv.n, ap.branch_id AS b, fv.booked, fv.arrived * MAX(ap.h) AS arrived, "
-        f"CASE WHEN ROW_NUMBER() OVER (PARTITION BY fv.n ORDER BY MAX(ap.h) DESC, ap.branch_id) = 1 "
-        f"THEN {BOTH} ELSE {BRANCH_ONLY} END AS part "
-        "FROM fv JOIN ap ON ap.patient_id = fv.p AND ap.start_at = fv.at "
-        "GROUP BY fv.n, ap.branch_id, fv.booked, fv.arrived), "
+        f"CREATE TEMPORARY TABLE {STAGED} AS WITH {branches}, zb AS ({zb_sql}), "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "y AS (SELECT c.p, c.model, c.ch, c.camp, c.den, x.b, x.part, x.booked, x.arrived, zb.tz, zb.org, "
         f"{day} AS day, {utc_day} AS utc_day "
         "FROM credited c JOIN x ON x.n = c.n JOIN zb ON zb.id = x.b WHERE x.booked + x.arrived > 0) "
-        f"SELECT {COLUMNS} FROM y WHERE 1 = 1{where}"  # nosec B608
+        f"SELECT {COLUMNS}, DENSE_RANK() OVER (ORDER BY {CELL}) AS g FROM y WHERE 1 = 1{where}"  # nosec B608
     )
+    _drop(STAGED, CELLS)
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    execute(f"DROP TABLE IF EXISTS {STAGED}", ())
+    execute(sql, params + zb_params + where_params)
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    execute(sql, params + ap_params + zb_params + where_params)
+    execute(f"CREATE TEMPORARY TABLE {CELLS} AS SELECT DISTINCT g, {CELL}, tz FROM {STAGED}", ())  # nosec B608 # noqa: S608 - constants only
     if connection.vendor == "postgresql":
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        execute(f"ANALYZE {STAGED}", ())
+        for table in (STAGED, CELLS):
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            execute(f"ANALYZE {table}", ())
 
 
 def drop_stage() -> None:
-    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    execute(f"DROP TABLE IF EXISTS {STAGED}", ())
+    _drop(STAGED, CELLS)
 
 
 def _payments_sql(org: Organization, patients: Any) -> tuple[str, tuple[Any, ...]]:
@@ -131,8 +195,9 @@ def _payments_sql(org: Organization, patients: Any) -> tuple[str, tuple[Any, ...
 
 def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
     """The facts of the staged first visits (``stage`` ran): their counts, their payments per local and
-    UTC day paid, before the stored predictions' ``cutoff`` (None: there are none) and their stored
-    predictions; returns the rows written."""
+    UTC day paid and before the stored predictions' ``cutoff`` (None: there are none; the payments read
+    once for both), and their stored predictions; returns the rows written. Each is grouped by the
+    staged cell number ``g`` and its key read back from ``CELLS``."""
     people_qs = Patient.objects.for_org(org).order_by()
     if patients is not None:  # only the scope's patients (not every card of the organisation)
         people_qs = people_qs.filter(id__in=patients)
@@ -140,39 +205,36 @@ def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
     band = age_band("pt.birth_date", "s.day", BANDS, UNKNOWN_AGE)
     n = execute(
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        f"{INSERT}WITH pt AS ({people}), x AS (SELECT {S_KEY}, s.booked, s.arrived, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"COALESCE(pt.sex, '') AS sex, {band} AS band FROM {STAGED} s JOIN pt ON pt.id = s.p) "
-        f"SELECT {_id()}, {KEY}, {COUNTS}, '', NULL, NULL, SUM(booked), SUM(arrived), 0, NULL, sex, band "
-        f"FROM x GROUP BY {KEY}, sex, band{ORDER}",
+        f"{INSERT}WITH pt AS ({people}), x AS (SELECT s.g, s.booked, s.arrived, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        f"COALESCE(pt.sex, '') AS sex, {band} AS band FROM {STAGED} s JOIN pt ON pt.id = s.p), "
+        "y AS (SELECT g, sex, band, SUM(booked) AS booked, SUM(arrived) AS arrived FROM x "
+        f"GROUP BY g, sex, band) SELECT {_id()}, {C_CELL}, {COUNTS}, '', NULL, NULL, y.booked, y.arrived, "
+        f"0, NULL, y.sex, y.band FROM y JOIN {CELLS} c ON c.g = y.g{ORDER}",
         people_params,
     )
     pay_sql, pay_params = _payments_sql(org, patients)
-    paid_day, paid_utc = local_date("pay.paid_at", "s.tz"), local_date("pay.paid_at", "'UTC'")
-    fb = f"(SELECT {COLUMNS} FROM {STAGED} WHERE arrived = 1) s"  # nosec B608 # noqa: S608 - constants only
+    paid_day, paid_utc = local_date("fp.paid_at", "fp.tz"), local_date("fp.paid_at", "'UTC'")
+    fb = f"(SELECT g, p, tz FROM {STAGED} WHERE arrived = 1) s"  # nosec B608 # noqa: S608 - constants only
+    before: str = ""
+    before_params: tuple[Any, ...] = ()
+    if cutoff is not None:  # the first patients' revenue before the predictions' cut-off
+        before = (
+            f" UNION ALL SELECT g, {BEFORE_CUTOFF}, currency, NULL, NULL, SUM(c) FROM fp "  # nosec B608 # noqa: S608 - constants only
+            "WHERE paid_at < %s GROUP BY g, currency"
+        )
+        before_params = (connection.ops.adapt_datetimefield_value(cutoff),)
     n += execute(
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        f"{INSERT}WITH pay AS ({pay_sql}), x AS (SELECT s.org, s.b, s.day, s.utc_day, s.part, s.model, s.ch, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"s.camp, s.den, pay.currency, {paid_day} AS paid_day, {paid_utc} AS paid_utc, pay.c "
-        f"FROM {fb} JOIN pay ON pay.patient_id = s.p) "
-        f"SELECT {_id()}, {KEY}, {PAID}, currency, paid_day, paid_utc, 0, 0, SUM(c), NULL, '', '' FROM x "
-        f"GROUP BY {KEY}, currency, paid_day, paid_utc{ORDER}",
-        pay_params,
+        f"{INSERT}WITH pay AS ({pay_sql}), fp AS (SELECT s.g, s.tz, pay.currency, pay.paid_at, pay.c "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        f"FROM {fb} JOIN pay ON pay.patient_id = s.p), "
+        f"y AS (SELECT g, {PAID} AS kind, currency, {paid_day} AS paid_day, {paid_utc} AS paid_utc, "
+        f"SUM(c) AS c FROM fp GROUP BY g, currency, {paid_day}, {paid_utc}{before}) "
+        f"SELECT {_id()}, {C_CELL}, y.kind, y.currency, y.paid_day, y.paid_utc, 0, 0, y.c, NULL, '', '' "
+        f"FROM y JOIN {CELLS} c ON c.g = y.g{ORDER}",
+        pay_params + before_params,
     )
     if cutoff is None:  # no stored predictions: no lifetime value to show
         return n
-    before, before_params = qs_sql(
-        Payment.objects.for_org(org)
-        .filter(Q(paid_at__lt=cutoff), *(() if patients is None else (Q(patient_id__in=patients),)))
-        .order_by()
-        .values("patient_id", "currency", c=signed_cents())
-    )
-    n += execute(
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        f"{INSERT}WITH pay AS ({before}) SELECT {_id()}, s.org, s.b, s.day, s.utc_day, s.part, s.model, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"s.ch, s.camp, s.den, {BEFORE_CUTOFF}, pay.currency, NULL, NULL, 0, 0, SUM(pay.c), NULL, '', '' "
-        f"FROM {fb} JOIN pay ON pay.patient_id = s.p GROUP BY {S_KEY}, pay.currency{ORDER}",
-        before_params,
-    )
     preds = PatientPrediction.objects.for_org(org).order_by()
     if patients is not None:
         preds = preds.filter(patient_id__in=patients)
@@ -186,9 +248,10 @@ def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
     )
     n += execute(
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        f"{INSERT}WITH pred AS ({pred_sql}) SELECT {_id()}, s.org, s.b, s.day, s.utc_day, s.part, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"s.model, s.ch, s.camp, s.den, {PREDICTED}, pred.cur, NULL, NULL, COUNT(*), 0, SUM(pred.v), "
-        f"MAX(pred.u), '', '' FROM {fb} JOIN pred ON pred.p = s.p GROUP BY {S_KEY}, pred.cur{ORDER}",
+        f"{INSERT}WITH pred AS ({pred_sql}), y AS (SELECT s.g, pred.cur, COUNT(*) AS n, SUM(pred.v) AS v, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        f"MAX(pred.u) AS u FROM {fb} JOIN pred ON pred.p = s.p GROUP BY s.g, pred.cur) "
+        f"SELECT {_id()}, {C_CELL}, {PREDICTED}, y.cur, NULL, NULL, y.n, 0, y.v, y.u, '', '' "
+        f"FROM y JOIN {CELLS} c ON c.g = y.g{ORDER}",
         pred_params,
     )
     return n

@@ -9,7 +9,10 @@ their first visit that happened and of their first booked visit, before the chan
 first-visit counts and the funnel's later steps are counted there: only those counts are built again
 on such a day, for all of them in one pass, ``facts.build_first_visits``); when the first visit moved, the
 days of the patient's payments (their first-visit revenue flag); after a merge, every day of the kept
-card's history (the duplicate's rows moved onto it in bulk)."""
+card's history (the duplicate's rows moved onto it in bulk); for a marker (``signals.SPAN``: a doctor's
+link to a branch, a room's activation; ``signals.CLOCK``: a branch's time zone or activation) every day
+of the facts' span, and for ``CLOCK`` the patients whose first visits are counted at the branch (their
+first visits move to new local days)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max, Min
@@ -26,14 +29,16 @@ from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner import facts_firsts
 from clinicflow.analytics.owner.admin_facts import build_admin_facts
+from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.facts import Clock, build_first_visits, patient_days
 from clinicflow.analytics.owner.facts_span import data_span
-from clinicflow.analytics.owner.rebuild_days import build_days
-from clinicflow.analytics.owner.signals import MERGED
+from clinicflow.analytics.owner.first_models import FirstVisitFact
+from clinicflow.analytics.owner.rebuild_days import build_days, build_load_days
+from clinicflow.analytics.owner.signals import CLOCK, LOAD, MARKERS, MERGED
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
 from clinicflow.analytics.owner.value_facts import refresh_value_facts
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.models import Branch, Organization
+from clinicflow.core.models import Organization
 
 BATCH = 5000
 Moment = tuple[dt.datetime, uuid.UUID | None]  # start, branch
@@ -74,6 +79,8 @@ class Affected:
     # deleted, moved or now (not) happened, or a change not of an appointment (a payment, the card);
     # a status changed within its kind (arrived -> done) or back to what it was changes none of them
     touched: set[uuid.UUID]
+    # the days (of ``days``) whose only changes are of the load (``signals.LOAD``)
+    load: set[dt.date] = field(default_factory=set)
 
 
 def _touched(
@@ -96,15 +103,43 @@ def _touched(
     return out
 
 
+def _marked(org: Organization, changes: list[FactsChange]) -> tuple[set[dt.date], set[uuid.UUID]]:
+    """The days and patients of the markers: every day of the span; the patients whose first visits
+    are counted at a branch whose clock changed."""
+    marks = [c for c in changes if c.was_status in MARKERS]
+    if not marks:
+        return set(), set()
+    span = data_span(org)
+    days = {span[0] + dt.timedelta(days=i) for i in range((span[1] - span[0]).days + 1)} if span else set()
+    clocks = {c.branch_id for c in marks if c.was_status == CLOCK and c.branch_id is not None}
+    patients = set(
+        FirstVisitFact.objects.for_org(org)
+        .filter(branch_id__in=clocks)
+        .order_by()
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    return days, patients
+
+
 def _affected(org: Organization, changes: list[FactsChange]) -> Affected:
     """``affected_days`` and the patients whose facts of other days follow them."""
     clock = Clock(org)
-    days = {clock.day(c.branch_id, c.at) for c in changes}
+    load = {clock.day(c.branch_id, c.at) for c in changes if c.was_status == LOAD}
+    found = _affected_others(org, clock, [c for c in changes if c.was_status != LOAD])
+    return Affected(found.days | load, found.firsts - load, found.refirsted, found.touched, load - found.days)
+
+
+def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]) -> Affected:
+    """``_affected`` of the changes not of the load only."""
+    days, moved_clock = _marked(org, changes)
+    changes = [c for c in changes if c.was_status not in MARKERS]
+    days |= {clock.day(c.branch_id, c.at) for c in changes}
     firsts: set[dt.date] = set()
     refirsted: set[uuid.UUID] = set()
     patients = {c.patient_id for c in changes if c.patient_id is not None}
     if not patients:
-        return Affected(days, firsts, refirsted, set())
+        return Affected(days, firsts, set(), moved_clock)
     # the first record of each changed appointment holds what it was before this batch
     original: dict[uuid.UUID, FactsChange] = {}
     for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
@@ -152,7 +187,8 @@ def _affected(org: Organization, changes: list[FactsChange]) -> Affected:
             .values_list("branch_id", "paid_at")
         }
     by_pk = {pk: (at, status, branch) for rows in current.values() for pk, at, status, branch in rows}
-    return Affected(days, firsts - days, refirsted, _touched(changes, original, by_pk))
+    touched = _touched(changes, original, by_pk) | moved_clock
+    return Affected(days, firsts - days, refirsted, touched)
 
 
 def _span_growth(org: Organization) -> set[dt.date]:
@@ -179,7 +215,9 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         if not changes:
             return Applied(changes=0, days=0)
         found = _affected(org, changes)
-        days, firsts = found.days | _span_growth(org), found.firsts
+        growth = _span_growth(org)
+        load = found.load - growth  # the load's days only (working hours ...): their load again
+        days, firsts = (found.days | growth) - load, found.firsts
         firsts -= days
         cells: set[tuple[uuid.UUID, dt.date]] | None = None
         if facts_firsts.supported():
@@ -199,6 +237,9 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         # visits moved (their calls' flags; every other call of a day not built kept its flags)
         build_admin_facts(org, days, found.refirsted)
         build_traffic_facts(org, days)  # the channels' sessions, leads and calls (#17)
+        if load:  # the day facts (their load) and capacity facts of the load's days only
+            written += build_load_days(org, load)
+            build_capacity_facts(org, load)
         FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
     return Applied(changes=len(changes), days=written)
 
@@ -206,20 +247,19 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
 def _apply_sql(
     org: Organization, touched: set[uuid.UUID], days: set[dt.date]
 ) -> tuple[int, set[tuple[uuid.UUID, dt.date]]]:
-    """On PostgreSQL: the touched patients' ``FirstVisitFact`` rows rewritten from the raw tables first
-    (a patient whose only appointment of a day was deleted leaves no row behind there), then the
-    ``days`` built again in full, then the first-visit counts of the other (branch, day) pairs those
-    patients were on before and are on now counted again from the rows (every other patient's rows are
-    current); returns the number of days and pairs written, and the (branch, day) cells whose channel
-    and cohort facts to build again: those pairs and every branch's cell of the ``days``."""
+    """On PostgreSQL: the ``days`` built again in full (``build_days``), the touched patients staged
+    with the days' own (one staging: their ``FirstVisitFact`` rows rewritten from the raw tables before
+    the days' counts read them; a patient whose only appointment of a day was deleted leaves no row
+    behind there), then the first-visit counts of the other (branch, day) pairs those patients were on
+    before and are on now counted again from the rows (every other patient's rows are current); returns
+    the number of days and pairs written, and those pairs: the (branch, day) cells whose channel and
+    cohort facts to build again (those facts count each first patient on the cell of their first visit,
+    from their own rows only: a day's other changes, of no patient or of untouched ones, and the days of
+    a marker change none of them)."""
     patients = sorted(touched, key=str)
-    pairs: set[tuple[uuid.UUID, dt.date]] = set()
+    pairs = facts_firsts.first_visit_pairs(org, patients) if patients else set()
+    build_days(org, days, patients)
     if patients:
-        pairs = facts_firsts.first_visit_pairs(org, patients)
-        scope = "SELECT unnest(%(patients)s::uuid[])"
-        with facts_firsts.staged(org, Clock(org).zones, scope, {"patients": patients}):
-            pairs |= facts_firsts.first_visit_pairs(org, patients)
-    build_days(org, days)
+        pairs |= facts_firsts.first_visit_pairs(org, patients)
     written = len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])
-    branches = list(Branch.objects.for_org(org).values_list("pk", flat=True))
-    return written, pairs | {(b, d) for d in days for b in branches}
+    return written, pairs

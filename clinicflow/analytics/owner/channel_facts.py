@@ -22,6 +22,7 @@ from django.db.models import Max
 
 from clinicflow.analytics.owner.chan_facts import drop_stage, insert_facts, stage
 from clinicflow.analytics.owner.chan_models import ChanFirstFact
+from clinicflow.analytics.owner.fact_clear import bound, clear
 from clinicflow.analytics.owner.factsql import (
     Cells,
     Scope,
@@ -75,11 +76,13 @@ def build_channel_facts(
                 return 0
             # in parts: the staged statement and the inserts bind the patients up to four times each,
             # within PostgreSQL's 65,535 parameters; every read sums a cell's rows (``chan_reads``)
-            return sum(_build(org, cells, firsts[i : i + PART]) for i in range(0, len(firsts), PART))
+            return sum(_build(org, cells, bound(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
         for chunk in day_chunks(list(days) if days is not None else None):
-            for model in TABLES:
-                qs = model.objects.for_org(org)
-                (qs.filter(day__in=chunk) if chunk is not None else qs).delete()
+            if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
+                clear(org, *TABLES)
+            else:
+                for model in TABLES:
+                    model.objects.for_org(org).filter(day__in=chunk).delete()
             patients = None
             if chunk is not None:
                 patients = (

@@ -20,6 +20,8 @@ from django.db.models import Count, Min, Q, Sum
 
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
+from clinicflow.analytics.owner.fact_clear import bound, clear, row_id
+from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     Cells,
     Scope,
@@ -30,7 +32,6 @@ from clinicflow.analytics.owner.factsql import (
     local_date,
     month_number,
     near,
-    new_id,
     qs_sql,
     scope_filter,
     tune,
@@ -42,9 +43,15 @@ from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 
 TABLES = (CohortFact, FirstDoctorFact)
+# the first patients' first visit that happened and their visits that happened, as staged by the full
+# rebuild (``facts_firsts.staged_for_all``: ``arrived_at`` is ``first_visit_times``', ``visits`` counts)
+STAGED_FIRSTS = f"SELECT patient_id, arrived_at AS at, visits AS n FROM {FIRSTS} WHERE arrived_at IS NOT NULL"  # nosec B608 # noqa: S608 - a constant name
 
 
 STAGE = "owner_cohort_firsts"
+# rows written in the order of the (organisation, day, branch) index, with time-ordered ids
+# (``fact_clear``): each index is written a page after another, not a row on a random page each
+ORDER = " ORDER BY c.day, c.b"  # the cells' (``_cohorts``)
 PART = 15_000  # patients per statement of the incremental update
 
 
@@ -58,13 +65,18 @@ def _stage(org: Organization, days: Scope, patients: Any) -> None:
     both read (the patients' visits grouped once, not once per fact): per first patient and branch
     counting them, patient ``p``, first visit ``at``, branch ``b`` (zone ``tz``, organisation ``org``),
     local ``day`` and its month ``cm``, the doctor of the first visit ``doctor`` (the least id of the
-    branch's visits at that moment) and the patient's visits that happened ``n``."""
+    branch's visits at that moment), the patient's visits that happened ``n`` and the number ``g`` of
+    the (organisation, branch, day) cell (the cohort facts group by it: a narrow key)."""
     happened = _happened(org, patients)
     firsts_sql, params = qs_sql(
         happened.values("patient_id")
         .annotate(at=Min("start_at"), n=Count("id"))
         .values("patient_id", "at", "n")
     )
+    if days is None and patients is None and staged_for_all(org):
+        # the full rebuild staged every patient's first visit that happened and their visits that
+        # happened (``facts_firsts``): not grouped from the appointments again
+        firsts_sql, params = STAGED_FIRSTS, ()
     aph_sql, aph_params = qs_sql(happened.values("patient_id", "start_at", "branch_id", "doctor_id"))
     zb_sql, zb_params = zones_sql(org)
     day = local_date("y1.at", "y1.tz")
@@ -78,8 +90,8 @@ def _stage(org: Organization, days: Scope, patients: Any) -> None:
         "y1 AS (SELECT y0.*, ROW_NUMBER() OVER (PARTITION BY y0.p, y0.b ORDER BY y0.doctor) AS rn FROM y0), "
         f"y AS (SELECT y1.p, y1.at, y1.n, y1.b, y1.doctor, y1.tz, y1.org, {day} AS day FROM y1 "
         "WHERE y1.rn = 1) "
-        f"SELECT y.p, y.at, y.n, y.b, y.doctor, y.tz, y.org, y.day, {month_number('y.day')} AS cm "
-        f"FROM y WHERE 1 = 1{where}"
+        f"SELECT y.p, y.at, y.n, y.b, y.doctor, y.tz, y.org, y.day, {month_number('y.day')} AS cm, "
+        f"DENSE_RANK() OVER (ORDER BY y.org, y.b, y.day) AS g FROM y WHERE 1 = 1{where}"
     )
     with connection.cursor() as cur:
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
@@ -117,20 +129,23 @@ def _cohorts(org: Organization, patients: Any) -> int:
     visit_month = month_number(local_date("aph.start_at", "fa.tz"))
     pay_month = month_number(local_date("pay.paid_at", "fa.tz"))
     table = CohortFact._meta.db_table
-    i = new_id()
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, cohort, k, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, active, cents) "
-        f"WITH fa AS (SELECT * FROM {STAGE}), aph AS ({aph_sql}), pay AS ({pay_sql}), "
-        f"v AS (SELECT DISTINCT fa.p, fa.org, fa.b, fa.day, fa.cm, {visit_month} - fa.cm AS k "
+        f"WITH fa AS (SELECT p, g, tz, cm FROM {STAGE}), "
+        f"cells AS (SELECT DISTINCT g, org, b, day, cm FROM {STAGE}), "
+        f"aph AS ({aph_sql}), pay AS ({pay_sql}), "
+        f"v AS (SELECT DISTINCT fa.p, fa.g, {visit_month} - fa.cm AS k "
         "FROM fa JOIN aph ON aph.patient_id = fa.p), "
-        f"r AS (SELECT fa.org, fa.b, fa.day, fa.cm, {pay_month} - fa.cm AS k, pay.currency, pay.c "
-        "FROM fa JOIN pay ON pay.patient_id = fa.p) "
-        f"SELECT {i}, org, b, day, cm, 0, '', COUNT(*), 0, 0 FROM fa GROUP BY org, b, day, cm "
-        f"UNION ALL SELECT {i}, org, b, day, cm, k, '', 0, COUNT(*), 0 FROM v WHERE k >= 1 "
-        "GROUP BY org, b, day, cm, k "
-        f"UNION ALL SELECT {i}, org, b, day, cm, CASE WHEN k < 0 THEN 0 ELSE k END, currency, 0, 0, SUM(c) "
-        "FROM r GROUP BY org, b, day, cm, CASE WHEN k < 0 THEN 0 ELSE k END, currency"
+        f"r AS (SELECT fa.g, {pay_month} - fa.cm AS k, pay.currency, pay.c "
+        "FROM fa JOIN pay ON pay.patient_id = fa.p), "
+        "u AS (SELECT g, 0 AS k, '' AS currency, COUNT(*) AS patients, 0 AS active, 0 AS cents "
+        "FROM fa GROUP BY g "
+        "UNION ALL SELECT g, k, '', 0, COUNT(*), 0 FROM v WHERE k >= 1 GROUP BY g, k "
+        "UNION ALL SELECT g, CASE WHEN k < 0 THEN 0 ELSE k END, currency, 0, 0, SUM(c) "
+        "FROM r GROUP BY g, CASE WHEN k < 0 THEN 0 ELSE k END, currency) "
+        f"SELECT {row_id()}, c.org, c.b, c.day, c.cm, u.k, u.currency, u.patients, u.active, u.cents "
+        f"FROM u JOIN cells c ON c.g = u.g{ORDER}"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
     return execute(sql, aph_params + pay_params)
@@ -139,15 +154,15 @@ def _cohorts(org: Organization, patients: Any) -> int:
 def _doctors(org: Organization, patients: Any) -> int:
     pay_sql, pay_params = _pays(org, patients, per_patient=True)
     table = FirstDoctorFact._meta.db_table
-    i = new_id()
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, doctor_id, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, visits, cents) "
-        f"WITH d AS (SELECT * FROM {STAGE}), pay AS ({pay_sql}) "
-        f"SELECT {i}, d.org, d.b, d.day, d.doctor, '', COUNT(*), SUM(d.n), 0 FROM d "
-        "GROUP BY d.org, d.b, d.day, d.doctor "
-        f"UNION ALL SELECT {i}, d.org, d.b, d.day, d.doctor, pay.currency, 0, 0, SUM(pay.c) FROM d "
-        "JOIN pay ON pay.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor, pay.currency"
+        f"WITH d AS (SELECT * FROM {STAGE}), pay AS ({pay_sql}) SELECT {row_id()}, u.* FROM ("
+        "SELECT d.org, d.b, d.day, d.doctor, '' AS currency, COUNT(*) AS patients, SUM(d.n) AS visits, "
+        "0 AS cents FROM d GROUP BY d.org, d.b, d.day, d.doctor "
+        "UNION ALL SELECT d.org, d.b, d.day, d.doctor, pay.currency, 0, 0, SUM(pay.c) FROM d "
+        f"JOIN pay ON pay.patient_id = d.p GROUP BY d.org, d.b, d.day, d.doctor, pay.currency) u "
+        "ORDER BY u.day, u.b"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
     return execute(sql, pay_params)
@@ -179,11 +194,13 @@ def build_cohort_facts(
                 return 0
             # in parts: each statement binds its patients twice, within PostgreSQL's 65,535
             # parameters; a cell's rows then come in parts, which the reads sum like any rows
-            return sum(_build(org, cells, firsts[i : i + PART]) for i in range(0, len(firsts), PART))
+            return sum(_build(org, cells, bound(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
         for chunk in day_chunks(list(days) if days is not None else None):
-            for model in TABLES:
-                qs = model.objects.for_org(org)
-                (qs.filter(day__in=chunk) if chunk is not None else qs).delete()
+            if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
+                clear(org, *TABLES)
+            else:
+                for model in TABLES:
+                    model.objects.for_org(org).filter(day__in=chunk).delete()
             patients = None
             if chunk is not None:
                 patients = (

@@ -17,6 +17,7 @@ from clinicflow.analytics.owner.score_facts import build_score_facts
 from clinicflow.analytics.owner.split_facts import build_revenue_split
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
 from clinicflow.analytics.owner.value_facts import build_value_facts
+from clinicflow.analytics.pricing.return_facts import build_return_facts
 from clinicflow.core.models import Organization
 
 
@@ -36,6 +37,7 @@ def build_owner_facts(
             + build_revenue_split(org, days)
             + build_capacity_facts(org, days)  # the capacity report's load (#17, ``capload_facts``)
             + build_score_facts(org, days)  # the scorecards' and balanced doctor's (#17, ``score_facts``)
+            + build_return_facts(org, days)  # the what-if planner's return visits (#18, ``return_facts``)
         )
     scope = Cells(pairs=tuple(sorted(set(cells), key=str)))
     return (
@@ -44,6 +46,7 @@ def build_owner_facts(
         + build_revenue_split(org, days)
         + build_capacity_facts(org, days)
         + build_score_facts(org, days)
+        + build_return_facts(org, days)
     )
 
 

@@ -19,6 +19,8 @@ from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact
 from clinicflow.analytics.owner.facts_load import WINDOWS
 from clinicflow.analytics.owner.facts_more import FIRST_COUNTS, FUNNEL, RETURN_DAYS
+from clinicflow.analytics.owner.facts_write import NEW_ROWS, replace_rows
+from clinicflow.analytics.owner.facts_write import UUID7 as UUID7  # re-exported (``chan_facts``)
 from clinicflow.analytics.owner.factsql import TUNED
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, Payment
@@ -27,18 +29,14 @@ from clinicflow.feedback.models import PROMOTER_MIN, SurveyAnswer
 from clinicflow.patients.models import Patient, Source
 
 FIRSTS = "owner_firsts"
+VISIT_COLS = ("patient_id", "branch_id", "day", "booked", "arrived", *FUNNEL)
+MOMENTS = "owner_first_moments"  # ``stage_firsts``' pass over the appointments
 APPT = Appointment._meta.db_table
 PAY = Payment._meta.db_table
 ANSWER = SurveyAnswer._meta.db_table
 PATIENT = Patient._meta.db_table
 DAYS = DayFact._meta.db_table
 VISITS = FirstVisitFact._meta.db_table
-# a time-ordered id (the ``core.ids.uuid7`` layout: 48 bits of Unix milliseconds, version 7)
-UUID7 = (
-    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
-    "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
-    "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"
-)
 
 
 def supported() -> bool:
@@ -63,7 +61,7 @@ def _zones(zones: dict[uuid.UUID, Any]) -> tuple[str, dict[str, Any]]:
     for i, (pk, tz) in enumerate(zones.items()):
         rows.append(f"(%(zb{i})s::uuid, %(zt{i})s::text)")
         params[f"zb{i}"], params[f"zt{i}"] = pk, str(tz.key)
-    return f"zones(branch_id, tz) AS (VALUES {', '.join(rows)})", params
+    return f"zones(branch_id, tz) AS NOT MATERIALIZED (VALUES {', '.join(rows)})", params
 
 
 def _day(col: str, alias: str) -> str:
@@ -82,8 +80,12 @@ def stage_firsts(
 ) -> None:
     """(Re)create ``owner_firsts``: per patient (of ``scope``, a ``SELECT patient_id`` statement with
     named ``params``, or all of the organisation's), the start of their first appointment
-    (``booked_at``), of their first visit that happened (``arrived_at``) and the funnel's flags of that
-    first visit (``facts_more``); then rewrite those patients' ``FirstVisitFact`` rows."""
+    (``booked_at``), of their first visit that happened (``arrived_at``), the funnel's flags of that
+    first visit (``facts_more``) and their visits that happened (``visits``); then rewrite those
+    patients' ``FirstVisitFact`` rows. The appointments are read twice (their first moments, then each
+    appointment against them: ``owner_first_moments``), whatever the scope. For every patient (the full
+    rebuild) only the ``FirstVisitFact`` rows that changed are written (``facts_write.replace_rows``);
+    ``staged_for_all`` then tells the other facts' builds that ``owner_firsts`` holds everyone."""
     ids: list[uuid.UUID] | None = None
     if scope:  # the scope's patients read first: every table below is then read by its index on them
         with connection.cursor() as cur:
@@ -92,36 +94,6 @@ def stage_firsts(
             cur.execute(distinct, {**(params or {}), "org": org.pk})
             ids = [r[0] for r in cur.fetchall() if r[0] is not None]
     where = "AND a.patient_id = ANY(%(ids)s::uuid[])" if ids is not None else ""
-    sql = f"""
-    CREATE TEMPORARY TABLE {FIRSTS} AS
-    WITH f AS (
-      SELECT a.patient_id, MIN(a.start_at) AS booked_at,
-             MIN(a.start_at) FILTER (WHERE a.status IN {HAPPENED_IN}) AS arrived_at
-      FROM {APPT} a WHERE a.organization_id = %(org)s {where}
-      GROUP BY a.patient_id
-    ), h AS (
-      SELECT f.patient_id,
-        bool_or(NOT a.is_first_visit AND a.start_at > f.arrived_at) AS treated,
-        bool_or((a.start_at AT TIME ZONE 'UTC')::date > (f.arrived_at AT TIME ZONE 'UTC')::date
-                AND extract(epoch FROM a.start_at - f.arrived_at) <= %(ret)s) AS returned,
-        COUNT(*) >= 3 AS third
-      FROM f JOIN {APPT} a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id
-        AND a.status IN {HAPPENED_IN} {where}
-      WHERE f.arrived_at IS NOT NULL
-      GROUP BY f.patient_id
-    ), s AS (
-      SELECT DISTINCT s.patient_id FROM {ANSWER} s
-      WHERE s.organization_id = %(org)s AND (s.nps >= %(promoter)s OR s.result >= s.expectation)
-        {where.replace("a.patient_id", "s.patient_id")}
-    )
-    SELECT f.patient_id, f.booked_at, f.arrived_at,
-      COALESCE(h.treated, false) AS treated, COALESCE(h.returned, false) AS returned,
-      COALESCE(h.third, false) AS third, COALESCE(p.source = %(referral)s, false) AS referred,
-      s.patient_id IS NOT NULL AS satisfied
-    FROM f LEFT JOIN h ON h.patient_id = f.patient_id
-      LEFT JOIN {PATIENT} p ON p.id = f.patient_id {where.replace("a.patient_id", "p.id")}
-      LEFT JOIN s ON s.patient_id = f.patient_id
-    """  # nosec B608 # noqa: S608 - names from model meta
     args = {
         "ids": ids,
         "org": org.pk,
@@ -132,20 +104,34 @@ def stage_firsts(
     zones_cte, zparams = _zones(zones)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(TUNED)  # the grouping of every patient in memory, no JIT compilation
+        for table in (FIRSTS, MOMENTS):
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"DROP TABLE IF EXISTS {FIRSTS}")
+        cur.execute(_moments_sql(zones_cte, where), {**args, **zparams})
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(sql, args)
+        cur.execute(_firsts_sql(where), args)
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(f"CREATE INDEX ON {FIRSTS} (patient_id)")
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(f"ANALYZE {FIRSTS}")
-        scoped = where.replace("a.patient_id", "patient_id")
+        if ids is None:  # every patient's rows: only those that changed are written (``replace_rows``)
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"CREATE TEMPORARY TABLE {NEW_ROWS} AS {_first_visits_sql()}", args)
+            replace_rows(VISITS, VISIT_COLS, (), "{a}.organization_id = %(org)s", args)
+        else:  # a few patients' rows: deleted and written again, by the index on the patients
+            scoped = where.replace("a.patient_id", "patient_id")
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"DELETE FROM {VISITS} WHERE organization_id = %(org)s {scoped}", args)  # noqa: S608 - names from model meta  # nosec B608
+            cols = ", ".join(VISIT_COLS)
+            cur.execute(
+                # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+                f"INSERT INTO {VISITS} (id, organization_id, {cols}) "  # noqa: S608 - names from model meta  # nosec B608
+                f"SELECT {UUID7}, %(org)s, {cols} FROM ({_first_visits_sql()}) n",
+                args,
+            )
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"DELETE FROM {VISITS} WHERE organization_id = %(org)s {scoped}", args)  # noqa: S608 - names from model meta  # nosec B608
-        cur.execute(
-            _first_visits_sql(zones_cte, where.replace("a.patient_id", "x.patient_id")), {**args, **zparams}
-        )
+        cur.execute(f"DROP TABLE {MOMENTS}")
     setattr(connection, STAGED_ALL, org.pk if ids is None else None)
 
 
@@ -179,22 +165,69 @@ def staged(
         drop_staging()
 
 
-def _first_visits_sql(zones_cte: str, where: str = "") -> str:
-    """Insert the ``FirstVisitFact`` rows of the staged patients: the branch and local day of the
-    appointments at their first booked and first happened moments (a patient once per branch and day),
-    read in one pass over their appointments."""
-    day = _day("x.start_at", "z")
-    flags = ", ".join(f"r.arrived AND f.{flag}" for flag in FUNNEL)
+def _moments_sql(zones_cte: str, where: str) -> str:
+    """``owner_first_moments``: the patients' appointments read once (after their first moments, ``f``),
+    grouped per patient and, for an appointment at a first moment (the first booked or the first
+    happened), its branch and local day (``branch_id``/``day`` null for every other appointment): the
+    first visits' rows and the funnel's parts (``facts_more``) in one pass."""
+    day = _day("a.start_at", "z")
+    at_first = "(a.start_at = f.booked_at OR a.start_at = f.arrived_at)"
+    happened = f"a.status IN {HAPPENED_IN}"
+    return f"""
+    CREATE TEMPORARY TABLE {MOMENTS} AS
+    WITH {zones_cte}, f AS (
+      SELECT a.patient_id, MIN(a.start_at) AS booked_at,
+             MIN(a.start_at) FILTER (WHERE {happened}) AS arrived_at
+      FROM {APPT} a WHERE a.organization_id = %(org)s {where}
+      GROUP BY a.patient_id
+    )
+    SELECT f.patient_id, f.booked_at, f.arrived_at,
+      CASE WHEN {at_first} THEN a.branch_id END AS branch_id,
+      CASE WHEN {at_first} THEN {day} END AS day,
+      bool_or(a.start_at = f.booked_at) AS booked,
+      bool_or(a.start_at = f.arrived_at AND {happened}) AS arrived,
+      bool_or(NOT a.is_first_visit AND a.start_at > f.arrived_at) FILTER (WHERE {happened}) AS treated,
+      bool_or(a.start_at > f.arrived_at
+              AND (a.start_at AT TIME ZONE 'UTC')::date > (f.arrived_at AT TIME ZONE 'UTC')::date
+              AND extract(epoch FROM a.start_at - f.arrived_at) <= %(ret)s)
+        FILTER (WHERE {happened}) AS returned,
+      COUNT(*) FILTER (WHERE {happened} AND f.arrived_at IS NOT NULL) AS visits
+    FROM f JOIN {APPT} a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id {where}
+      LEFT JOIN zones z ON z.branch_id = a.branch_id
+    GROUP BY 1, 2, 3, 4, 5
+    """  # nosec B608 # noqa: S608 - names from model meta
+
+
+def _firsts_sql(where: str) -> str:
+    """``owner_firsts``: per patient their first moments, the funnel's flags (``facts_more``) and their
+    visits that happened (``visits``)."""
+    return f"""
+    CREATE TEMPORARY TABLE {FIRSTS} AS
+    WITH m AS (
+      SELECT patient_id, booked_at, arrived_at, COALESCE(bool_or(treated), false) AS treated,
+        COALESCE(bool_or(returned), false) AS returned, SUM(visits)::bigint AS visits
+      FROM {MOMENTS} GROUP BY 1, 2, 3
+    ), s AS (
+      SELECT DISTINCT s.patient_id FROM {ANSWER} s
+      WHERE s.organization_id = %(org)s AND (s.nps >= %(promoter)s OR s.result >= s.expectation)
+        {where.replace("a.patient_id", "s.patient_id")}
+    )
+    SELECT m.patient_id, m.booked_at, m.arrived_at, m.treated, m.returned, m.visits >= 3 AS third, m.visits,
+      COALESCE(p.source = %(referral)s, false) AS referred, s.patient_id IS NOT NULL AS satisfied
+    FROM m LEFT JOIN {PATIENT} p ON p.id = m.patient_id {where.replace("a.patient_id", "p.id")}
+      LEFT JOIN s ON s.patient_id = m.patient_id
+    """  # nosec B608 # noqa: S608 - names from model meta
+
+
+def _first_visits_sql() -> str:
+    """The ``FirstVisitFact`` rows of the staged patients (``VISIT_COLS``): the branch and local day of
+    the appointments at their first booked and first happened moments (a patient once per branch and
+    day), the funnel's flags on the ``arrived`` rows."""
+    flags = ", ".join(f"m.arrived AND f.{flag} AS {flag}" for flag in FUNNEL)
     return (
-        f"INSERT INTO {VISITS} (id, organization_id, patient_id, branch_id, day, booked, arrived, "  # noqa: S608 - names from model meta  # nosec B608
-        f"{', '.join(FUNNEL)}) WITH {zones_cte}, r AS ("
-        f"SELECT f.patient_id, x.branch_id, {day} AS day, bool_or(x.start_at = f.booked_at) AS booked, "
-        f"bool_or(x.start_at = f.arrived_at AND x.status IN {HAPPENED_IN}) AS arrived "
-        f"FROM {FIRSTS} f JOIN {APPT} x ON x.organization_id = %(org)s AND x.patient_id = f.patient_id "
-        f"AND (x.start_at = f.booked_at OR x.start_at = f.arrived_at) {where} "
-        f"LEFT JOIN zones z ON z.branch_id = x.branch_id GROUP BY 1, 2, 3"
-        f") SELECT {UUID7}, %(org)s, r.patient_id, r.branch_id, r.day, r.booked, r.arrived, {flags} "
-        f"FROM r JOIN {FIRSTS} f ON f.patient_id = r.patient_id WHERE r.booked OR r.arrived"
+        f"SELECT m.patient_id, m.branch_id, m.day, m.booked, m.arrived, {flags} "  # noqa: S608 - names from model meta  # nosec B608
+        f"FROM {MOMENTS} m JOIN {FIRSTS} f ON f.patient_id = m.patient_id "
+        f"WHERE m.branch_id IS NOT NULL AND (m.booked OR m.arrived)"
     )
 
 

@@ -31,13 +31,13 @@ from clinicflow.analytics.owner.facts_firsts import (
     HOLDING_IN,
     PATIENT,
     PAY,
-    UUID7,
     VISITS,
     _day,
     _zones,
 )
 from clinicflow.analytics.owner.facts_load import WINDOWS, stage_windows
 from clinicflow.analytics.owner.facts_more import COUNTS, FIRST_COUNTS, FUNNEL
+from clinicflow.analytics.owner.facts_write import NEW_ROWS, UUID7, replace_rows
 from clinicflow.analytics.owner.factsql import TUNED
 from clinicflow.booking.models import AppointmentStatus
 from clinicflow.core.models import Organization
@@ -46,6 +46,7 @@ from clinicflow.feedback.models import DETRACTOR_MAX, PROMOTER_MIN
 CALL = Call._meta.db_table
 LEAD = Lead._meta.db_table
 REVENUE = RevenueFact._meta.db_table
+REVENUE_COLS = ("branch_id", "day", "currency", "doctor_id", "service_id", '"first"', "amount", "payments")
 HASHED_DAYS = 28  # spans at least this long: hash joins (whole tables read once)
 
 
@@ -124,21 +125,35 @@ def _day_parts(first_counts_only: bool = False) -> list[str]:
             "x.day",
         ),
         _part(
-            {
-                "booked_seconds": "ROUND(SUM(extract(epoch FROM "
-                "LEAST(a.end_at, x.we) - GREATEST(a.start_at, x.ws))))"
-            },
-            f"{APPT} a JOIN zones z ON z.branch_id = a.branch_id "
-            f"CROSS JOIN LATERAL generate_series(({_day('a.start_at', 'z')})::timestamp, "
-            f"({_day('a.end_at', 'z')})::timestamp, interval '1 day') AS g(d) "
-            f"JOIN {WINDOWS} x ON x.branch_id = a.branch_id AND x.doctor_id = a.doctor_id "
-            f"AND x.day = g.d::date AND a.start_at < x.we AND a.end_at > x.ws "
-            f"WHERE a.organization_id = %(org)s AND a.branch_id = ANY({BRANCHES}) "
-            f"AND a.status IN {HOLDING_IN} AND a.start_at >= %(start)s AND a.start_at < %(end)s "
-            f"AND a.start_at >= x.lo AND a.start_at < x.hi",
+            {"booked_seconds": "ROUND(SUM(x.s))"},
+            f"({_booked_sql()}) x",
             "x.day",
         ),
     ]
+
+
+def _booked_sql() -> str:
+    """The live appointments' seconds inside the working windows, per branch and local day (a row per
+    appointment and window piece): an appointment meets the pieces of its start's local day (one hash
+    join on branch, doctor and day), and one running past midnight those of its later days too."""
+    live = (
+        f"SELECT a.branch_id, a.doctor_id, a.start_at, a.end_at, {_day('a.start_at', 'z')} AS d0, "  # noqa: S608 - names from model meta  # nosec B608
+        f"{_day('a.end_at', 'z')} AS d1 FROM {APPT} a JOIN zones z ON z.branch_id = a.branch_id "
+        f"WHERE a.organization_id = %(org)s AND a.branch_id = ANY({BRANCHES}) "
+        f"AND a.status IN {HOLDING_IN} AND a.start_at >= %(start)s AND a.start_at < %(end)s"
+    )
+    seconds = "extract(epoch FROM LEAST(a.end_at, x.we) - GREATEST(a.start_at, x.ws))"
+    meets = (
+        "x.branch_id = a.branch_id AND x.doctor_id = a.doctor_id AND a.start_at < x.we "
+        "AND a.end_at > x.ws AND a.start_at >= x.lo AND a.start_at < x.hi"
+    )
+    return (
+        f"WITH a AS MATERIALIZED ({live}) "  # noqa: S608 - names from model meta  # nosec B608
+        f"SELECT x.branch_id, x.day, {seconds} AS s FROM a JOIN {WINDOWS} x ON x.day = a.d0 AND {meets} "
+        f"UNION ALL SELECT x.branch_id, x.day, {seconds} FROM a "
+        f"CROSS JOIN LATERAL generate_series(1, a.d1 - a.d0) AS g(k) "
+        f"JOIN {WINDOWS} x ON x.day = a.d0 + g.k AND {meets} WHERE a.d1 > a.d0"
+    )
 
 
 def day_rows_sql(zones: str, first_counts_only: bool = False) -> str:
@@ -181,9 +196,10 @@ def insert_days(
 ) -> tuple[int, int]:
     """Delete the facts of the local days ``d0``..``d1`` and insert them from the raw tables (in the
     caller's transaction; ``owner_firsts`` staged); returns (day facts, revenue facts) written. A span
-    of ``HASHED_DAYS`` or more (the full rebuild's chunks) is joined by hashing each table in one pass;
-    a shorter one (the incremental update) by the indexes (a payment's appointment by its key), so its
-    cost follows the day's rows, not the tables'."""
+    of ``HASHED_DAYS`` or more (the full rebuild's chunks) is joined by hashing each table in one pass,
+    and only its rows that changed are written (``facts_write.replace_rows``: the counts of the facts
+    are returned all the same); a shorter one (the incremental update) by the indexes (a payment's
+    appointment by its key), so its cost follows the day's rows, not the tables'."""
     hashed = (d1 - d0).days + 1 >= HASHED_DAYS
     stage_windows(org, d0, d1)
     zsql, zparams = _zones(zones)
@@ -191,8 +207,23 @@ def insert_days(
     cols = ", ".join(COUNTS)
     with connection.cursor() as cur:
         cur.execute(TUNED)  # in the caller's transaction
-        if hashed:
-            cur.execute("SET LOCAL enable_nestloop = off")  # every join an equality: hashed in one pass
+        if hashed:  # every join an equality: hashed in one pass; only the rows that changed written
+            cur.execute("SET LOCAL enable_nestloop = off")
+            cur.execute("SET LOCAL enable_mergejoin = off")  # nor sorted: each join and grouping hashed
+            cur.execute("SET LOCAL enable_sort = off")  # (the estimates of the joins' rows are far too low)
+            scope = "{a}.organization_id = %(org)s AND {a}.day BETWEEN %(d0)s AND %(d1)s"
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"CREATE TEMPORARY TABLE {NEW_ROWS} AS {day_rows_sql(zsql)}", args)
+            days = replace_rows(DAYS, ("branch_id", "day", *COUNTS), ("branch_id",), scope, args)
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            cur.execute(f"CREATE TEMPORARY TABLE {NEW_ROWS} AS {revenue_rows_sql(zsql)}", args)
+            revenue = replace_rows(
+                REVENUE, REVENUE_COLS, ("branch_id", "doctor_id", "service_id"), scope, args
+            )
+            cur.execute("SET LOCAL enable_nestloop = on")  # the caller's next statements planned freely
+            cur.execute("SET LOCAL enable_mergejoin = on")
+            cur.execute("SET LOCAL enable_sort = on")
+            return days, revenue
         delete = f"DELETE FROM {DAYS} WHERE organization_id = %(org)s AND day BETWEEN %(d0)s AND %(d1)s"  # noqa: S608 - names from model meta  # nosec B608
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(delete, args)
@@ -206,17 +237,14 @@ def insert_days(
             args,
         )
         days = cur.rowcount
+        names = ", ".join(REVENUE_COLS)
         cur.execute(
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-            f"INSERT INTO {REVENUE} (id, organization_id, branch_id, day, currency, doctor_id, service_id, "  # noqa: S608 - names from model meta  # nosec B608
-            f'"first", amount, payments) SELECT {UUID7}, %(org)s, branch_id, day, currency, doctor_id, '
-            f"service_id, first, amount, payments FROM ({revenue_rows_sql(zsql)}) t",
+            f"INSERT INTO {REVENUE} (id, organization_id, {names}) SELECT {UUID7}, %(org)s, {names} "  # noqa: S608 - names from model meta  # nosec B608
+            f"FROM ({revenue_rows_sql(zsql)}) t",
             args,
         )
-        revenue = cur.rowcount
-        if hashed:
-            cur.execute("SET LOCAL enable_nestloop = on")  # the caller's next statements planned freely
-        return days, revenue
+        return days, cur.rowcount
 
 
 def first_count_rows(

@@ -20,7 +20,7 @@ from django.db import connection
 
 PACKAGE = "clinicflow.analytics.owner."
 # modules that run statements for others (their caller is the phase)
-HELPERS = frozenset({"factsql", "rebuild_phases"})
+HELPERS = frozenset({"factsql", "rebuild_phases", "facts_write", "fact_clear", "fact_ids"})
 REPORT_S = 1.0  # a stretch of a phase at least this long gets its own progress line
 
 

@@ -23,6 +23,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from django.db.models.functions import TruncDate
 
 from clinicflow.acquisition.models import CallbackTask, WebSession
+from clinicflow.analytics.owner.fact_ids import SEQ_ID
 from clinicflow.analytics.owner.factsql import (
     day_chunks,
     day_filter,
@@ -50,6 +51,11 @@ def _flag(q: Q) -> Case:
 
 def _one(n: int) -> Value:
     return Value(n, output_field=IntegerField())
+
+
+def _new_id() -> str:
+    """A new row id: on PostgreSQL time-ordered and numbered by the statement (``fact_ids``)."""
+    return SEQ_ID if connection.vendor == "postgresql" else new_id()
 
 
 def _org_id(org: Organization) -> Any:
@@ -96,7 +102,8 @@ def _tasks(org: Organization, days: list[dt.date] | None) -> int:
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, utc_day, followups_due, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         f"followups_on_time, callbacks, callbacks_done, sessions) {with_sql}"
-        f"SELECT {new_id()}, %s, x.b, x.day, x.utc_day, SUM(x.fd), SUM(x.fo), SUM(x.cb), SUM(x.cd), SUM(x.s) "
+        f"SELECT {_new_id()}, %s, x.b, x.day, x.utc_day, SUM(x.fd), SUM(x.fo), SUM(x.cb), SUM(x.cd), "
+        "SUM(x.s) "
         f"FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
@@ -125,7 +132,7 @@ def _answers(org: Organization, days: list[dt.date] | None) -> int:
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, utc_day, doctor_id, consultant_id, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         f"answers, promoters, detractors, gap_answers, gap_sum, gap_squares) {with_sql}"
-        f"SELECT {new_id()}, %s, x.b, x.day, x.utc_day, x.d, x.c, COUNT(*), SUM(x.p), SUM(x.n), SUM(x.g), "
+        f"SELECT {_new_id()}, %s, x.b, x.day, x.utc_day, x.d, x.c, COUNT(*), SUM(x.p), SUM(x.n), SUM(x.g), "
         f"SUM(x.gap), SUM(x.gap * x.gap) FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day, x.d, x.c"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
@@ -145,7 +152,7 @@ def _complications(org: Organization, days: list[dt.date] | None) -> int:
     table = ComplicationDayFact._meta.db_table
     sql = (
         f"INSERT INTO {table} (id, organization_id, day, doctor_id, treatments, complications) "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"SELECT {new_id()}, %s, x.day, x.d, SUM(x.t), SUM(x.c) FROM ({rows_sql}) x "
+        f"SELECT {_new_id()}, %s, x.day, x.d, SUM(x.t), SUM(x.c) FROM ({rows_sql}) x "
         f"WHERE 1 = 1{where} GROUP BY x.day, x.d"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound

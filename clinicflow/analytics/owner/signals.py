@@ -4,7 +4,14 @@ change (connected in ``AnalyticsConfig.ready``; no other app's file is edited, a
 - an appointment created, moved (start, branch) or whose status changed, or deleted: its former and
   new moments, and what it was before (so its patient's former first visit is known);
 - a payment, a survey answer, a call or a lead saved or deleted, a web session started: its moment;
-- a patient card created, its source changed or merged: its creation moment (new patients, referral).
+- a patient card created, its source changed or merged: its creation moment (new patients, referral);
+- an appointment's doctor, service, room, end or patient changed (the load, the revenue per doctor and
+  service, the first visit's doctor): a change of its patient(s) on its day and on its payments' days;
+- a doctor's link to a branch made or removed, a room activated, deactivated, added or removed (the
+  working windows and the rooms' capacity): a ``SPAN`` marker of the branch, every day the facts cover;
+- a branch's time zone changed or the branch (de)activated (every local day and every first visit
+  counted there moves): a ``CLOCK`` marker of the branch, every day and the patients whose first visits
+  are counted at that branch (``changes.apply_changes`` resolves the markers when it applies them).
 
 Bulk writes (``bulk_create``, ``update``: the simulator and imports) send no signals; ``clinicflow
 analytics rebuild`` rebuilds the facts after them."""
@@ -15,20 +22,36 @@ from typing import Any
 
 from django.apps import apps
 from django.db.models.signals import post_delete, post_init, post_save
+from django.utils import timezone
 
 from clinicflow.acquisition.models import Call, Lead, WebSession
 from clinicflow.analytics.models import FactsChange
 from clinicflow.analytics.owner import cap_changes, score_signals
-from clinicflow.booking.models import Appointment, Payment
+from clinicflow.booking.models import Appointment, DoctorBranch, Payment, Room
+from clinicflow.core.models import Branch
 from clinicflow.patients.models import Patient
 
 ORIGINAL = "_facts_original"
 MERGED = "merged"  # ``was_status`` of the change recorded for the card a duplicate was merged into
+# ``was_status`` of markers (``at`` is not a day of theirs): every day the facts cover, at the branch
+SPAN = "span"
+# ... and the branch's clock changed: the first visits counted there move to their new local days
+CLOCK = "branch_clock"
+MARKERS = frozenset({SPAN, CLOCK})
+# ``was_status`` of a change of the load only (working hours, breaks, exceptions, closures:
+# ``cap_changes``): its day's load is built again, nothing else of the day changed
+LOAD = "load"
+OTHER = "_facts_other"  # an appointment's fields the facts read besides its moment, status and branch
+
+
+def _other(v: dict[str, Any]) -> tuple[Any, ...]:
+    return (v.get("patient_id"), v.get("doctor_id"), v.get("service_id"), v.get("room_id"), v.get("end_at"))
 
 
 def _remember_appointment(sender: Any, instance: Appointment, **kw: Any) -> None:
     v = instance.__dict__
     setattr(instance, ORIGINAL, (v.get("start_at"), v.get("status"), v.get("branch_id")))
+    setattr(instance, OTHER, _other(v))
 
 
 def _remember_patient(sender: Any, instance: Patient, **kw: Any) -> None:
@@ -44,13 +67,31 @@ def _appointment_saved(
         return
     was = getattr(instance, ORIGINAL, (None, None, None))
     now = (instance.start_at, instance.status, instance.branch_id)
-    if not created and was == now:
-        return
-    rows = [_change(instance, instance.start_at, instance.branch_id, None if created else was)]
-    if not created and was[0] is not None and was[0] != instance.start_at:
-        rows.append(_change(instance, was[0], was[2], was))
-    FactsChange.objects.bulk_create(rows)
+    other, other_now = getattr(instance, OTHER, None), _other(instance.__dict__)
+    setattr(instance, OTHER, other_now)
+    rows: list[FactsChange] = []
+    if not created and other is not None and other != other_now:
+        rows += _edited(instance, {other[0], instance.patient_id})
+    if created or was != now:
+        rows.append(_change(instance, instance.start_at, instance.branch_id, None if created else was))
+        if not created and was[0] is not None and was[0] != instance.start_at:
+            rows.append(_change(instance, was[0], was[2], was))
+    if rows:
+        FactsChange.objects.bulk_create(rows)
     setattr(instance, ORIGINAL, now)
+
+
+def _edited(a: Appointment, patients: set[Any]) -> list[FactsChange]:
+    """An appointment's doctor, service, room, end or patient changed: a change of each of its patients
+    (before and now: their first visit's facts) on its day and on the days of its payments (their
+    revenue per doctor and service)."""
+    moments = [(a.branch_id, a.start_at)]
+    moments += list(Payment.objects.filter(appointment_id=a.pk).values_list("branch_id", "paid_at"))
+    return [
+        FactsChange(organization_id=a.organization_id, patient_id=p, branch_id=b, at=at)
+        for p in sorted(patients - {None}, key=str)
+        for b, at in moments
+    ]
 
 
 def _appointment_deleted(sender: Any, instance: Appointment, **kw: Any) -> None:
@@ -128,6 +169,52 @@ def _session_created(sender: Any, instance: Any, created: bool, raw: bool = Fals
         _moment("started_at")(sender, instance)
 
 
+def _marker(org_id: Any, branch_id: Any, kind: str) -> FactsChange:
+    return FactsChange(
+        organization_id=org_id,
+        branch_id=branch_id,
+        at=timezone.now(),
+        was_status=kind,
+        was_branch_id=branch_id,
+    )
+
+
+def _remember_place(sender: Any, instance: Any, **kw: Any) -> None:
+    v = instance.__dict__
+    if sender is Branch:
+        state: tuple[Any, ...] = (v.get("timezone"), v.get("is_active"))
+    elif sender is Room:
+        state = (v.get("branch_id"), v.get("is_active"))
+    else:
+        state = (v.get("branch_id"), v.get("doctor_id"))
+    setattr(instance, ORIGINAL, state)
+
+
+def _place_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kw: Any) -> None:
+    """A branch's clock, a room's activation or a doctor's link changed: markers of the branches."""
+    was = getattr(instance, ORIGINAL, None)
+    _remember_place(sender, instance)
+    now = getattr(instance, ORIGINAL)
+    if raw or (not created and was == now):
+        return
+    org_id = instance.organization_id
+    if sender is Branch:
+        if not created:  # a new branch has no facts yet
+            FactsChange.objects.bulk_create([_marker(org_id, instance.pk, CLOCK)])
+        return
+    if sender is Room and created and not instance.is_active:
+        return
+    branches = {now[0]} | ({was[0]} if was is not None and not created else set())
+    FactsChange.objects.bulk_create([_marker(org_id, b, SPAN) for b in sorted(branches - {None}, key=str)])
+
+
+def _place_deleted(sender: Any, instance: Any, **kw: Any) -> None:
+    was = getattr(instance, ORIGINAL, None)
+    if sender is Branch or (sender is Room and was is not None and not was[1]):
+        return  # a branch's facts go with it; an inactive room counted nothing
+    FactsChange.objects.bulk_create([_marker(instance.organization_id, instance.branch_id, SPAN)])
+
+
 _RECEIVERS: list[Any] = []  # strong references: the signals hold weak ones
 
 
@@ -138,6 +225,11 @@ def connect() -> None:
     post_init.connect(_remember_patient, sender=Patient, dispatch_uid="facts_patient_init")
     post_save.connect(_patient_saved, sender=Patient, dispatch_uid="facts_patient_save")
     post_save.connect(_session_created, sender=WebSession, dispatch_uid="facts_websession_save")
+    for place in (Branch, Room, DoctorBranch):  # the branches' clocks, rooms and doctors' links
+        label = place._meta.label_lower
+        post_init.connect(_remember_place, sender=place, dispatch_uid=f"facts_{label}_init")
+        post_save.connect(_place_saved, sender=place, dispatch_uid=f"facts_{label}_save")
+        post_delete.connect(_place_deleted, sender=place, dispatch_uid=f"facts_{label}_delete")
     moments: list[tuple[Any, str]] = [(Payment, "paid_at"), (Call, "started_at"), (Lead, "created_at")]
     if apps.is_installed("clinicflow.feedback"):
         moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at"))

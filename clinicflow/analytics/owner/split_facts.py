@@ -15,13 +15,16 @@ from collections.abc import Collection
 from django.db import models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 
-from clinicflow.analytics.models import RevenueFact
-from clinicflow.analytics.owner.factsql import day_chunks, execute, new_id, qs_sql, tune
+from clinicflow.analytics.models import RevenueFact, derived_fk
+from clinicflow.analytics.owner.fact_clear import clear, row_id
+from clinicflow.analytics.owner.factsql import day_chunks, execute, qs_sql, tune
 from clinicflow.core.models import Branch, Organization, TenantModel
 
 
 class RevenueSplitFact(TenantModel):
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # derived rows written in bulk: no deferred foreign-key check per row at COMMIT (``derived_fk``)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
+    branch = derived_fk(Branch)
     day = models.DateField()
     currency = models.CharField(max_length=3)
     first = models.BooleanField(default=False)  # first-visit revenue
@@ -46,8 +49,10 @@ def build_revenue_split(org: Organization, days: Collection[dt.date] | None = No
     with transaction.atomic():
         tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(list(days) if days is not None else None):
-            old = RevenueSplitFact.objects.for_org(org)
-            (old.filter(day__in=chunk) if chunk is not None else old).delete()
+            if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
+                clear(org, RevenueSplitFact)
+            else:
+                RevenueSplitFact.objects.for_org(org).filter(day__in=chunk).delete()
             rev = RevenueFact.objects.for_org(org).order_by()
             if chunk is not None:
                 rev = rev.filter(day__in=chunk)
@@ -58,7 +63,7 @@ def build_revenue_split(org: Organization, days: Collection[dt.date] | None = No
             )
             insert = (
                 f"INSERT INTO {table} (id, organization_id, branch_id, day, currency, first, visit, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-                f"amount, payments) SELECT {new_id()}, s.* FROM ({sql}) s"
+                f"amount, payments) SELECT {row_id()}, s.* FROM ({sql}) s ORDER BY s.day, s.branch_id"
             )
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
             written += execute(insert, params)

@@ -20,13 +20,13 @@ from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 
 from clinicflow.acquisition.models import Call, CallStatus, Lead, WebSession
 from clinicflow.analytics.models import derived_fk
+from clinicflow.analytics.owner.fact_clear import clear, row_id
 from clinicflow.analytics.owner.factsql import (
     day_chunks,
     day_filter,
     execute,
     local_date,
     near,
-    new_id,
     qs_sql,
     tune,
 )
@@ -99,8 +99,9 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
         f"sessions, leads, calls, unique_calls, missed) WITH r AS ({rows_sql}), zb AS ({zones_sql}), "
         f"x AS (SELECT r.b, {local_day} AS day, {utc_day} AS utc_day, r.ch, r.camp, r.s, r.l, r.c, r.u, r.m "
         "FROM r LEFT JOIN zb ON zb.id = r.b) "
-        f"SELECT {new_id()}, %s, x.b, x.day, x.utc_day, x.ch, x.camp, SUM(x.s), SUM(x.l), SUM(x.c), "
-        f"SUM(x.u), SUM(x.m) FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day, x.ch, x.camp"
+        f"SELECT {row_id()}, %s, x.b, x.day, x.utc_day, x.ch, x.camp, SUM(x.s), SUM(x.l), SUM(x.c), "
+        f"SUM(x.u), SUM(x.m) FROM x WHERE 1 = 1{where} GROUP BY x.b, x.day, x.utc_day, x.ch, x.camp "
+        "ORDER BY x.day, x.b"  # the (organisation, day, branch) index written in its order
     )
     org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
@@ -115,8 +116,10 @@ def build_traffic_facts(org: Organization, days: Collection[dt.date] | None = No
     with transaction.atomic():
         tune()  # the grouping in memory, no JIT compilation (``factsql.TUNED``)
         for chunk in day_chunks(sorted(days) if days is not None else None):
-            old = TrafficDayFact.objects.for_org(org)
-            (old.filter(day__in=chunk) if chunk is not None else old).delete()
+            if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
+                clear(org, TrafficDayFact)
+            else:
+                TrafficDayFact.objects.for_org(org).filter(day__in=chunk).delete()
             written += _insert(org, chunk)
     return written
 

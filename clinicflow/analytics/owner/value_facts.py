@@ -27,7 +27,8 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Count, F, Q, Sum
 from django.db.models.functions import Cast, Round
 
-from clinicflow.analytics.owner.factsql import execute, new_id, qs_sql, tune
+from clinicflow.analytics.owner.fact_clear import clear, row_id
+from clinicflow.analytics.owner.factsql import execute, qs_sql, tune
 from clinicflow.analytics.owner.grouped import signed_cents
 from clinicflow.analytics.owner.value_models import PatientValueFact, ValueClassFact
 from clinicflow.booking.models import Payment
@@ -72,7 +73,7 @@ def _insert_patients(org: Organization) -> int:
         )
     )
     table = PatientValueFact._meta.db_table
-    i = new_id()
+    i = row_id()
     sql = (
         f"INSERT INTO {table} (id, organization_id, patient_id, branch_id, currency, hist_cents, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "pred_cents, p_alive, rank, branch_rank, klass, branch_klass, recall, branch_recall) "
@@ -90,7 +91,8 @@ def _insert_patients(org: Organization) -> int:
         f"SELECT {i}, org, patient_id, b, currency, hist, pred, p_alive, rn, brn, klass, bklass, "
         "CASE WHEN lap = 1 THEN ROW_NUMBER() OVER (PARTITION BY currency, lap ORDER BY rn) END, "
         "CASE WHEN blap = 1 AND b IS NOT NULL "
-        "THEN ROW_NUMBER() OVER (PARTITION BY currency, b, blap ORDER BY brn) END FROM classed"
+        "THEN ROW_NUMBER() OVER (PARTITION BY currency, b, blap ORDER BY brn) END FROM classed "
+        "ORDER BY patient_id"  # the (organisation, patient) index written a page after another
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
     return execute(sql, (*pay_params, *pred_params, RECALL_ALIVE, RECALL_ALIVE))
@@ -128,8 +130,7 @@ def build_value_facts(org: Organization) -> int:
     """Rank and class every patient with a stored prediction again; returns the rows written."""
     with transaction.atomic():
         tune()  # the ranking in memory, no JIT compilation (``factsql.TUNED``)
-        PatientValueFact.objects.for_org(org).delete()
-        ValueClassFact.objects.for_org(org).delete()
+        clear(org, PatientValueFact, ValueClassFact)  # truncated when no other organisation's
         return _insert_patients(org) + _insert_classes(org)
 
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from clinicflow.core.models import TenantModel
+from clinicflow.analytics.models import derived_fk
+from clinicflow.core.models import Organization, TenantModel
 
 
 class PatientValueFact(TenantModel):
+    # derived rows written in bulk: no deferred foreign-key check per row at COMMIT (``derived_fk``)
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
     patient_id = models.UUIDField()
     branch_id = models.UUIDField(null=True)  # the patient's branch when built
     currency = models.CharField(max_length=3)
@@ -47,6 +50,7 @@ class PatientValueFact(TenantModel):
 
 
 class ValueClassFact(TenantModel):
+    organization = derived_fk(Organization, on_delete=models.PROTECT)
     branch_id = models.UUIDField(null=True)  # None: the whole chain
     currency = models.CharField(max_length=3)
     klass = models.CharField(max_length=1)

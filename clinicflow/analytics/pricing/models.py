@@ -79,3 +79,7 @@ class Hypothesis(TenantModel):
 
     def __str__(self) -> str:
         return self.idea
+
+
+# the planner's return facts (issue #18's speed, ``pricing.return_facts``)
+from clinicflow.analytics.pricing.return_models import ReturnGapFact, ReturnLinkFact  # noqa: E402, F401

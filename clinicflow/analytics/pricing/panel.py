@@ -1,10 +1,11 @@
 """The monthly history the fits rest on: per branch, channel and month the unique calls and the ad
 spend; per branch and month the first visits and the first-visit price.
 
-Months are calendar months on the branch's clock. A unique call is the acquisition app's
-``Call.is_unique`` (the definition in DESIGN.md); a first visit is a first patient's (DESIGN.md: their
-first ever visit that happened, anywhere in the organisation) counted by the branch of that visit, as
-the owner's reports count them (``whatif_months``: read from the daily facts when built); the price is
+Months are calendar months of the branch's local days. A unique call is the acquisition app's
+``Call.is_unique`` (the definition in DESIGN.md), read from the channels' traffic facts when built
+(``owner.traffic_facts``); a first visit is a first patient's (DESIGN.md: their first ever visit that
+happened, anywhere in the organisation) counted by the branch of that visit, as the owner's reports
+count them (``whatif_months``: read from the daily facts when built); the price is
 the first-visit service's price in force on the 15th of the month (branch price, else the chain's)."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.models import AdSpend, Call, Channel
+from clinicflow.analytics.owner.traffic_facts import TrafficDayFact
 from clinicflow.analytics.pricing.whatif_months import Months, monthly
 from clinicflow.catalogue.models import Service, ServicePrice
 from clinicflow.core.models import Branch, Organization
@@ -69,28 +71,7 @@ def build_panel(
     panel = Panel(months=months, branches=branches, channels=channels, currency=sorted(currencies)[0])
     if not branches or not months:
         return panel
-    start = dt.datetime.combine(months[0], dt.time.min, tzinfo=dt.UTC)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    zones: dict[str, list[Branch]] = {}
-    for b in branches:
-        zones.setdefault(b.timezone, []).append(b)
-    for group in zones.values():  # the months on the branches' clock: one statement per time zone
-        calls = (
-            Call.objects.for_org(org)
-            .filter(
-                branch__in=[b.pk for b in group],
-                is_unique=True,
-                started_at__gte=start,
-                started_at__lt=end,
-                channel__isnull=False,
-            )
-            .annotate(m=TruncMonth("started_at", tzinfo=group[0].tz))
-            .values("branch_id", "m", "channel_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in calls:
-            panel.calls[(row["branch_id"], row["channel_id"], _month(row["m"]))] = row["n"]
+    panel.calls = _calls(org, branches, months, date_to, facts)
     panel.monthly = monthly(org=org, months=months, date_to=date_to, currency=panel.currency, facts=facts)
     panel.first_visits.update(panel.monthly.first_visits)
     spend = (
@@ -108,6 +89,53 @@ def build_panel(
             panel.spend[(branch_id, channel_id, _month(m))] = total
     _prices(org, panel)
     return panel
+
+
+def _calls(
+    org: Organization, branches: list[Branch], months: list[dt.date], date_to: dt.date, facts: bool | None
+) -> dict[tuple[uuid.UUID, uuid.UUID, dt.date], int]:
+    """The unique calls per branch, channel and month of the branches' local days ``months[0]`` ..
+    ``date_to``: from the channels' traffic facts when built (``owner.traffic_facts``, a row per
+    branch, day, channel and campaign), else grouped from the calls, one statement per time zone."""
+    out: dict[tuple[uuid.UUID, uuid.UUID, dt.date], int] = {}
+    ids = [b.pk for b in branches]
+    if facts is not False and TrafficDayFact.objects.for_org(org).exists():
+        rows = (
+            TrafficDayFact.objects.for_org(org)
+            .filter(branch__in=ids, day__gte=months[0], day__lte=date_to, channel_id__isnull=False)
+            .filter(unique_calls__gt=0)
+            .annotate(m=TruncMonth("day"))
+            .values("branch_id", "channel_id", "m")
+            .annotate(n=Sum("unique_calls"))
+            .filter(n__gt=0)
+            .order_by()
+            .values_list("branch_id", "channel_id", "m", "n")
+        )
+        return {(b, c, _month(m)): int(n) for b, c, m, n in rows if c is not None}
+    zones: dict[str, list[Branch]] = {}
+    for b in branches:
+        zones.setdefault(b.timezone, []).append(b)
+    for group in zones.values():  # the months on the branches' clock: one statement per time zone
+        tz = group[0].tz
+        start = dt.datetime.combine(months[0], dt.time.min, tzinfo=tz)
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        calls = (
+            Call.objects.for_org(org)
+            .filter(
+                branch__in=[b.pk for b in group],
+                is_unique=True,
+                started_at__gte=start,
+                started_at__lt=end,
+                channel__isnull=False,
+            )
+            .annotate(m=TruncMonth("started_at", tzinfo=tz))
+            .values("branch_id", "m", "channel_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in calls:
+            out[(row["branch_id"], row["channel_id"], _month(row["m"]))] = row["n"]
+    return out
 
 
 def _prices(org: Organization, panel: Panel) -> None:

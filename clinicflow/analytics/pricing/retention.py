@@ -16,9 +16,10 @@
   as a share of the month's revenue, is what the planner adds to its prediction. Counting only the
   returns after five weeks, and each patient's first return after the change alone, under-stated the
   lever by half (a patient who returns comes back again: the simulator's loyal regulars return within
-  weeks, again and again). The visits and their gaps are grouped by the database
-  (``grouped.return_links``); the lapsed patients are counted from the owner's facts when built
-  (``whatif_months.lapsed_patients``: only the last ``lapsed_days`` of visits are read).
+  weeks, again and again). The visits' links and gaps are read from the return facts when built, else
+  grouped by the database (``return_facts``); the lapsed patients are counted from the owner's facts
+  when built
+  (``whatif_months.lapsed_patients``: with the return facts no visit is read).
 
 Revenue here is the appointments' price (visits that happened), in the panel's currency."""
 
@@ -30,13 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clinicflow.analytics.pricing.grouped import (
-    GAP_EDGES,
-    TAIL_DAYS,
-    recall_contacts,
-    recall_revenue,
-    return_links,
-)
+from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, recall_contacts, recall_revenue
+from clinicflow.analytics.pricing.return_facts import gap_bins, link_rows
 from clinicflow.analytics.pricing.whatif_months import lapsed_patients
 from clinicflow.care.models import RecallKind, RecallList
 from clinicflow.core.models import Organization
@@ -45,7 +41,6 @@ RECALL_WINDOW_DAYS = 120
 RECALL_LAGS = 5  # months after the campaign's month that its revenue is followed
 RECENT_MONTHS = 12
 RAMP_MONTHS = 6  # the history's last months on which a change of the repeat rate is replayed
-LOOKBACK_DAYS = TAIL_DAYS  # the visits before the recent months that give their first visits a gap
 DEFAULT_LAPSED_DAYS = 180
 
 
@@ -186,40 +181,42 @@ def recall_history(
     ) or DEFAULT_LAPSED_DAYS
     last = out.campaigns[-1]
     t0 = min(at for m, _, _, at in groups if index[m] == last)
-    lapsed = lapsed_patients(org=org, at=t0, days=int(lapsed_days), facts=facts)
+    day = t0.astimezone(tz).date()  # the patients lapsed at the start of its first local day
+    lapsed = lapsed_patients(org=org, day=day, days=int(lapsed_days), currency=currency, facts=facts)
     out.reach = min(float(per_month[last]) / lapsed, 1.0) if lapsed else 0.0
     return out
 
 
 def repeat_history(
-    *, org: Organization, months: list[dt.date], tz: dt.tzinfo, currency: str, end: dt.datetime
+    *,
+    org: Organization,
+    months: list[dt.date],
+    tz: dt.tzinfo,
+    currency: str,
+    end: dt.datetime,
+    facts: bool | None = None,
 ) -> RepeatHistory:
     """The return visits of the history's last ``RAMP_MONTHS`` (at most half of it), grouped by the
-    database; the gaps' weights from its last ``RECENT_MONTHS``."""
+    database or read from the return facts (``return_facts``; ``facts`` None: when built); the gaps'
+    weights from its last ``RECENT_MONTHS``. Months are the visits' local months (``tz`` unused: each
+    branch's own clock)."""
     n = len(months)
     ramp = min(RAMP_MONTHS, n // 2)
     if not ramp:
         return RepeatHistory()
-    since = dt.datetime.combine(months[n - ramp], dt.time.min, tzinfo=dt.UTC)
-    recent = dt.datetime.combine(months[max(n - RECENT_MONTHS, 0)], dt.time.min, tzinfo=dt.UTC)
-    rows, bins = return_links(
-        org=org,
-        since=since,
-        lookback=dt.timedelta(days=LOOKBACK_DAYS),
-        recent=recent,
-        end=end,
-        tz=tz,
-        currency=currency,
-    )
+    last = end.date() - dt.timedelta(days=1)
+    since = months[n - ramp]
+    rows = link_rows(org=org, since=since, d1=last, currency=currency, facts=facts)
+    bins = gap_bins(org=org, d0=months[max(n - RECENT_MONTHS, 0)], d1=last, currency=currency, facts=facts)
     index = {m: i for i, m in enumerate(months[n - ramp :])}
     rows = [r for r in rows if r[0] in index]
     totals = np.zeros(ramp)
     for m, _, price in rows:
-        totals[index[m]] += price
+        totals[index[m]] += float(price)
     return RepeatHistory(
         links=np.array([c for _, c, _ in rows], dtype=np.int64).reshape(len(rows), len(GAP_EDGES)),
         month=np.array([index[m] for m, _, _ in rows], dtype=np.int64),
-        value=np.array([p for _, _, p in rows]),
+        value=np.array([float(p) for _, _, p in rows]),
         totals=totals,
         weights=return_weights(bins),
     )

@@ -234,7 +234,14 @@ def _fit(*, org: Organization, as_of: dt.date, history_months: int, facts: bool 
     model.recall = recall_history(
         org=org, months=panel.months, tz=tz, currency=panel.currency, end=end, facts=read_facts
     )
-    model.repeat = repeat_history(org=org, months=panel.months, tz=tz, currency=panel.currency, end=end)
+    model.repeat = repeat_history(
+        org=org,
+        months=panel.months,
+        tz=tz,
+        currency=panel.currency,
+        end=end,
+        facts=False if facts is False else None,  # the return facts when built (``return_facts``)
+    )
     cov = (e.calls_model.cov + e.calls_model.cov.T) / 2
     model.chol = np.linalg.cholesky(cov + np.eye(len(cov)) * 1e-12)
     model.draws = model.draws_of(np.random.default_rng(0), None)

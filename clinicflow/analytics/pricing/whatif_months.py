@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Min, Sum
+from django.db.models import Min, Sum
 
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import CohortFact, DayFact
@@ -36,9 +36,10 @@ from clinicflow.analytics.owner.factsql import local_date, month_number, qs_sql,
 from clinicflow.analytics.owner.grouped import signed_cents
 from clinicflow.analytics.owner.selectors import revenue_split
 from clinicflow.analytics.owner.split_facts import RevenueSplitFact
+from clinicflow.analytics.pricing.return_facts import patients_seen
 from clinicflow.analytics.reports.sqlplan import fetch_all
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.models import Branch, Organization
+from clinicflow.core.models import Organization
 
 CENT = Decimal("0.01")
 
@@ -177,54 +178,17 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def lapsed_patients(*, org: Organization, at: dt.datetime, days: int, facts: bool) -> int:
-    """The patients lapsed at ``at``: with a visit that happened before it, the last at least ``days``
-    old. From the facts: the first patients before ``at`` (``DayFact.first_arrived`` of the local days
-    before it, those of its own local day one by one) less the patients with a visit in the ``days``
-    before — every other visit is never read. A patient whose first visit happened at two branches at
-    the same moment counts for each, as in the owner's first patients."""
-    cutoff = at - dt.timedelta(days=days)
-    happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED)
+def lapsed_patients(*, org: Organization, day: dt.date, days: int, currency: str, facts: bool) -> int:
+    """The patients lapsed at the start of the local ``day``: with a visit that happened before it, the
+    last on a local day at least ``days`` before it. From the facts: the first patients before ``day``
+    (``DayFact.first_arrived``) less the patients with a visit on the ``days`` before
+    (``return_facts.patients_seen``: the return facts, a few rows per day) — no visit is read. A patient
+    whose first visit happened at two branches at the same moment counts for each, as in the owner's
+    first patients; the visits are those in ``currency`` (the planner's branches share one)."""
+    since = day - dt.timedelta(days=days)
+    last = day - dt.timedelta(days=1)
+    recent = patients_seen(org=org, d0=since, d1=last, currency=currency, facts=None if facts else False)
     if not facts:
-        return (
-            happened.filter(start_at__lt=at)
-            .values("patient_id")
-            .annotate(last=Max("start_at"))
-            .filter(last__lte=cutoff)
-            .order_by()
-            .count()
-        )
-    recent = happened.filter(start_at__gt=cutoff, start_at__lt=at).values("patient_id").distinct().count()
-    return _firsts_before(org, at) - recent
-
-
-def _firsts_before(org: Organization, at: dt.datetime) -> int:
-    """The first patients (per branch, as ``DayFact`` counts them) whose first visit is before ``at``."""
-    zones = {b.pk: b.tz for b in Branch.objects.for_org(org)}
-    if not zones:
-        return 0
-    today = {pk: at.astimezone(tz).date() for pk, tz in zones.items()}
-    lo, hi = min(today.values()), max(today.values())
-    facts = DayFact.objects.for_org(org)
-    before = int(facts.filter(day__lt=lo).aggregate(n=Sum("first_arrived"))["n"] or 0)
-    edge = facts.filter(day__gte=lo, day__lt=hi, first_arrived__gt=0)
-    for branch_id, day, n in edge.values_list("branch_id", "day", "first_arrived"):
-        if branch_id in today and day < today[branch_id]:
-            before += n
-    # the local day of ``at`` itself: its first visits before ``at``, from the raw rows (a day's visits)
-    midnight = min(dt.datetime.combine(today[pk], dt.time.min, tzinfo=tz) for pk, tz in zones.items())
-    happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED)
-    near = happened.filter(start_at__gte=midnight, start_at__lt=at)
-    firsts = dict(
-        happened.filter(patient_id__in=near.values("patient_id"))
-        .order_by()
-        .values("patient_id")
-        .annotate(first=Min("start_at"))
-        .values_list("patient_id", "first")
-    )
-    pairs = {
-        (p, b)
-        for p, b, start in near.values_list("patient_id", "branch_id", "start_at")
-        if b in zones and firsts.get(p) == start and start.astimezone(zones[b]).date() == today[b]
-    }
-    return before + len(pairs)
+        return patients_seen(org=org, d0=None, d1=last, currency=currency, facts=False) - recent
+    before = DayFact.objects.for_org(org).filter(day__lt=day).aggregate(n=Sum("first_arrived"))["n"]
+    return int(before or 0) - recent

@@ -14,12 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from clinicflow.analytics.models import ChanFirstFact, FactsChange
+from clinicflow.analytics.owner import chan_facts
 from clinicflow.analytics.owner.chan_models import FACT_MODELS
 from clinicflow.analytics.owner.chan_reads import first_patient_rows
 from clinicflow.analytics.owner.changes import apply_changes
 from clinicflow.analytics.owner.fact_hooks import build_owner_facts, predictions_stored
+from clinicflow.analytics.owner.facts import rebuild
 from clinicflow.analytics.reports.acquisition import channel_report
 from clinicflow.analytics.reports.acquisition.channels import ChannelReport
 from clinicflow.analytics.tests.test_owner_channel_facts import spend_and_predictions
@@ -187,3 +190,23 @@ def test_some_days_built_again_equal_a_full_build(chain) -> None:
     assert chan_snapshot(org) != full
     build_owner_facts(org, days)
     assert chan_snapshot(org) == full
+
+
+@pytest.mark.django_db
+def test_the_full_rebuild_on_its_staged_first_visits_equals_a_build_from_the_appointments(
+    chain, monkeypatch
+) -> None:
+    org, _d0, _d1 = chain
+    built = chan_snapshot(org)  # the first visits grouped from the appointments (``credited_sql``)
+    staged: list[bool] = []
+    real = chan_facts._credited_of_staged
+
+    def spy(o: Organization) -> Any:
+        out = real(o)
+        staged.append(out is not None)
+        return out
+
+    monkeypatch.setattr(chan_facts, "_credited_of_staged", spy)
+    rebuild(org)  # PostgreSQL: every patient's first visits staged once, their branches the first-visit facts
+    assert staged == [connection.vendor == "postgresql"]
+    assert chan_snapshot(org) == built

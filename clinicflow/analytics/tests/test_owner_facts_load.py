@@ -4,7 +4,8 @@ reference build, ``availability.working_windows`` per doctor): weekly hours less
 exceptions replacing a day's hours (one ending at midnight, one across New York's autumn night with
 its repeated hour, one on a day with no weekly hours), ``closed`` exceptions for a whole day, for some
 hours, and with only a start (the whole day), on a branch in New York whose November clock change is
-inside the data."""
+inside the data. On PostgreSQL the windows staged once for the whole span (``windows_staged``, the full
+rebuild's) give each chunk the rows computed for it alone."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 
 from clinicflow.analytics.models import DayFact
+from clinicflow.analytics.owner import facts_load
 from clinicflow.analytics.owner.facts import rebuild
+from clinicflow.analytics.owner.facts_load import windows_staged
+from clinicflow.analytics.owner.facts_span import data_span
 from clinicflow.booking.models import DoctorBranch, ScheduleBreak, ScheduleException, WorkingHours
 from clinicflow.core.models import Branch, Organization
 from clinicflow.simulator.runner import simulate_org
@@ -78,3 +83,27 @@ def test_the_load_built_in_sql_equals_the_capacity_reports_windows(org: Organiza
     assert _load(org) == reference
     rebuild(org, chunk_days=9)  # chunks of any size: the same windows
     assert _load(org) == reference
+    if connection.vendor == "postgresql":  # the windows staged once per rebuild: each chunk's the same
+        span = data_span(org)
+        assert span is not None
+        chunks = [(span[0], NIGHT - dt.timedelta(days=1)), (NIGHT, NIGHT), (NIGHT, span[1])]
+        with transaction.atomic():
+            computed = [_staged(org, d0, d1) for d0, d1 in chunks]
+        with transaction.atomic(), windows_staged(org):
+            assert facts_load.covered(org, *span)
+            assert [_staged(org, d0, d1) for d0, d1 in chunks] == computed
+            with windows_staged(org):  # nested: the outer one's
+                assert facts_load.covered(org, *span)
+            rebuild(org, chunk_days=9)
+            assert _load(org) == reference
+        assert not facts_load.covered(org, *span)
+
+
+def _staged(org: Organization, d0: dt.date, d1: dt.date) -> list[tuple[Any, ...]]:
+    n = facts_load.stage_windows(org, d0, d1)
+    with connection.cursor() as cur:
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        cur.execute(f"SELECT * FROM {facts_load.WINDOWS}")  # nosec B608 - a constant
+        rows = sorted(cur.fetchall(), key=str)
+    assert len(rows) == n
+    return rows

@@ -9,17 +9,30 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from clinicflow.acquisition.models import Call, CallStatus, Channel, Lead
 from clinicflow.analytics.models import DayFact, FactsChange, RevenueFact
+from clinicflow.analytics.owner.capload_models import CapacityFact
 from clinicflow.analytics.owner.changes import apply_changes
 from clinicflow.analytics.owner.facts import COUNTS, rebuild
+from clinicflow.analytics.owner.facts_more import FUNNEL
+from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.jobs import apply_recorded_changes
+from clinicflow.analytics.owner.signals import CLOCK, LOAD, SPAN
 from clinicflow.analytics.tests.test_owner_channel_facts import owner_facts_snapshot
-from clinicflow.booking.models import Appointment, AppointmentStatus, Payment, PaymentKind
+from clinicflow.booking.models import (
+    Appointment,
+    AppointmentStatus,
+    DoctorBranch,
+    Payment,
+    PaymentKind,
+    Room,
+    WorkingHours,
+)
 from clinicflow.booking.services import appointment_cancel, appointment_mark
 from clinicflow.booking.services.payments import payment_record
-from clinicflow.core.models import Organization
+from clinicflow.core.models import Branch, Organization
 from clinicflow.core.money import Money
 from clinicflow.feedback.models import Survey, SurveyAnswer, SurveyKind
 from clinicflow.patients.models import Patient, Source
@@ -238,3 +251,134 @@ def test_every_user_change_applied_incrementally_equals_a_full_rebuild(org: Orga
     assert set(rebuilt[2]) ^ set(incremental[2]) == set()
     assert rebuilt == incremental
     assert apply_changes(org).changes == 0
+
+
+def _everything(org: Organization) -> tuple[list, list, list, list, list]:
+    """The day, revenue, channel and cohort facts, the capacity facts and the first visits' rows."""
+    cap = CapacityFact.objects.for_org(org).values_list(
+        "branch_id", "day", "hour", "doctor_id", "room_id", "available_seconds", "booked_seconds"
+    )
+    visits = FirstVisitFact.objects.for_org(org).values_list(
+        "patient_id", "branch_id", "day", "booked", "arrived", *FUNNEL
+    )
+    return (
+        *_facts(org),
+        sorted(((*r[:5], round(r[5], 3), round(r[6], 3)) for r in cap), key=str),
+        sorted(visits, key=str),
+    )
+
+
+@pytest.fixture
+def built(org: Organization) -> Organization:
+    simulate_org(org=org, scenario=load_scenario(overrides=SCENARIO), seed=7)
+    rebuild(org)
+    FactsChange.objects.for_org(org).delete()
+    return org
+
+
+def _applied_equals_rebuilt(org: Organization, before: tuple[list, ...]) -> tuple[list, ...]:
+    """Apply the recorded changes; the facts changed and equal a full rebuild's; returns them."""
+    while apply_changes(org).changes:
+        pass
+    incremental = _everything(org)
+    assert incremental != before
+    rebuild(org)
+    assert _everything(org) == incremental
+    return incremental
+
+
+@pytest.mark.django_db
+def test_a_doctors_link_to_a_branch_removed_and_made_reaches_the_load(built: Organization) -> None:
+    org = built
+    before = _everything(org)
+    link = DoctorBranch.objects.for_org(org).order_by("doctor_id", "branch_id").first()
+    assert link is not None
+    doctor, branch = link.doctor_id, link.branch_id
+    link.delete()  # the doctor no longer works there: no working windows, no load
+    kinds = list(FactsChange.objects.for_org(org).values_list("was_status", "branch_id"))
+    assert kinds == [(SPAN, branch)]
+    after = _applied_equals_rebuilt(org, before)
+    DoctorBranch.objects.create(organization=org, doctor_id=doctor, branch_id=branch)  # back again
+    assert _applied_equals_rebuilt(org, after) == before
+
+
+@pytest.mark.django_db
+def test_a_room_deactivated_and_activated_reaches_the_capacity_facts(built: Organization) -> None:
+    org = built
+    before = _everything(org)
+    room = Room.objects.for_org(org).filter(is_active=True).order_by("name").first()
+    assert room is not None
+    room.name = room.name + " renamed"
+    room.save()  # nothing the facts count
+    assert not FactsChange.objects.for_org(org).exists()
+    room.is_active = False
+    room.save()
+    assert list(FactsChange.objects.for_org(org).values_list("was_status", "branch_id")) == [
+        (SPAN, room.branch_id)
+    ]
+    after = _applied_equals_rebuilt(org, before)
+    assert not CapacityFact.objects.for_org(org).filter(room_id=room.pk).exists()
+    room.is_active = True
+    room.save()
+    assert _applied_equals_rebuilt(org, after) == before
+
+
+@pytest.mark.django_db
+def test_a_branchs_time_zone_changed_moves_all_its_days(built: Organization) -> None:
+    org = built
+    before = _everything(org)
+    branch = Branch.objects.for_org(org).order_by("name").first()
+    assert branch is not None
+    branch.timezone = "Pacific/Honolulu"  # far west of the clinic: day visits on the eve
+    branch.save()
+    assert list(FactsChange.objects.for_org(org).values_list("was_status", "branch_id")) == [
+        (CLOCK, branch.pk)
+    ]
+    moved = _applied_equals_rebuilt(org, before)
+    assert moved[0] != before[0]  # the day facts of every branch's days
+    if connection.vendor == "postgresql":  # the first visits counted there moved to their new local days
+        assert moved[4] != before[4]
+    branch.is_active = False  # a branch closed: its rows on UTC days (``facts.Clock``)
+    branch.save()
+    _applied_equals_rebuilt(org, moved)
+
+
+@pytest.mark.django_db
+def test_an_appointments_doctor_changed_reaches_the_revenue_and_load(built: Organization) -> None:
+    org = built
+    paid = Payment.objects.for_org(org).exclude(appointment=None).order_by("paid_at").first()
+    assert paid is not None and paid.appointment_id is not None
+    appt = Appointment.objects.get(pk=paid.appointment_id)
+    other = (
+        DoctorBranch.objects.for_org(org).filter(branch_id=appt.branch_id).exclude(doctor_id=appt.doctor_id)
+    )
+    link = other.order_by("doctor_id").first()
+    assert link is not None
+    before = _everything(org)
+    appt.doctor_id = link.doctor_id  # the visit was another doctor's
+    appt.save()
+    assert FactsChange.objects.for_org(org).filter(patient_id=appt.patient_id).exists()
+    _applied_equals_rebuilt(org, before)
+
+
+@pytest.mark.django_db
+def test_a_weekly_shifts_days_get_their_load_again_and_nothing_else(built: Organization) -> None:
+    org = built
+    hours = WorkingHours.objects.for_org(org).order_by("branch_id", "doctor_id", "weekday").first()
+    assert hours is not None
+    before = _everything(org)
+    hours.end_time = dt.time(hours.end_time.hour - 1, hours.end_time.minute)  # a shorter weekly shift
+    hours.save()
+    recorded = FactsChange.objects.for_org(org)
+    assert recorded.count() > 5 and not recorded.exclude(patient_id=None).exists()
+    recorded.update(was_status=LOAD)  # as ``cap_changes`` marks them: a change of the load only
+    revenue = sorted(RevenueFact.objects.for_org(org).values_list("pk", flat=True))
+    while apply_changes(org).changes:
+        pass
+    # the revenue facts of those days were not written again (nothing of theirs changed) ...
+    assert sorted(RevenueFact.objects.for_org(org).values_list("pk", flat=True)) == revenue
+    incremental = _everything(org)
+    assert incremental[0] != before[0] and incremental[3] != before[3]  # ... the load was
+    assert incremental[1:3] == before[1:3]
+    rebuild(org)
+    assert _everything(org) == incremental

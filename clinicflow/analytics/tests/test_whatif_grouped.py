@@ -4,8 +4,8 @@ different clocks, with refunds, payments in another currency and a window that s
 clinic opened: the monthly unique calls per branch, the first patients per branch (their first ever
 visit that happened, counted by the branch of that visit on its clock: the owner's reports'
 definition since #18's speed pass; before, a patient's first visit at each branch), the cohorts'
-sizes, their net revenue per month of payment and the older patients' revenue; and the return
-episodes' figures (``retention.repeat_history``) equal the row-by-row computation."""
+sizes, their net revenue per month of payment and the older patients' revenue (the return visits'
+figures: ``test_whatif_return_facts``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.attribution import HAPPENED, REFUND
 from clinicflow.acquisition.models import Call
-from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, return_links
 from clinicflow.analytics.pricing.history import build_history
 from clinicflow.analytics.pricing.panel import build_panel
 from clinicflow.analytics.tests.payment_twists import add_refunds_and_euros
@@ -37,10 +36,13 @@ def _month(d: dt.date | dt.datetime) -> dt.date:
     return dt.date(d.year, d.month, 1)
 
 
-def reference_calls(org: Organization, panel: Any, start: dt.datetime, end: dt.datetime) -> dict[Any, int]:
-    """The unique calls per branch, channel and month as read before they were grouped per time zone."""
+def reference_calls(org: Organization, panel: Any, d0: dt.date, d1: dt.date) -> dict[Any, int]:
+    """The unique calls per branch, channel and month of the branch's local days ``d0``..``d1``, read
+    branch by branch."""
     calls: dict[Any, int] = {}
     for b in panel.branches:
+        start = dt.datetime.combine(d0, dt.time.min, tzinfo=b.tz)
+        end = dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time.min, tzinfo=b.tz)
         rows = (
             Call.objects.for_org(org)
             .filter(
@@ -117,10 +119,8 @@ def test_the_history_grouped_by_the_database_equals_the_python_loops(clinic) -> 
         h = build_history(org=org, date_from=d0, date_to=END, extras=False)
         p = h.panel
         assert p.monthly is not None and not p.monthly.facts  # no facts built: the raw statement
-        start = dt.datetime.combine(p.months[0], dt.time.min, tzinfo=dt.UTC)
-        end = dt.datetime.combine(END + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
         assert len({b.timezone for b in p.branches}) > 1  # the branches keep two clocks at least
-        calls = reference_calls(org, p, start, end)
+        calls = reference_calls(org, p, p.months[0], END)
         assert p.calls == calls and sum(calls.values()) > 0
         firsts, size, rev, older = reference_cohorts(org, p.months, END, p.currency)
         assert p.first_visits == firsts and sum(firsts.values()) > 0
@@ -131,61 +131,3 @@ def test_the_history_grouped_by_the_database_equals_the_python_loops(clinic) -> 
         assert build_panel(org=org, date_from=d0, date_to=END).first_visits == firsts
         checked += 1
     assert checked == 2
-
-
-def reference_links(
-    org: Organization,
-    since: dt.datetime,
-    lookback: dt.timedelta,
-    recent: dt.datetime,
-    end: dt.datetime,
-    tz: Any,
-) -> tuple[dict[tuple[dt.date, tuple[int, ...]], float], list[int]]:
-    """``grouped.return_links`` visit by visit in Python."""
-    visits = sorted(
-        Appointment.objects.for_org(org)
-        .filter(status__in=HAPPENED, start_at__gte=recent - lookback, start_at__lt=end, currency="RUB")
-        .values_list("patient_id", "start_at", "price"),
-        key=lambda r: (str(r[0]), r[1]),
-    )
-    groups: dict[tuple[dt.date, tuple[int, ...]], float] = defaultdict(float)
-    bins = [0] * (len(GAP_EDGES) + 2)
-    counts = [0] * len(GAP_EDGES)
-    prev: tuple[Any, dt.datetime] | None = None
-    for patient, at, price in visits:
-        if prev is None or prev[0] != patient:
-            counts, gap = [0] * len(GAP_EDGES), None
-        else:
-            gap = (at - prev[1]).total_seconds() / 86400
-        k = 0 if gap is None else sum(gap >= d for d in GAP_EDGES)
-        if gap is not None and prev is not None and prev[1] >= since and k:
-            counts[k - 1] += 1
-        if at >= recent and gap is not None:
-            bins[len(GAP_EDGES) + 1 if GAP_EDGES[-1] <= gap < TAIL_DAYS else k] += 1
-        if at >= since:
-            groups[(_month(at.astimezone(tz)), tuple(counts))] += float(price)
-        prev = (patient, at)
-    return dict(groups), bins
-
-
-@pytest.mark.django_db
-def test_the_return_links_grouped_by_the_database_equal_the_visits_read_one_by_one(clinic) -> None:
-    org = clinic
-    tz = Branch.objects.for_org(org).order_by("name").first().tz  # type: ignore[union-attr]
-    since = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
-    recent = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-    end = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    lookback = dt.timedelta(days=90)
-    rows, bins = return_links(
-        org=org, since=since, lookback=lookback, recent=recent, end=end, tz=tz, currency="RUB"
-    )
-    groups, ref_bins = reference_links(org, since, lookback, recent, end, tz)
-    got: dict[tuple[dt.date, tuple[int, ...]], float] = defaultdict(float)
-    for m, c, price in rows:
-        got[(m, c)] += price
-    assert got.keys() == groups.keys()
-    for key, value in groups.items():
-        assert got[key] == pytest.approx(value, abs=1e-6)
-    assert bins == ref_bins
-    # returns after the change and a patient reached through two of them or more
-    assert any(sum(c) >= 2 for _, c in groups) and sum(ref_bins[1:]) > 0

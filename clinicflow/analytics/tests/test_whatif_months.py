@@ -3,9 +3,10 @@ clinic with branches on two clocks, refunds, payments in another currency and a 
 month before a patient's first visit, the first patients per branch and month, the cohorts' revenue
 and the months' revenue read from the facts (``CohortFact``, ``RevenueSplitFact``) equal the raw
 statement's, in both currencies and over a window that starts after the clinic opened; the lapsed
-patients counted from the facts equal the raw count (the planner's computation before, kept as the
-reference) at moments inside a local day; and the whole fit — elasticity, value curve, recall and
-repeat levers, forecast — is the same from either."""
+patients counted from the facts (the first patients less those seen lately, from the return facts)
+equal the raw count; and the whole fit — unique calls (the traffic facts),
+elasticity, value curve, recall and repeat levers (the return facts), forecast — is the same from
+either."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from clinicflow.analytics.owner.facts import rebuild
 from clinicflow.analytics.pricing.forecast import forecast
 from clinicflow.analytics.pricing.levers import parse_levers
 from clinicflow.analytics.pricing.panel import month_range
+from clinicflow.analytics.pricing.return_facts import build_return_facts
 from clinicflow.analytics.pricing.whatif import build_plan
 from clinicflow.analytics.pricing.whatif_months import facts_ready, lapsed_patients, monthly
 from clinicflow.analytics.tests.payment_twists import add_refunds_and_euros
@@ -79,15 +81,12 @@ def test_the_facts_give_the_raw_statements_figures(clinic) -> None:
 @pytest.mark.django_db
 def test_the_lapsed_patients_from_the_facts_equal_the_raw_count(clinic) -> None:
     org = clinic
+    build_return_facts(org)  # the return facts (``fact_hooks`` builds them with the rebuild)
     seen = set()
-    for at in (
-        dt.datetime(2026, 10, 14, 7, 30, tzinfo=dt.UTC),  # inside a local day on both clocks
-        dt.datetime(2026, 11, 2, 17, 45, tzinfo=dt.UTC),  # another local day east than west
-        dt.datetime(2026, 9, 1, 0, 0, tzinfo=dt.UTC),
-    ):
+    for day in (dt.date(2026, 10, 14), dt.date(2026, 11, 2), dt.date(2026, 9, 1)):
         for days in (30, 60):
-            raw = lapsed_patients(org=org, at=at, days=days, facts=False)
-            assert lapsed_patients(org=org, at=at, days=days, facts=True) == raw
+            raw = lapsed_patients(org=org, day=day, days=days, currency="RUB", facts=False)
+            assert lapsed_patients(org=org, day=day, days=days, currency="RUB", facts=True) == raw
             seen.add(raw)
     assert len(seen) > 2 and min(seen) > 0
 
@@ -95,9 +94,16 @@ def test_the_lapsed_patients_from_the_facts_equal_the_raw_count(clinic) -> None:
 @pytest.mark.django_db
 def test_the_fit_is_the_same_from_the_facts_and_from_the_raw_rows(clinic) -> None:
     org = clinic
+    build_return_facts(org)  # the return facts (``fact_hooks`` builds them with the rebuild)
     a = build_plan(org=org, as_of=dt.date(2026, 12, 1), facts=False)
     b = build_plan(org=org, as_of=dt.date(2026, 12, 1))  # the facts are built: read
     assert b.history.panel.monthly is not None and b.history.panel.monthly.facts
+    assert a.history.panel.calls == b.history.panel.calls  # the traffic facts' unique calls
+    assert sum(a.history.panel.calls.values()) > 0
+    np.testing.assert_array_equal(a.repeat.links, b.repeat.links)  # the return facts
+    np.testing.assert_allclose(a.repeat.value, b.repeat.value, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a.repeat.totals, b.repeat.totals, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(a.repeat.weights, b.repeat.weights)
     assert a.history.panel.first_visits == b.history.panel.first_visits
     np.testing.assert_array_equal(a.history.cohort_size, b.history.cohort_size)
     np.testing.assert_allclose(a.history.cohort_revenue, b.history.cohort_revenue, rtol=0, atol=1e-6)
