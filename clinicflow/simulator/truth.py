@@ -357,8 +357,6 @@ def build_truth(
                 "memberships": {
                     MEMBERSHIP_KINDS[k]: int(t.memberships[k]) for k in range(len(MEMBERSHIP_KINDS))
                 },
-                # of the stored-value plans: those drawn as a package of a one-session procedure
-                "packages_as_stored_value": t.packages_as_stored_value,
                 "points_earned": t.points_earned,
                 "points_redeemed": t.points_redeemed,
                 "referral_contacts": t.referral_contacts,

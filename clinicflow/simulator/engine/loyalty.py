@@ -71,12 +71,6 @@ class Loyalty:
         svc = bk.svc[buy]
         mix = np.array([lo["membership_mix"][k] for k in MEMBERSHIP_KINDS])
         kind = rng.choice(len(MEMBERSHIP_KINDS), size=buy.size, p=mix / mix.sum()).astype(np.int8)
-        # a package is sold for a course of sessions (peels, laser, massage ...), never for a one-off
-        # procedure (a rhinoplasty: five of them at once was a million-rouble "package"); a patient who
-        # would have bought one takes stored value instead
-        one_off = (kind == PACKAGE) & (st.svc_course[svc] <= 1)
-        kind[one_off] = STORED_VALUE
-        w.tally.packages_as_stored_value += int(one_off.sum())
         package = kind == PACKAGE
         fee = np.where(
             kind == FEE,

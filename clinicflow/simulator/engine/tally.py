@@ -59,8 +59,6 @@ class Tally:
         self.late_cancelled = 0  # cancelled less than 24 hours before the start (of the past ones)
         self.doc_booked_min = np.zeros((0, 0), dtype=np.int32)  # (doctor, day) minutes held
         self.memberships = np.zeros(len(MEMBERSHIP_KINDS), dtype=np.int64)
-        # packages drawn for a one-session procedure, sold as stored value instead (``loyalty.memberships``)
-        self.packages_as_stored_value = 0
         self.points_earned = 0
         self.points_redeemed = 0
         self.referral_contacts = 0
