@@ -27,6 +27,7 @@ from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.attribution import HAPPENED
+from clinicflow.analytics.owner.fact_clear import clear, row_id
 from clinicflow.analytics.owner.factsql import (
     day_chunks,
     day_filter,
@@ -34,7 +35,6 @@ from clinicflow.analytics.owner.factsql import (
     local_date,
     month_number,
     near,
-    new_id,
     qs_sql,
     tune,
     zones_sql,
@@ -206,7 +206,7 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
     gaps = ReturnGapFact._meta.db_table
     sql = (
         f"INSERT INTO {gaps} (id, organization_id, day, currency, gap, days, visits) "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
-        f"WITH {visits} SELECT {new_id()}, %s, v.day, v.cur, v.g, v.gd, COUNT(*) FROM v WHERE 1 = 1{where} "
+        f"WITH {visits} SELECT {row_id()}, %s, v.day, v.cur, v.g, v.gd, COUNT(*) FROM v WHERE 1 = 1{where} "
         "GROUP BY v.day, v.cur, v.g, v.gd"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
@@ -218,12 +218,22 @@ def _insert(org: Organization, days: list[dt.date] | None) -> int:
     sql = (
         f"INSERT INTO {links} (id, organization_id, day, currency, since, {cols}, visits, amount) "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         f"WITH {visits}, {_links_every()} "
-        f"SELECT {new_id()}, %s, l.day, l.cur, l.since, {lcols}, COUNT(*), SUM(l.price) FROM l "
+        f"SELECT {row_id()}, %s, l.day, l.cur, l.since, {lcols}, COUNT(*), SUM(l.price) FROM l "
         f"WHERE 1 = 1{where} GROUP BY l.day, l.cur, l.since, {lcols}"
     )
+    hashed = days is None and connection.vendor == "postgresql"
+    if hashed:  # every day: the links grouped by hashing (not a sort of six rows a visit): 15% less
+        _setting("enable_sort", "off")
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
     written += execute(sql, (*v_params, org_id, *w_params))
+    if hashed:
+        _setting("enable_sort", "on")
     return written
+
+
+def _setting(name: str, value: str) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
 def _followed(org: Organization, days: Collection[dt.date]) -> set[dt.date]:
@@ -259,9 +269,11 @@ def build_return_facts(org: Organization, days: Collection[dt.date] | None = Non
     with transaction.atomic():
         tune()
         for chunk in day_chunks(scope):
-            for model in (ReturnGapFact, ReturnLinkFact):
-                old = model.objects.for_org(org)
-                (old.filter(day__in=chunk) if chunk is not None else old).delete()
+            if chunk is None:  # every day: the organisation's rows (a sole tenant's table truncated)
+                clear(org, ReturnGapFact, ReturnLinkFact)
+            else:
+                for model in (ReturnGapFact, ReturnLinkFact):
+                    model.objects.for_org(org).filter(day__in=chunk).delete()
             written += _insert(org, chunk)
     return written
 
