@@ -20,14 +20,12 @@ from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.changes import apply_changes
 from clinicflow.analytics.reports.base import ReportContext, ratio
 from clinicflow.analytics.reports.capacity import compute_empty, compute_heatmap_report, compute_load
+from clinicflow.analytics.tests.test_capload_facts import END, two_clock_clinic
 from clinicflow.booking.models import Appointment, AppointmentStatus, Weekday
 from clinicflow.booking.services import appointment_cancel
 from clinicflow.core.models import Branch, Organization
 from clinicflow.core.selectors import branch_list
-from clinicflow.simulator.runner import simulate_org
-from clinicflow.simulator.scenario import load_scenario
 
-END = dt.date(2026, 11, 30)
 PERIODS = (
     (dt.date(2026, 10, 20), END),
     (dt.date(2026, 11, 1), dt.date(2026, 11, 1)),
@@ -99,15 +97,7 @@ def _check(org: Organization, cases: Any) -> int:
 
 @pytest.fixture
 def clinic(org: Organization) -> tuple[Organization, Branch]:
-    simulate_org(
-        org=org,
-        scenario=load_scenario(overrides={"clinic": {"months": 2, "end_date": END.isoformat()}}),
-        seed=5,
-    )
-    ny = Branch.objects.for_org(org).order_by("name").first()
-    assert ny is not None
-    Branch.objects.filter(pk=ny.pk).update(timezone="America/New_York")
-    ny.refresh_from_db()
+    ny = two_clock_clinic(org, seed=5)
     build_capacity_facts(org)  # as the full rebuild does
     FactsChange.objects.for_org(org).delete()
     return org, ny

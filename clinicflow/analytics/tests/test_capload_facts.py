@@ -131,17 +131,24 @@ def _facts(org: Organization) -> list[tuple[Any, ...]]:
     return sorted(((*r[:5], round(r[5], 3), round(r[6], 3)) for r in rows), key=str)
 
 
-@pytest.fixture
-def clinic(org: Organization) -> tuple[Organization, Branch]:
+def two_clock_clinic(org: Organization, seed: int) -> Branch:
+    """Two simulated months to ``END``; the first branch moved to New York's clock (across its November
+    change), the other left on Novosibirsk's. Returns the New York branch."""
     simulate_org(
         org=org,
         scenario=load_scenario(overrides={"clinic": {"months": 2, "end_date": END.isoformat()}}),
-        seed=3,
+        seed=seed,
     )
     ny = Branch.objects.for_org(org).order_by("name").first()
     assert ny is not None
     Branch.objects.filter(pk=ny.pk).update(timezone="America/New_York")
     ny.refresh_from_db()
+    return ny
+
+
+@pytest.fixture
+def clinic(org: Organization) -> tuple[Organization, Branch]:
+    ny = two_clock_clinic(org, seed=3)
     assert Branch.objects.for_org(org).exclude(pk=ny.pk).exclude(timezone="America/New_York").exists()
     links = list(DoctorBranch.objects.for_org(org).filter(branch=ny).order_by("doctor_id")[:2])
     first, second = links[0].doctor_id, links[1].doctor_id
