@@ -18,7 +18,8 @@ database, ``BENCH_REUSE=1`` reuses a kept one; ``BENCH_DB=NAME`` uses (and keeps
 e.g. a copy of the full chain-1m; ``BENCH_FACTS_ONLY=1`` stops after the facts' two figures, and
 ``BENCH_INCREMENTAL_ONLY=1`` skips the rebuild (a kept database whose facts are built),
 ``BENCH_TOUCH_ALL=1`` applies them as if each save changed its patient's history (a real day's
-arrivals do; the replayed saves put each status back, which changes none), ``BENCH_DAY=YYYY-MM-DD`` replays that day's events (default the last full day, 2026-11-29: a light
+arrivals do; the replayed saves put each status back, which changes none) and saves the day's payments
+again too (a real day's arrivals pay), ``BENCH_DAY=YYYY-MM-DD`` replays that day's events (default the last full day, 2026-11-29: a light
 one; 2026-11-28 is typical), ``BENCH_HOURS_EDIT=1`` then times one doctor's weekly shift shortened by an
 hour and put back (``BENCH facts_incremental_hours_edit_s``: that weekday over the whole span, no first
 visit moved), ``BENCH_REPORTS_ONLY=1`` builds only the channel and cohort facts there (``BENCH
@@ -123,10 +124,10 @@ def build_org() -> Any:
     return org
 
 
-def one_days_events(org: Any, day: dt.date) -> int:
+def one_days_events(org: Any, day: dt.date, *, payments: bool = False) -> int:
     """The last day's appointments marked again (status saved), as the front desk does through the
-    day: each save records a change for the facts."""
-    from clinicflow.booking.models import Appointment
+    day, and (``payments``) its payments saved again: each save records a change for the facts."""
+    from clinicflow.booking.models import Appointment, Payment
 
     start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     appts = list(
@@ -140,6 +141,11 @@ def one_days_events(org: Any, day: dt.date) -> int:
         a.save(update_fields=["status"])
         a.status = status
         a.save(update_fields=["status"])
+    if payments:  # the day's payments saved again too: each records its patient's change
+        for pay in Payment.objects.for_org(org).filter(
+            paid_at__gte=start, paid_at__lt=start + dt.timedelta(days=1)
+        ):
+            pay.save()
     return len(appts)
 
 
@@ -225,7 +231,7 @@ def main() -> int:
     # BENCH_DAY: the day whose events are replayed (a typical one, e.g. 2026-11-28; default the last
     # full day, lighter than most at the simulation's end)
     event_day = dt.date.fromisoformat(os.environ.get("BENCH_DAY") or (end - dt.timedelta(days=1)).isoformat())
-    n = one_days_events(org, event_day)
+    n = one_days_events(org, event_day, payments=os.environ.get("BENCH_TOUCH_ALL") == "1")
     if os.environ.get("BENCH_TOUCH_ALL") == "1":  # as if every saved visit changed its patient's history
         from clinicflow.analytics.owner import changes as changes_module
 

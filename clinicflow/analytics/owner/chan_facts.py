@@ -50,6 +50,7 @@ from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.grouped import signed_cents
 from clinicflow.analytics.reports.acquisition.first_patients import credited_sql, first_visit_times
 from clinicflow.analytics.reports.profile import BANDS, UNKNOWN_AGE
+from clinicflow.analytics.reports.sqlplan import of_ids
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Organization
 from clinicflow.patients.models import Patient, PatientPrediction
@@ -129,8 +130,7 @@ def _branches_sql(org: Organization, days: Scope, patients: Any) -> tuple[str, t
         org=org, start=start, end=end, branch=None, model=FACT_MODELS, patients=patients
     )
     appts = Appointment.objects.for_org(org).order_by()
-    if patients is not None:
-        appts = appts.filter(patient_id__in=patients)
+    appts = of_ids(appts, patients)
     ap_sql, ap_params = qs_sql(
         appts.values(
             "patient_id",
@@ -188,8 +188,7 @@ def drop_stage() -> None:
 
 def _payments_sql(org: Organization, patients: Any) -> tuple[str, tuple[Any, ...]]:
     pays = Payment.objects.for_org(org).order_by()
-    if patients is not None:
-        pays = pays.filter(patient_id__in=patients)
+    pays = of_ids(pays, patients)
     return qs_sql(pays.values("patient_id", "currency", "paid_at", c=signed_cents()))
 
 
@@ -199,8 +198,7 @@ def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
     once for both), and their stored predictions; returns the rows written. Each is grouped by the
     staged cell number ``g`` and its key read back from ``CELLS``."""
     people_qs = Patient.objects.for_org(org).order_by()
-    if patients is not None:  # only the scope's patients (not every card of the organisation)
-        people_qs = people_qs.filter(id__in=patients)
+    people_qs = of_ids(people_qs, patients, "id")  # only the scope's (not every card of the organisation)
     people, people_params = qs_sql(people_qs.values("id", "sex", "birth_date"))
     band = age_band("pt.birth_date", "s.day", BANDS, UNKNOWN_AGE)
     n = execute(
@@ -236,8 +234,7 @@ def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
     if cutoff is None:  # no stored predictions: no lifetime value to show
         return n
     preds = PatientPrediction.objects.for_org(org).order_by()
-    if patients is not None:
-        preds = preds.filter(patient_id__in=patients)
+    preds = of_ids(preds, patients)
     pred_sql, pred_params = qs_sql(
         preds.values(
             p=F("patient_id"),

@@ -22,7 +22,7 @@ from django.db.models import Max
 
 from clinicflow.analytics.owner.chan_facts import drop_stage, insert_facts, stage
 from clinicflow.analytics.owner.chan_models import ChanFirstFact
-from clinicflow.analytics.owner.fact_clear import bound, clear
+from clinicflow.analytics.owner.fact_clear import clear
 from clinicflow.analytics.owner.factsql import (
     Cells,
     Scope,
@@ -33,6 +33,7 @@ from clinicflow.analytics.owner.factsql import (
     tune,
 )
 from clinicflow.analytics.owner.first_models import FirstVisitFact
+from clinicflow.analytics.reports.sqlplan import IdArray
 from clinicflow.booking.models import Appointment
 from clinicflow.core.models import Organization
 from clinicflow.patients.models import PatientPrediction
@@ -40,7 +41,7 @@ from clinicflow.patients.models import PatientPrediction
 # ``ChanFirstFact`` holds the figures of the former ``ChannelFact``, ``ChannelValueFact`` and
 # ``FirstRevenueFact`` per channel and campaign (read by ``channel_reads``; those tables dropped in 0015)
 TABLES = (ChanFirstFact,)
-PART = 10_000  # patients per statement of the incremental update
+PART = 100_000  # patients per statement of the incremental update (its memory)
 
 
 def _cutoff(org: Organization) -> dt.datetime | None:
@@ -74,9 +75,10 @@ def build_channel_facts(
             firsts = cell_patients(org, cells, FirstVisitFact._meta.db_table)
             if not firsts:
                 return 0
-            # in parts: the staged statement and the inserts bind the patients up to four times each,
-            # within PostgreSQL's 65,535 parameters; every read sums a cell's rows (``chan_reads``)
-            return sum(_build(org, cells, bound(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
+            # in parts, each bound as one array and read through the patient indexes (``sqlplan.IdArray``);
+            # a cell's rows then come in parts, which the reads sum like any rows
+            parts = (IdArray(tuple(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
+            return sum(_build(org, cells, part) for part in parts)
         for chunk in day_chunks(list(days) if days is not None else None):
             if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
                 clear(org, *TABLES)

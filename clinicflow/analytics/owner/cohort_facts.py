@@ -20,7 +20,7 @@ from django.db.models import Count, Min, Q, Sum
 
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
-from clinicflow.analytics.owner.fact_clear import bound, clear, row_id
+from clinicflow.analytics.owner.fact_clear import clear, row_id
 from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     Cells,
@@ -39,6 +39,7 @@ from clinicflow.analytics.owner.factsql import (
 )
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, signed_cents
+from clinicflow.analytics.reports.sqlplan import IdArray, of_ids
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 
@@ -52,12 +53,12 @@ STAGE = "owner_cohort_firsts"
 # rows written in the order of the (organisation, day, branch) index, with time-ordered ids
 # (``fact_clear``): each index is written a page after another, not a row on a random page each
 ORDER = " ORDER BY c.day, c.b"  # the cells' (``_cohorts``)
-PART = 15_000  # patients per statement of the incremental update
+PART = 100_000  # patients per statement of the incremental update (its memory)
 
 
 def _happened(org: Organization, patients: Any) -> Any:
     happened = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by()
-    return happened.filter(patient_id__in=patients) if patients is not None else happened
+    return of_ids(happened, patients)
 
 
 def _stage(org: Organization, days: Scope, patients: Any) -> None:
@@ -112,8 +113,7 @@ def _drop_stage() -> None:
 
 def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, tuple[Any, ...]]:
     pays = Payment.objects.for_org(org).order_by()
-    if patients is not None:
-        pays = pays.filter(patient_id__in=patients)
+    pays = of_ids(pays, patients)
     if per_patient:
         return qs_sql(
             pays.values("patient_id", "currency")
@@ -192,9 +192,10 @@ def build_cohort_facts(
             firsts = cell_patients(org, cells, FirstVisitFact._meta.db_table)
             if not firsts:
                 return 0
-            # in parts: each statement binds its patients twice, within PostgreSQL's 65,535
-            # parameters; a cell's rows then come in parts, which the reads sum like any rows
-            return sum(_build(org, cells, bound(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
+            # in parts, each bound as one array and read through the patient indexes (``sqlplan.IdArray``);
+            # a cell's rows then come in parts, which the reads sum like any rows
+            parts = (IdArray(tuple(firsts[i : i + PART])) for i in range(0, len(firsts), PART))
+            return sum(_build(org, cells, part) for part in parts)
         for chunk in day_chunks(list(days) if days is not None else None):
             if chunk is None:  # every day: the organisation's rows (``fact_clear.clear``)
                 clear(org, *TABLES)

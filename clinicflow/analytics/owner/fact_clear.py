@@ -9,11 +9,9 @@ the table and its indexes twice their size until a vacuum)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
 from clinicflow.analytics.owner.fact_ids import SEQ_ID
 from clinicflow.analytics.owner.factsql import new_id
@@ -63,10 +61,3 @@ def clear(org: Organization, *models: Any) -> None:
                     cur.execute(f"TRUNCATE {table}")
                 continue
         model.objects.for_org(org).delete()
-
-
-def bound(ids: list[uuid.UUID]) -> RawSQL:
-    """These patients as the right side of the builds' ``patient_id__in`` (PostgreSQL, the incremental
-    update's cells): one array parameter, not one parameter per patient (thousands of them were bound
-    up to four times a statement, and planned: most of a cell build's time at 50k)."""
-    return RawSQL("SELECT unnest(%s::uuid[])", (ids,))

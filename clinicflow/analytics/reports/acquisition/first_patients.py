@@ -38,7 +38,7 @@ from clinicflow.acquisition.attribution import DIRECT, HAPPENED, REFUND, Tally
 from clinicflow.acquisition.models import Call, Channel, Lead, WebSession
 from clinicflow.analytics.clv.stored import cutoff_expression
 from clinicflow.analytics.reports.acquisition.lifetime import Lifetime, as_uuid, fold_first_patients
-from clinicflow.analytics.reports.sqlplan import fetch_all
+from clinicflow.analytics.reports.sqlplan import fetch_all, of_ids
 from clinicflow.booking.models import Appointment, Payment
 from clinicflow.core.models import Branch, Organization
 from clinicflow.patients.models import Patient, PatientPrediction
@@ -90,8 +90,7 @@ def _visits_sql(
     in [start, end), and their first visit that happened when it does and is not the same moment. With
     a branch, each counts when an appointment of its kind at that moment is in the branch."""
     times = first_visit_times(org=org)
-    if patients is not None:  # only these patients' (the daily facts' update of some days)
-        times = times.filter(patient_id__in=patients)
+    times = of_ids(times, patients)  # only these patients' (the daily facts' update of some days)
     firsts_sql, params = _sql(times)
     period = "{0} >= %s AND {0} < %s"
     ctes = [f"firsts AS ({firsts_sql})"]
@@ -131,8 +130,7 @@ def _touches_sql(
     parts = []
     for src, (model, at_field) in enumerate(TOUCH_SOURCES):
         qs = model.objects.for_org(org).filter(patient__isnull=False).order_by()
-        if patients is not None:
-            qs = qs.filter(patient_id__in=patients)
+        qs = of_ids(qs, patients)
         parts.append(
             qs.values(
                 p=F("patient_id"),
