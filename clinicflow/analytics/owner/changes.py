@@ -234,8 +234,9 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         # the channel and cohort facts of the same days (#17); with ``cells`` (PostgreSQL) those two
         # read the cells, and the others (revenue split, capacity) need only the ``days``: nothing a
         # ``firsts`` day counts for them changed (its revenue facts and appointments are as they were)
-        build_owner_facts(org, days if cells is not None else days | firsts, cells)
-        refresh_value_facts(org, {c.patient_id for c in changes})  # their revenue to date (#17)
+        changed = {c.patient_id for c in changes if c.patient_id is not None}
+        build_owner_facts(org, days if cells is not None else days | firsts, cells, changed)
+        refresh_value_facts(org, changed)  # their revenue to date (#17)
         # the front desk's (#17): the days, and the days of the calls of the patients whose first
         # visits moved (their calls' flags; every other call of a day not built kept its flags)
         build_admin_facts(org, days, found.refirsted)

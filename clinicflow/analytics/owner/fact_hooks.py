@@ -25,11 +25,14 @@ def build_owner_facts(
     org: Organization,
     days: Collection[dt.date] | None = None,
     cells: Collection[tuple[uuid.UUID, dt.date]] | None = None,
+    patients: Collection[uuid.UUID] = (),
 ) -> int:
     """The channel, cohort and revenue-split facts of every day (``days`` None) or of these local days
     (their revenue facts built before); rows written. ``cells`` (PostgreSQL, the incremental update:
     the (branch, local day) cells where the changed patients' first visits were and are, with their
-    ``FirstVisitFact`` rows current): the channel and cohort facts of those cells only."""
+    ``FirstVisitFact`` rows current): the channel and cohort facts of those cells only. ``patients``
+    (the incremental update's changed ones): the return facts of their later visits too (``return_facts``:
+    a deleted visit's patient has no appointment left on its day)."""
     if cells is None:
         return (
             build_channel_facts(org, days)
@@ -37,7 +40,7 @@ def build_owner_facts(
             + build_revenue_split(org, days)
             + build_capacity_facts(org, days)  # the capacity report's load (#17, ``capload_facts``)
             + build_score_facts(org, days)  # the scorecards' and balanced doctor's (#17, ``score_facts``)
-            + build_return_facts(org, days)  # the what-if planner's return visits (#18, ``return_facts``)
+            + build_return_facts(org, days, patients)  # the planner's return visits (#18, ``return_facts``)
         )
     scope = Cells(pairs=tuple(sorted(set(cells), key=str)))
     return (
@@ -46,7 +49,7 @@ def build_owner_facts(
         + build_revenue_split(org, days)
         + build_capacity_facts(org, days)
         + build_score_facts(org, days)
-        + build_return_facts(org, days)
+        + build_return_facts(org, days, patients)
     )
 
 

@@ -4,6 +4,8 @@ change (connected in ``AnalyticsConfig.ready``; no other app's file is edited, a
 - an appointment created, moved (start, branch) or whose status changed, or deleted: its former and
   new moments, and what it was before (so its patient's former first visit is known);
 - a payment, a survey answer, a call or a lead saved or deleted, a web session started: its moment;
+  when one is moved to another patient (a call or a web session put on the right card), branch or
+  moment: its former patient, branch and moment too; a web session deleted;
 - a patient card created, its source changed or merged: its creation moment (new patients, referral);
 - an appointment's doctor, service, room, end or patient changed (the load, the revenue per doctor and
   service, the first visit's doctor): a change of its patient(s) on its day and on its payments' days;
@@ -121,18 +123,44 @@ def _change(a: Appointment, at: Any, branch: Any, was: tuple[Any, Any, Any] | No
     )
 
 
-def _moment(field: str) -> Any:
-    def record(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+MOMENT = "_facts_moment"  # a payment's, call's, lead's, answer's or session's (patient, branch, moment)
+
+
+def _where(instance: Any, field: str) -> tuple[Any, Any, Any]:
+    v = instance.__dict__
+    return (v.get("patient_id"), v.get("branch_id"), v.get(field))
+
+
+def _moment(field: str, *, moves_only: bool = False) -> tuple[Any, Any]:
+    """Receivers of a row with a moment (``field``): one remembering its patient, branch and moment as
+    loaded, one recording a change of them as they are now and — when the row moved to another patient,
+    branch or moment — as they were (the former patient's facts follow too: a call, a payment or a web
+    session put on the right card). ``moves_only`` (web sessions): a save records only when the row is
+    created or moved (its other saves are the visit's hits, which move nothing the facts count)."""
+
+    def remember(sender: Any, instance: Any, **kw: Any) -> None:
+        setattr(instance, MOMENT, _where(instance, field))
+
+    def record(sender: Any, instance: Any, raw: bool = False, created: bool = False, **kw: Any) -> None:
         if raw:
             return
-        FactsChange.objects.create(
-            organization_id=instance.organization_id,
-            patient_id=getattr(instance, "patient_id", None),
-            branch_id=getattr(instance, "branch_id", None),
-            at=getattr(instance, field),
+        now = _where(instance, field)
+        was: tuple[Any, Any, Any] | None = getattr(instance, MOMENT, None)
+        setattr(instance, MOMENT, now)
+        places = [now]
+        if not created and was is not None and was != now:
+            places.append(was)
+        elif moves_only and not created and kw.get("signal") is not post_delete:
+            return
+        FactsChange.objects.bulk_create(
+            [
+                FactsChange(organization_id=instance.organization_id, patient_id=p, branch_id=b, at=at)
+                for p, b, at in places
+                if at is not None
+            ]
         )
 
-    return record
+    return remember, record
 
 
 def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = False, **kw: Any) -> None:
@@ -160,13 +188,6 @@ def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = Fa
         )
     FactsChange.objects.bulk_create(rows)
     setattr(instance, ORIGINAL, now)
-
-
-def _session_created(sender: Any, instance: Any, created: bool, raw: bool = False, **kw: Any) -> None:
-    """A web session's moment when it starts (the channels' traffic facts, #17); its later saves are
-    the visit's hits (``last_seen_at``), which move nothing the facts count."""
-    if created and not raw:
-        _moment("started_at")(sender, instance)
 
 
 def _marker(org_id: Any, branch_id: Any, kind: str) -> FactsChange:
@@ -224,20 +245,25 @@ def connect() -> None:
     post_delete.connect(_appointment_deleted, sender=Appointment, dispatch_uid="facts_appt_delete")
     post_init.connect(_remember_patient, sender=Patient, dispatch_uid="facts_patient_init")
     post_save.connect(_patient_saved, sender=Patient, dispatch_uid="facts_patient_save")
-    post_save.connect(_session_created, sender=WebSession, dispatch_uid="facts_websession_save")
     for place in (Branch, Room, DoctorBranch):  # the branches' clocks, rooms and doctors' links
         label = place._meta.label_lower
         post_init.connect(_remember_place, sender=place, dispatch_uid=f"facts_{label}_init")
         post_save.connect(_place_saved, sender=place, dispatch_uid=f"facts_{label}_save")
         post_delete.connect(_place_deleted, sender=place, dispatch_uid=f"facts_{label}_delete")
-    moments: list[tuple[Any, str]] = [(Payment, "paid_at"), (Call, "started_at"), (Lead, "created_at")]
+    moments: list[tuple[Any, str, bool]] = [
+        (Payment, "paid_at", False),
+        (Call, "started_at", False),
+        (Lead, "created_at", False),
+        (WebSession, "started_at", True),  # its moment when it starts, or is put on a card (#17)
+    ]
     if apps.is_installed("clinicflow.feedback"):
-        moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at"))
-    for model, field in moments:
-        receiver = _moment(field)
-        _RECEIVERS.append(receiver)
+        moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at", False))
+    for model, field, moves_only in moments:
+        remember, record = _moment(field, moves_only=moves_only)
+        _RECEIVERS.extend((remember, record))
         label = model._meta.label_lower
-        post_save.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_save")
-        post_delete.connect(receiver, sender=model, dispatch_uid=f"facts_{label}_delete")
+        post_init.connect(remember, sender=model, dispatch_uid=f"facts_{label}_init")
+        post_save.connect(record, sender=model, dispatch_uid=f"facts_{label}_save")
+        post_delete.connect(record, sender=model, dispatch_uid=f"facts_{label}_delete")
     cap_changes.connect()  # working hours, breaks, exceptions and closures: the load facts' days (#17)
     score_signals.connect()  # follow-ups, callbacks, treatment records, complications: the score facts

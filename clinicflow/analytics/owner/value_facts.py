@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -134,7 +135,7 @@ def build_value_facts(org: Organization) -> int:
         return _insert_patients(org) + _insert_classes(org)
 
 
-def refresh_value_facts(org: Organization, patients: set[uuid.UUID | None]) -> int:
+def refresh_value_facts(org: Organization, patients: Collection[uuid.UUID | None]) -> int:
     """The revenue to date of these patients' rows read again from their payments; each class's sums
     changed by the difference. Returns the rows changed."""
     ids = [p for p in patients if p is not None]

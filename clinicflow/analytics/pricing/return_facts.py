@@ -17,13 +17,14 @@ a few rows per day; the raw statement reads the visits of the window (and, for t
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from clinicflow.acquisition.attribution import HAPPENED
@@ -41,6 +42,7 @@ from clinicflow.analytics.owner.factsql import (
 )
 from clinicflow.analytics.pricing.grouped import GAP_EDGES, TAIL_DAYS, fetch, month_of
 from clinicflow.analytics.pricing.return_models import ReturnGapFact, ReturnLinkFact
+from clinicflow.analytics.reports.sqlplan import IdArray, of_ids
 from clinicflow.booking.models import Appointment
 from clinicflow.core.models import Branch, Organization
 
@@ -116,10 +118,7 @@ def _visits(
             .values_list("patient_id", flat=True)
             .distinct()
         )
-        if connection.vendor == "postgresql":  # one array: their visits by the (org, patient) index
-            qs = qs.extra(where=["booking_appointment.patient_id = ANY(%s::uuid[])"], params=[patients])
-        else:
-            qs = qs.filter(patient_id__in=patients)
+        qs = of_ids(qs, IdArray(tuple(patients)))  # one array: their visits by the (org, patient) index
     a_sql, a_params = qs_sql(
         qs.values(
             "price", p=F("patient_id"), cur=F("currency"), t=F("start_at"), aid=F("id"), b=F("branch_id")
@@ -236,20 +235,24 @@ def _setting(name: str, value: str) -> None:
         cur.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
-def _followed(org: Organization, days: Collection[dt.date]) -> set[dt.date]:
-    """The days and those of the visits after them of their patients (any appointment near the days)
-    whose gaps or links they can change: the next ``OFFSETS`` months and ``TAIL_DAYS``."""
-    patients = (
+def _followed(org: Organization, days: Collection[dt.date], more: Collection[uuid.UUID] = ()) -> set[dt.date]:
+    """The days and those of the visits after them of their patients (any appointment near the days, and
+    ``more``: the changed patients, whose visit there may be gone — a deleted appointment) whose gaps or
+    links they can change: the next ``OFFSETS`` months and ``TAIL_DAYS``."""
+    near_days = (
         Appointment.objects.for_org(org)
         .filter(branch__in=_branches(org))
         .filter(near("start_at", days))
         .values("patient_id")
     )
+    patients = Q(patient_id__in=near_days)
+    if more:
+        patients |= Q(patient_id__in=sorted(more, key=str))
     start = _utc(min(days)) - dt.timedelta(days=1)
     end = _utc(max(days)) + dt.timedelta(days=31 * (OFFSETS + 1))
     later = (
         Appointment.objects.for_org(org)
-        .filter(status__in=HAPPENED, patient_id__in=patients, start_at__gte=start, start_at__lt=end)
+        .filter(patients, status__in=HAPPENED, start_at__gte=start, start_at__lt=end)
         .values_list("start_at", "branch__timezone")
         .distinct()
     )
@@ -259,12 +262,14 @@ def _followed(org: Organization, days: Collection[dt.date]) -> set[dt.date]:
     return out
 
 
-def build_return_facts(org: Organization, days: Collection[dt.date] | None = None) -> int:
+def build_return_facts(
+    org: Organization, days: Collection[dt.date] | None = None, patients: Collection[uuid.UUID] = ()
+) -> int:
     """The return facts of every day (``days`` None) or of these local days and of the later days their
-    patients' gaps and links reach, deleted and written again; rows written."""
+    patients' (and the changed ``patients``') gaps and links reach, deleted and written again; rows."""
     if days is not None and not days:
         return 0
-    scope = sorted(_followed(org, days)) if days is not None else None
+    scope = sorted(_followed(org, days, patients)) if days is not None else None
     written = 0
     with transaction.atomic():
         tune()

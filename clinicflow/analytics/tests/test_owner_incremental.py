@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Min
 
 from clinicflow.acquisition.models import Call, CallStatus, Channel, Lead
 from clinicflow.analytics.models import DayFact, FactsChange, RevenueFact
@@ -382,3 +384,44 @@ def test_a_weekly_shifts_days_get_their_load_again_and_nothing_else(built: Organ
     assert incremental[1:3] == before[1:3]
     rebuild(org)
     assert _everything(org) == incremental
+
+
+@pytest.mark.django_db
+def test_a_call_or_lead_put_on_another_card_updates_both_patients(built: Organization) -> None:
+    org = built
+    firsts = dict(
+        Appointment.objects.for_org(org)
+        .filter(status__in=[AppointmentStatus.ARRIVED, AppointmentStatus.DONE])
+        .values("patient_id")
+        .annotate(at=Min("start_at"))
+        .values_list("patient_id", "at")
+        .order_by()
+    )
+    call = (
+        Call.objects.for_org(org)
+        .filter(patient_id__in=list(firsts), channel__isnull=False)
+        .order_by("started_at")
+        .first()
+    )
+    assert call is not None
+    # another first patient, first seen after the call: the call becomes their first touch
+    later = sorted((at, str(p)) for p, at in firsts.items() if p != call.patient_id and at > call.started_at)
+    assert later
+    was, now = call.patient_id, uuid.UUID(later[0][1])
+    before = _everything(org)
+    call.patient_id = now
+    call.save()
+    recorded = set(FactsChange.objects.for_org(org).values_list("patient_id", flat=True))
+    assert recorded == {was, now}  # the former card's facts follow too
+    _applied_equals_rebuilt(org, before)
+    lead = Lead.objects.for_org(org).exclude(patient=None).order_by("created_at").first()
+    assert lead is not None
+    owner = lead.patient_id
+    lead.patient = None  # a match dismissed: the lead is nobody's
+    lead.save()
+    assert set(FactsChange.objects.for_org(org).values_list("patient_id", flat=True)) == {owner, None}
+    while apply_changes(org).changes:
+        pass
+    after = _everything(org)
+    rebuild(org)
+    assert _everything(org) == after  # the lead's former patient is as a rebuild has them

@@ -196,3 +196,41 @@ def test_the_return_facts_give_the_raw_figures_after_a_rebuild_and_after_changed
     assert ReturnLinkFact.objects.for_org(org).count() + ReturnGapFact.objects.for_org(org).count() > 0
     assert before > 0
     check()
+
+
+@pytest.mark.django_db
+def test_a_deleted_visit_reaches_its_patients_later_return_facts(clinic) -> None:
+    """A visit deleted (not cancelled): its patient has no appointment left on its day, yet their later
+    visits' gaps and links change; the incremental update names the changed patients."""
+    org = clinic
+    zones = {b.pk: b.tz for b in Branch.objects.for_org(org)}
+    # the earliest visit's patient seen once more three days before anyone else's visit: nothing near
+    # that day is left once it is deleted, and their first visit's gap is no longer "none"
+    first = Appointment.objects.for_org(org).filter(status__in=HAPPENED).order_by("start_at").first()
+    earliest = Appointment.objects.for_org(org).order_by("start_at").values_list("start_at", flat=True)[0]
+    assert first is not None and first.start_at - earliest < dt.timedelta(days=20)
+    tz = zones[first.branch_id]
+    day = earliest.astimezone(tz).date() - dt.timedelta(days=3)
+    start = dt.datetime.combine(day, dt.time(2, 0), tzinfo=tz)
+    extra = Appointment.objects.create(
+        organization=org,
+        branch_id=first.branch_id,
+        patient_id=first.patient_id,
+        doctor_id=first.doctor_id,
+        service_id=first.service_id,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=10),
+        busy_until=start + dt.timedelta(minutes=10),
+        status="done",
+        price=Decimal("1234.50"),
+        currency=first.currency,
+    )
+    build_return_facts(org)
+    extra.delete()  # a visit entered by mistake (nothing paid or recorded on it)
+    raw = gap_bins(org=org, d0=day, d1=END, currency="RUB", facts=False)
+    build_return_facts(org, [day])  # the day alone: the patient's later visit is not reached
+    assert gap_bins(org=org, d0=day, d1=END, currency="RUB", facts=True) != raw
+    build_return_facts(org, [day], [first.patient_id])  # with the changed patient (``changes``)
+    assert gap_bins(org=org, d0=day, d1=END, currency="RUB", facts=True) == raw
+    for since in SINCES:
+        _same(_links(org, since, facts=True), _links(org, since, facts=False))
