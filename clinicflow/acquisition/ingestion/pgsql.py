@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import connection
@@ -167,7 +167,7 @@ def _side_effects(same: Terms, has_phone: bool) -> list[str]:
         effects.append(
             f"later AS (UPDATE {t['call']} l SET is_unique = false FROM ins WHERE ins.inserted"  # nosec B608 # noqa: S608 - names from model meta
             f" AND l.organization_id = %(org)s AND {as_sql(same + rules.LATER_IN_WINDOW, 'l')}"
-            f" AND l.id <> ins.id)"
+            f" AND l.id <> ins.id RETURNING l.patient_id, l.branch_id, l.started_at)"
         )
     answered_later = (
         f"(SELECT g.started_at FROM {t['call']} g WHERE g.organization_id = %(org)s"  # nosec B608 # noqa: S608 - names from model meta
@@ -183,7 +183,7 @@ def _side_effects(same: Terms, has_phone: bool) -> list[str]:
         f" NULL, CASE WHEN al.at IS NULL THEN '' ELSE %(got_through)s END, %(now)s"
         f" FROM ins CROSS JOIN LATERAL (SELECT {answered_later} AS at) al"
         f" WHERE ins.status = %(missed)s AND {before} IS DISTINCT FROM %(missed)s"
-        f" ON CONFLICT DO NOTHING)"
+        f" ON CONFLICT DO NOTHING RETURNING branch_id, due_at)"
     )
     if has_phone:
         open_earlier = as_sql(rules.OPEN_EARLIER_CALLBACKS, {"": "t", "call": "tc"}, at_ins)
@@ -191,9 +191,26 @@ def _side_effects(same: Terms, has_phone: bool) -> list[str]:
             f"closed AS (UPDATE {t['task']} t SET done_at = ins.started_at, outcome = %(got_through)s"  # nosec B608 # noqa: S608 - names from model meta
             f" FROM ins, {t['call']} tc WHERE ins.status = ANY(%(answered)s)"
             f" AND {before} IS DISTINCT FROM ins.status AND t.organization_id = %(org)s"
-            f" AND tc.id = t.call_id AND {open_earlier})"
+            f" AND tc.id = t.call_id AND {open_earlier} RETURNING t.branch_id, t.due_at)"
         )
     return effects
+
+
+# More data-modifying CTEs of the statement, registered by the apps above at start-up (before the first
+# statement is built): each gets whether the statement has ``later`` (the caller's later calls whose
+# unique flag it took: ``patient_id, branch_id, started_at``) and ``closed`` (the earlier callbacks
+# the call closed: ``branch_id, due_at``), and may read ``ins`` (the stored call, when inserted or
+# changed) and ``cb`` (the callback task opened: ``branch_id, due_at``), with the parameters ``org``
+# and ``now`` (the daily facts record what the statement changed: the analytics' ``owner.signals``,
+# in the same transaction — one statement per event still).
+EFFECTS: list[Callable[[bool, bool], str]] = []
+
+
+def register_effect(effect: Callable[[bool, bool], str]) -> None:
+    """Add a CTE to every statement built from now on (once per function)."""
+    if effect not in EFFECTS:
+        EFFECTS.append(effect)
+        statement.cache_clear()
 
 
 @functools.cache
@@ -221,7 +238,7 @@ def statement(same: Terms, filled: tuple[str, ...], caller_known: bool, has_phon
         f" WHERE NOT EXISTS (SELECT 1 FROM cur WHERE NOT ({would_change}))"
         f" ON CONFLICT (organization_id, provider, provider_call_id) DO UPDATE SET {sets} WHERE {guard}"
         f" RETURNING {col_list}, (xmax = 0) AS inserted),"
-        f" {', '.join(_side_effects(same, has_phone))}"
+        f" {', '.join(_side_effects(same, has_phone) + [hook(bool(same), has_phone) for hook in EFFECTS])}"
         f" SELECT {col_list}, ins.inserted, true AS changed, false AS stale FROM ins"
         f" UNION ALL SELECT {col_list}, false, false, ({would_change}) FROM cur"
         f" WHERE NOT EXISTS (SELECT 1 FROM ins)"

@@ -79,7 +79,9 @@ def test_a_new_event_and_its_duplicate_stay_within_the_query_budget(
         assert len(statements) == 1
         assert len(dup_statements) == 1
     else:
-        assert len(statements) <= 12  # the portable ORM path
+        # the portable ORM path; 3 of them announce the call to the daily facts (its callbacks and the
+        # caller's later calls read, the changes written: ``ingest._written``)
+        assert len(statements) <= 15
         assert len(dup_statements) == 1
 
 

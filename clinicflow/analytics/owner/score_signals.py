@@ -7,8 +7,9 @@ same transaction as the change, as ``owner.signals`` records the day facts' (the
 - a treatment record saved or deleted: the UTC day it was signed off (and before, when that moved);
 - a complication entry written: its onset day, and the onset day of the entry it corrects.
 
-No patient is named on these changes: they move no first visit. Bulk writes send no signals (the care
-tasks' generation, the callbacks' ingestion): ``clinicflow analytics rebuild`` rebuilds after them."""
+No patient is named on these changes: they move no first visit. The care tasks' generation and the
+callbacks' ingestion write in bulk and announce their rows (``core.signals.bulk_written``, recorded by
+``owner.signals``)."""
 
 from __future__ import annotations
 

@@ -15,8 +15,12 @@ change (connected in ``AnalyticsConfig.ready``; no other app's file is edited, a
   counted there moves): a ``CLOCK`` marker of the branch, every day and the patients whose first visits
   are counted at that branch (``changes.apply_changes`` resolves the markers when it applies them).
 
-Bulk writes (``bulk_create``, ``update``: the simulator and imports) send no signals; ``clinicflow
-analytics rebuild`` rebuilds the facts after them."""
+- rows a service writes in bulk as users work (``core.signals.bulk_written``: a call event stored by
+  the call ingestion with its callback task, care's follow-up tasks): each one's patient and moment.
+
+Other bulk writes (``bulk_create``, ``update``: the simulator and imports) send no signals; ``clinicflow
+analytics rebuild`` rebuilds the facts after them (and the hourly ``jobs.refresh_facts`` the days around
+today)."""
 
 from __future__ import annotations
 
@@ -26,11 +30,13 @@ from django.apps import apps
 from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
 
+from clinicflow.acquisition.ingestion import pgsql
 from clinicflow.acquisition.models import Call, Lead, WebSession
 from clinicflow.analytics.models import FactsChange
 from clinicflow.analytics.owner import cap_changes, score_signals
 from clinicflow.booking.models import Appointment, DoctorBranch, Payment, Room
 from clinicflow.core.models import Branch
+from clinicflow.core.signals import bulk_written
 from clinicflow.patients.models import Patient
 
 ORIGINAL = "_facts_original"
@@ -190,6 +196,32 @@ def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = Fa
     setattr(instance, ORIGINAL, now)
 
 
+def _bulk_written(sender: Any, organization_id: Any, moments: list[tuple[Any, Any, Any]], **kw: Any) -> None:
+    """Rows a service wrote in bulk (``core.signals.bulk_written``: an ingested call, care's follow-up
+    tasks): a change of each (patient, branch, moment), once each."""
+    seen = sorted({m for m in moments if m[2] is not None}, key=str)
+    FactsChange.objects.bulk_create(
+        [FactsChange(organization_id=organization_id, patient_id=p, branch_id=b, at=at) for p, b, at in seen]
+    )
+
+
+def _ingested_cte(has_later: bool, has_closed: bool) -> str:
+    """The call ingestion's one PostgreSQL statement records its changes itself (``pgsql.EFFECTS``):
+    the stored call's patient, branch and moment, the later calls whose unique flag it took, the due
+    moments of the callback task it opened and of those it closed — as ``bulk_written`` does for the
+    portable path."""
+    later = " UNION ALL SELECT patient_id, branch_id, started_at FROM later" if has_later else ""
+    later += " UNION ALL SELECT NULL, branch_id, due_at FROM closed" if has_closed else ""
+    cols = "id, organization_id, patient_id, branch_id, at, appointment_id, was_start, was_status, "
+    return (
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        f"facts AS (INSERT INTO {FactsChange._meta.db_table} ({cols}was_branch_id, created_at) "  # nosec B608 # noqa: S608 - names from model meta
+        "SELECT gen_random_uuid(), %(org)s, m.patient_id, m.branch_id, m.at, NULL, NULL, '', NULL, %(now)s "
+        "FROM (SELECT patient_id, branch_id, started_at AS at FROM ins"
+        f"{later} UNION ALL SELECT NULL, branch_id, due_at FROM cb) m)"
+    )
+
+
 def _marker(org_id: Any, branch_id: Any, kind: str) -> FactsChange:
     return FactsChange(
         organization_id=org_id,
@@ -265,5 +297,7 @@ def connect() -> None:
         post_init.connect(remember, sender=model, dispatch_uid=f"facts_{label}_init")
         post_save.connect(record, sender=model, dispatch_uid=f"facts_{label}_save")
         post_delete.connect(record, sender=model, dispatch_uid=f"facts_{label}_delete")
+    bulk_written.connect(_bulk_written, dispatch_uid="facts_bulk_written")
+    pgsql.register_effect(_ingested_cte)  # the call ingestion's one statement (PostgreSQL)
     cap_changes.connect()  # working hours, breaks, exceptions and closures: the load facts' days (#17)
     score_signals.connect()  # follow-ups, callbacks, treatment records, complications: the score facts

@@ -22,11 +22,12 @@ from django.utils import timezone
 from clinicflow.accounts.roles import Role
 from clinicflow.booking.models import Appointment
 from clinicflow.booking.services.notify import message_context
-from clinicflow.care.models import AftercareRun, FollowUpStep, TaskStatus
+from clinicflow.care.models import AftercareRun, FollowUpStep, FollowUpTask, TaskStatus
 from clinicflow.care.selectors.jobs import Visit
 from clinicflow.core.ids import uuid7
 from clinicflow.core.models import Organization
 from clinicflow.core.rawsql import db_date, db_datetime, db_uuid
+from clinicflow.core.signals import bulk_written
 from clinicflow.messaging.selectors import messages_by_key
 from clinicflow.messaging.services import EnqueueItem, message_enqueue_many
 
@@ -96,10 +97,14 @@ def due_on_day(local_day: dt.date, tz: zoneinfo.ZoneInfo, step: FollowUpStep) ->
 
 
 def build_tasks(
-    org: Organization, visits: Sequence[Visit], steps: dict[uuid.UUID, list[FollowUpStep]], now: dt.datetime
+    org: Organization,
+    visits: Sequence[Visit],
+    steps: dict[uuid.UUID, list[FollowUpStep]],
+    now: dt.datetime,
+    due: set[tuple[uuid.UUID, dt.datetime]] | None = None,
 ) -> tuple[list[tuple[Any, ...]], dict[uuid.UUID, int]]:
     """The rows of the visits' tasks (``INSERT_TASK``'s columns, adapted for the database) and the
-    number of tasks per visit."""
+    number of tasks per visit; ``due`` gathers each task's (branch, due moment)."""
     org_id, created = db_uuid(org.pk), db_datetime(now)
     rows: list[tuple[Any, ...]] = []
     per_visit: dict[uuid.UUID, int] = defaultdict(int)
@@ -109,6 +114,8 @@ def build_tasks(
         local_day = v.start_at.astimezone(tz).date()
         for step in steps.get(v.service_id, ()):
             due_on, due_at = due_on_day(local_day, tz, step)
+            if due is not None:
+                due.add((v.branch_id, due_at))
             assignee = step.assignee_id
             if assignee is None and step.assignee_role == Role.DOCTOR:
                 assignee = v.doctor_user_id  # the doctor who did it, when they have an account
@@ -141,7 +148,8 @@ def followups_generate_for(
         return 0
     now = now or timezone.now()
     steps = steps_by_service(org, {v.service_id for v in visits})
-    rows, per_visit = build_tasks(org, visits, steps, now)
+    due: set[tuple[uuid.UUID, dt.datetime]] = set()
+    rows, per_visit = build_tasks(org, visits, steps, now, due)
     org_id, created = db_uuid(org.pk), db_datetime(now)
     runs = [(db_uuid(uuid7()), org_id, db_uuid(v.id), per_visit[v.id], False, created) for v in visits]
     with transaction.atomic(), connection.cursor() as cur:
@@ -153,6 +161,10 @@ def followups_generate_for(
         else:
             cur.executemany(INSERT_TASK, rows)
             cur.executemany(INSERT_RUN, runs)
+        # the tasks' due days (the customer-service scorecard's follow-ups on time): one moment per
+        # branch and due time (a retry's rows, not inserted again, announce what is already there)
+        moments = [(None, branch, at) for branch, at in sorted(due, key=str)]
+        bulk_written.send(sender=FollowUpTask, organization_id=org.pk, moments=moments)
     return len(rows)
 
 
