@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -22,6 +24,7 @@ from clinicflow.analytics.owner.facts_more import FUNNEL
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.jobs import apply_recorded_changes
 from clinicflow.analytics.owner.signals import CLOCK, LOAD, SPAN
+from clinicflow.analytics.tests.conftest import SCENARIO
 from clinicflow.analytics.tests.test_owner_channel_facts import owner_facts_snapshot
 from clinicflow.booking.models import (
     Appointment,
@@ -41,8 +44,6 @@ from clinicflow.patients.models import Patient, Source
 from clinicflow.patients.services import PatientData, patient_create, patient_merge, patient_update
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
-
-SCENARIO = {"clinic": {"months": 3, "end_date": "2026-11-30"}}
 
 
 def _facts(org: Organization) -> tuple[list, list, list]:
@@ -270,22 +271,16 @@ def _everything(org: Organization) -> tuple[list, list, list, list, list]:
     )
 
 
-@pytest.fixture
-def built(org: Organization) -> Organization:
-    simulate_org(org=org, scenario=load_scenario(overrides=SCENARIO), seed=7)
-    rebuild(org)
-    FactsChange.objects.for_org(org).delete()
-    return org
-
-
-def _applied_equals_rebuilt(org: Organization, before: tuple[list, ...]) -> tuple[list, ...]:
-    """Apply the recorded changes; the facts changed and equal a full rebuild's; returns them."""
+def _applied_equals_rebuilt(
+    org: Organization, before: Any, read: Callable[[Organization], Any] = _everything
+) -> Any:
+    """Apply the recorded changes; the facts (``read``) changed and equal a full rebuild's; returns them."""
     while apply_changes(org).changes:
         pass
-    incremental = _everything(org)
+    incremental = read(org)
     assert incremental != before
     rebuild(org)
-    assert _everything(org) == incremental
+    assert read(org) == incremental
     return incremental
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from clinicflow.analytics.reports.sqlplan import IdArray, of_ids
-from clinicflow.analytics.tests.test_owner_incremental import SCENARIO
+from clinicflow.analytics.tests.conftest import SCENARIO
 from clinicflow.booking.models import Appointment
 from clinicflow.core.models import Organization
 from clinicflow.simulator.runner import simulate_org
