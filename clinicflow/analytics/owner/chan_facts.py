@@ -15,6 +15,7 @@ and age band on the visit's day (``reports.profile``: the patient profile reads 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import connection
@@ -33,14 +34,17 @@ from clinicflow.analytics.owner.chan_models import (
     ChanFirstFact,
 )
 from clinicflow.analytics.owner.fact_clear import row_id
+from clinicflow.analytics.owner.fact_events import CellEvents
 from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     EVER,
+    Cells,
     Scope,
     age_band,
     bounds,
     execute,
     local_date,
+    near,
     qs_sql,
     scope_days,
     scope_filter,
@@ -252,3 +256,76 @@ def insert_facts(org: Organization, patients: Any, cutoff: Any) -> int:
         pred_params,
     )
     return n
+
+
+def insert_paid_events(org: Organization, patients: Any, events: CellEvents) -> int:
+    """The staged first visits' payments (``PAID``) of the events' (branch, cell day, day paid) triples
+    only (``fact_events``: their rows deleted before); returns the rows written."""
+    pays = of_ids(Payment.objects.for_org(org).order_by(), patients)
+    pay_sql, pay_params = qs_sql(
+        pays.filter(near("paid_at", {x for _b, _d, x in events.days})).values(
+            "patient_id", "currency", "paid_at", c=signed_cents()
+        )
+    )
+    paid_day, paid_utc = local_date("fp.paid_at", "fp.tz"), local_date("fp.paid_at", "'UTC'")
+    return execute(
+        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+        f"{INSERT}WITH pay AS ({pay_sql}), fp AS (SELECT s.g, s.tz, pay.currency, pay.paid_at, pay.c "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
+        f"FROM (SELECT g, p, tz FROM {STAGED} WHERE arrived = 1) s JOIN pay ON pay.patient_id = s.p), "
+        f"y AS (SELECT g, currency, {paid_day} AS paid_day, {paid_utc} AS paid_utc, SUM(c) AS c FROM fp "
+        f"GROUP BY g, currency, {paid_day}, {paid_utc}) "
+        f"SELECT {_id()}, {C_CELL}, {PAID}, y.currency, y.paid_day, y.paid_utc, 0, 0, y.c, NULL, '', '' "
+        f"FROM y JOIN {CELLS} c ON c.g = y.g "
+        "WHERE (c.b, c.day, y.paid_day) IN (SELECT * FROM unnest(%s::uuid[], %s::date[], %s::date[])) "
+        f"{ORDER}",
+        pay_params + tuple(events.day_arrays()),
+    )
+
+
+def events_delete(org: Organization, events: CellEvents, until: dt.date | None) -> None:
+    """The payments' rows (``PAID``) of the events' triples and (``until``: the stored predictions'
+    day) the revenue before the cut-off (``BEFORE_CUTOFF``) of their cells, before both are written
+    again (``before_cutoff_of_cells``)."""
+    kinds = "t.kind = %s AND t.paid_day = e.x"
+    with connection.cursor() as cur:
+        cur.execute(
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            f"DELETE FROM {TABLE} t USING unnest(%s::uuid[], %s::date[], %s::date[]) AS e(b, d, x) "  # noqa: S608 - names from model meta  # nosec B608
+            f"WHERE t.organization_id = %s AND t.branch_id = e.b AND t.day = e.d AND {kinds}",
+            [*events.day_arrays(), org.pk, PAID],
+        )
+        if until is not None:
+            b, d = _cutoff_cells(events, until).arrays()
+            cur.execute(
+                # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+                f"DELETE FROM {TABLE} t USING unnest(%s::uuid[], %s::date[]) AS e(b, d) "  # noqa: S608 - names from model meta  # nosec B608
+                "WHERE t.organization_id = %s AND t.branch_id = e.b AND t.day = e.d AND t.kind = %s",
+                [b, d, org.pk, BEFORE_CUTOFF],
+            )
+
+
+def _cutoff_cells(events: CellEvents, until: dt.date) -> Cells:
+    """The events' cells with a payment's day that can be before the cut-off (the end of ``until``,
+    UTC; a local day is at most a day from its UTC day): their revenue before it changed."""
+    last = until + dt.timedelta(days=1)
+    return Cells(pairs=tuple(sorted({(b, d) for b, d, x in events.days if x <= last}, key=str)))
+
+
+def before_cutoff_of_cells(org: Organization, events: CellEvents, until: dt.date) -> int:
+    """The first patients' revenue before the predictions' cut-off (the end of ``until``, UTC) of the
+    events' cells whose payments then changed, summed from their payments per UTC day paid (``PAID``
+    rows, current): a payment before the cut-off is one paid on a UTC day up to ``until``. The cells'
+    rows are read by their index, a cell at a time (nested loops: not ``factsql.execute``)."""
+    b, d = _cutoff_cells(events, until).arrays()
+    key = "t.organization_id, t.branch_id, t.day, t.utc_day, t.part, t.model, t.channel_id, t.campaign_id, "
+    key += "t.den"
+    with connection.cursor() as cur:
+        cur.execute(
+            # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+            f"{INSERT}SELECT {_id()}, {key}, {BEFORE_CUTOFF}, t.currency, NULL, NULL, 0, 0, SUM(t.cents), "  # nosec B608 # noqa: S608 - names from model meta
+            f"NULL, '', '' FROM unnest(%s::uuid[], %s::date[]) AS e(b, d) JOIN {TABLE} t "
+            "ON t.organization_id = %s AND t.branch_id = e.b AND t.day = e.d WHERE t.kind = %s "
+            f"AND t.paid_utc <= %s GROUP BY {key}, t.currency",
+            (b, d, org.pk, PAID, until),
+        )
+        return int(cur.rowcount or 0)

@@ -30,11 +30,12 @@ from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner import facts_firsts
 from clinicflow.analytics.owner.admin_facts import build_admin_facts
 from clinicflow.analytics.owner.capload_facts import build_capacity_facts
+from clinicflow.analytics.owner.fact_events import CellEvents
 from clinicflow.analytics.owner.facts import Clock, build_first_visits, patient_days
 from clinicflow.analytics.owner.facts_span import data_span
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.rebuild_days import build_days, build_load_days
-from clinicflow.analytics.owner.signals import CLOCK, LOAD, MARKERS, MERGED
+from clinicflow.analytics.owner.signals import CARD, CLOCK, LOAD, MARKERS, MERGED, PAYMENT
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
 from clinicflow.analytics.owner.value_facts import refresh_value_facts
 from clinicflow.booking.models import Appointment, Payment
@@ -84,6 +85,11 @@ class Affected:
     touched: set[uuid.UUID]
     # the days (of ``days``) whose only changes are of the load (``signals.LOAD``)
     load: set[dt.date] = field(default_factory=set)
+    # patients whose first visits' own facts (credit, card, cell) may have changed: a change of their
+    # card, of their first visits, or (not a payment) at or before their first visit; the others'
+    # changes are events of their history after it (``fact_events``), at these moments
+    membership: set[uuid.UUID] = field(default_factory=set)
+    moments: dict[uuid.UUID, set[dt.datetime]] = field(default_factory=dict)
 
 
 def _touched(
@@ -130,7 +136,15 @@ def _affected(org: Organization, changes: list[FactsChange]) -> Affected:
     clock = Clock(org)
     load = {clock.day(c.branch_id, c.at) for c in changes if c.was_status == LOAD}
     found = _affected_others(org, clock, [c for c in changes if c.was_status != LOAD])
-    return Affected(found.days | load, found.firsts - load, found.refirsted, found.touched, load - found.days)
+    return Affected(
+        found.days | load,
+        found.firsts - load,
+        found.refirsted,
+        found.touched,
+        load - found.days,
+        found.membership,
+        found.moments,
+    )
 
 
 def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]) -> Affected:
@@ -142,7 +156,7 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
     refirsted: set[uuid.UUID] = set()
     patients = {c.patient_id for c in changes if c.patient_id is not None}
     if not patients:
-        return Affected(days, firsts, set(), moved_clock)
+        return Affected(days, firsts, set(), moved_clock, set(), set(moved_clock))
     # the first record of each changed appointment holds what it was before this batch
     original: dict[uuid.UUID, FactsChange] = {}
     for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
@@ -161,6 +175,7 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
     for c in original.values():
         theirs[c.patient_id].append(c)
     moved: set[uuid.UUID] = set()
+    first_at: dict[uuid.UUID, dt.datetime] = {}  # the latest of the patient's first moments, then and now
     for p in patients:
         rows = current.get(p, [])
         now = _firsts((at, status, branch) for _pk, at, status, branch in rows)
@@ -174,6 +189,7 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
         for moment in (*now, *before):
             if moment is not None:
                 firsts.add(clock.day(moment[1], moment[0]))
+                first_at[p] = max(first_at.get(p, moment[0]), moment[0])
         if now[1] != before[1]:
             moved.add(p)
         if now != before:
@@ -191,7 +207,34 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
         }
     by_pk = {pk: (at, status, branch) for rows in current.values() for pk, at, status, branch in rows}
     touched = _touched(changes, original, by_pk) | moved_clock
-    return Affected(days, firsts - days, refirsted, touched)
+    moments = _moments(changes)
+    membership = refirsted | moved_clock | _members_changed(changes, first_at)
+    return Affected(days, firsts - days, refirsted, touched, set(), membership, moments)
+
+
+def _moments(changes: list[FactsChange]) -> dict[uuid.UUID, set[dt.datetime]]:
+    out: dict[uuid.UUID, set[dt.datetime]] = defaultdict(set)
+    for c in changes:
+        if c.patient_id is not None:
+            out[c.patient_id].update(m for m in (c.at, c.was_start) if m is not None)
+    return dict(out)
+
+
+def _members_changed(changes: list[FactsChange], first_at: dict[uuid.UUID, dt.datetime]) -> set[uuid.UUID]:
+    """The patients with a change of their card, or one (not a payment: its day and month are events of
+    the cohort and channel facts) at or before their latest first moment: their credit (the touches
+    up to the first visit) or the first visit itself may have changed."""
+    out: set[uuid.UUID] = set()
+    for c in changes:
+        p = c.patient_id
+        if p is None or c.was_status == PAYMENT:
+            continue
+        first = first_at.get(p)
+        if c.was_status == CARD or (
+            first is not None and any(m is not None and m <= first for m in (c.at, c.was_start))
+        ):
+            out.add(p)
+    return out
 
 
 def _span_growth(org: Organization) -> set[dt.date]:
@@ -223,8 +266,9 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         days, firsts = (found.days | growth) - load, found.firsts
         firsts -= days
         cells: set[tuple[uuid.UUID, dt.date]] | None = None
+        events = CellEvents(days=())
         if facts_firsts.supported():
-            written, cells = _apply_sql(org, found.touched, days)
+            written, cells, events = _apply_sql(org, found, days)
         else:
             build_days(org, days)
             build_first_visits(org, firsts)
@@ -232,10 +276,11 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
         from clinicflow.analytics.owner.fact_hooks import build_owner_facts  # here: an import cycle
 
         # the channel and cohort facts of the same days (#17); with ``cells`` (PostgreSQL) those two
-        # read the cells, and the others (revenue split, capacity) need only the ``days``: nothing a
-        # ``firsts`` day counts for them changed (its revenue facts and appointments are as they were)
+        # read the cells (and ``events``: some days and months of others), and the others (revenue
+        # split, capacity) need only the ``days``: nothing a ``firsts`` day counts for them changed (its
+        # revenue facts and appointments are as they were)
         changed = {c.patient_id for c in changes if c.patient_id is not None}
-        build_owner_facts(org, days if cells is not None else days | firsts, cells, changed)
+        build_owner_facts(org, days if cells is not None else days | firsts, cells, changed, events)
         refresh_value_facts(org, changed)  # their revenue to date (#17)
         # the front desk's (#17): the days, and the days of the calls of the patients whose first
         # visits moved (their calls' flags; every other call of a day not built kept its flags)
@@ -249,21 +294,38 @@ def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
 
 
 def _apply_sql(
-    org: Organization, touched: set[uuid.UUID], days: set[dt.date]
-) -> tuple[int, set[tuple[uuid.UUID, dt.date]]]:
+    org: Organization, found: Affected, days: set[dt.date]
+) -> tuple[int, set[tuple[uuid.UUID, dt.date]], CellEvents]:
     """On PostgreSQL: the ``days`` built again in full (``build_days``), the touched patients staged
     with the days' own (one staging: their ``FirstVisitFact`` rows rewritten from the raw tables before
     the days' counts read them; a patient whose only appointment of a day was deleted leaves no row
     behind there), then the first-visit counts of the other (branch, day) pairs those patients were on
     before and are on now counted again from the rows (every other patient's rows are current); returns
-    the number of days and pairs written, and those pairs: the (branch, day) cells whose channel and
-    cohort facts to build again (those facts count each first patient on the cell of their first visit,
-    from their own rows only: a day's other changes, of no patient or of untouched ones, and the days of
-    a marker change none of them)."""
-    patients = sorted(touched, key=str)
-    pairs = facts_firsts.first_visit_pairs(org, patients) if patients else set()
+    the number of days and pairs written, the (branch, day) cells whose channel and cohort facts to
+    build again whole — those of the patients whose first visits' own facts may have changed (their
+    ``FirstVisitFact`` rows, or ``Affected.membership``) — and the events of the other touched
+    patients in their cells (``fact_events``: the days and months of their changes there). Those facts
+    count each first patient on the cell of their first visit, from their own rows only: a day's other
+    changes, of no patient or of untouched ones, and the days of a marker change none of them."""
+    patients = sorted(found.touched, key=str)
+    before = facts_firsts.first_visit_rows(org, patients) if patients else {}
     build_days(org, days, patients)
-    if patients:
-        pairs |= facts_firsts.first_visit_pairs(org, patients)
+    now = facts_firsts.first_visit_rows(org, patients) if patients else {}
+    pairs = {(b, d) for rows in (before, now) for p_rows in rows.values() for b, d, _bk, _ar in p_rows}
     written = len(days) + facts_firsts.recount_first_visits(org, [(b, d) for b, d in pairs if d not in days])
-    return written, pairs
+    members = found.membership | {p for p in patients if before.get(p, set()) != now.get(p, set())}
+    cells = {(b, d) for rows in (before, now) for p in members for b, d, _bk, _ar in rows.get(p, ())}
+    clock = Clock(org)
+    theirs = {
+        (p, b, d)
+        for p in patients
+        if p not in members
+        for b, d, _bk, arrived in now.get(p, ())
+        if arrived and (b, d) not in cells
+    }
+    events = {(b, d, clock.day(b, at)) for p, b, d in theirs for at in found.moments.get(p, ())}
+    return (
+        written,
+        cells,
+        CellEvents(days=tuple(sorted(events, key=str)), members=tuple(sorted(theirs, key=str))),
+    )

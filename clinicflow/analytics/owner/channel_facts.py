@@ -20,9 +20,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from clinicflow.analytics.owner.chan_facts import drop_stage, insert_facts, stage
+from clinicflow.analytics.owner.chan_facts import (
+    before_cutoff_of_cells,
+    drop_stage,
+    events_delete,
+    insert_facts,
+    insert_paid_events,
+    stage,
+)
 from clinicflow.analytics.owner.chan_models import ChanFirstFact
 from clinicflow.analytics.owner.fact_clear import clear
+from clinicflow.analytics.owner.fact_events import CellEvents, event_members, serial
 from clinicflow.analytics.owner.factsql import (
     Cells,
     Scope,
@@ -58,6 +66,28 @@ def _build(org: Organization, days: Scope, patients: Any) -> int:
     written = insert_facts(org, patients, _cutoff(org))
     drop_stage()
     return written
+
+
+def build_channel_events(org: Organization, events: CellEvents) -> int:
+    """(PostgreSQL) The payments' rows of the events' (branch, cell day, day paid) triples again, from the
+    cells' members who paid on those days only (``fact_events``), and the cells' revenue before the
+    predictions' cut-off summed again from their rows; returns the rows written."""
+    if not events:
+        return 0
+    until = PatientPrediction.objects.for_org(org).aggregate(m=Max("until"))["m"]
+    with serial(), transaction.atomic():
+        tune()
+        events_delete(org, events, until)
+        members = event_members(org, events, months=False)
+        written = 0
+        if members:
+            ids = IdArray(tuple(members))
+            stage(org, events.cells(), ids)
+            written = insert_paid_events(org, ids, events)
+            drop_stage()
+        if until is not None:
+            written += before_cutoff_of_cells(org, events, until)
+        return written
 
 
 def build_channel_facts(

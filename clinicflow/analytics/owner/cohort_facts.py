@@ -1,6 +1,8 @@
 """The cohort facts (``CohortFact``: first-visit month × months since) and the first patients per doctor
 of their first visit (``FirstDoctorFact``), built by the database in set-based statements for every
-day (the full rebuild) or some local days (their rows deleted and written again).
+day (the full rebuild), some local days or some (branch, day) cells (their rows deleted and written
+again); ``cohort_events`` writes some months and doctors of cells again (the incremental update); the
+reports read them through ``cohort_reads``.
 
 The definitions are ``owner.grouped``'s (the cohort matrix and the balanced doctor) with the day on
 the clock of the branch of the first visit: a first patient is counted on the local day of their first
@@ -11,7 +13,6 @@ happened at that moment in the branch (the least id when there are two)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.db.models import Count, Min, Q, Sum
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
 from clinicflow.analytics.owner.fact_clear import clear, row_id
+from clinicflow.analytics.owner.fact_events import CellEvents
 from clinicflow.analytics.owner.facts_firsts import FIRSTS, staged_for_all
 from clinicflow.analytics.owner.factsql import (
     Cells,
@@ -38,10 +40,10 @@ from clinicflow.analytics.owner.factsql import (
     zones_sql,
 )
 from clinicflow.analytics.owner.first_models import FirstVisitFact
-from clinicflow.analytics.owner.grouped import CohortCells, DoctorFirsts, signed_cents
+from clinicflow.analytics.owner.grouped import signed_cents
 from clinicflow.analytics.reports.sqlplan import IdArray, of_ids
 from clinicflow.booking.models import Appointment, Payment
-from clinicflow.core.models import Branch, Organization
+from clinicflow.core.models import Organization
 
 TABLES = (CohortFact, FirstDoctorFact)
 # the first patients' first visit that happened and their visits that happened, as staged by the full
@@ -52,7 +54,7 @@ STAGED_FIRSTS = f"SELECT patient_id, arrived_at AS at, visits AS n FROM {FIRSTS}
 STAGE = "owner_cohort_firsts"
 # rows written in the order of the (organisation, day, branch) index, with time-ordered ids
 # (``fact_clear``): each index is written a page after another, not a row on a random page each
-ORDER = " ORDER BY c.day, c.b"  # the cells' (``_cohorts``)
+ORDER = " ORDER BY c.day, c.b"  # the cells' (``insert_cohorts``)
 PART = 100_000  # patients per statement of the incremental update (its memory)
 
 
@@ -61,7 +63,7 @@ def _happened(org: Organization, patients: Any) -> Any:
     return of_ids(happened, patients)
 
 
-def _stage(org: Organization, days: Scope, patients: Any) -> None:
+def stage_cohort(org: Organization, days: Scope, patients: Any) -> None:
     """(Re)create the temporary table ``owner_cohort_firsts`` that the cohort and first-doctor facts
     both read (the patients' visits grouped once, not once per fact): per first patient and branch
     counting them, patient ``p``, first visit ``at``, branch ``b`` (zone ``tz``, organisation ``org``),
@@ -105,59 +107,79 @@ def _stage(org: Organization, days: Scope, patients: Any) -> None:
             cur.execute(f"ANALYZE {STAGE}")
 
 
-def _drop_stage() -> None:
+def drop_cohort_stage() -> None:
     with connection.cursor() as cur:
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def _pays(org: Organization, patients: Any, *, per_patient: bool) -> tuple[str, tuple[Any, ...]]:
-    pays = Payment.objects.for_org(org).order_by()
-    pays = of_ids(pays, patients)
-    if per_patient:
-        return qs_sql(
-            pays.values("patient_id", "currency")
-            .annotate(c=Sum(signed_cents()))
-            .values("patient_id", "currency", "c")
-        )
-    return qs_sql(pays.values("patient_id", "currency", "paid_at", c=signed_cents()))
+def _pays(org: Organization, patients: Any) -> tuple[str, tuple[Any, ...]]:
+    """Per patient and currency their net payments in cents."""
+    pays = of_ids(Payment.objects.for_org(org).order_by(), patients)
+    return qs_sql(
+        pays.values("patient_id", "currency")
+        .annotate(c=Sum(signed_cents()))
+        .values("patient_id", "currency", "c")
+    )
 
 
-def _cohorts(org: Organization, patients: Any) -> int:
-    pay_sql, pay_params = _pays(org, patients, per_patient=False)
-    aph_sql, aph_params = qs_sql(_happened(org, patients).values("patient_id", "start_at"))
+def insert_cohorts(org: Organization, patients: Any, events: CellEvents | None = None) -> int:
+    """The staged first patients' cohort rows: per cell their count (k = 0, no currency: the members'
+    row, not with ``events``), per month k since the first visit's those with a visit that happened
+    (k ≥ 1) and the net revenue paid per currency (k < 0 before the first visit's month: the reads
+    count it at 0); with ``events`` only the months of those (branch, cell day, month) triples (their
+    rows deleted before, ``cohort_events``)."""
+    pays = of_ids(Payment.objects.for_org(org).order_by(), patients)
+    happened = _happened(org, patients)
+    if events is not None:  # the rows of the events' months only (read by the patients' indexes)
+        days = events.month_days()
+        pays, happened = pays.filter(near("paid_at", days)), happened.filter(near("start_at", days))
+    pay_sql, pay_params = qs_sql(pays.values("patient_id", "currency", "paid_at", c=signed_cents()))
+    aph_sql, aph_params = qs_sql(happened.values("patient_id", "start_at"))
     visit_month = month_number(local_date("aph.start_at", "fa.tz"))
     pay_month = month_number(local_date("pay.paid_at", "fa.tz"))
+    members = "SELECT g, 0, '', COUNT(*), 0, 0 FROM fa GROUP BY g UNION ALL "
+    v_where = r_where = ""
+    e_params: tuple[Any, ...] = ()
+    if events is not None:
+        members = ""
+        e = " IN (SELECT * FROM unnest(%s::uuid[], %s::date[], %s::int[]))"
+        v_where, r_where = (
+            f" WHERE (fa.b, fa.day, {visit_month}){e}",
+            f" WHERE (fa.b, fa.day, {pay_month}){e}",
+        )
+        e_params = tuple(events.month_arrays())
     table = CohortFact._meta.db_table
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, cohort, k, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, active, cents) "
-        f"WITH fa AS (SELECT p, g, tz, cm FROM {STAGE}), "
+        f"WITH fa AS (SELECT p, g, tz, cm, b, day FROM {STAGE}), "
         f"cells AS (SELECT DISTINCT g, org, b, day, cm FROM {STAGE}), "
         f"aph AS ({aph_sql}), pay AS ({pay_sql}), "
         f"v AS (SELECT DISTINCT fa.p, fa.g, {visit_month} - fa.cm AS k "
-        "FROM fa JOIN aph ON aph.patient_id = fa.p), "
+        f"FROM fa JOIN aph ON aph.patient_id = fa.p{v_where}), "
         f"r AS (SELECT fa.g, {pay_month} - fa.cm AS k, pay.currency, pay.c "
-        "FROM fa JOIN pay ON pay.patient_id = fa.p), "
-        "u AS (SELECT g, 0 AS k, '' AS currency, COUNT(*) AS patients, 0 AS active, 0 AS cents "
-        "FROM fa GROUP BY g "
-        "UNION ALL SELECT g, k, '', 0, COUNT(*), 0 FROM v WHERE k >= 1 GROUP BY g, k "
-        "UNION ALL SELECT g, CASE WHEN k < 0 THEN 0 ELSE k END, currency, 0, 0, SUM(c) "
-        "FROM r GROUP BY g, CASE WHEN k < 0 THEN 0 ELSE k END, currency) "
+        f"FROM fa JOIN pay ON pay.patient_id = fa.p{r_where}), "
+        f"u (g, k, currency, patients, active, cents) AS ({members}"
+        "SELECT g, k, '', 0, COUNT(*), 0 FROM v WHERE k >= 1 GROUP BY g, k "
+        "UNION ALL SELECT g, k, currency, 0, 0, SUM(c) FROM r GROUP BY g, k, currency) "
         f"SELECT {row_id()}, c.org, c.b, c.day, c.cm, u.k, u.currency, u.patients, u.active, u.cents "
         f"FROM u JOIN cells c ON c.g = u.g{ORDER}"
     )
     # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-    return execute(sql, aph_params + pay_params)
+    return execute(sql, aph_params + pay_params + e_params + e_params)
 
 
-def _doctors(org: Organization, patients: Any) -> int:
-    pay_sql, pay_params = _pays(org, patients, per_patient=True)
+def insert_doctors(org: Organization, patients: Any, pairs: str = "") -> int:
+    """The staged first patients' rows per doctor of their first visit; ``pairs`` (a table of
+    (``b``, ``d``, ``doctor``)): only those cells' doctors (their rows deleted before, ``cohort_events``)."""
+    pay_sql, pay_params = _pays(org, patients)
+    where = f" WHERE (s.b, s.day, s.doctor) IN (SELECT b, d, doctor FROM {pairs})" if pairs else ""  # nosec B608 # noqa: S608 - a constant name
     table = FirstDoctorFact._meta.db_table
     sql = (
         f"INSERT INTO {table} (id, organization_id, branch_id, day, doctor_id, currency, "  # nosec B608 # noqa: S608 - ORM SQL and constants, values bound
         "patients, visits, cents) "
-        f"WITH d AS (SELECT * FROM {STAGE}), pay AS ({pay_sql}) SELECT {row_id()}, u.* FROM ("
+        f"WITH d AS (SELECT * FROM {STAGE} s{where}), pay AS ({pay_sql}) SELECT {row_id()}, u.* FROM ("
         "SELECT d.org, d.b, d.day, d.doctor, '' AS currency, COUNT(*) AS patients, SUM(d.n) AS visits, "
         "0 AS cents FROM d GROUP BY d.org, d.b, d.day, d.doctor "
         "UNION ALL SELECT d.org, d.b, d.day, d.doctor, pay.currency, 0, 0, SUM(pay.c) FROM d "
@@ -170,11 +192,11 @@ def _doctors(org: Organization, patients: Any) -> int:
 
 def _build(org: Organization, days: Scope, patients: Any) -> int:
     """The first patients staged once, then both facts from them."""
-    _stage(org, days, patients)
+    stage_cohort(org, days, patients)
     try:
-        return _cohorts(org, patients) + _doctors(org, patients)
+        return insert_cohorts(org, patients) + insert_doctors(org, patients)
     finally:
-        _drop_stage()
+        drop_cohort_stage()
 
 
 def build_cohort_facts(
@@ -211,43 +233,3 @@ def build_cohort_facts(
                 )
             written += _build(org, chunk, patients)
     return written
-
-
-def _scoped(qs: Any, d0: dt.date, d1: dt.date, branch: Branch | None) -> Any:
-    qs = qs.filter(day__gte=d0, day__lte=d1)
-    return qs.filter(branch=branch) if branch is not None else qs
-
-
-def cohort_cells_facts(
-    *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str, months: int
-) -> CohortCells:
-    """``grouped.cohort_cells`` of the first patients of the local days ``d0``..``d1`` from the facts."""
-    qs = _scoped(CohortFact.objects.for_org(org), d0, d1, branch).filter(
-        k__lte=months, currency__in=["", currency]
-    )
-    out = CohortCells(patients={}, active={}, revenue={})
-    rows = qs.order_by().values("cohort", "k").annotate(n=Sum("patients"), a=Sum("active"), c=Sum("cents"))
-    for r in rows:
-        month, k = int(r["cohort"]), int(r["k"])
-        if k == 0 and r["n"]:
-            out.patients[month] = int(r["n"])
-        if k >= 1 and r["a"]:
-            out.active[(month, k)] = int(r["a"])
-        if r["c"]:
-            out.revenue[(month, k)] = int(r["c"])
-    return out
-
-
-def doctor_firsts_facts(
-    *, org: Organization, d0: dt.date, d1: dt.date, branch: Branch | None, currency: str
-) -> dict[uuid.UUID, DoctorFirsts]:
-    """``grouped.doctor_firsts`` of the first patients of the local days ``d0``..``d1`` from the facts."""
-    qs = _scoped(FirstDoctorFact.objects.for_org(org), d0, d1, branch).filter(currency__in=["", currency])
-    rows = qs.order_by().values("doctor_id").annotate(n=Sum("patients"), v=Sum("visits"), c=Sum("cents"))
-    return {
-        r["doctor_id"]: DoctorFirsts(
-            patients=int(r["n"] or 0), visits=int(r["v"] or 0), cents=int(r["c"] or 0)
-        )
-        for r in rows
-        if r["n"]
-    }

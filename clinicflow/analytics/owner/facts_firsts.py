@@ -173,15 +173,24 @@ def _moments_sql(zones_cte: str, where: str) -> str:
     day = _day("a.start_at", "z")
     at_first = "(a.start_at = f.booked_at OR a.start_at = f.arrived_at)"
     happened = f"a.status IN {HAPPENED_IN}"
-    return f"""
-    CREATE TEMPORARY TABLE {MOMENTS} AS
-    WITH {zones_cte}, f AS (
+    source = f"""f AS (
       SELECT a.patient_id, MIN(a.start_at) AS booked_at,
              MIN(a.start_at) FILTER (WHERE {happened}) AS arrived_at
       FROM {APPT} a WHERE a.organization_id = %(org)s {where}
       GROUP BY a.patient_id
-    )
-    SELECT f.patient_id, f.booked_at, f.arrived_at,
+    )"""  # nosec B608 # noqa: S608 - names from model meta
+    rows = f"FROM f JOIN {APPT} a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id {where}"
+    if where:  # some patients: their appointments read once, each with its patient's first moments
+        source = f"""x AS (
+      SELECT a.patient_id, a.start_at, a.status, a.branch_id, a.is_first_visit,
+             MIN(a.start_at) OVER w AS f_booked, MIN(a.start_at) FILTER (WHERE {happened}) OVER w AS f_arrived
+      FROM {APPT} a WHERE a.organization_id = %(org)s {where} WINDOW w AS (PARTITION BY a.patient_id)
+    )"""  # nosec B608 # noqa: S608 - names from model meta
+        rows = "FROM x a CROSS JOIN LATERAL (SELECT a.f_booked AS booked_at, a.f_arrived AS arrived_at) f"
+    return f"""
+    CREATE TEMPORARY TABLE {MOMENTS} AS
+    WITH {zones_cte}, {source}
+    SELECT a.patient_id, f.booked_at, f.arrived_at,
       CASE WHEN {at_first} THEN a.branch_id END AS branch_id,
       CASE WHEN {at_first} THEN {day} END AS day,
       bool_or(a.start_at = f.booked_at) AS booked,
@@ -192,7 +201,7 @@ def _moments_sql(zones_cte: str, where: str) -> str:
               AND extract(epoch FROM a.start_at - f.arrived_at) <= %(ret)s)
         FILTER (WHERE {happened}) AS returned,
       COUNT(*) FILTER (WHERE {happened} AND f.arrived_at IS NOT NULL) AS visits
-    FROM f JOIN {APPT} a ON a.organization_id = %(org)s AND a.patient_id = f.patient_id {where}
+    {rows}
       LEFT JOIN zones z ON z.branch_id = a.branch_id
     GROUP BY 1, 2, 3, 4, 5
     """  # nosec B608 # noqa: S608 - names from model meta
@@ -231,16 +240,22 @@ def _first_visits_sql() -> str:
     )
 
 
-def first_visit_pairs(org: Organization, patients: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, dt.date]]:
-    """The (branch, local day) pairs where these patients' first visits are counted now."""
+def first_visit_rows(
+    org: Organization, patients: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[tuple[uuid.UUID, dt.date, bool, bool]]]:
+    """Per patient, the (branch, local day, booked, arrived) of the rows where their first visits are
+    counted now."""
+    out: dict[uuid.UUID, set[tuple[uuid.UUID, dt.date, bool, bool]]] = {}
     with connection.cursor() as cur:
         cur.execute(
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-            f"SELECT DISTINCT branch_id, day FROM {VISITS} WHERE organization_id = %s "  # noqa: S608 - names from model meta  # nosec B608
+            f"SELECT patient_id, branch_id, day, booked, arrived FROM {VISITS} WHERE organization_id = %s "  # noqa: S608 - names from model meta  # nosec B608
             f"AND patient_id = ANY(%s::uuid[])",
             [org.pk, list(patients)],
         )
-        return {(b, d) for b, d in cur.fetchall()}
+        for p, b, d, booked, arrived in cur.fetchall():
+            out.setdefault(p, set()).add((b, d, bool(booked), bool(arrived)))
+    return out
 
 
 def recount_first_visits(org: Organization, pairs: Sequence[tuple[uuid.UUID, dt.date]]) -> int:

@@ -49,6 +49,10 @@ MARKERS = frozenset({SPAN, CLOCK})
 # ``was_status`` of a change of the load only (working hours, breaks, exceptions, closures:
 # ``cap_changes``): its day's load is built again, nothing else of the day changed
 LOAD = "load"
+# ``was_status`` of a payment's change (its first patient's cohort and channel facts follow by the day
+# and month paid alone, ``fact_events``) and of a card's (sex, birth date, source: the first patient's
+# own facts, built again whole)
+PAYMENT, CARD = "payment", "card"
 OTHER = "_facts_other"  # an appointment's fields the facts read besides its moment, status and branch
 
 
@@ -137,7 +141,7 @@ def _where(instance: Any, field: str) -> tuple[Any, Any, Any]:
     return (v.get("patient_id"), v.get("branch_id"), v.get(field))
 
 
-def _moment(field: str, *, moves_only: bool = False) -> tuple[Any, Any]:
+def _moment(field: str, *, moves_only: bool = False, kind: str = "") -> tuple[Any, Any]:
     """Receivers of a row with a moment (``field``): one remembering its patient, branch and moment as
     loaded, one recording a change of them as they are now and — when the row moved to another patient,
     branch or moment — as they were (the former patient's facts follow too: a call, a payment or a web
@@ -160,7 +164,13 @@ def _moment(field: str, *, moves_only: bool = False) -> tuple[Any, Any]:
             return
         FactsChange.objects.bulk_create(
             [
-                FactsChange(organization_id=instance.organization_id, patient_id=p, branch_id=b, at=at)
+                FactsChange(
+                    organization_id=instance.organization_id,
+                    patient_id=p,
+                    branch_id=b,
+                    at=at,
+                    was_status=kind,
+                )
                 for p, b, at in places
                 if at is not None
             ]
@@ -179,6 +189,7 @@ def _patient_saved(sender: Any, instance: Patient, created: bool, raw: bool = Fa
             patient_id=instance.pk,
             branch_id=instance.branch_id,
             at=instance.created_at,
+            was_status=CARD,
         )
     ]
     if instance.merged_into_id is not None:
@@ -291,7 +302,7 @@ def connect() -> None:
     if apps.is_installed("clinicflow.feedback"):
         moments.append((apps.get_model("feedback", "SurveyAnswer"), "answered_at", False))
     for model, field, moves_only in moments:
-        remember, record = _moment(field, moves_only=moves_only)
+        remember, record = _moment(field, moves_only=moves_only, kind=PAYMENT if model is Payment else "")
         _RECEIVERS.extend((remember, record))
         label = model._meta.label_lower
         post_init.connect(remember, sender=model, dispatch_uid=f"facts_{label}_init")

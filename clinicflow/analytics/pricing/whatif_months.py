@@ -101,8 +101,8 @@ def _from_facts(org: Organization, months: list[dt.date], date_to: dt.date, curr
         if cur == "" and int(k) == 0 and patients:
             key = (branch_id, months[c])
             out.first_visits[key] = out.first_visits.get(key, 0) + int(patients)
-        elif cur == currency and cents and c >= 0 and c + int(k) < n:
-            cell = (c, c + int(k))
+        elif cur == currency and cents and c >= 0 and c + max(int(k), 0) < n:
+            cell = (c, c + max(int(k), 0))  # paid before the first visit's month: in that month
             out.cohort_cents[cell] = out.cohort_cents.get(cell, 0) + int(cents)
     for j, month in enumerate(months):  # the revenue report's net revenue, month by month
         last = min(_next(month) - dt.timedelta(days=1), date_to)

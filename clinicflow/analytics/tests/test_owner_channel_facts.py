@@ -18,7 +18,7 @@ from clinicflow.acquisition.models import AdSpend, Channel, ChannelKind
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
 from clinicflow.analytics.owner.chan_models import ChanFirstFact
 from clinicflow.analytics.owner.channel_reads import channel_totals
-from clinicflow.analytics.owner.cohort_facts import cohort_cells_facts, doctor_firsts_facts
+from clinicflow.analytics.owner.cohort_reads import cohort_cells_facts, doctor_firsts_facts
 from clinicflow.analytics.owner.fact_hooks import build_owner_facts
 from clinicflow.analytics.owner.grouped import cohort_cells, doctor_firsts
 from clinicflow.analytics.owner.home import owner_view

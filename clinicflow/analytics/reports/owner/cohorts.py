@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.cohort_facts import cohort_cells_facts
+from clinicflow.analytics.owner.cohort_reads import cohort_cells_facts
 from clinicflow.analytics.reports.base import (
     ChartSpec,
     Column,

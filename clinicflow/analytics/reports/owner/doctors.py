@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from clinicflow.analytics.owner.cohort_facts import doctor_firsts_facts
+from clinicflow.analytics.owner.cohort_reads import doctor_firsts_facts
 from clinicflow.analytics.owner.score_reads import complication_rates_of, consultant_gaps, doctor_answers
 from clinicflow.analytics.reports.base import (
     ChartSpec,
