@@ -30,7 +30,7 @@ from clinicflow.analytics.owner.chan_facts import (
 )
 from clinicflow.analytics.owner.chan_models import ChanFirstFact
 from clinicflow.analytics.owner.fact_clear import clear
-from clinicflow.analytics.owner.fact_events import CellEvents, event_members, serial
+from clinicflow.analytics.owner.fact_events import CellEvents, by_index, event_members, serial
 from clinicflow.analytics.owner.factsql import (
     Cells,
     Scope,
@@ -77,7 +77,8 @@ def build_channel_events(org: Organization, events: CellEvents) -> int:
     until = PatientPrediction.objects.for_org(org).aggregate(m=Max("until"))["m"]
     with serial(), transaction.atomic():
         tune()
-        events_delete(org, events, until)
+        with by_index():
+            events_delete(org, events, until)
         members = event_members(org, events, months=False)
         written = 0
         if members:
@@ -86,7 +87,8 @@ def build_channel_events(org: Organization, events: CellEvents) -> int:
             written = insert_paid_events(org, ids, events)
             drop_stage()
         if until is not None:
-            written += before_cutoff_of_cells(org, events, until)
+            with by_index():
+                written += before_cutoff_of_cells(org, events, until)
         return written
 
 

@@ -20,7 +20,7 @@ from clinicflow.analytics.owner.cohort_facts import (
     insert_cohorts,
     insert_doctors,
 )
-from clinicflow.analytics.owner.fact_events import CellEvents, event_members, serial
+from clinicflow.analytics.owner.fact_events import CellEvents, by_index, event_members, serial
 from clinicflow.analytics.owner.facts_firsts import HAPPENED_IN
 from clinicflow.analytics.owner.factsql import Cells, month_number, tune, zones_sql
 from clinicflow.analytics.owner.first_models import FirstVisitFact
@@ -181,7 +181,8 @@ def build_cohort_events(org: Organization, events: CellEvents) -> int:
     written = 0
     with serial(), transaction.atomic():
         tune()
-        _months_delete(org, events)
+        with by_index():
+            _months_delete(org, events)
         members = event_members(org, events, months=True)
         if members:
             ids = IdArray(tuple(members))

@@ -85,6 +85,23 @@ def serial() -> Iterator[None]:
             cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
 
 
+@contextmanager
+def by_index() -> Iterator[None]:
+    """The statements inside join some cells (an array of a few thousand) to a fact table: each cell's
+    rows read by the table's (organisation, day, branch) index (nested loops). Without this the
+    planner, which cannot count an array's rows, may read the whole table and sort it (0.7 s at chain-1m
+    for a delete of 11,000 rows)."""
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_hashjoin = off")
+        cur.execute("SET LOCAL enable_mergejoin = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_hashjoin TO DEFAULT")
+            cur.execute("SET LOCAL enable_mergejoin TO DEFAULT")
+
+
 def _sql(qs: Any) -> tuple[str, tuple[Any, ...]]:
     return qs_sql(qs.order_by())
 
@@ -116,9 +133,8 @@ def event_members(org: Organization, events: CellEvents, *, months: bool) -> lis
         f"SELECT DISTINCT mem.p FROM mem JOIN zb ON zb.id = mem.b JOIN act ON act.patient_id = mem.p "
         f"WHERE {key}"
     )
+    arrays = events.month_starts() if months else events.day_arrays()
     with connection.cursor() as cur:
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        arrays = events.month_starts() if months else events.day_arrays()
         # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
         cur.execute(sql, [*arrays, *zb_params, *act_params, org.pk])
         return sorted((r[0] for r in cur.fetchall()), key=str)
