@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import pytest
+from django.db.models import Min
 
 from clinicflow.analytics.models import FactsChange
 from clinicflow.analytics.owner.facts import rebuild
+from clinicflow.booking.models import Appointment, AppointmentStatus
 from clinicflow.core.models import Organization
 from clinicflow.simulator.runner import simulate_org
 from clinicflow.simulator.scenario import load_scenario
@@ -20,3 +25,15 @@ def built(org: Organization) -> Organization:
     rebuild(org)
     FactsChange.objects.for_org(org).delete()
     return org
+
+
+def first_happened(org: Organization) -> dict[uuid.UUID, dt.datetime]:
+    """Each patient's first visit that happened (its start)."""
+    return dict(
+        Appointment.objects.for_org(org)
+        .filter(status__in=[AppointmentStatus.ARRIVED, AppointmentStatus.DONE])
+        .values("patient_id")
+        .annotate(at=Min("start_at"))
+        .values_list("patient_id", "at")
+        .order_by()
+    )

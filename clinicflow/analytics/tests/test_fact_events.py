@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Min
 
 from clinicflow.analytics.models import CohortFact, FactsChange
 from clinicflow.analytics.owner import fact_hooks
@@ -19,6 +18,7 @@ from clinicflow.analytics.owner.chan_models import PAID, ChanFirstFact
 from clinicflow.analytics.owner.fact_events import CellEvents
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.signals import PAYMENT
+from clinicflow.analytics.tests.conftest import first_happened
 from clinicflow.analytics.tests.test_owner_incremental import _applied_equals_rebuilt, _everything
 from clinicflow.booking.models import Appointment, AppointmentStatus, Payment
 from clinicflow.booking.services.payments import payment_record
@@ -48,14 +48,7 @@ def test_a_first_patients_later_visit_and_payments_are_events_of_their_month(
 ) -> None:
     org = built
     seen = _spy(monkeypatch)
-    firsts = dict(
-        Appointment.objects.for_org(org)
-        .filter(status__in=[AppointmentStatus.ARRIVED, AppointmentStatus.DONE])
-        .values("patient_id")
-        .annotate(at=Min("start_at"))
-        .values_list("patient_id", "at")
-        .order_by()
-    )
+    firsts = first_happened(org)
     early = sorted((at, str(p)) for p, at in firsts.items())[:40]
     visit = (
         Appointment.objects.for_org(org)
@@ -125,26 +118,15 @@ def test_a_first_patients_later_visit_and_payments_are_events_of_their_month(
 
 
 @pytest.mark.django_db
-def test_a_return_visit_booked_before_the_first_one_rebuilds_the_cell(
+def test_a_first_visit_found_not_to_have_happened_rebuilds_its_cell_whole(
     built: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A change at or before a patient's first visit is not an event: their cell is built whole."""
     org = built
     seen = _spy(monkeypatch)
-    happened = [AppointmentStatus.ARRIVED, AppointmentStatus.DONE]
-    firsts = (
-        Appointment.objects.for_org(org)
-        .filter(status__in=happened)
-        .values("patient_id")
-        .annotate(at=Min("start_at"))
-        .order_by("-at", "patient_id")
-    )
-    last = firsts.first()
-    assert last is not None
-    visit = (
-        Appointment.objects.for_org(org).filter(patient_id=last["patient_id"], start_at=last["at"]).first()
-    )
-    assert visit is not None and visit.status in happened
+    at, patient = max((at, str(p)) for p, at in first_happened(org).items())  # the latest first patient
+    visit = Appointment.objects.for_org(org).filter(patient_id=patient, start_at=at).first()
+    assert visit is not None and visit.status in (AppointmentStatus.ARRIVED, AppointmentStatus.DONE)
     cells = FirstVisitFact.objects.for_org(org).filter(patient_id=visit.patient_id, arrived=True)
     was = set(cells.values_list("branch_id", "day"))
     before = _everything(org)

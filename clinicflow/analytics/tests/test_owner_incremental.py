@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Min
 
 from clinicflow.acquisition.models import Call, CallStatus, Channel, Lead
 from clinicflow.analytics.models import DayFact, FactsChange, RevenueFact
@@ -24,7 +23,7 @@ from clinicflow.analytics.owner.facts_more import FUNNEL
 from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.owner.jobs import apply_recorded_changes
 from clinicflow.analytics.owner.signals import CLOCK, LOAD, SPAN
-from clinicflow.analytics.tests.conftest import SCENARIO
+from clinicflow.analytics.tests.conftest import SCENARIO, first_happened
 from clinicflow.analytics.tests.test_owner_channel_facts import owner_facts_snapshot
 from clinicflow.booking.models import (
     Appointment,
@@ -384,14 +383,7 @@ def test_a_weekly_shifts_days_get_their_load_again_and_nothing_else(built: Organ
 @pytest.mark.django_db
 def test_a_call_or_lead_put_on_another_card_updates_both_patients(built: Organization) -> None:
     org = built
-    firsts = dict(
-        Appointment.objects.for_org(org)
-        .filter(status__in=[AppointmentStatus.ARRIVED, AppointmentStatus.DONE])
-        .values("patient_id")
-        .annotate(at=Min("start_at"))
-        .values_list("patient_id", "at")
-        .order_by()
-    )
+    firsts = first_happened(org)
     call = (
         Call.objects.for_org(org)
         .filter(patient_id__in=list(firsts), channel__isnull=False)
