@@ -11,6 +11,8 @@ later visit or payment changed, their first visit's cell did not.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection, transaction
 
 from clinicflow.analytics.models import CohortFact, FirstDoctorFact
@@ -33,6 +35,16 @@ APPT = Appointment._meta.db_table
 VISITS = FirstVisitFact._meta.db_table
 
 
+def _temp(cur: Any, name: str, select: str, params: list[Any]) -> None:
+    """(Re)create the temporary table ``name`` as ``select`` and give the planner its statistics."""
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    cur.execute(f"DROP TABLE IF EXISTS {name}")  # nosec B608
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    cur.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)  # nosec B608
+    # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
+    cur.execute(f"ANALYZE {name}")  # nosec B608
+
+
 def _months_delete(org: Organization, events: CellEvents) -> None:
     """The rows of the events' (branch, cell day, month) triples but the members' counts."""
     with connection.cursor() as cur:
@@ -52,11 +64,11 @@ def _pairs(org: Organization, events: CellEvents) -> list[object]:
     zb, zb_params = zones_sql(org)
     rows = sorted({(p, b, d) for p, b, d in events.members}, key=str)
     with connection.cursor() as cur:
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"DROP TABLE IF EXISTS {PAIRS}")  # nosec B608
-        cur.execute(
+        _temp(
+            cur,
+            PAIRS,
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-            f"CREATE TEMPORARY TABLE {PAIRS} AS WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
+            f"WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
             "e AS (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::date[]) AS e(p, b, d)) "
             "SELECT DISTINCT a.branch_id AS b, e.d, a.doctor_id AS doctor, zb.tz FROM e "
             f"JOIN {APPT} a ON a.organization_id = %s AND a.patient_id = e.p AND a.branch_id = e.b "
@@ -71,8 +83,6 @@ def _pairs(org: Organization, events: CellEvents) -> list[object]:
                 org.pk,
             ],
         )
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"ANALYZE {PAIRS}")  # nosec B608
         cur.execute(
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
             f"SELECT DISTINCT a.patient_id FROM {PAIRS} x JOIN {APPT} a ON a.organization_id = %s "  # noqa: S608 - names from model meta  # nosec B608
@@ -128,11 +138,11 @@ def _stage_doctor_members(org: Organization, candidates: IdArray) -> None:
     day = "a.start_at >= m.day::timestamp AT TIME ZONE zb.tz "
     day += "AND a.start_at < (m.day + 1)::timestamp AT TIME ZONE zb.tz"
     with connection.cursor() as cur:
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")  # nosec B608
-        cur.execute(
+        _temp(
+            cur,
+            STAGE,
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-            f"CREATE TEMPORARY TABLE {STAGE} AS WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
+            f"WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
             f"m AS (SELECT DISTINCT v.patient_id AS p, v.branch_id AS b, v.day FROM {VISITS} v "
             f"JOIN (SELECT DISTINCT b, d FROM {PAIRS}) c ON v.branch_id = c.b AND v.day = c.d "
             "WHERE v.organization_id = %s AND v.arrived AND v.patient_id = ANY(%s::uuid[])), "
@@ -145,8 +155,6 @@ def _stage_doctor_members(org: Organization, candidates: IdArray) -> None:
             "SELECT f.p, f.b, f.doctor, zb.org, f.day, n.n FROM f JOIN zb ON zb.id = f.b JOIN n ON n.p = f.p",
             [*zb_params, org.pk, ids, org.pk, org.pk, ids],
         )
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"ANALYZE {STAGE}")  # nosec B608
 
 
 def _stage_members(org: Organization, events: CellEvents, members: IdArray) -> None:
@@ -156,11 +164,11 @@ def _stage_members(org: Organization, events: CellEvents, members: IdArray) -> N
     zb, zb_params = zones_sql(org)
     b, d = events.cells().arrays()
     with connection.cursor() as cur:
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")  # nosec B608
-        cur.execute(
+        _temp(
+            cur,
+            STAGE,
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-            f"CREATE TEMPORARY TABLE {STAGE} AS WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
+            f"WITH zb AS ({zb}), "  # noqa: S608 - names from model meta  # nosec B608
             "c AS (SELECT DISTINCT * FROM unnest(%s::uuid[], %s::date[]) AS c(b, d)) "
             "SELECT v.patient_id AS p, v.branch_id AS b, zb.tz, zb.org, v.day, "
             f"{month_number('v.day')} AS cm, "
@@ -169,8 +177,6 @@ def _stage_members(org: Organization, events: CellEvents, members: IdArray) -> N
             "WHERE v.organization_id = %s AND v.arrived AND v.patient_id = ANY(%s::uuid[])",
             [*zb_params, b, d, org.pk, list(members.ids)],
         )
-        # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
-        cur.execute(f"ANALYZE {STAGE}")  # nosec B608
 
 
 def build_cohort_events(org: Organization, events: CellEvents) -> int:

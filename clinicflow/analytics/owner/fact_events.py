@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,34 +72,35 @@ class CellEvents:
 
 
 @contextmanager
-def serial() -> Iterator[None]:
-    """No parallel workers for the statements inside (the rest of the transaction's keep the default):
-    the events' statements read a few thousand rows by index, where starting workers — each building the
-    same hash of the cells' members — cost more than it saves."""
+def _planner(**settings: str) -> Iterator[None]:
+    """These planner settings for the statements inside; the rest of the transaction's keep the default."""
     with connection.cursor() as cur:
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        for name, value in settings.items():
+            cur.execute("SELECT set_config(%s, %s, true)", [name, value])
     try:
         yield
     finally:
         with connection.cursor() as cur:
-            cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+            for name in settings:
+                cur.execute(  # back to the session's value
+                    "SELECT set_config(%s, (SELECT reset_val FROM pg_settings WHERE name = %s), true)",
+                    [name, name],
+                )
 
 
-@contextmanager
-def by_index() -> Iterator[None]:
+def serial() -> AbstractContextManager[None]:
+    """No parallel workers for the statements inside: the events' statements read a few thousand rows by
+    index, where starting workers — each building the same hash of the cells' members — cost more than
+    it saves."""
+    return _planner(max_parallel_workers_per_gather="0")
+
+
+def by_index() -> AbstractContextManager[None]:
     """The statements inside join some cells (an array of a few thousand) to a fact table: each cell's
     rows read by the table's (organisation, day, branch) index (nested loops). Without this the
     planner, which cannot count an array's rows, may read the whole table and sort it (0.7 s at chain-1m
     for a delete of 11,000 rows)."""
-    with connection.cursor() as cur:
-        cur.execute("SET LOCAL enable_hashjoin = off")
-        cur.execute("SET LOCAL enable_mergejoin = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL enable_hashjoin TO DEFAULT")
-            cur.execute("SET LOCAL enable_mergejoin TO DEFAULT")
+    return _planner(enable_hashjoin="off", enable_mergejoin="off")
 
 
 def _sql(qs: Any) -> tuple[str, tuple[Any, ...]]:
