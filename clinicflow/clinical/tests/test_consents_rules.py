@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from freezegun import freeze_time
 from pypdf import PdfReader
 
 from clinicflow.clinical.models.consents import SignedConsent, normalise_text, text_digest
@@ -106,6 +107,15 @@ def test_a_new_version_needs_a_new_signature(c: ConsentClinic) -> None:
 
 
 def test_missing_consents_lists_todays_open_appointments_only(c: ConsentClinic) -> None:
+    # At the branch's local noon: a run near local midnight must not push "in 5 minutes" to tomorrow.
+    noon = dt.datetime.combine(
+        timezone.localtime(timezone.now(), c.branch.tz).date(), dt.time(12), tzinfo=c.branch.tz
+    )
+    with freeze_time(noon):
+        _missing_consents_today(c)
+
+
+def _missing_consents_today(c: ConsentClinic) -> None:
     today = timezone.localtime(timezone.now(), c.branch.tz).date()
     now = timezone.now()
     open_appt = book(c, now + dt.timedelta(minutes=5))
