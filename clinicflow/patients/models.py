@@ -226,6 +226,8 @@ class PatientPrediction(TenantModel):
             # the patient breaks ties, so the order needs no sort step
             models.Index(fields=["organization", "clv", "patient"], name="prediction_org_clv_pat_idx"),
             models.Index(fields=["organization", "p_alive", "patient"], name="prediction_org_alive_pat_idx"),
+            # the stored predictions' day (``clv.stored.predictions_until``: their latest ``until``)
+            models.Index(fields=["organization", "until"], name="prediction_org_until_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["organization", "patient"], name="prediction_org_patient_uniq"),

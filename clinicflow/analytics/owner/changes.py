@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -28,41 +27,26 @@ from django.db.models import Max, Min
 from clinicflow.acquisition.attribution import HAPPENED
 from clinicflow.analytics.models import DayFact, FactsChange
 from clinicflow.analytics.owner import facts_firsts
-from clinicflow.analytics.owner.admin_facts import build_admin_facts
-from clinicflow.analytics.owner.capload_facts import build_capacity_facts
 from clinicflow.analytics.owner.fact_events import CellEvents
 from clinicflow.analytics.owner.facts import Clock, build_first_visits, patient_days
 from clinicflow.analytics.owner.facts_span import data_span
 from clinicflow.analytics.owner.first_models import FirstVisitFact
+from clinicflow.analytics.owner.first_moments import current_rows, first_moments, then_and_now
 from clinicflow.analytics.owner.rebuild_days import build_days, build_load_days
 from clinicflow.analytics.owner.signals import CARD, CLOCK, LOAD, MARKERS, MERGED, PAYMENT
-from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
-from clinicflow.analytics.owner.value_facts import refresh_value_facts
-from clinicflow.booking.models import Appointment, Payment
+from clinicflow.booking.models import Payment
 from clinicflow.core.models import Organization
 
 # changes applied together: a chain's busy day (chain-1m: 3,050 appointments, each saved twice) in one
 # batch, its patients and days staged once (each batch stages its own; a list of ids is bound per
 # statement well under SQLite's and PostgreSQL's parameter limits)
 BATCH = 10000
-Moment = tuple[dt.datetime, uuid.UUID | None]  # start, branch
 
 
 @dataclass(frozen=True)
 class Applied:
     changes: int
     days: int
-
-
-def _firsts(rows: Iterable[tuple[dt.datetime, str, uuid.UUID | None]]) -> tuple[Moment | None, Moment | None]:
-    """(first booked, first happened) of (start, status, branch) rows."""
-    booked = arrived = None
-    for at, status, branch in rows:
-        if booked is None or at < booked[0]:
-            booked = (at, branch)
-        if status in HAPPENED and (arrived is None or at < arrived[0]):
-            arrived = (at, branch)
-    return booked, arrived
 
 
 def affected_days(org: Organization, changes: list[FactsChange]) -> tuple[set[dt.date], set[dt.date]]:
@@ -162,30 +146,14 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
     for c in sorted(changes, key=lambda c: (c.created_at, str(c.pk))):
         if c.appointment_id is not None and c.appointment_id not in original:
             original[c.appointment_id] = c
-    current: dict[uuid.UUID, list[tuple[uuid.UUID, dt.datetime, str, uuid.UUID]]] = defaultdict(list)
-    ids = list(patients)
-    for i in range(0, len(ids), BATCH):
-        for pk, p, at, status, branch in (
-            Appointment.objects.for_org(org)
-            .filter(patient_id__in=ids[i : i + BATCH])
-            .values_list("pk", "patient_id", "start_at", "status", "branch_id")
-        ):
-            current[p].append((pk, at, status, branch))
+    found = first_moments(org, sorted(patients, key=str), set(original))
     theirs: dict[uuid.UUID | None, list[FactsChange]] = defaultdict(list)  # the originals per patient
     for c in original.values():
         theirs[c.patient_id].append(c)
     moved: set[uuid.UUID] = set()
     first_at: dict[uuid.UUID, dt.datetime] = {}  # the latest of the patient's first moments, then and now
     for p in patients:
-        rows = current.get(p, [])
-        now = _firsts((at, status, branch) for _pk, at, status, branch in rows)
-        before_rows: list[tuple[dt.datetime, str, uuid.UUID | None]] = [
-            (at, status, branch) for pk, at, status, branch in rows if pk not in original
-        ]
-        before_rows += [
-            (c.was_start, c.was_status, c.was_branch_id) for c in theirs.get(p, []) if c.was_start is not None
-        ]
-        before = _firsts(before_rows)
+        now, before = then_and_now(found.get(p), theirs.get(p, []))
         for moment in (*now, *before):
             if moment is not None:
                 firsts.add(clock.day(moment[1], moment[0]))
@@ -205,8 +173,7 @@ def _affected_others(org: Organization, clock: Clock, changes: list[FactsChange]
             .filter(patient_id__in=list(moved))
             .values_list("branch_id", "paid_at")
         }
-    by_pk = {pk: (at, status, branch) for rows in current.values() for pk, at, status, branch in rows}
-    touched = _touched(changes, original, by_pk) | moved_clock
+    touched = _touched(changes, original, current_rows(org, list(original), patients)) | moved_clock
     moments = _moments(changes)
     membership = refirsted | moved_clock | _members_changed(changes, first_at)
     return Affected(days, firsts - days, refirsted, touched, set(), membership, moments)
@@ -251,45 +218,61 @@ def _span_growth(org: Organization) -> set[dt.date]:
 
 
 def apply_changes(org: Organization, *, batch: int = BATCH) -> Applied:
-    """Apply (and delete) up to ``batch`` of the organisation's recorded changes."""
-    with transaction.atomic():
-        changes = list(
-            FactsChange.objects.for_org(org)
-            .select_for_update(skip_locked=True)
-            .order_by("created_at")[:batch]
-        )
-        if not changes:
-            return Applied(changes=0, days=0)
-        found = _affected(org, changes)
-        growth = _span_growth(org)
-        load = found.load - growth  # the load's days only (working hours ...): their load again
-        days, firsts = (found.days | growth) - load, found.firsts
-        firsts -= days
-        cells: set[tuple[uuid.UUID, dt.date]] | None = None
-        events = CellEvents(days=())
-        if facts_firsts.supported():
-            written, cells, events = _apply_sql(org, found, days)
-        else:
-            build_days(org, days)
-            build_first_visits(org, firsts)
-            written = len(days) + len(firsts)
-        from clinicflow.analytics.owner.fact_hooks import build_owner_facts  # here: an import cycle
+    """Apply (and delete) up to ``batch`` of the organisation's recorded changes: the facts that read
+    only the raw tables (``fact_hooks.build_raw_facts``) on a second connection beside the others when
+    the caller is outside a transaction on PostgreSQL (the worker), committed on their own; an error
+    there rolls this transaction back (the changes stay for the next run, which builds both again)."""
+    from clinicflow.analytics.owner.fact_hooks import (  # here: an import cycle
+        Beside,
+        build_owner_facts,
+        build_raw_facts,
+        may_run_beside,
+    )
 
-        # the channel and cohort facts of the same days (#17); with ``cells`` (PostgreSQL) those two
-        # read the cells (and ``events``: some days and months of others), and the others (revenue
-        # split, capacity) need only the ``days``: nothing a ``firsts`` day counts for them changed (its
-        # revenue facts and appointments are as they were)
-        changed = {c.patient_id for c in changes if c.patient_id is not None}
-        build_owner_facts(org, days if cells is not None else days | firsts, cells, changed, events)
-        refresh_value_facts(org, changed)  # their revenue to date (#17)
-        # the front desk's (#17): the days, and the days of the calls of the patients whose first
-        # visits moved (their calls' flags; every other call of a day not built kept its flags)
-        build_admin_facts(org, days, found.refirsted)
-        build_traffic_facts(org, days)  # the channels' sessions, leads and calls (#17)
-        if load:  # the day facts (their load) and capacity facts of the load's days only
-            written += build_load_days(org, load)
-            build_capacity_facts(org, load)
-        FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
+    beside = may_run_beside()
+    aside: Beside | None = None
+    try:
+        with transaction.atomic():
+            changes = list(
+                FactsChange.objects.for_org(org)
+                .select_for_update(skip_locked=True)
+                .order_by("created_at")[:batch]
+            )
+            if not changes:
+                return Applied(changes=0, days=0)
+            found = _affected(org, changes)
+            growth = _span_growth(org)
+            load = found.load - growth  # the load's days only (working hours ...): their load again
+            days, firsts = (found.days | growth) - load, found.firsts
+            firsts -= days
+            sql = facts_firsts.supported()
+            # the channel and cohort facts of the same days (#17); on PostgreSQL those two read the
+            # ``cells`` (and ``events``: some days and months of others), and the others (revenue split,
+            # capacity) need only the ``days``: nothing a ``firsts`` day counts for them changed (its
+            # revenue facts and appointments are as they were)
+            owner_days = days if sql else days | firsts
+            changed = {c.patient_id for c in changes if c.patient_id is not None}
+            # the capacity, score, return, value (revenue to date), front desk's (the days and the calls'
+            # days of the patients whose first visits moved) and traffic facts: the raw tables' only
+            aside = Beside(
+                lambda: build_raw_facts(org, owner_days, days, changed, found.refirsted, load), beside=beside
+            )
+            cells: set[tuple[uuid.UUID, dt.date]] | None = None
+            events = CellEvents(days=())
+            if sql:
+                written, cells, events = _apply_sql(org, found, days)
+            else:
+                build_days(org, days)
+                build_first_visits(org, firsts)
+                written = len(days) + len(firsts)
+            build_owner_facts(org, owner_days, cells, changed, events, raw=False)
+            if load:  # the day facts (their load) of the load's days only
+                written += build_load_days(org, load)
+            aside.join()
+            FactsChange.objects.for_org(org).filter(pk__in=[c.pk for c in changes]).delete()
+    finally:
+        if aside is not None:
+            aside.wait()  # after an error here: the second connection done before it goes up
     return Applied(changes=len(changes), days=written)
 
 

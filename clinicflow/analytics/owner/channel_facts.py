@@ -18,8 +18,8 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 
+from clinicflow.analytics.clv.stored import cutoff, predictions_until
 from clinicflow.analytics.owner.chan_facts import (
     before_cutoff_of_cells,
     drop_stage,
@@ -44,7 +44,6 @@ from clinicflow.analytics.owner.first_models import FirstVisitFact
 from clinicflow.analytics.reports.sqlplan import IdArray
 from clinicflow.booking.models import Appointment
 from clinicflow.core.models import Organization
-from clinicflow.patients.models import PatientPrediction
 
 # ``ChanFirstFact`` holds the figures of the former ``ChannelFact``, ``ChannelValueFact`` and
 # ``FirstRevenueFact`` per channel and campaign (read by ``channel_reads``; those tables dropped in 0015)
@@ -53,11 +52,9 @@ PART = 100_000  # patients per statement of the incremental update (its memory)
 
 
 def _cutoff(org: Organization) -> dt.datetime | None:
-    """The stored predictions' cut-off (``clv.stored.cutoff_expression``): the end of their day."""
-    until = PatientPrediction.objects.for_org(org).aggregate(m=Max("until"))["m"]
-    if until is None:
-        return None
-    return dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    """The stored predictions' cut-off (``clv.stored.cutoff``): the end of their day."""
+    until = predictions_until(org=org)
+    return None if until is None else cutoff(until)
 
 
 def _build(org: Organization, days: Scope, patients: Any) -> int:
@@ -74,7 +71,7 @@ def build_channel_events(org: Organization, events: CellEvents) -> int:
     predictions' cut-off summed again from their rows; returns the rows written."""
     if not events:
         return 0
-    until = PatientPrediction.objects.for_org(org).aggregate(m=Max("until"))["m"]
+    until = predictions_until(org=org)
     with serial(), transaction.atomic():
         tune()
         with by_index():

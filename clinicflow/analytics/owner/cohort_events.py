@@ -26,7 +26,7 @@ from clinicflow.analytics.owner.fact_events import CellEvents, by_index, event_m
 from clinicflow.analytics.owner.facts_firsts import HAPPENED_IN
 from clinicflow.analytics.owner.factsql import Cells, month_number, tune, zones_sql
 from clinicflow.analytics.owner.first_models import FirstVisitFact
-from clinicflow.analytics.reports.sqlplan import IdArray
+from clinicflow.analytics.reports.sqlplan import IdArray, id_array
 from clinicflow.booking.models import Appointment
 from clinicflow.core.models import Organization
 
@@ -96,7 +96,7 @@ def _pairs(org: Organization, events: CellEvents) -> list[object]:
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
             f"SELECT DISTINCT v.patient_id FROM {VISITS} v WHERE v.organization_id = %s AND v.arrived "  # noqa: S608 - names from model meta  # nosec B608
             f"AND v.patient_id = ANY(%s::uuid[]) AND (v.branch_id, v.day) IN (SELECT b, d FROM {PAIRS})",
-            [org.pk, candidates],
+            [org.pk, id_array(candidates)],
         )
         return [r[0] for r in cur.fetchall()]
 
@@ -134,7 +134,7 @@ def _stage_doctor_members(org: Organization, candidates: IdArray) -> None:
     first of the day there (a first patient of the cell has no visit that happened before it) — and
     their visits that happened."""
     zb, zb_params = zones_sql(org)
-    ids = list(candidates.ids)
+    ids = id_array(candidates.ids)
     day = "a.start_at >= m.day::timestamp AT TIME ZONE zb.tz "
     day += "AND a.start_at < (m.day + 1)::timestamp AT TIME ZONE zb.tz"
     with connection.cursor() as cur:
@@ -175,7 +175,7 @@ def _stage_members(org: Organization, events: CellEvents, members: IdArray) -> N
             "DENSE_RANK() OVER (ORDER BY zb.org, v.branch_id, v.day) AS g "
             f"FROM {VISITS} v JOIN c ON v.branch_id = c.b AND v.day = c.d JOIN zb ON zb.id = v.branch_id "
             "WHERE v.organization_id = %s AND v.arrived AND v.patient_id = ANY(%s::uuid[])",
-            [*zb_params, b, d, org.pk, list(members.ids)],
+            [*zb_params, b, d, org.pk, id_array(members.ids)],
         )
 
 

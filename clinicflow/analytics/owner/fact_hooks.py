@@ -21,7 +21,7 @@ from clinicflow.analytics.owner.factsql import Cells
 from clinicflow.analytics.owner.score_facts import build_score_facts
 from clinicflow.analytics.owner.split_facts import build_revenue_split
 from clinicflow.analytics.owner.traffic_facts import build_traffic_facts
-from clinicflow.analytics.owner.value_facts import build_value_facts
+from clinicflow.analytics.owner.value_facts import build_value_facts, refresh_value_facts
 from clinicflow.analytics.pricing.return_facts import build_return_facts
 from clinicflow.core.models import Organization
 
@@ -32,6 +32,8 @@ def build_owner_facts(
     cells: Collection[tuple[uuid.UUID, dt.date]] | None = None,
     patients: Collection[uuid.UUID] = (),
     events: CellEvents | None = None,
+    *,
+    raw: bool = True,
 ) -> int:
     """The channel, cohort and revenue-split facts of every day (``days`` None) or of these local days
     (their revenue facts built before); rows written. ``cells`` (PostgreSQL, the incremental update:
@@ -40,49 +42,83 @@ def build_owner_facts(
     (the incremental update's changed ones): the return facts of their later visits too (``return_facts``:
     a deleted visit's patient has no appointment left on its day). ``events`` (with ``cells``): the
     days and months of other cells whose first patients' later visits or payments changed
-    (``fact_events``)."""
+    (``fact_events``). ``raw`` False (the incremental update, ``changes.apply_changes``): not the facts
+    that read only the raw tables (``build_raw_facts``), which the caller builds beside."""
     if cells is None:
         # the planner's return visits (#18, ``return_facts``): read nothing the others write
-        returns = Beside(lambda: build_return_facts(org, days, patients), alone=days is not None)
+        returns = Beside(
+            lambda: build_return_facts(org, days, patients) if raw else 0,
+            beside=days is None and may_run_beside(),
+        )
         try:
-            written = (
-                build_channel_facts(org, days)
-                + build_cohort_facts(org, days)
-                + build_revenue_split(org, days)
-                + build_capacity_facts(org, days)  # the capacity report's load (#17, ``capload_facts``)
-                + build_score_facts(org, days)  # the scorecards' and balanced doctor's (#17, ``score_facts``)
-            )
+            written = build_channel_facts(org, days) + build_cohort_facts(org, days)
+            written += build_revenue_split(org, days)
+            if raw:  # the capacity report's load (``capload_facts``), the scorecards' (``score_facts``)
+                written += build_capacity_facts(org, days) + build_score_facts(org, days)
         finally:
             beside = returns.join()
         return written + beside
     scope = Cells(pairs=tuple(sorted(set(cells), key=str)))
     events = events or CellEvents(days=())
-    return (
+    written = (
         build_channel_facts(org, cells=scope)
         + build_channel_events(org, events)
         + build_cohort_facts(org, cells=scope)
         + build_cohort_events(org, events)
         + build_revenue_split(org, days)
-        + build_capacity_facts(org, days)
-        + build_score_facts(org, days)
-        + build_return_facts(org, days, patients)
     )
+    if raw:
+        written += build_capacity_facts(org, days) + build_score_facts(org, days)
+        written += build_return_facts(org, days, patients)
+    return written
+
+
+def build_raw_facts(
+    org: Organization,
+    owner_days: Collection[dt.date],
+    days: Collection[dt.date],
+    patients: Collection[uuid.UUID],
+    refirsted: Collection[uuid.UUID],
+    load: Collection[dt.date] = (),
+) -> int:
+    """The incremental update's facts that read only the raw tables, none of the facts the update writes
+    itself (so they can be built beside it, on a second connection: ``changes.apply_changes``): the
+    capacity, score and return facts of ``owner_days`` (``build_owner_facts``' days), the changed
+    ``patients``' revenue to date (``value_facts``), the front desk's facts of the ``days`` and of the
+    calls of the ``refirsted`` patients (``admin_facts``), the channels' traffic of the ``days`` and the
+    capacity facts of the days whose only changes are of the load (``load``); rows written."""
+    return (
+        build_capacity_facts(org, owner_days)
+        + build_score_facts(org, owner_days)
+        + build_return_facts(org, owner_days, patients)
+        + refresh_value_facts(org, patients)
+        + build_admin_facts(org, days, refirsted)
+        + build_traffic_facts(org, days)
+        + (build_capacity_facts(org, load) if load else 0)
+    )
+
+
+def may_run_beside() -> bool:
+    """Whether work may run on a second connection beside the caller's: on PostgreSQL outside a
+    transaction (inside one — a test, a caller's ``atomic`` — the other connection would not see the
+    caller's rows, nor could it be rolled back with them)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 class Beside:
     """Work run beside the caller's on a second connection (a thread) while the caller goes on: the full
     rebuild's return facts (a quarter of its time at chain-1m) beside the channel, cohort and load facts,
-    on a machine's second core. Only on PostgreSQL outside a transaction (the rebuild command commits
-    each phase): inside one — a test, a caller's ``atomic`` — the other connection would not see the
-    caller's rows, so the work runs in the caller's thread at ``join`` (``alone``: always so). ``join``
-    returns its result or raises its error."""
+    and the incremental update's facts of the raw tables (``build_raw_facts``) beside its others, on a
+    machine's second core. ``beside`` False (see ``may_run_beside``): the work runs in the caller's
+    thread at ``join``. ``join`` returns its result or raises its error; ``wait`` only waits (after the
+    caller's own error, which wins)."""
 
-    def __init__(self, work: Callable[[], int], *, alone: bool = False) -> None:
+    def __init__(self, work: Callable[[], int], *, beside: bool) -> None:
         self.work = work
         self.result = 0
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
-        if not alone and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if beside:
             self.thread = threading.Thread(target=self._run, name="facts-beside", daemon=True)
             self.thread.start()
 
@@ -101,6 +137,10 @@ class Beside:
         if self.error is not None:
             raise self.error
         return self.result
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
 
 
 def rebuild_owner_facts(org: Organization, date_from: dt.date | None, last: dt.date) -> int:

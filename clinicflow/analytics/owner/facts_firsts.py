@@ -23,6 +23,7 @@ from clinicflow.analytics.owner.facts_write import NEW_ROWS, replace_rows
 from clinicflow.analytics.owner.facts_write import UUID7 as UUID7  # re-exported (``chan_facts``)
 from clinicflow.analytics.owner.factsql import TUNED
 from clinicflow.analytics.owner.first_models import FirstVisitFact
+from clinicflow.analytics.reports.sqlplan import id_array
 from clinicflow.booking.models import HOLDING_STATUSES, Appointment, Payment
 from clinicflow.core.models import Organization
 from clinicflow.feedback.models import PROMOTER_MIN, SurveyAnswer
@@ -95,7 +96,7 @@ def stage_firsts(
             ids = [r[0] for r in cur.fetchall() if r[0] is not None]
     where = "AND a.patient_id = ANY(%(ids)s::uuid[])" if ids is not None else ""
     args = {
-        "ids": ids,
+        "ids": id_array(ids) if ids is not None else None,
         "org": org.pk,
         "ret": RETURN_DAYS * 86400,
         "promoter": PROMOTER_MIN,
@@ -209,22 +210,32 @@ def _moments_sql(zones_cte: str, where: str) -> str:
 
 def _firsts_sql(where: str) -> str:
     """``owner_firsts``: per patient their first moments, the funnel's flags (``facts_more``) and their
-    visits that happened (``visits``)."""
+    visits that happened (``visits``). Whether a patient was satisfied: for every patient, their answers
+    read once and grouped; for some (``where``), each patient's answers read by the (organisation,
+    patient) index (the planner, which cannot count an array, would read every answer)."""
+    pleased = "(s.nps >= %(promoter)s OR s.result >= s.expectation)"
+    answers = (
+        f"SELECT DISTINCT s.patient_id AS yes FROM {ANSWER} s "  # nosec B608 # noqa: S608 - names from model meta
+        f"WHERE s.organization_id = %(org)s AND {pleased}"
+    )
+    join = "LEFT JOIN s ON s.yes = m.patient_id"
+    if where:
+        answers = "SELECT NULL::uuid AS yes WHERE false"
+        join = (
+            f"LEFT JOIN LATERAL (SELECT true AS yes FROM {ANSWER} s WHERE s.organization_id = %(org)s "  # nosec B608 # noqa: S608 - names from model meta
+            f"AND s.patient_id = m.patient_id AND {pleased} LIMIT 1) s ON true"
+        )
     return f"""
     CREATE TEMPORARY TABLE {FIRSTS} AS
     WITH m AS (
       SELECT patient_id, booked_at, arrived_at, COALESCE(bool_or(treated), false) AS treated,
         COALESCE(bool_or(returned), false) AS returned, SUM(visits)::bigint AS visits
       FROM {MOMENTS} GROUP BY 1, 2, 3
-    ), s AS (
-      SELECT DISTINCT s.patient_id FROM {ANSWER} s
-      WHERE s.organization_id = %(org)s AND (s.nps >= %(promoter)s OR s.result >= s.expectation)
-        {where.replace("a.patient_id", "s.patient_id")}
-    )
+    ), s AS ({answers})
     SELECT m.patient_id, m.booked_at, m.arrived_at, m.treated, m.returned, m.visits >= 3 AS third, m.visits,
-      COALESCE(p.source = %(referral)s, false) AS referred, s.patient_id IS NOT NULL AS satisfied
+      COALESCE(p.source = %(referral)s, false) AS referred, s.yes IS NOT NULL AS satisfied
     FROM m LEFT JOIN {PATIENT} p ON p.id = m.patient_id {where.replace("a.patient_id", "p.id")}
-      LEFT JOIN s ON s.patient_id = m.patient_id
+      {join}
     """  # nosec B608 # noqa: S608 - names from model meta
 
 
@@ -251,7 +262,7 @@ def first_visit_rows(
             # nosemgrep: sql-built-from-strings — names from constants or model meta, values bound
             f"SELECT patient_id, branch_id, day, booked, arrived FROM {VISITS} WHERE organization_id = %s "  # noqa: S608 - names from model meta  # nosec B608
             f"AND patient_id = ANY(%s::uuid[])",
-            [org.pk, list(patients)],
+            [org.pk, id_array(patients)],
         )
         for p, b, d, booked, arrived in cur.fetchall():
             out.setdefault(p, set()).add((b, d, bool(booked), bool(arrived)))

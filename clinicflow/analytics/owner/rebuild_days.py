@@ -24,6 +24,7 @@ from clinicflow.analytics.owner.facts_load import stage_windows
 from clinicflow.analytics.owner.facts_more import COUNTS
 from clinicflow.analytics.owner.facts_span import runs
 from clinicflow.analytics.owner.factsql import TUNED
+from clinicflow.analytics.reports.sqlplan import id_array
 from clinicflow.core.models import Organization
 
 
@@ -43,7 +44,7 @@ def build_days(org: Organization, days: Collection[dt.date], patients: Sequence[
     scope, params = facts_firsts.window_scope(windows) if windows else ("", {})
     if patients:
         scope = " UNION ".join([p for p in (scope, "SELECT unnest(%(touched)s::uuid[])") if p])
-        params = {**params, "touched": list(patients)}
+        params = {**params, "touched": id_array(patients)}
     with transaction.atomic(), facts_firsts.staged(org, zones, scope, params):
         for (d0, d1), (start, end) in zip(spans, windows, strict=True):
             facts_sql.insert_days(org, zones, d0, d1, start, end)

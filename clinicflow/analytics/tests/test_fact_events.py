@@ -32,11 +32,16 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     build = fact_hooks.build_owner_facts
 
     def spy(
-        org: Organization, days: Any = None, cells: Any = None, patients: Any = (), events: Any = None
+        org: Organization,
+        days: Any = None,
+        cells: Any = None,
+        patients: Any = (),
+        events: Any = None,
+        **kw: Any,
     ) -> int:
         seen["cells"] |= set(cells or ())
         seen["events"] |= set(events.days if events else ())
-        return build(org, days, cells, patients, events)
+        return build(org, days, cells, patients, events, **kw)
 
     monkeypatch.setattr(fact_hooks, "build_owner_facts", spy)
     return seen

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from freezegun import freeze_time
 
 from clinicflow.accounts.models import User
 from clinicflow.accounts.services import user_create
@@ -121,8 +122,9 @@ def test_the_planted_drop_alerts_that_administrators_conversion_and_no_stable_on
     assert alerts_check(org=org, today=TODAY) == []
     assert alerts_check(org=org, today=TODAY + dt.timedelta(days=3)) == []
     assert OwnerAlert.objects.for_org(org).count() == n
-    # the worker's job runs every organisation's check the same way
-    assert check_alerts().startswith("alerts: ")
+    # the worker's job runs every organisation's check the same way (on that Monday: its own today)
+    with freeze_time(dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)):
+        assert check_alerts().startswith("alerts: ")
     assert OwnerAlert.objects.for_org(org).filter(metric="admin_conversion").count() == 1
 
 

@@ -86,7 +86,13 @@ class Appointment(TenantModel):
             models.Index(fields=["organization", "doctor", "start_at"], name="appt_org_doctor_start_idx"),
             models.Index(fields=["organization", "room", "start_at"], name="appt_org_room_start_idx"),
             models.Index(fields=["organization", "branch", "start_at"], name="appt_org_branch_start_idx"),
-            models.Index(fields=["organization", "patient", "start_at"], name="appt_org_patient_start_idx"),
+            # a patient's history read from the index alone (the owner's facts of a day's patients: their
+            # first visits, cohorts and channel credit read these columns of every visit they had)
+            models.Index(
+                fields=["organization", "patient", "start_at"],
+                include=["status", "branch", "doctor", "is_first_visit"],
+                name="appt_org_patient_cover",
+            ),
             models.Index(fields=["organization", "service", "start_at"], name="appt_org_service_start_idx"),
             models.Index(fields=["organization", "booked_by"], name="appt_org_booked_by_idx"),
         ]

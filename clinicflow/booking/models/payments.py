@@ -46,7 +46,12 @@ class Payment(TenantModel):
         verbose_name = _("payment")
         ordering = ["paid_at"]
         indexes = [
-            models.Index(fields=["organization", "patient", "paid_at"], name="payment_org_patient_idx"),
+            # a patient's payments read from the index alone (the owner's facts: revenue per month and cell)
+            models.Index(
+                fields=["organization", "patient", "paid_at"],
+                include=["branch", "currency", "kind", "amount"],
+                name="payment_org_patient_cover",
+            ),
             models.Index(fields=["organization", "branch", "paid_at"], name="payment_org_branch_idx"),
             models.Index(fields=["organization", "appointment"], name="payment_org_appt_idx"),
             models.Index(fields=["organization", "paid_at"], name="payment_org_paid_idx"),
