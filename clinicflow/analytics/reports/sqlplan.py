@@ -66,7 +66,7 @@ def id_array(ids: Sequence[Any]) -> str:
     """Ids as one PostgreSQL array literal (``'{a,b,...}'``, bound as one string and cast with
     ``%s::uuid[]``): the driver then quotes one string instead of adapting each element (0.3 s of a
     chain's day of facts for its ~200,000 ids)."""
-    return "{" + ",".join(str(i) for i in ids) + "}"
+    return "{" + ",".join("NULL" if i is None else str(i) for i in ids) + "}"
 
 
 class _AnyOf(Func):
