@@ -31,6 +31,11 @@ class FirstVisitFact(TenantModel):
     class Meta:
         app_label = "analytics"
         indexes = [
-            models.Index(fields=["organization", "day", "branch_id"], name="firstvisit_org_day_idx"),
+            # a cell's first patients read from the index alone (the incremental update's events)
+            models.Index(
+                fields=["organization", "day", "branch_id"],
+                include=["patient_id", "arrived"],
+                name="firstvisit_org_day_cover",
+            ),
             models.Index(fields=["organization", "patient_id"], name="firstvisit_org_patient_idx"),
         ]
