@@ -48,7 +48,7 @@ def build_owner_facts(
         # the planner's return visits (#18, ``return_facts``): read nothing the others write
         returns = Beside(
             lambda: build_return_facts(org, days, patients) if raw else 0,
-            beside=days is None and may_run_beside(),
+            beside=raw and days is None and may_run_beside(),  # no thread for no work
         )
         try:
             written = build_channel_facts(org, days) + build_cohort_facts(org, days)
